@@ -1,0 +1,294 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/genscope/genscope/internal/genai"
+)
+
+// ErrNotFound is returned when a requested trace or session does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Batch is one unit of durable writing.
+type Batch struct {
+	Spans    []genai.Span
+	Messages []genai.MessageRecord
+}
+
+// Len is the number of items in the batch.
+func (b *Batch) Len() int { return len(b.Spans) + len(b.Messages) }
+
+// Store is a storage backend.
+//
+// Semantics every backend guarantees (storetest checks them):
+//   - Write is atomic and durable: when it returns nil, every span and
+//     message record of the batch survives a crash of the process (kill -9)
+//     and is visible to queries started after it returned. On error nothing
+//     of the batch is visible. Write may be called from one goroutine at a
+//     time (the recorder); queries may run concurrently with it and with
+//     each other.
+//   - Writing the same span (project, trace id, span id) twice keeps one of
+//     the copies: OTLP clients retry.
+//   - A span's content is the content it carried itself, else the
+//     MessageRecords with its project, trace id and span id, in
+//     (TimeUnixNano, Seq) order, whichever was written first.
+//   - A span's session and user are its own, else those of any span of the
+//     same trace (the application usually sets them on an ancestor), again
+//     whichever was written first.
+//   - Aggregates (Overview, Timeseries, Breakdown, Sessions) count GenAI
+//     calls only (Span.Operation != ""); Spans lists GenAI calls unless
+//     SpansQuery.All; Trace returns every span of the trace.
+//   - Cost sums add known costs only; CostUnknownCalls counts the calls
+//     whose cost is unknown, so a caller never mistakes unknown for zero.
+type Store interface {
+	Write(ctx context.Context, b *Batch) error
+	Overview(ctx context.Context, f Filter) (Overview, error)
+	Timeseries(ctx context.Context, q TimeseriesQuery) ([]Series, error)
+	Breakdown(ctx context.Context, q BreakdownQuery) ([]BreakdownRow, error)
+	Spans(ctx context.Context, q SpansQuery) (SpansPage, error)
+	Trace(ctx context.Context, project string, id genai.TraceID) (Trace, error)
+	Sessions(ctx context.Context, q SessionsQuery) (SessionsPage, error)
+	Session(ctx context.Context, project, id string, f Filter) (SessionDetail, error)
+	UnknownModels(ctx context.Context, f Filter) ([]UnknownModel, error)
+	Close() error
+}
+
+// Filter selects GenAI calls. Empty fields do not filter. The time range
+// is [From, To) on the span's start time.
+type Filter struct {
+	Project   string // required
+	From, To  time.Time
+	Service   string
+	Provider  string
+	Model     string // matches the request model or the response model
+	Operation string
+	Status    genai.Status
+	Session   string // effective session (own or inherited through the trace)
+	User      string // effective user (own or inherited through the trace)
+	Text      string // case-insensitive substring of the content (system, input, output)
+}
+
+// Overview is the totals of the GenAI calls a filter selects.
+type Overview struct {
+	Calls            int64       `json:"calls"`
+	Errors           int64       `json:"errors"`
+	ErrorRate        float64     `json:"error_rate"` // errors / calls, 0 when no calls
+	InputTokens      int64       `json:"input_tokens"`
+	OutputTokens     int64       `json:"output_tokens"`
+	TotalTokens      int64       `json:"total_tokens"`
+	CachedTokens     int64       `json:"cached_input_tokens"`
+	ReasoningTokens  int64       `json:"reasoning_tokens"`
+	CostUSD          float64     `json:"cost_usd"`
+	CostUnknownCalls int64       `json:"cost_unknown_calls"`
+	DurationMS       Latency     `json:"duration_ms"`
+	TTFTMS           TTFTLatency `json:"ttft_ms"`
+}
+
+// Latency summarizes a distribution of durations in milliseconds.
+type Latency struct {
+	Avg float64 `json:"avg"`
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+}
+
+// TTFTLatency summarizes time to first token in milliseconds over the calls
+// that reported it (streamed calls); Count is how many did.
+type TTFTLatency struct {
+	Count int64   `json:"count"`
+	P50   float64 `json:"p50"`
+	P95   float64 `json:"p95"`
+}
+
+// Metrics that Timeseries (and alert rules) compute per bucket.
+const (
+	MetricCalls        = "calls"
+	MetricErrors       = "errors"
+	MetricErrorRate    = "error_rate"
+	MetricInputTokens  = "input_tokens"
+	MetricOutputTokens = "output_tokens"
+	MetricTotalTokens  = "total_tokens"
+	MetricCostUSD      = "cost_usd"
+	MetricDurationMS   = "duration_ms"
+	MetricTTFTMS       = "ttft_ms"
+)
+
+// Aggregations of a metric over the calls in a bucket. For calls, errors
+// and error_rate only the default applies. For the token and cost metrics
+// the default is sum; for duration_ms and ttft_ms it is avg.
+const (
+	AggSum   = "sum"
+	AggAvg   = "avg"
+	AggMin   = "min"
+	AggMax   = "max"
+	AggCount = "count"
+	AggP50   = "p50"
+	AggP90   = "p90"
+	AggP95   = "p95"
+	AggP99   = "p99"
+)
+
+// Dimensions to group or break down by.
+const (
+	DimModel     = "model"
+	DimProvider  = "provider"
+	DimService   = "service"
+	DimOperation = "operation"
+	DimStatus    = "status"
+	DimSession   = "session"
+	DimUser      = "user"
+)
+
+// TimeseriesQuery asks for one metric per time bucket, optionally one
+// series per value of GroupBy. Buckets are aligned to multiples of
+// Interval since the Unix epoch; buckets with no calls are omitted.
+type TimeseriesQuery struct {
+	Filter   Filter
+	Metric   string
+	Agg      string // empty: the metric's default
+	Interval time.Duration
+	GroupBy  string // empty, or a Dim* constant
+	Limit    int    // at most this many groups (largest by calls first); 0 means 10
+}
+
+// Series is one group's points, in time order.
+type Series struct {
+	Group  string  `json:"group"` // empty when not grouped
+	Points []Point `json:"points"`
+}
+
+// Point is one bucket's value.
+type Point struct {
+	Time  time.Time `json:"time"`
+	Value float64   `json:"value"`
+}
+
+// BreakdownQuery asks for totals per value of a dimension.
+type BreakdownQuery struct {
+	Filter Filter
+	By     string // a Dim* constant
+	Limit  int    // rows, largest by calls first; 0 means 100
+}
+
+// BreakdownRow is the totals of one value of the dimension.
+type BreakdownRow struct {
+	Key              string  `json:"key"`
+	Calls            int64   `json:"calls"`
+	Errors           int64   `json:"errors"`
+	ErrorRate        float64 `json:"error_rate"`
+	InputTokens      int64   `json:"input_tokens"`
+	OutputTokens     int64   `json:"output_tokens"`
+	TotalTokens      int64   `json:"total_tokens"`
+	CostUSD          float64 `json:"cost_usd"`
+	CostUnknownCalls int64   `json:"cost_unknown_calls"`
+	DurationMS       Latency `json:"duration_ms"`
+}
+
+// SpansQuery asks for a page of spans, newest first (by start time, then
+// span id), keyset-paginated.
+type SpansQuery struct {
+	Filter Filter
+	All    bool   // include non-GenAI spans
+	Limit  int    // 1..1000; 0 means 50
+	Cursor string // opaque, from SpansPage.NextCursor; empty for the first page
+}
+
+// SpansPage is one page of spans.
+type SpansPage struct {
+	Spans      []SpanSummary `json:"spans"`
+	NextCursor string        `json:"next_cursor"` // empty on the last page
+}
+
+// PreviewLen is the longest a content preview gets, in runes; a longer one
+// is cut and ends with "…".
+const PreviewLen = 300
+
+// SpanSummary is one row of the spans table.
+type SpanSummary struct {
+	TraceID       string       `json:"trace_id"`
+	SpanID        string       `json:"span_id"`
+	ParentSpanID  string       `json:"parent_span_id,omitempty"`
+	Name          string       `json:"name"`
+	Service       string       `json:"service"`
+	StartTime     time.Time    `json:"start_time"`
+	Status        genai.Status `json:"status"`
+	ErrorType     string       `json:"error_type,omitempty"`
+	DurationMS    float64      `json:"duration_ms"`
+	TTFTMS        *float64     `json:"ttft_ms"`
+	Operation     string       `json:"operation"`
+	Provider      string       `json:"provider"`
+	Model         string       `json:"model"`
+	ResponseModel string       `json:"response_model,omitempty"`
+	InputTokens   int64        `json:"input_tokens"`
+	OutputTokens  int64        `json:"output_tokens"`
+	CostUSD       *float64     `json:"cost_usd"` // nil when unknown
+	Session       string       `json:"session"`
+	User          string       `json:"user"`
+	System        string       `json:"system"` // previews of the content, text parts only
+	Input         string       `json:"input"`
+	Output        string       `json:"output"`
+}
+
+// Trace is a whole trace as a tree.
+type Trace struct {
+	TraceID string       `json:"trace_id"`
+	Roots   []*TraceNode `json:"roots"` // spans without a parent in the trace, by start time
+}
+
+// TraceNode is a span with its full content and its children by start time.
+type TraceNode struct {
+	TraceID      string       `json:"trace_id"`
+	SpanID       string       `json:"span_id"`
+	ParentSpanID string       `json:"parent_span_id,omitempty"`
+	StartTime    time.Time    `json:"start_time"`
+	DurationMS   float64      `json:"duration_ms"`
+	Session      string       `json:"session"` // effective
+	User         string       `json:"user"`    // effective
+	Span         genai.Span   `json:"span"`
+	Children     []*TraceNode `json:"children"`
+}
+
+// SessionsQuery asks for sessions with calls in the filter's range, most
+// recent activity first.
+type SessionsQuery struct {
+	Filter Filter
+	Limit  int    // 0 means 50
+	Cursor string // opaque, from SessionsPage.NextCursor
+}
+
+// SessionsPage is one page of sessions.
+type SessionsPage struct {
+	Sessions   []SessionSummary `json:"sessions"`
+	NextCursor string           `json:"next_cursor"`
+}
+
+// SessionSummary is a session's totals.
+type SessionSummary struct {
+	Session          string    `json:"session"`
+	User             string    `json:"user"` // one of the session's users
+	Calls            int64     `json:"calls"`
+	Errors           int64     `json:"errors"`
+	InputTokens      int64     `json:"input_tokens"`
+	OutputTokens     int64     `json:"output_tokens"`
+	TotalTokens      int64     `json:"total_tokens"`
+	CostUSD          float64   `json:"cost_usd"`
+	CostUnknownCalls int64     `json:"cost_unknown_calls"`
+	FirstTime        time.Time `json:"first_time"`
+	LastTime         time.Time `json:"last_time"`
+}
+
+// SessionDetail is a session's totals and its calls in time order.
+type SessionDetail struct {
+	SessionSummary
+	Calls []SpanSummary `json:"calls_detail"`
+}
+
+// UnknownModel is a model seen in calls whose cost could not be computed.
+type UnknownModel struct {
+	Provider string    `json:"provider"`
+	Model    string    `json:"model"`
+	Calls    int64     `json:"calls"`
+	LastSeen time.Time `json:"last_seen"`
+}
