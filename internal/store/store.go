@@ -3,13 +3,36 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/genscope/genscope/internal/genai"
 )
 
 // ErrNotFound is returned when a requested trace or session does not exist.
 var ErrNotFound = errors.New("not found")
+
+// ErrBadCursor is wrapped by the error a query returns for a cursor it did
+// not issue (malformed, truncated, from another query kind), so the API can
+// answer 400.
+var ErrBadCursor = errors.New("bad cursor")
+
+// ErrBadQuery is wrapped by the error a query returns for an invalid
+// request: no project, an unknown metric, aggregation or dimension, a
+// non-positive interval, a limit out of range. The API answers 400.
+var ErrBadQuery = errors.New("bad query")
+
+// CorrelationWindow bounds how far apart in time two related records may
+// be for a backend to join them: a span inherits the session and user of
+// spans of its trace that start within this window of it, and takes
+// content from MessageRecords whose time is within this window of its
+// start. It lets backends prune by time instead of scanning everything.
+const CorrelationWindow = 24 * time.Hour
+
+// SessionCallsLimit is the most calls SessionDetail.Calls holds (the
+// earliest ones); the totals always cover every call.
+const SessionCallsLimit = 1000
 
 // Batch is one unit of durable writing.
 type Batch struct {
@@ -31,12 +54,44 @@ func (b *Batch) Len() int { return len(b.Spans) + len(b.Messages) }
 //     each other.
 //   - Writing the same span (project, trace id, span id) twice keeps one of
 //     the copies: OTLP clients retry.
-//   - A span's content is the content it carried itself, else the
-//     MessageRecords with its project, trace id and span id, in
-//     (TimeUnixNano, Seq) order, whichever was written first.
-//   - A span's session and user are its own, else those of any span of the
-//     same trace (the application usually sets them on an ancestor), again
-//     whichever was written first.
+//     Backends recognise a retry by (project, trace id, span id) among the
+//     spans with the same start time (a retry resends the identical span).
+//   - A span's content is, for each kind (system instructions, input
+//     messages, output messages), the content of that kind it carried
+//     itself, else the MessageRecords of that kind with its project, trace
+//     id and span id (and a time within CorrelationWindow of its start),
+//     in (TimeUnixNano, Seq) order, whichever was written first. Records
+//     written twice (same span, kind, time and seq) count once.
+//   - A span's session and user are its own, else those of the earliest
+//     starting span (ties: smallest span id) of the same trace that carries
+//     one (the application usually sets them on an ancestor), whichever was
+//     written first. Session and user are inherited independently. Backends
+//     look for those spans only within CorrelationWindow of the queried
+//     time range (or of the span), so a trace is assumed to last less.
+//   - Text filters match a case-insensitive (Unicode lower-case) substring
+//     of the span's effective system text, input text or output text, as
+//     computed by PartsText and MessagesText.
+//   - Percentiles (p50, p90, p95, p99) are exact quantiles with linear
+//     interpolation between closest ranks (type 7 of Hyndman and Fan, as
+//     numpy's default, DuckDB's quantile_cont and ClickHouse's
+//     quantileExactInclusive): for sorted values x[0..n-1] and level q,
+//     h = q*(n-1), value = x[floor(h)] + (h-floor(h))*(x[ceil(h)]-x[floor(h)]).
+//     storetest accepts 0.5% relative error, so a backend may approximate.
+//   - Timeseries: a bucket starts at start - start mod Interval (UTC,
+//     aligned to the Unix epoch). For duration_ms, ttft_ms and cost_usd only
+//     the calls with a value count (ttft_ms: TTFT > 0; cost_usd: cost
+//     known). sum and count are 0 over no values; a bucket whose other
+//     aggregate has no value is omitted. Agg is ignored for calls, errors
+//     and error_rate. Groups are ordered by calls (desc) then key.
+//   - Breakdown and group keys are the plain values; calls without a value
+//     (no session, no provider ...) form the group "". Rows are ordered by
+//     calls (desc) then key.
+//   - Spans are ordered by start time, then span id (as hex), then trace id
+//     (as hex), all descending; Session.Calls ascending by the same keys.
+//     Sessions (the "" session excluded) are ordered by last call (desc)
+//     then session id; a session's User is its smallest non-empty user.
+//   - Invalid requests return errors wrapping ErrBadQuery or ErrBadCursor;
+//     an empty store (or project) answers zeros and empty lists, not errors.
 //   - Aggregates (Overview, Timeseries, Breakdown, Sessions) count GenAI
 //     calls only (Span.Operation != ""); Spans lists GenAI calls unless
 //     SpansQuery.All; Trace returns every span of the trace.
@@ -291,4 +346,53 @@ type UnknownModel struct {
 	Model    string    `json:"model"`
 	Calls    int64     `json:"calls"`
 	LastSeen time.Time `json:"last_seen"`
+}
+
+// PartsText is the text of content parts as previews and text filters see
+// it: the Content of the parts of type "text" (or no type), joined by "\n".
+func PartsText(parts []genai.Part) string {
+	var b strings.Builder
+	for _, p := range parts {
+		if (p.Type != "text" && p.Type != "") || p.Content == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(p.Content)
+	}
+	return b.String()
+}
+
+// MessagesText is the text of messages: the non-empty PartsText of each
+// message, joined by "\n".
+func MessagesText(msgs []genai.Message) string {
+	var b strings.Builder
+	for _, m := range msgs {
+		t := PartsText(m.Parts)
+		if t == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(t)
+	}
+	return b.String()
+}
+
+// Preview cuts s to at most PreviewLen runes: a longer s keeps its first
+// PreviewLen-1 runes followed by "…".
+func Preview(s string) string {
+	if utf8.RuneCountInString(s) <= PreviewLen {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == PreviewLen-1 {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
 }

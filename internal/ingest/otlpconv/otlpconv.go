@@ -1,8 +1,10 @@
-// Package otlpconv turns decoded OTLP trace and log payloads into
-// genscope's canonical records.
 package otlpconv
 
 import (
+	"fmt"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -13,13 +15,216 @@ import (
 // Spans it cannot accept (invalid ids) are counted in rejected with a
 // message saying why; the rest are returned.
 func Traces(td ptrace.Traces, project string) (spans []genai.Span, rejected int, msg string) {
-	panic("TODO: otlpconv.Traces is being written")
+	spans = make([]genai.Span, 0, td.SpanCount())
+	var badTrace, badSpan int
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		// One resource map, shared (read-only) by the resource's spans.
+		resource := attrMap(rs.Resource().Attributes())
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			scope := ss.Scope().Name()
+			sps := ss.Spans()
+			for k := 0; k < sps.Len(); k++ {
+				sp := sps.At(k)
+				tid, sid := sp.TraceID(), sp.SpanID()
+				switch {
+				case tid.IsEmpty():
+					badTrace++
+					continue
+				case sid.IsEmpty():
+					badSpan++
+					continue
+				}
+				spans = append(spans, genai.Normalize(rawSpan(sp, project, scope, resource)))
+			}
+		}
+	}
+	rejected = badTrace + badSpan
+	return spans, rejected, rejectMsg("span", badTrace, badSpan)
+}
+
+// rawSpan converts one pdata span.
+func rawSpan(sp ptrace.Span, project, scope string, resource map[string]any) genai.RawSpan {
+	r := genai.RawSpan{
+		Project:       project,
+		TraceID:       genai.TraceID(sp.TraceID()),
+		SpanID:        genai.SpanID(sp.SpanID()),
+		ParentSpanID:  genai.SpanID(sp.ParentSpanID()),
+		Name:          sp.Name(),
+		Kind:          spanKind(sp.Kind()),
+		ScopeName:     scope,
+		Source:        genai.SourceOTLP,
+		StartUnixNano: int64(sp.StartTimestamp()),
+		EndUnixNano:   int64(sp.EndTimestamp()),
+		StatusMessage: sp.Status().Message(),
+		Attributes:    attrMap(sp.Attributes()),
+		Resource:      resource,
+	}
+	switch sp.Status().Code() {
+	case ptrace.StatusCodeOk:
+		r.Status = genai.StatusOK
+	case ptrace.StatusCodeError:
+		r.Status = genai.StatusError
+	default:
+		r.Status = genai.StatusUnset
+	}
+	if evs := sp.Events(); evs.Len() > 0 {
+		r.Events = make([]genai.Event, evs.Len())
+		for i := range r.Events {
+			e := evs.At(i)
+			r.Events[i] = genai.Event{
+				TimeUnixNano: int64(e.Timestamp()),
+				Name:         e.Name(),
+				Attributes:   attrMap(e.Attributes()),
+			}
+		}
+	}
+	return r
+}
+
+func spanKind(k ptrace.SpanKind) string {
+	switch k {
+	case ptrace.SpanKindInternal:
+		return "internal"
+	case ptrace.SpanKindServer:
+		return "server"
+	case ptrace.SpanKindClient:
+		return "client"
+	case ptrace.SpanKindProducer:
+		return "producer"
+	case ptrace.SpanKindConsumer:
+		return "consumer"
+	}
+	return "unspecified"
 }
 
 // Logs converts the GenAI event log records of ld (gen_ai.user.message,
 // gen_ai.choice, ...) into message records of project. Log records that
 // are not GenAI content events are accepted and ignored (counted in
 // ignored); records it cannot accept are counted in rejected.
+//
+// A GenAI content record without a valid trace id and span id cannot be
+// joined to its span and is rejected. Each message record's Seq is its
+// position among the message records of the request (a
+// gen_ai.client.inference.operation.details record, which carries several
+// messages, gives consecutive Seqs).
 func Logs(ld plog.Logs, project string) (recs []genai.MessageRecord, ignored, rejected int, msg string) {
-	panic("TODO: otlpconv.Logs is being written")
+	var badTrace, badSpan int
+	seq := 0
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				name := lr.EventName()
+				if name == "" {
+					if v, ok := lr.Attributes().Get("event.name"); ok && v.Type() == pcommon.ValueTypeStr {
+						name = v.Str()
+					}
+				}
+				if !genai.IsContentEvent(strings.TrimSpace(name)) {
+					ignored++
+					continue
+				}
+				tid, sid := lr.TraceID(), lr.SpanID()
+				switch {
+				case tid.IsEmpty():
+					badTrace++
+					continue
+				case sid.IsEmpty():
+					badSpan++
+					continue
+				}
+				t := lr.Timestamp()
+				if t == 0 {
+					t = lr.ObservedTimestamp()
+				}
+				out, ok := genai.NormalizeLog(genai.RawLog{
+					Project:      project,
+					TraceID:      genai.TraceID(tid),
+					SpanID:       genai.SpanID(sid),
+					TimeUnixNano: int64(t),
+					Seq:          seq,
+					EventName:    name,
+					Attributes:   attrMap(lr.Attributes()),
+					Body:         value(lr.Body()),
+				})
+				if !ok {
+					ignored++
+					continue
+				}
+				seq += len(out)
+				recs = append(recs, out...)
+			}
+		}
+	}
+	rejected = badTrace + badSpan
+	return recs, ignored, rejected, rejectMsg("log record", badTrace, badSpan)
+}
+
+// rejectMsg says how many items were rejected and why.
+func rejectMsg(noun string, badTrace, badSpan int) string {
+	n := badTrace + badSpan
+	if n == 0 {
+		return ""
+	}
+	if n != 1 {
+		noun += "s"
+	}
+	switch {
+	case badSpan == 0:
+		return fmt.Sprintf("%d %s rejected: invalid trace id", n, noun)
+	case badTrace == 0:
+		return fmt.Sprintf("%d %s rejected: invalid span id", n, noun)
+	}
+	return fmt.Sprintf("%d %s rejected: invalid trace id (%d), invalid span id (%d)", n, noun, badTrace, badSpan)
+}
+
+// attrMap converts OTLP attributes to a Go map; nil when there are none.
+func attrMap(m pcommon.Map) map[string]any {
+	if m.Len() == 0 {
+		return nil
+	}
+	out := make(map[string]any, m.Len())
+	for k, v := range m.All() {
+		out[k] = value(v)
+	}
+	return out
+}
+
+// value converts an OTLP AnyValue to string, bool, int64, float64,
+// []byte, []any, map[string]any, or nil when empty.
+func value(v pcommon.Value) any {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return v.Str()
+	case pcommon.ValueTypeInt:
+		return v.Int()
+	case pcommon.ValueTypeDouble:
+		return v.Double()
+	case pcommon.ValueTypeBool:
+		return v.Bool()
+	case pcommon.ValueTypeBytes:
+		return v.Bytes().AsRaw()
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		out := make([]any, s.Len())
+		for i := range out {
+			out[i] = value(s.At(i))
+		}
+		return out
+	case pcommon.ValueTypeMap:
+		m := v.Map()
+		out := make(map[string]any, m.Len())
+		for k, e := range m.All() {
+			out[k] = value(e)
+		}
+		return out
+	}
+	return nil
 }

@@ -1,0 +1,258 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is everything genscope serve reads. Flags override the matching
+// fields after the file is loaded.
+type Config struct {
+	// Listen is the HTTP listener: OTLP/HTTP, the API, the UI, /metrics.
+	Listen string `yaml:"listen"`
+	// GRPCListen is the OTLP/gRPC listener; empty disables it.
+	GRPCListen string `yaml:"grpc_listen"`
+	// Data is the data directory (the DuckDB file lives there).
+	Data string `yaml:"data"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+
+	HTTP     HTTP     `yaml:"http"`
+	Ingest   Ingest   `yaml:"ingest"`
+	Recorder Recorder `yaml:"recorder"`
+	Store    Store    `yaml:"store"`
+	// Pricing adds models to the built-in price table or replaces entries.
+	Pricing []Price `yaml:"pricing"`
+}
+
+// HTTP bounds the HTTP server.
+type HTTP struct {
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	ReadTimeout       Duration `yaml:"read_timeout"`
+	WriteTimeout      Duration `yaml:"write_timeout"`
+	IdleTimeout       Duration `yaml:"idle_timeout"`
+	ShutdownTimeout   Duration `yaml:"shutdown_timeout"`
+}
+
+// Ingest bounds what the receivers accept.
+type Ingest struct {
+	// MaxBodyBytes is the largest request body, after decompression.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// RetryAfter is what an overloaded receiver tells clients to wait.
+	RetryAfter Duration `yaml:"retry_after"`
+}
+
+// Recorder sizes the queue between receivers and the store.
+type Recorder struct {
+	MaxQueueItems int      `yaml:"max_queue_items"`
+	MaxQueueBytes int64    `yaml:"max_queue_bytes"`
+	MaxBatchItems int      `yaml:"max_batch_items"`
+	WriteTimeout  Duration `yaml:"write_timeout"`
+}
+
+// Store selects and tunes the storage backend.
+type Store struct {
+	// Driver is "duckdb" (the default, embedded).
+	Driver string `yaml:"driver"`
+	DuckDB DuckDB `yaml:"duckdb"`
+}
+
+// DuckDB tunes the embedded store.
+type DuckDB struct {
+	// MemoryLimit is DuckDB's memory_limit, e.g. "512MB".
+	MemoryLimit string `yaml:"memory_limit"`
+	// Threads is DuckDB's thread count; 0 means one per core.
+	Threads int `yaml:"threads"`
+}
+
+// Price is one price table entry from the config file: USD per million
+// tokens. It replaces a built-in entry with the same provider and model
+// (and effective date) or adds one.
+type Price struct {
+	Provider           string  `yaml:"provider"`
+	Model              string  `yaml:"model"`
+	InputPerMTok       float64 `yaml:"input_per_mtok"`
+	CachedInputPerMTok float64 `yaml:"cached_input_per_mtok"`
+	OutputPerMTok      float64 `yaml:"output_per_mtok"`
+	Effective          string  `yaml:"effective"`
+}
+
+// Duration is a time.Duration written as "5s", "1m30s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration like 30s or 5m", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as a string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Default is the configuration genscope runs with when given none.
+func Default() Config {
+	return Config{
+		Listen:     "127.0.0.1:4318",
+		GRPCListen: "127.0.0.1:4317",
+		Data:       "./genscope-data",
+		LogLevel:   "info",
+		HTTP: HTTP{
+			ReadHeaderTimeout: Duration(10 * time.Second),
+			ReadTimeout:       Duration(60 * time.Second),
+			WriteTimeout:      Duration(5 * time.Minute), // long model calls through the gateway
+			IdleTimeout:       Duration(2 * time.Minute),
+			ShutdownTimeout:   Duration(30 * time.Second),
+		},
+		Ingest: Ingest{
+			MaxBodyBytes: 16 << 20,
+			RetryAfter:   Duration(2 * time.Second),
+		},
+		Recorder: Recorder{
+			MaxQueueItems: 100_000,
+			MaxQueueBytes: 64 << 20,
+			MaxBatchItems: 8192,
+			WriteTimeout:  Duration(30 * time.Second),
+		},
+		Store: Store{
+			Driver: "duckdb",
+			DuckDB: DuckDB{MemoryLimit: "512MB"},
+		},
+	}
+}
+
+// Load reads a YAML file over Default: unknown keys are errors, ${VAR}
+// is replaced by the environment variable VAR (an unset variable is an
+// error), and the result is validated.
+func Load(path string) (Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(raw, os.LookupEnv)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// Parse decodes raw over Default, expanding ${VAR} with lookup, and
+// validates the result.
+func Parse(raw []byte, lookup func(string) (string, bool)) (Config, error) {
+	var missing []error
+	expanded := varRef.ReplaceAllFunc(raw, func(m []byte) []byte {
+		name := string(m[2 : len(m)-1])
+		v, ok := lookup(name)
+		if !ok {
+			missing = append(missing, fmt.Errorf("${%s}: environment variable is not set", name))
+		}
+		return []byte(v)
+	})
+	if len(missing) > 0 {
+		return Config{}, errors.Join(missing...)
+	}
+	c := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // an empty file means all defaults
+		return Config{}, fmt.Errorf("decode: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate reports every problem, each with its field path.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	checkAddr := func(field, v string, optional bool) {
+		if v == "" {
+			if !optional {
+				bad(field, "required")
+			}
+			return
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			bad(field, "%q is not host:port", v)
+		}
+	}
+	checkAddr("listen", c.Listen, false)
+	checkAddr("grpc_listen", c.GRPCListen, true)
+	if c.Data == "" {
+		bad("data", "required")
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	for _, d := range []struct {
+		name string
+		v    Duration
+	}{
+		{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout}, {"http.read_timeout", c.HTTP.ReadTimeout},
+		{"http.write_timeout", c.HTTP.WriteTimeout}, {"http.idle_timeout", c.HTTP.IdleTimeout},
+		{"http.shutdown_timeout", c.HTTP.ShutdownTimeout}, {"ingest.retry_after", c.Ingest.RetryAfter},
+		{"recorder.write_timeout", c.Recorder.WriteTimeout},
+	} {
+		if d.v <= 0 {
+			bad(d.name, "must be positive")
+		}
+	}
+	if c.Ingest.MaxBodyBytes < 1024 || c.Ingest.MaxBodyBytes > 1<<30 {
+		bad("ingest.max_body_bytes", "%d is outside 1 KiB .. 1 GiB", c.Ingest.MaxBodyBytes)
+	}
+	if c.Recorder.MaxQueueItems < 1 {
+		bad("recorder.max_queue_items", "must be at least 1")
+	}
+	if c.Recorder.MaxQueueBytes < 1<<20 {
+		bad("recorder.max_queue_bytes", "must be at least 1 MiB")
+	}
+	if c.Recorder.MaxBatchItems < 1 {
+		bad("recorder.max_batch_items", "must be at least 1")
+	}
+	switch c.Store.Driver {
+	case "duckdb":
+	default:
+		bad("store.driver", "%q is not a known store (duckdb)", c.Store.Driver)
+	}
+	if c.Store.DuckDB.Threads < 0 {
+		bad("store.duckdb.threads", "must not be negative")
+	}
+	for i, p := range c.Pricing {
+		f := fmt.Sprintf("pricing[%d]", i)
+		if p.Model == "" {
+			bad(f+".model", "required")
+		}
+		if p.InputPerMTok < 0 || p.CachedInputPerMTok < 0 || p.OutputPerMTok < 0 {
+			bad(f, "prices must not be negative")
+		}
+		if p.Effective != "" {
+			if _, err := time.Parse("2006-01-02", p.Effective); err != nil {
+				bad(f+".effective", "%q is not a date like 2025-01-31", p.Effective)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,20 @@
+// Package otlp receives OpenTelemetry traces and logs over OTLP/HTTP
+// (POST /v1/traces and /v1/logs, binary protobuf or JSON, optionally
+// gzip-compressed) and OTLP/gRPC (TraceService and LogsService), converts
+// them to canonical records with otlpconv and hands them to a Sink (the
+// recorder), answering each request as the OTLP specification says:
+//
+//   - success: 200 / OK with an empty Export*ServiceResponse;
+//   - some records invalid: 200 / OK with partial_success (the client does
+//     not retry);
+//   - bad data: 400 (413 too large, 415 unknown encoding) with a
+//     google.rpc.Status body; over gRPC, grpc-go itself refuses a message
+//     it cannot decode (INTERNAL) or one over the size limit
+//     (RESOURCE_EXHAUSTED without RetryInfo). The client drops the data;
+//   - overload: 429 / RESOURCE_EXHAUSTED, shutting down or storage failing:
+//     503 / UNAVAILABLE, both with Retry-After / google.rpc.RetryInfo (the
+//     client retries later).
+//
+// A request is answered only after its records are durable, so a success
+// means the data survives a crash.
+package otlp

@@ -1,0 +1,459 @@
+package otlp
+
+import (
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// Register adds POST /v1/traces and POST /v1/logs to mux.
+func (r *Receiver) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/traces", r.serveTraces)
+	mux.HandleFunc("POST /v1/logs", r.serveLogs)
+}
+
+// encoding is a request's (and so its response's) payload encoding.
+type encoding int
+
+const (
+	encProto encoding = iota
+	encJSON
+)
+
+func (e encoding) String() string {
+	if e == encJSON {
+		return "json"
+	}
+	return "protobuf"
+}
+
+func (e encoding) contentType() string {
+	if e == encJSON {
+		return "application/json"
+	}
+	return "application/x-protobuf"
+}
+
+// httpError is a failed HTTP request's answer.
+type httpError struct {
+	status int        // HTTP status
+	code   codes.Code // Status.code in the body
+	msg    string     // Status.message: for the client; never payload content
+	err    error      // the cause, for the log
+}
+
+func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
+	r.serveHTTP(w, req, signalTraces, func(ctx context.Context, body []byte, enc encoding, project string) (result, *httpError) {
+		er := ptraceotlp.NewExportRequest()
+		if herr := unmarshal(er, body, enc); herr != nil {
+			return result{}, herr
+		}
+		res := r.exportTraces(ctx, transportHTTP, er.Traces(), project)
+		return res, nil
+	}, func(res result, enc encoding) ([]byte, error) {
+		resp := ptraceotlp.NewExportResponse()
+		if res.rejected > 0 {
+			resp.PartialSuccess().SetRejectedSpans(int64(res.rejected))
+			resp.PartialSuccess().SetErrorMessage(res.msg)
+		}
+		if enc == encJSON {
+			return resp.MarshalJSON()
+		}
+		return resp.MarshalProto()
+	})
+}
+
+func (r *Receiver) serveLogs(w http.ResponseWriter, req *http.Request) {
+	r.serveHTTP(w, req, signalLogs, func(ctx context.Context, body []byte, enc encoding, project string) (result, *httpError) {
+		er := plogotlp.NewExportRequest()
+		if herr := unmarshal(er, body, enc); herr != nil {
+			return result{}, herr
+		}
+		res := r.exportLogs(ctx, transportHTTP, er.Logs(), project)
+		return res, nil
+	}, func(res result, enc encoding) ([]byte, error) {
+		resp := plogotlp.NewExportResponse()
+		if res.rejected > 0 {
+			resp.PartialSuccess().SetRejectedLogRecords(int64(res.rejected))
+			resp.PartialSuccess().SetErrorMessage(res.msg)
+		}
+		if enc == encJSON {
+			return resp.MarshalJSON()
+		}
+		return resp.MarshalProto()
+	})
+}
+
+// unmarshaler is an OTLP export request (traces or logs).
+type unmarshaler interface {
+	UnmarshalProto([]byte) error
+	UnmarshalJSON([]byte) error
+}
+
+func unmarshal(u unmarshaler, body []byte, enc encoding) *httpError {
+	var err error
+	if enc == encJSON {
+		err = u.UnmarshalJSON(body)
+	} else {
+		err = u.UnmarshalProto(body)
+	}
+	if err != nil {
+		return &httpError{
+			status: http.StatusBadRequest,
+			code:   codes.InvalidArgument,
+			// The decoder's message may quote the body: the client gets
+			// it, the log does not.
+			msg: "cannot decode " + enc.contentType() + " body: " + clip(err.Error()),
+			err: errors.New("cannot decode " + enc.String() + " body"),
+		}
+	}
+	return nil
+}
+
+// serveHTTP is the transport part of both signals: check the headers, read
+// the body within limits, decode and export it with do, answer with the
+// response encode builds or with a google.rpc.Status.
+func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request, signal string,
+	do func(ctx context.Context, body []byte, enc encoding, project string) (result, *httpError),
+	encode func(res result, enc encoding) ([]byte, error),
+) {
+	enc, ok := parseContentType(req.Header.Get("Content-Type"))
+	if !ok {
+		r.failHTTP(w, req, signal, encJSON, &httpError{
+			status: http.StatusUnsupportedMediaType,
+			code:   codes.InvalidArgument,
+			msg:    fmt.Sprintf("unsupported Content-Type %q: want application/x-protobuf or application/json", clip(req.Header.Get("Content-Type"))),
+		})
+		return
+	}
+	project := DefaultProject
+	if r.opts.ProjectFor != nil {
+		p, err := r.opts.ProjectFor(req)
+		if err != nil {
+			r.failHTTP(w, req, signal, enc, &httpError{
+				status: http.StatusUnauthorized,
+				code:   codes.Unauthenticated,
+				msg:    err.Error(),
+				err:    err,
+			})
+			return
+		}
+		project = p
+	}
+
+	buf := r.getBuffer()
+	defer r.putBuffer(buf)
+	body, herr := r.readBody(w, req, (*buf)[:0])
+	*buf = body[:0] // keep what the read grew, for the next request
+	if herr != nil {
+		r.failHTTP(w, req, signal, enc, herr)
+		return
+	}
+
+	res, herr := do(req.Context(), body, enc, project)
+	if herr != nil {
+		r.failHTTP(w, req, signal, enc, herr)
+		return
+	}
+	switch res.outcome {
+	case outcomeOK:
+		body, err := encode(res, enc)
+		if err != nil {
+			r.failHTTP(w, req, signal, enc, &httpError{status: http.StatusInternalServerError, code: codes.Internal, msg: "cannot encode response", err: err})
+			return
+		}
+		if res.rejected > 0 {
+			r.log.LogAttrs(req.Context(), slog.LevelDebug, "otlp partial success",
+				slog.String("transport", transportHTTP), slog.String("signal", signal),
+				slog.Int("rejected", res.rejected), slog.String("reason", res.msg))
+		}
+		r.m.requests.WithLabelValues(transportHTTP, signal, "200").Inc()
+		writeBody(w, enc, http.StatusOK, body)
+	case outcomeFull:
+		r.failHTTP(w, req, signal, enc, &httpError{status: http.StatusTooManyRequests, code: codes.ResourceExhausted,
+			msg: "server overloaded: retry later", err: res.err})
+	case outcomeUnavailable:
+		r.failHTTP(w, req, signal, enc, &httpError{status: http.StatusServiceUnavailable, code: codes.Unavailable,
+			msg: "storage unavailable: retry later", err: res.err})
+	case outcomeCanceled:
+		// The client went away (or the server is shutting the request
+		// down). Nobody reads this answer; it is a 503 rather than
+		// nothing so that a connection still open cannot see an implicit
+		// 200 for data that may not be stored.
+		r.m.requests.WithLabelValues(transportHTTP, signal, "499").Inc()
+		r.log.LogAttrs(req.Context(), slog.LevelDebug, "otlp client went away",
+			slog.String("transport", transportHTTP), slog.String("signal", signal))
+		writeStatus(w, enc, http.StatusServiceUnavailable, r.retryableStatus(codes.Unavailable, "request canceled"), r.retryAfterHeader())
+	default:
+		r.failHTTP(w, req, signal, enc, &httpError{status: http.StatusInternalServerError, code: codes.Internal,
+			msg: "internal error converting the payload", err: res.err})
+	}
+}
+
+// readBody appends the (maybe compressed) body to buf, at most
+// MaxBodyBytes after decompression. It stops at the limit, so a small
+// compressed body that expands without end costs MaxBodyBytes of memory
+// and the time to inflate them, no more.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, buf []byte) ([]byte, *httpError) {
+	limit := r.opts.MaxBodyBytes
+	// Deflate never grows data by more than a few bytes per 16 KiB block, so
+	// a compressed body larger than this cannot fit the limit inflated.
+	rawLimit := limit + limit/1024 + 1024
+	tooLarge := &httpError{
+		status: http.StatusRequestEntityTooLarge,
+		code:   codes.InvalidArgument,
+		msg:    fmt.Sprintf("request body larger than %d bytes", limit),
+	}
+	if req.ContentLength > rawLimit {
+		return buf, tooLarge
+	}
+	body := http.MaxBytesReader(w, req.Body, rawLimit)
+
+	var src io.Reader
+	ce := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding")))
+	switch ce {
+	case "", "identity":
+		src = body
+		if n := req.ContentLength; n > 0 && int64(cap(buf)) <= min(n, limit) {
+			// One allocation for the whole body, and room to see EOF.
+			buf = make([]byte, 0, min(n, limit)+1)
+		}
+	case "gzip", "x-gzip":
+		zr, err := r.getGzip(body)
+		if err != nil {
+			return buf, readError(err, tooLarge)
+		}
+		defer r.putGzip(zr)
+		src = zr
+	case "deflate":
+		// HTTP's "deflate" is the zlib format (RFC 9110 8.4.1.2).
+		zr, err := zlib.NewReader(body)
+		if err != nil {
+			return buf, readError(err, tooLarge)
+		}
+		defer zr.Close()
+		src = zr
+	default:
+		return buf, &httpError{
+			status: http.StatusUnsupportedMediaType,
+			code:   codes.InvalidArgument,
+			msg:    fmt.Sprintf("unsupported Content-Encoding %q: want gzip, deflate or none", clip(ce)),
+		}
+	}
+	buf, err := readLimited(buf, src, limit)
+	switch {
+	case errors.Is(err, errTooLarge):
+		return buf, tooLarge
+	case err != nil:
+		return buf, readError(err, tooLarge)
+	}
+	return buf, nil
+}
+
+var errTooLarge = errors.New("body too large")
+
+// readLimited appends all of src to buf, growing it to at most limit+1
+// bytes: it returns errTooLarge as soon as src has more than limit bytes,
+// having read limit+1 of them and no more.
+func readLimited(buf []byte, src io.Reader, limit int64) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
+				return buf, errTooLarge
+			}
+			grown := make([]byte, len(buf), min(max(2*int64(cap(buf)), 32<<10), limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := src.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			if int64(len(buf)) > limit {
+				return buf, errTooLarge
+			}
+			return buf, nil
+		case err != nil:
+			return buf, err
+		}
+	}
+}
+
+// readError classifies a failure to read or inflate the body.
+func readError(err error, tooLarge *httpError) *httpError {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return tooLarge
+	}
+	msg := "cannot read request body"
+	var ce flate.CorruptInputError
+	switch {
+	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum),
+		errors.Is(err, zlib.ErrHeader), errors.Is(err, zlib.ErrChecksum), errors.Is(err, zlib.ErrDictionary),
+		errors.As(err, &ce), errors.Is(err, io.ErrUnexpectedEOF):
+		msg = "cannot decompress request body: " + err.Error()
+	}
+	return &httpError{status: http.StatusBadRequest, code: codes.InvalidArgument, msg: msg, err: err}
+}
+
+// failHTTP counts, logs and answers a failed request.
+func (r *Receiver) failHTTP(w http.ResponseWriter, req *http.Request, signal string, enc encoding, herr *httpError) {
+	r.m.requests.WithLabelValues(transportHTTP, signal, strconv.Itoa(herr.status)).Inc()
+	level := slog.LevelDebug
+	switch {
+	case herr.status >= 500:
+		level = slog.LevelWarn
+	case herr.status == http.StatusTooManyRequests:
+		level = slog.LevelInfo
+	}
+	if herr.code == codes.Internal {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{
+		slog.String("transport", transportHTTP),
+		slog.String("signal", signal),
+		slog.Int("status", herr.status),
+		slog.String("remote", req.RemoteAddr),
+		slog.String("user_agent", clip(req.UserAgent())),
+	}
+	if herr.err != nil {
+		attrs = append(attrs, slog.String("err", clip(herr.err.Error())))
+	} else {
+		attrs = append(attrs, slog.String("err", herr.msg))
+	}
+	r.log.LogAttrs(req.Context(), level, "otlp export failed", attrs...)
+
+	var st *status.Status
+	header := ""
+	switch herr.status {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		st = r.retryableStatus(herr.code, herr.msg)
+		header = r.retryAfterHeader()
+	case http.StatusBadRequest:
+		st = withDetails(status.New(herr.code, herr.msg), &errdetails.BadRequest{
+			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Description: herr.msg}},
+		})
+	default:
+		st = status.New(herr.code, herr.msg)
+	}
+	writeStatus(w, enc, herr.status, st, header)
+}
+
+// retryableStatus is a Status telling the client to retry after RetryAfter.
+func (r *Receiver) retryableStatus(code codes.Code, msg string) *status.Status {
+	return withDetails(status.New(code, msg), &errdetails.RetryInfo{RetryDelay: durationpb.New(r.opts.RetryAfter)})
+}
+
+// retryAfterHeader is RetryAfter in whole seconds, rounded up.
+func (r *Receiver) retryAfterHeader() string {
+	secs := (r.opts.RetryAfter + 999_999_999) / 1_000_000_000
+	return strconv.FormatInt(int64(secs), 10)
+}
+
+func withDetails(st *status.Status, details ...protoadapt.MessageV1) *status.Status {
+	if d, err := st.WithDetails(details...); err == nil {
+		return d
+	}
+	return st
+}
+
+func writeStatus(w http.ResponseWriter, enc encoding, code int, st *status.Status, retryAfter string) {
+	var (
+		body []byte
+		err  error
+	)
+	if enc == encJSON {
+		body, err = protojson.Marshal(st.Proto())
+	} else {
+		body, err = proto.Marshal(st.Proto())
+	}
+	if err != nil {
+		body = nil
+	}
+	if retryAfter != "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	writeBody(w, enc, code, body)
+}
+
+func writeBody(w http.ResponseWriter, enc encoding, code int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", enc.contentType())
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write(body) // the client may be gone; nothing to do about it
+}
+
+// parseContentType maps a Content-Type header to an encoding.
+func parseContentType(v string) (encoding, bool) {
+	mt, _, err := mime.ParseMediaType(v)
+	if err != nil {
+		return 0, false
+	}
+	switch mt {
+	case "application/x-protobuf", "application/protobuf":
+		return encProto, true
+	case "application/json":
+		return encJSON, true
+	}
+	return 0, false
+}
+
+// clip bounds a client-supplied string before it is echoed or logged.
+func clip(s string) string {
+	const n = 120
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// maxPooledBuffer bounds the body buffers kept for reuse: one grown by a
+// rare large request is left to the GC.
+const maxPooledBuffer = 4 << 20
+
+func (r *Receiver) getBuffer() *[]byte {
+	if b, ok := r.buffers.Get().(*[]byte); ok {
+		return b
+	}
+	return new([]byte)
+}
+
+func (r *Receiver) putBuffer(b *[]byte) {
+	if cap(*b) > maxPooledBuffer {
+		return
+	}
+	r.buffers.Put(b)
+}
+
+func (r *Receiver) getGzip(src io.Reader) (*gzip.Reader, error) {
+	if zr, ok := r.gzips.Get().(*gzip.Reader); ok {
+		if err := zr.Reset(src); err != nil {
+			r.gzips.Put(zr)
+			return nil, err
+		}
+		return zr, nil
+	}
+	return gzip.NewReader(src)
+}
+
+func (r *Receiver) putGzip(zr *gzip.Reader) { r.gzips.Put(zr) }

@@ -1,0 +1,311 @@
+package recorder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/genscope/genscope/internal/store"
+)
+
+var (
+	// ErrFull means the queue has no room: the caller should answer with
+	// 429 / RESOURCE_EXHAUSTED and a Retry-After, and the client retries.
+	ErrFull = errors.New("recorder queue is full")
+	// ErrClosed means the recorder is shutting down.
+	ErrClosed = errors.New("recorder is closed")
+	// ErrStore wraps a failed store write: nothing of the batch was stored
+	// and the client should retry later.
+	ErrStore = errors.New("store write failed")
+)
+
+// Writer is where batches go: a store.Store.
+type Writer interface {
+	Write(ctx context.Context, b *store.Batch) error
+}
+
+// Options bound the queue and shape the batches.
+type Options struct {
+	// MaxQueueItems bounds spans plus message records waiting to be written.
+	MaxQueueItems int
+	// MaxQueueBytes bounds their approximate size in memory.
+	MaxQueueBytes int64
+	// MaxBatchItems is the most items one store write takes.
+	MaxBatchItems int
+	// WriteTimeout bounds one store write.
+	WriteTimeout time.Duration
+	// Prepare, if set, runs on each batch in the submitter's goroutine
+	// before it is queued (cost computation, redaction).
+	Prepare func(*store.Batch)
+}
+
+// DefaultOptions are sized for a 2-core machine with a few hundred MiB.
+func DefaultOptions() Options {
+	return Options{
+		MaxQueueItems: 100_000,
+		MaxQueueBytes: 64 << 20,
+		MaxBatchItems: 8192,
+		WriteTimeout:  30 * time.Second,
+	}
+}
+
+type request struct {
+	batch *store.Batch
+	bytes int64
+	done  chan error // nil for asynchronous submissions
+}
+
+// Recorder queues batches and writes them to the store from one goroutine.
+type Recorder struct {
+	w    Writer
+	opts Options
+	log  *slog.Logger
+	m    *metrics
+
+	mu       sync.Mutex
+	queue    []request
+	items    int
+	bytes    int64
+	closed   bool
+	wake     chan struct{}
+	finished chan struct{}
+}
+
+// New starts a recorder writing to w. Stop it with Close.
+func New(w Writer, opts Options, log *slog.Logger, reg prometheus.Registerer) (*Recorder, error) {
+	def := DefaultOptions()
+	if opts.MaxQueueItems <= 0 {
+		opts.MaxQueueItems = def.MaxQueueItems
+	}
+	if opts.MaxQueueBytes <= 0 {
+		opts.MaxQueueBytes = def.MaxQueueBytes
+	}
+	if opts.MaxBatchItems <= 0 {
+		opts.MaxBatchItems = def.MaxBatchItems
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = def.WriteTimeout
+	}
+	r := &Recorder{
+		w:        w,
+		opts:     opts,
+		log:      log,
+		wake:     make(chan struct{}, 1),
+		finished: make(chan struct{}),
+	}
+	m, err := newMetrics(reg, r)
+	if err != nil {
+		return nil, err
+	}
+	r.m = m
+	go r.run()
+	return r, nil
+}
+
+// Submit queues b and waits until it is durable in the store. It returns
+// ErrFull at once when the queue has no room, ErrClosed after Close, an
+// error wrapping ErrStore when the write failed, or ctx.Err() when the
+// caller gave up waiting (the batch may still be written).
+func (r *Recorder) Submit(ctx context.Context, b *store.Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	if r.opts.Prepare != nil {
+		r.opts.Prepare(b)
+	}
+	done := make(chan error, 1)
+	if err := r.enqueue(request{batch: b, bytes: approxBytes(b), done: done}); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Enqueue queues b without waiting for it to be written, for sources that
+// must never wait on storage (the gateway). It reports whether b was
+// queued; when it was not, the loss is counted as dropped.
+func (r *Recorder) Enqueue(b *store.Batch) bool {
+	if b.Len() == 0 {
+		return true
+	}
+	if r.opts.Prepare != nil {
+		r.opts.Prepare(b)
+	}
+	if err := r.enqueue(request{batch: b, bytes: approxBytes(b)}); err != nil {
+		r.m.dropped.Add(float64(b.Len()))
+		return false
+	}
+	return true
+}
+
+func (r *Recorder) enqueue(req request) error {
+	n := req.batch.Len()
+	r.mu.Lock()
+	switch {
+	case r.closed:
+		r.mu.Unlock()
+		return ErrClosed
+	// A batch larger than the whole queue is still taken when the queue is
+	// empty, so one oversized (but body-limited) request cannot wedge.
+	case r.items > 0 && (r.items+n > r.opts.MaxQueueItems || r.bytes+req.bytes > r.opts.MaxQueueBytes):
+		r.mu.Unlock()
+		r.m.full.Inc()
+		return ErrFull
+	}
+	r.queue = append(r.queue, req)
+	r.items += n
+	r.bytes += req.bytes
+	// Signal under the lock: Close closes wake under it too.
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+	r.mu.Unlock()
+	return nil
+}
+
+// QueueItems is the number of items waiting to be written.
+func (r *Recorder) QueueItems() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.items
+}
+
+// Close stops taking submissions, writes everything already queued and
+// returns when that is done or ctx ends.
+func (r *Recorder) Close(ctx context.Context) error {
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.wake)
+	}
+	r.mu.Unlock()
+	select {
+	case <-r.finished:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("recorder drain: %w", ctx.Err())
+	}
+}
+
+func (r *Recorder) run() {
+	defer close(r.finished)
+	for {
+		reqs, closed := r.take()
+		if len(reqs) == 0 {
+			if closed {
+				return
+			}
+			if _, ok := <-r.wake; !ok {
+				// Closed: loop once more to drain what is left.
+				continue
+			}
+			continue
+		}
+		r.write(reqs)
+	}
+}
+
+// take removes up to MaxBatchItems items' worth of requests from the queue
+// (at least one request).
+func (r *Recorder) take() ([]request, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n, items := 0, 0
+	for n < len(r.queue) {
+		k := r.queue[n].batch.Len()
+		if n > 0 && items+k > r.opts.MaxBatchItems {
+			break
+		}
+		items += k
+		n++
+	}
+	reqs := make([]request, n)
+	copy(reqs, r.queue[:n])
+	clear(r.queue[:n])
+	r.queue = r.queue[n:]
+	if len(r.queue) == 0 {
+		r.queue = nil
+	}
+	for _, q := range reqs {
+		r.items -= q.batch.Len()
+		r.bytes -= q.bytes
+	}
+	return reqs, r.closed
+}
+
+func (r *Recorder) write(reqs []request) {
+	var b *store.Batch
+	if len(reqs) == 1 {
+		b = reqs[0].batch
+	} else {
+		b = &store.Batch{}
+		for _, q := range reqs {
+			b.Spans = append(b.Spans, q.batch.Spans...)
+			b.Messages = append(b.Messages, q.batch.Messages...)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.opts.WriteTimeout)
+	start := time.Now()
+	err := r.w.Write(ctx, b)
+	cancel()
+	r.m.writeSeconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		r.m.writeErrors.Inc()
+		r.log.Error("store write failed", "items", b.Len(), "err", err)
+		err = fmt.Errorf("%w: %v", ErrStore, err)
+		for _, q := range reqs {
+			if q.done == nil {
+				r.m.dropped.Add(float64(q.batch.Len()))
+			}
+		}
+	} else {
+		r.m.written.Add(float64(len(b.Spans)))
+		r.m.writtenMessages.Add(float64(len(b.Messages)))
+		r.m.observeCalls(b)
+	}
+	for _, q := range reqs {
+		if q.done != nil {
+			q.done <- err
+		}
+	}
+}
+
+// approxBytes estimates the memory a batch holds, for the queue bound.
+func approxBytes(b *store.Batch) int64 {
+	n := int64(0)
+	for i := range b.Spans {
+		s := &b.Spans[i]
+		n += 512 + int64(len(s.Name)+len(s.StatusMessage))
+		for _, p := range s.SystemInstructions {
+			n += int64(len(p.Content))
+		}
+		for _, m := range s.InputMessages {
+			for _, p := range m.Parts {
+				n += 64 + int64(len(p.Content))
+			}
+		}
+		for _, m := range s.OutputMessages {
+			for _, p := range m.Parts {
+				n += 64 + int64(len(p.Content))
+			}
+		}
+		n += int64(64 * (len(s.Attributes) + len(s.ResourceAttributes) + len(s.Events)))
+	}
+	for i := range b.Messages {
+		n += 256
+		for _, p := range b.Messages[i].Message.Parts {
+			n += int64(len(p.Content))
+		}
+	}
+	return n
+}

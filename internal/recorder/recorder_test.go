@@ -1,0 +1,218 @@
+package recorder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
+
+	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/store"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// memWriter is a real in-memory Writer that can be made slow or failing.
+type memWriter struct {
+	mu      sync.Mutex
+	spans   int
+	writes  int
+	gate    chan struct{} // when non-nil, each write waits for a receive
+	entered chan struct{} // when non-nil, each write announces itself here first
+	failing bool
+}
+
+func (w *memWriter) Write(ctx context.Context, b *store.Batch) error {
+	if w.entered != nil {
+		w.entered <- struct{}{}
+	}
+	if w.gate != nil {
+		select {
+		case <-w.gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.failing {
+		return errors.New("disk full")
+	}
+	w.spans += len(b.Spans)
+	w.writes++
+	return nil
+}
+
+func (w *memWriter) counts() (int, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.spans, w.writes
+}
+
+func batch(n int) *store.Batch {
+	b := &store.Batch{Spans: make([]genai.Span, n)}
+	for i := range b.Spans {
+		b.Spans[i] = genai.Span{Operation: "chat", Provider: "openai", RequestModel: "gpt-4o", DurationNano: 1e9,
+			Usage: genai.Usage{InputTokens: 10, OutputTokens: 20}}
+	}
+	return b
+}
+
+func newRec(t *testing.T, w Writer, opts Options) (*Recorder, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	r, err := New(w, opts, slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	return r, reg
+}
+
+func TestSubmitIsDurableOnReturn(t *testing.T) {
+	w := &memWriter{}
+	r, reg := newRec(t, w, Options{})
+	if err := r.Submit(context.Background(), batch(3)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := w.counts(); n != 3 {
+		t.Fatalf("written %d spans at return, want 3", n)
+	}
+	if got := testutil.ToFloat64(r.m.written); got != 3 {
+		t.Errorf("written metric = %v", got)
+	}
+	if c := testutil.CollectAndCount(reg, "gen_ai_client_token_usage"); c != 2 {
+		t.Errorf("token usage series = %d, want input and output", c)
+	}
+}
+
+func TestGroupCommit(t *testing.T) {
+	w := &memWriter{gate: make(chan struct{}), entered: make(chan struct{}, 10)}
+	r, _ := newRec(t, w, Options{})
+	var wg sync.WaitGroup
+	// The first submission blocks the writer; the next ten queue up and
+	// must be written together in one store write.
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = r.Submit(context.Background(), batch(1)) }()
+	<-w.entered
+	for range 10 {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = r.Submit(context.Background(), batch(2)) }()
+	}
+	for r.QueueItems() != 20 {
+		time.Sleep(time.Millisecond)
+	}
+	w.gate <- struct{}{}
+	w.gate <- struct{}{}
+	wg.Wait()
+	if n, writes := w.counts(); n != 21 || writes != 2 {
+		t.Fatalf("spans=%d writes=%d, want 21 in 2 writes", n, writes)
+	}
+}
+
+func TestFullQueuePushesBack(t *testing.T) {
+	w := &memWriter{gate: make(chan struct{}), entered: make(chan struct{}, 10)}
+	r, _ := newRec(t, w, Options{MaxQueueItems: 5})
+	go func() { _ = r.Submit(context.Background(), batch(1)) }() // taken by the writer, blocked
+	<-w.entered
+	done := make(chan error, 1)
+	go func() { done <- r.Submit(context.Background(), batch(4)) }()
+	for r.QueueItems() != 4 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := r.Submit(context.Background(), batch(2)); !errors.Is(err, ErrFull) {
+		t.Fatalf("err = %v, want ErrFull", err)
+	}
+	if r.Enqueue(batch(2)) {
+		t.Fatal("Enqueue into a full queue reported success")
+	}
+	if got := testutil.ToFloat64(r.m.dropped); got != 2 {
+		t.Errorf("dropped = %v, want 2", got)
+	}
+	close(w.gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOversizedBatchIntoEmptyQueue(t *testing.T) {
+	r, _ := newRec(t, &memWriter{}, Options{MaxQueueItems: 5})
+	if err := r.Submit(context.Background(), batch(50)); err != nil {
+		t.Fatalf("a batch over the bound must pass an empty queue: %v", err)
+	}
+}
+
+func TestStoreFailureIsReported(t *testing.T) {
+	w := &memWriter{failing: true}
+	r, _ := newRec(t, w, Options{})
+	if err := r.Submit(context.Background(), batch(1)); !errors.Is(err, ErrStore) {
+		t.Fatalf("err = %v, want ErrStore", err)
+	}
+	r.Enqueue(batch(3))
+	_ = r.Close(context.Background())
+	if got := testutil.ToFloat64(r.m.dropped); got != 3 {
+		t.Errorf("dropped = %v, want 3 (async batch lost to a failed write)", got)
+	}
+}
+
+func TestCloseDrains(t *testing.T) {
+	w := &memWriter{}
+	r, _ := newRec(t, w, Options{})
+	for range 100 {
+		r.Enqueue(batch(10))
+	}
+	if err := r.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := w.counts(); n != 1000 {
+		t.Fatalf("after Close %d spans written, want 1000", n)
+	}
+	if err := r.Submit(context.Background(), batch(1)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestPrepareRuns(t *testing.T) {
+	r, _ := newRec(t, &memWriter{}, Options{Prepare: func(b *store.Batch) {
+		for i := range b.Spans {
+			b.Spans[i].CostKnown = true
+		}
+	}})
+	b := batch(2)
+	if err := r.Submit(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if !b.Spans[0].CostKnown {
+		t.Fatal("Prepare did not run")
+	}
+}
+
+func BenchmarkSubmit(b *testing.B) {
+	for _, n := range []int{100, 512} {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+			r, err := New(&memWriter{}, Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close(context.Background())
+			bt := batch(n)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := r.Submit(context.Background(), bt); err != nil {
+						b.Error(err)
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "spans/s")
+		})
+	}
+}

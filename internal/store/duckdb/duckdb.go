@@ -1,0 +1,227 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/genscope/genscope/internal/store"
+)
+
+var _ store.Store = (*DB)(nil)
+
+// Options tune the embedded database. Zero values leave DuckDB's defaults.
+type Options struct {
+	// MemoryLimit caps DuckDB's memory, in DuckDB's syntax ("256MB", "1GB").
+	MemoryLimit string
+	// Threads caps the threads one query uses; 0 means DuckDB's default
+	// (the number of cores).
+	Threads int
+	// MaxReaders caps concurrent read connections; 0 means 4.
+	MaxReaders int
+}
+
+// DB is the DuckDB store. Its methods are safe for concurrent use; Write
+// calls are serialized.
+type DB struct {
+	path string
+	db   *sql.DB
+
+	mu     sync.Mutex // serializes Write and Close
+	wconn  *sql.Conn  // the writer's own connection
+	closed bool
+}
+
+// Open opens (creating if needed) the DuckDB file at path and migrates its
+// schema to the latest version.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	return open(ctx, path, opts, 0)
+}
+
+// open opens path migrating up to version upTo (0: all), for tests of
+// migrations.
+func open(ctx context.Context, path string, opts Options, upTo int) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("open duckdb store: empty path")
+	}
+	q := url.Values{}
+	if opts.MemoryLimit != "" {
+		q.Set("memory_limit", opts.MemoryLimit)
+	}
+	if opts.Threads > 0 {
+		q.Set("threads", strconv.Itoa(opts.Threads))
+	}
+	dsn := path
+	if len(q) > 0 {
+		dsn += "?" + q.Encode()
+	}
+	conn, err := duckdb.NewConnector(dsn, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open duckdb store %s: %w", path, err)
+	}
+	db := sql.OpenDB(conn)
+	readers := opts.MaxReaders
+	if readers <= 0 {
+		readers = 4
+	}
+	db.SetMaxOpenConns(readers + 1)
+	db.SetMaxIdleConns(readers + 1)
+	s := &DB{path: path, db: db}
+	if err := s.init(ctx, upTo); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open duckdb store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *DB) init(ctx context.Context, upTo int) error {
+	if err := migrate(ctx, s.db, upTo); err != nil {
+		return err
+	}
+	if upTo != 0 {
+		return nil // an old schema, for migration tests: no writer
+	}
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("writer connection: %w", err)
+	}
+	for _, stmt := range []string{
+		`CREATE TEMP TABLE stage_spans AS SELECT * FROM spans LIMIT 0`,
+		`CREATE TEMP TABLE stage_messages AS SELECT * FROM message_records LIMIT 0`,
+	} {
+		if _, err := c.ExecContext(ctx, stmt); err != nil {
+			_ = c.Close()
+			return fmt.Errorf("create staging tables: %w", err)
+		}
+	}
+	s.wconn = c
+	return nil
+}
+
+// Close checkpoints the database (folding the write-ahead log into the
+// file) and closes it. Queries still running fail.
+func (s *DB) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var errs []error
+	if s.wconn != nil {
+		if _, err := s.wconn.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
+			errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+		}
+		errs = append(errs, s.wconn.Close())
+	}
+	errs = append(errs, s.db.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close duckdb store %s: %w", s.path, err)
+	}
+	return nil
+}
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations by version. A file is named
+// NNNN_what.sql; versions start at 1 and have no gaps.
+func migrations() ([]migration, error) {
+	files, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, f := range files {
+		base := strings.TrimPrefix(f, "migrations/")
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must be NNNN_name.sql", f)
+		}
+		b, err := migrationFS.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: %w", f, err)
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: want version %d", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// migrate applies the migrations newer than the database's version, up to
+// upTo (0: all), each in its own transaction.
+func migrate(ctx context.Context, db *sql.DB, upTo int) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var cur int
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if cur > len(ms) {
+		return fmt.Errorf("database schema version %d is newer than this binary's %d", cur, len(ms))
+	}
+	for _, m := range ms {
+		if m.version <= cur || (upTo > 0 && m.version > upTo) {
+			continue
+		}
+		if err := applyMigration(ctx, db, m); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, m.version, m.name); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// withDriverConn runs f with the writer connection's driver connection.
+func (s *DB) withDriverConn(f func(driver.Conn) error) error {
+	return s.wconn.Raw(func(dc any) error {
+		c, ok := dc.(driver.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		return f(c)
+	})
+}

@@ -1,0 +1,607 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/store"
+)
+
+// spanKey is the keyset of the spans order.
+type spanKey struct {
+	start      int64
+	span       uint64
+	hi, lo     uint64
+	sessionKey string // Sessions cursors only
+}
+
+const (
+	cursorSpans    = 's'
+	cursorSessions = 'e'
+)
+
+func encodeCursor(kind byte, k spanKey) string {
+	buf := make([]byte, 0, 33+len(k.sessionKey))
+	buf = append(buf, kind)
+	buf = binary.BigEndian.AppendUint64(buf, uint64(k.start))
+	if kind == cursorSpans {
+		buf = binary.BigEndian.AppendUint64(buf, k.span)
+		buf = binary.BigEndian.AppendUint64(buf, k.hi)
+		buf = binary.BigEndian.AppendUint64(buf, k.lo)
+	} else {
+		buf = append(buf, k.sessionKey...)
+	}
+	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+func decodeCursor(kind byte, c string) (spanKey, error) {
+	var k spanKey
+	buf, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return k, fmt.Errorf("%w: not base64", store.ErrBadCursor)
+	}
+	if len(buf) < 9 || buf[0] != kind || (kind == cursorSpans && len(buf) != 33) {
+		return k, fmt.Errorf("%w: wrong length or kind", store.ErrBadCursor)
+	}
+	k.start = int64(binary.BigEndian.Uint64(buf[1:]))
+	if kind == cursorSpans {
+		k.span = binary.BigEndian.Uint64(buf[9:])
+		k.hi = binary.BigEndian.Uint64(buf[17:])
+		k.lo = binary.BigEndian.Uint64(buf[25:])
+	} else {
+		k.sessionKey = string(buf[9:])
+	}
+	return k, nil
+}
+
+// summaryCols are the columns scanRow reads.
+const summaryCols = `s.trace_hi, s.trace_lo, s.span_id, s.parent_id, s.name, s.service, s.start_ns, s.status,
+	s.error_type, s.duration_ns, s.ttft_ns, s.operation, s.provider, s.model, s.response_model,
+	s.input_tokens, s.output_tokens, s.cost_usd, s.session_id, s.user_id, s.content_mask,
+	s.system_text, s.input_text, s.output_text`
+
+// row is one span as read for a summary or a trace.
+type row struct {
+	hi, lo, span, parent  uint64
+	name, service         string
+	start, dur, ttft      int64
+	status, errType       string
+	op, provider, model   string
+	respModel             string
+	in, out               int64
+	cost                  sql.NullFloat64
+	session, user         string
+	mask                  uint8
+	sys, input, output    string
+	detail                string
+	effSession, effUser   string
+	recSys, recIn, recOut []string // text of message records, per kind
+}
+
+func (r *row) dest() []any {
+	return []any{&r.hi, &r.lo, &r.span, &r.parent, &r.name, &r.service, &r.start, &r.status,
+		&r.errType, &r.dur, &r.ttft, &r.op, &r.provider, &r.model, &r.respModel,
+		&r.in, &r.out, &r.cost, &r.session, &r.user, &r.mask, &r.sys, &r.input, &r.output}
+}
+
+func (r *row) summary() store.SpanSummary {
+	ss := store.SpanSummary{
+		TraceID:       traceFromHiLo(r.hi, r.lo).String(),
+		SpanID:        spanFromU64(r.span).String(),
+		Name:          r.name,
+		Service:       r.service,
+		StartTime:     time.Unix(0, r.start).UTC(),
+		Status:        genai.Status(r.status),
+		ErrorType:     r.errType,
+		DurationMS:    float64(r.dur) / 1e6,
+		Operation:     r.op,
+		Provider:      r.provider,
+		Model:         r.model,
+		ResponseModel: r.respModel,
+		InputTokens:   r.in,
+		OutputTokens:  r.out,
+		Session:       r.effSession,
+		User:          r.effUser,
+		System:        store.Preview(pick(r.mask&maskSystem != 0, r.sys, r.recSys)),
+		Input:         store.Preview(pick(r.mask&maskInput != 0, r.input, r.recIn)),
+		Output:        store.Preview(pick(r.mask&maskOutput != 0, r.output, r.recOut)),
+	}
+	if r.parent != 0 {
+		ss.ParentSpanID = spanFromU64(r.parent).String()
+	}
+	if r.ttft > 0 {
+		v := float64(r.ttft) / 1e6
+		ss.TTFTMS = &v
+	}
+	if r.cost.Valid && r.op != "" {
+		v := r.cost.Float64
+		ss.CostUSD = &v
+	}
+	return ss
+}
+
+func pick(own bool, text string, rec []string) string {
+	if own {
+		return text
+	}
+	var nonEmpty []string
+	for _, t := range rec {
+		if t != "" {
+			nonEmpty = append(nonEmpty, t)
+		}
+	}
+	return strings.Join(nonEmpty, "\n")
+}
+
+// Spans returns a page of spans, newest first.
+func (s *DB) Spans(ctx context.Context, q store.SpansQuery) (store.SpansPage, error) {
+	if err := checkFilter(q.Filter); err != nil {
+		return store.SpansPage{}, err
+	}
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = 50
+	case limit < 0 || limit > 1000:
+		return store.SpansPage{}, fmt.Errorf("%w: limit %d out of 1..1000", store.ErrBadQuery, limit)
+	}
+	var after *spanKey
+	if q.Cursor != "" {
+		k, err := decodeCursor(cursorSpans, q.Cursor)
+		if err != nil {
+			return store.SpansPage{}, fmt.Errorf("spans: %w", err)
+		}
+		after = &k
+	}
+	rows, err := s.listSpans(ctx, q.Filter, q.All, false, after, limit+1)
+	if err != nil {
+		return store.SpansPage{}, fmt.Errorf("spans: %w", err)
+	}
+	page := store.SpansPage{Spans: []store.SpanSummary{}}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[limit-1]
+		page.NextCursor = encodeCursor(cursorSpans, spanKey{start: last.start, span: last.span, hi: last.hi, lo: last.lo})
+	}
+	for i := range rows {
+		page.Spans = append(page.Spans, rows[i].summary())
+	}
+	return page, nil
+}
+
+// listSpans reads up to limit span rows in the spans order (asc reverses
+// it) after the key, with their effective session, user and content from
+// message records.
+func (s *DB) listSpans(ctx context.Context, f store.Filter, all, asc bool, after *spanKey, limit int) ([]row, error) {
+	var b sqlb
+	sc := newScope(&b, f, scopeOpts{all: all})
+	dir, cmp := "DESC", "<"
+	if asc {
+		dir, cmp = "ASC", ">"
+	}
+	if after != nil {
+		st, sp, hi, lo := b.arg(after.start), b.arg(after.span), b.arg(after.hi), b.arg(after.lo)
+		sc.where = append(sc.where, "s.start_ns "+cmp+"= "+st,
+			"(s.start_ns "+cmp+" "+st+" OR (s.start_ns = "+st+" AND (s.span_id "+cmp+" "+sp+
+				" OR (s.span_id = "+sp+" AND (s.trace_hi "+cmp+" "+hi+" OR (s.trace_hi = "+hi+" AND s.trace_lo "+cmp+" "+lo+"))))))")
+	}
+	// Two phases: the keys of the page from a narrow Top-N (which reads
+	// only the filtered and key columns), then the page's rows, found by
+	// zone maps on start_ns.
+	order := " ORDER BY s.start_ns " + dir + ", s.span_id " + dir + ", s.trace_hi " + dir + ", s.trace_lo " + dir
+	q := sc.with() + "SELECT s.start_ns, s.span_id, s.trace_hi, s.trace_lo" + sc.from() + order + " LIMIT " + strconv.Itoa(limit)
+	rs, err := s.db.QueryContext(ctx, q, b.args...)
+	if err != nil {
+		return nil, err
+	}
+	var keys []spanKey
+	for rs.Next() {
+		var k spanKey
+		if err := rs.Scan(&k.start, &k.span, &k.hi, &k.lo); err != nil {
+			rs.Close()
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	lo, hi := keys[0].start, keys[0].start
+	spanIDs := make([]uint64, len(keys))
+	for i, k := range keys {
+		lo, hi = min(lo, k.start), max(hi, k.start)
+		spanIDs[i] = k.span
+	}
+	q = "SELECT " + summaryCols + " FROM spans s WHERE s.project = $1 AND s.start_ns >= $2 AND s.start_ns <= $3 AND s.span_id IN (" + u64List(spanIDs) + ")"
+	rs, err = s.db.QueryContext(ctx, q, f.Project, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	byKey := make(map[spanKey]row, len(keys))
+	for rs.Next() {
+		var r row
+		if err := rs.Scan(r.dest()...); err != nil {
+			return nil, err
+		}
+		byKey[spanKey{start: r.start, span: r.span, hi: r.hi, lo: r.lo}] = r
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]row, 0, len(keys))
+	for _, k := range keys {
+		if r, ok := byKey[k]; ok {
+			out = append(out, r)
+		}
+	}
+	if err := s.resolve(ctx, f.Project, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// resolve fills the rows' effective session and user and their content
+// from message records.
+func (s *DB) resolve(ctx context.Context, project string, rows []row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	minStart, maxStart := rows[0].start, rows[0].start
+	var needCtx, needRec []uint64
+	for i := range rows {
+		r := &rows[i]
+		minStart, maxStart = min(minStart, r.start), max(maxStart, r.start)
+		r.effSession, r.effUser = r.session, r.user
+		if r.session == "" || r.user == "" {
+			needCtx = append(needCtx, r.hi)
+		}
+		if r.mask != maskSystem|maskInput|maskOutput {
+			needRec = append(needRec, r.hi)
+		}
+	}
+	type tk struct{ hi, lo uint64 }
+	if len(needCtx) > 0 {
+		q := `SELECT trace_hi, trace_lo,
+				coalesce(arg_min(session_id, (start_ns, span_id)) FILTER (WHERE session_id <> ''), ''),
+				coalesce(arg_min(user_id, (start_ns, span_id)) FILTER (WHERE user_id <> ''), '')
+			FROM spans WHERE project = $1 AND start_ns >= $2 AND start_ns <= $3 AND trace_hi IN (` + u64List(needCtx) + `)
+				AND (session_id <> '' OR user_id <> '')
+			GROUP BY trace_hi, trace_lo`
+		rs, err := s.db.QueryContext(ctx, q, project, minStart-window, maxStart+window)
+		if err != nil {
+			return fmt.Errorf("inherited session: %w", err)
+		}
+		inh := map[tk][2]string{}
+		for rs.Next() {
+			var k tk
+			var v [2]string
+			if err := rs.Scan(&k.hi, &k.lo, &v[0], &v[1]); err != nil {
+				rs.Close()
+				return fmt.Errorf("inherited session: %w", err)
+			}
+			inh[k] = v
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return fmt.Errorf("inherited session: %w", err)
+		}
+		for i := range rows {
+			r := &rows[i]
+			v := inh[tk{r.hi, r.lo}]
+			if r.effSession == "" {
+				r.effSession = v[0]
+			}
+			if r.effUser == "" {
+				r.effUser = v[1]
+			}
+		}
+	}
+	if len(needRec) > 0 {
+		recs, err := s.records(ctx, project, needRec, minStart, maxStart, false)
+		if err != nil {
+			return err
+		}
+		for i := range rows {
+			r := &rows[i]
+			for _, m := range recs[recKey{r.hi, r.lo, r.span}] {
+				switch m.kind {
+				case genai.KindSystem:
+					r.recSys = append(r.recSys, m.text)
+				case genai.KindInput:
+					r.recIn = append(r.recIn, m.text)
+				case genai.KindOutput:
+					r.recOut = append(r.recOut, m.text)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func u64List(vs []uint64) string {
+	vs = slices.Clone(vs)
+	slices.Sort(vs)
+	vs = slices.Compact(vs)
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = strconv.FormatUint(v, 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+type recKey struct{ hi, lo, span uint64 }
+
+type record struct {
+	kind      genai.MessageKind
+	text      string
+	message   string // JSON, when asked for
+	truncated bool
+}
+
+// records reads the message records of the traces (by trace_hi) near the
+// time range, by span, in (time, seq) order.
+func (s *DB) records(ctx context.Context, project string, his []uint64, minStart, maxStart int64, full bool) (map[recKey][]record, error) {
+	msgCol := "''"
+	if full {
+		msgCol = "message"
+	}
+	q := `SELECT trace_hi, trace_lo, span_id, kind, text, ` + msgCol + `, truncated FROM message_records
+		WHERE project = $1 AND time_ns >= $2 AND time_ns <= $3 AND trace_hi IN (` + u64List(his) + `)
+		ORDER BY trace_hi, trace_lo, span_id, time_ns, seq`
+	rs, err := s.db.QueryContext(ctx, q, project, minStart-window, maxStart+window)
+	if err != nil {
+		return nil, fmt.Errorf("message records: %w", err)
+	}
+	defer rs.Close()
+	out := map[recKey][]record{}
+	for rs.Next() {
+		var k recKey
+		var m record
+		var kind string
+		if err := rs.Scan(&k.hi, &k.lo, &k.span, &kind, &m.text, &m.message, &m.truncated); err != nil {
+			return nil, fmt.Errorf("message records: %w", err)
+		}
+		m.kind = genai.MessageKind(kind)
+		out[k] = append(out[k], m)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("message records: %w", err)
+	}
+	return out, nil
+}
+
+// Trace returns every span of a trace as a tree.
+func (s *DB) Trace(ctx context.Context, project string, id genai.TraceID) (store.Trace, error) {
+	if project == "" {
+		return store.Trace{}, fmt.Errorf("trace: %w: project is required", store.ErrBadQuery)
+	}
+	hi, lo := traceHiLo(id)
+	q := `SELECT ` + summaryCols + `, s.detail FROM spans s WHERE s.project = $1 AND s.trace_hi = ` + strconv.FormatUint(hi, 10) + ` AND s.trace_lo = ` + strconv.FormatUint(lo, 10) + `
+		ORDER BY s.start_ns, s.span_id`
+	rs, err := s.db.QueryContext(ctx, q, project)
+	if err != nil {
+		return store.Trace{}, fmt.Errorf("trace %s: %w", id, err)
+	}
+	var rows []row
+	for rs.Next() {
+		var r row
+		if err := rs.Scan(append(r.dest(), &r.detail)...); err != nil {
+			rs.Close()
+			return store.Trace{}, fmt.Errorf("trace %s: %w", id, err)
+		}
+		rows = append(rows, r)
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return store.Trace{}, fmt.Errorf("trace %s: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return store.Trace{}, fmt.Errorf("trace %s: %w", id, store.ErrNotFound)
+	}
+	// Effective session and user: inherited from the earliest span of the
+	// trace carrying one (rows are in start, span id order).
+	var sess, user string
+	minStart, maxStart := rows[0].start, rows[0].start
+	needRec := false
+	for _, r := range rows {
+		if sess == "" {
+			sess = r.session
+		}
+		if user == "" {
+			user = r.user
+		}
+		minStart, maxStart = min(minStart, r.start), max(maxStart, r.start)
+		needRec = needRec || r.mask != maskSystem|maskInput|maskOutput
+	}
+	var recs map[recKey][]record
+	if needRec {
+		recs, err = s.records(ctx, project, []uint64{hi}, minStart, maxStart, true)
+		if err != nil {
+			return store.Trace{}, fmt.Errorf("trace %s: %w", id, err)
+		}
+	}
+	nodes := make(map[uint64]*store.TraceNode, len(rows))
+	order := make([]*store.TraceNode, 0, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		var sp genai.Span
+		if err := json.Unmarshal([]byte(r.detail), &sp); err != nil {
+			return store.Trace{}, fmt.Errorf("trace %s: span %s: decode: %w", id, spanFromU64(r.span), err)
+		}
+		sp.TraceID, sp.SpanID, sp.ParentSpanID = id, spanFromU64(r.span), spanFromU64(r.parent)
+		if err := applyRecords(&sp, r.mask, recs[recKey{r.hi, r.lo, r.span}]); err != nil {
+			return store.Trace{}, fmt.Errorf("trace %s: span %s: %w", id, sp.SpanID, err)
+		}
+		n := &store.TraceNode{
+			TraceID:    id.String(),
+			SpanID:     sp.SpanID.String(),
+			StartTime:  time.Unix(0, r.start).UTC(),
+			DurationMS: float64(r.dur) / 1e6,
+			Session:    cmp(r.session, sess),
+			User:       cmp(r.user, user),
+			Span:       sp,
+			Children:   []*store.TraceNode{},
+		}
+		if r.parent != 0 {
+			n.ParentSpanID = sp.ParentSpanID.String()
+		}
+		if _, dup := nodes[r.span]; dup {
+			continue // a span id reused within the trace (different start): keep the first
+		}
+		nodes[r.span] = n
+		order = append(order, n)
+	}
+	t := store.Trace{TraceID: id.String(), Roots: []*store.TraceNode{}}
+	for i, n := range order {
+		p := nodes[rows[i].parent]
+		if rows[i].parent == 0 || p == nil || p == n {
+			t.Roots = append(t.Roots, n)
+			continue
+		}
+		p.Children = append(p.Children, n)
+	}
+	return t, nil
+}
+
+func cmp(own, inherited string) string {
+	if own != "" {
+		return own
+	}
+	return inherited
+}
+
+// applyRecords sets the kinds of content the span lacks from its records.
+func applyRecords(sp *genai.Span, mask uint8, recs []record) error {
+	for _, m := range recs {
+		var msg genai.Message
+		if err := json.Unmarshal([]byte(m.message), &msg); err != nil {
+			return fmt.Errorf("decode message record: %w", err)
+		}
+		used := false
+		switch {
+		case m.kind == genai.KindSystem && mask&maskSystem == 0:
+			sp.SystemInstructions = append(sp.SystemInstructions, msg.Parts...)
+			used = true
+		case m.kind == genai.KindInput && mask&maskInput == 0:
+			sp.InputMessages = append(sp.InputMessages, msg)
+			used = true
+		case m.kind == genai.KindOutput && mask&maskOutput == 0:
+			sp.OutputMessages = append(sp.OutputMessages, msg)
+			used = true
+		}
+		if used && m.truncated {
+			sp.ContentTruncated = true
+		}
+	}
+	return nil
+}
+
+// Sessions returns sessions with calls in the filter's range, most recent
+// activity first.
+func (s *DB) Sessions(ctx context.Context, q store.SessionsQuery) (store.SessionsPage, error) {
+	if err := checkFilter(q.Filter); err != nil {
+		return store.SessionsPage{}, err
+	}
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = 50
+	case limit < 0 || limit > 1000:
+		return store.SessionsPage{}, fmt.Errorf("%w: limit %d out of 0..1000", store.ErrBadQuery, limit)
+	}
+	var after *spanKey
+	if q.Cursor != "" {
+		k, err := decodeCursor(cursorSessions, q.Cursor)
+		if err != nil {
+			return store.SessionsPage{}, fmt.Errorf("sessions: %w", err)
+		}
+		after = &k
+	}
+	list, err := s.sessions(ctx, q.Filter, after, limit+1)
+	if err != nil {
+		return store.SessionsPage{}, fmt.Errorf("sessions: %w", err)
+	}
+	page := store.SessionsPage{Sessions: list}
+	if len(list) > limit {
+		page.Sessions = list[:limit]
+		last := list[limit-1]
+		page.NextCursor = encodeCursor(cursorSessions, spanKey{start: last.LastTime.UnixNano(), sessionKey: last.Session})
+	}
+	return page, nil
+}
+
+func (s *DB) sessions(ctx context.Context, f store.Filter, after *spanKey, limit int) ([]store.SessionSummary, error) {
+	var b sqlb
+	sc := newScope(&b, f, scopeOpts{session: true, user: true})
+	sc.where = append(sc.where, sc.session+" <> ''")
+	having := ""
+	if after != nil {
+		st, k := b.arg(after.start), b.arg(after.sessionKey)
+		having = " HAVING max(s.start_ns) < " + st + " OR (max(s.start_ns) = " + st + " AND k > " + k + ")"
+	}
+	q := sc.with() + "SELECT " + sc.session + " AS k, coalesce(min(" + sc.user + ") FILTER (WHERE " + sc.user + " <> ''), ''), " +
+		`count(*), count(*) FILTER (WHERE s.status = 'error'),
+		coalesce(sum(s.input_tokens), 0)::BIGINT, coalesce(sum(s.output_tokens), 0)::BIGINT,
+		coalesce(sum(s.cost_usd), 0)::DOUBLE, count(*) FILTER (WHERE s.cost_usd IS NULL),
+		min(s.start_ns), max(s.start_ns)` + sc.from() + "GROUP BY k" + having +
+		" ORDER BY max(s.start_ns) DESC, k LIMIT " + strconv.Itoa(limit)
+	rs, err := s.db.QueryContext(ctx, q, b.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []store.SessionSummary{}
+	for rs.Next() {
+		var ss store.SessionSummary
+		var first, last int64
+		if err := rs.Scan(&ss.Session, &ss.User, &ss.Calls, &ss.Errors, &ss.InputTokens, &ss.OutputTokens,
+			&ss.CostUSD, &ss.CostUnknownCalls, &first, &last); err != nil {
+			return nil, err
+		}
+		ss.TotalTokens = ss.InputTokens + ss.OutputTokens
+		ss.FirstTime, ss.LastTime = time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
+		out = append(out, ss)
+	}
+	return out, rs.Err()
+}
+
+// Session returns a session's totals and its calls in time order.
+func (s *DB) Session(ctx context.Context, project, id string, f store.Filter) (store.SessionDetail, error) {
+	f.Project, f.Session = project, id
+	if err := checkFilter(f); err != nil {
+		return store.SessionDetail{}, err
+	}
+	if id == "" {
+		return store.SessionDetail{}, fmt.Errorf("session: %w: empty session id", store.ErrBadQuery)
+	}
+	list, err := s.sessions(ctx, f, nil, 1)
+	if err != nil {
+		return store.SessionDetail{}, fmt.Errorf("session %s: %w", id, err)
+	}
+	if len(list) == 0 {
+		return store.SessionDetail{}, fmt.Errorf("session %s: %w", id, store.ErrNotFound)
+	}
+	rows, err := s.listSpans(ctx, f, false, true, nil, store.SessionCallsLimit)
+	if err != nil {
+		return store.SessionDetail{}, fmt.Errorf("session %s: %w", id, err)
+	}
+	d := store.SessionDetail{SessionSummary: list[0], Calls: make([]store.SpanSummary, 0, len(rows))}
+	for i := range rows {
+		d.Calls = append(d.Calls, rows[i].summary())
+	}
+	return d, nil
+}
