@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/genscope/genscope/internal/pricing"
 )
 
 // Config is everything genscope serve reads. Flags override the matching
@@ -31,7 +33,7 @@ type Config struct {
 	Recorder Recorder `yaml:"recorder"`
 	Store    Store    `yaml:"store"`
 	// Pricing adds models to the built-in price table or replaces entries.
-	Pricing []Price `yaml:"pricing"`
+	Pricing []pricing.Override `yaml:"pricing"`
 }
 
 // HTTP bounds the HTTP server.
@@ -72,18 +74,6 @@ type DuckDB struct {
 	MemoryLimit string `yaml:"memory_limit"`
 	// Threads is DuckDB's thread count; 0 means one per core.
 	Threads int `yaml:"threads"`
-}
-
-// Price is one price table entry from the config file: USD per million
-// tokens. It replaces a built-in entry with the same provider and model
-// (and effective date) or adds one.
-type Price struct {
-	Provider           string  `yaml:"provider"`
-	Model              string  `yaml:"model"`
-	InputPerMTok       float64 `yaml:"input_per_mtok"`
-	CachedInputPerMTok float64 `yaml:"cached_input_per_mtok"`
-	OutputPerMTok      float64 `yaml:"output_per_mtok"`
-	Effective          string  `yaml:"effective"`
 }
 
 // Duration is a time.Duration written as "5s", "1m30s" in YAML.
@@ -240,19 +230,8 @@ func (c *Config) Validate() error {
 	if c.Store.DuckDB.Threads < 0 {
 		bad("store.duckdb.threads", "must not be negative")
 	}
-	for i, p := range c.Pricing {
-		f := fmt.Sprintf("pricing[%d]", i)
-		if p.Model == "" {
-			bad(f+".model", "required")
-		}
-		if p.InputPerMTok < 0 || p.CachedInputPerMTok < 0 || p.OutputPerMTok < 0 {
-			bad(f, "prices must not be negative")
-		}
-		if p.Effective != "" {
-			if _, err := time.Parse("2006-01-02", p.Effective); err != nil {
-				bad(f+".effective", "%q is not a date like 2025-01-31", p.Effective)
-			}
-		}
+	if _, err := pricing.New(c.Pricing); err != nil {
+		errs = append(errs, err) // already names each field as pricing[i].field
 	}
 	return errors.Join(errs...)
 }

@@ -39,7 +39,7 @@ func TestFullFile(t *testing.T) {
 	}
 	if c.Listen != "127.0.0.1:9318" || c.GRPCListen != "" || c.HTTP.ShutdownTimeout.D() != time.Minute ||
 		c.HTTP.ReadTimeout != Default().HTTP.ReadTimeout || c.Store.DuckDB.Threads != 2 ||
-		len(c.Pricing) != 1 || c.Pricing[0].OutputPerMTok != 12 {
+		len(c.Pricing) != 1 || *c.Pricing[0].OutputPerMTok != 12 {
 		t.Fatalf("decoded %+v", c)
 	}
 	env, _ := os.ReadFile("testdata/env.good.yaml")
@@ -55,7 +55,7 @@ func TestBadFiles(t *testing.T) {
 		"bad-duration.bad.yaml": {"forever"},
 		"missing-env.bad.yaml":  {"GENSCOPE_TEST_UNSET_VARIABLE"},
 		"many-problems.bad.yaml": {"listen:", "log_level:", "ingest.max_body_bytes:", "store.driver:",
-			"pricing[0].model: required", "pricing[0]: prices must not be negative", "pricing[0].effective:"},
+			"pricing[0].model: required", "pricing[0].effective:"},
 	}
 	for f, msgs := range want {
 		raw, err := os.ReadFile(filepath.Join("testdata", f))

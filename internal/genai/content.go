@@ -10,6 +10,11 @@ import "strings"
 // parseMessages reads a list of messages from v (a []any, or a JSON
 // string of one). ok is false when v is not a list of messages.
 func parseMessages(v any, defaultRole string) ([]Message, bool) {
+	if t, ok := jsonText(v); ok {
+		if msgs, ok := messagesJSON(t, defaultRole); ok {
+			return msgs, true
+		}
+	}
 	sv, ok := structured(v)
 	if !ok {
 		return nil, false
@@ -65,19 +70,43 @@ func parseMessage(m map[string]any, defaultRole string) Message {
 			msg.Parts = appendContent(msg.Parts, c)
 		}
 	}
-	if calls, ok := structured(m["tool_calls"]); ok {
-		if list, ok := calls.([]any); ok {
-			for _, e := range list {
-				if c, ok := e.(map[string]any); ok {
-					msg.Parts = append(msg.Parts, toolCallPart(c))
-				}
-			}
-		}
-	}
+	msg.Parts = appendToolCalls(msg.Parts, m["tool_calls"])
 	if msg.Parts == nil {
 		msg.Parts = []Part{}
 	}
 	return msg
+}
+
+// appendToolCalls appends the tool calls of a message's tool_calls value
+// (a list, or a JSON string of one).
+func appendToolCalls(parts []Part, v any) []Part {
+	if v == nil {
+		return parts
+	}
+	if calls, ok := structured(v); ok {
+		if list, ok := calls.([]any); ok {
+			for _, e := range list {
+				if c, ok := e.(map[string]any); ok {
+					parts = append(parts, toolCallPart(c))
+				}
+			}
+		}
+	}
+	return parts
+}
+
+// jsonText returns v, trimmed, when it is a string of a JSON list or
+// object (by its first character).
+func jsonText(v any) (string, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return "", false
+	}
+	t := strings.TrimSpace(s)
+	if t == "" || (t[0] != '[' && t[0] != '{') {
+		return "", false
+	}
+	return t, true
 }
 
 // toolCallPart reads a tool call in the OpenAI shape ({id, type,
@@ -198,6 +227,11 @@ func parsePart(m map[string]any) Part {
 // parseSystemInstructions reads gen_ai.system_instructions: a list of
 // parts (or of messages), or plain text.
 func parseSystemInstructions(v any) ([]Part, bool) {
+	if t, ok := jsonText(v); ok {
+		if parts, ok := systemJSON(t); ok {
+			return parts, true
+		}
+	}
 	sv, ok := structured(v)
 	if !ok {
 		if s, isStr := v.(string); isStr && strings.TrimSpace(s) != "" {

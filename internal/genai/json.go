@@ -1,328 +1,267 @@
 package genai
 
 import (
-	"errors"
-	"strconv"
+	json "github.com/goccy/go-json"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
 )
 
-// parseJSON decodes one JSON value into the generic Go values
-// encoding/json gives (map[string]any, []any, string, float64, bool,
-// nil). It exists because message content arrives as JSON strings on the
-// ingest hot path: unescaped strings are substrings of the input (no copy)
-// and there is no reflection, which makes it several times faster than
-// json.Unmarshal into an any. FuzzParseJSON checks it against
-// encoding/json.
-func parseJSON(s string) (any, error) {
-	p := jsonParser{s: s}
-	p.space()
-	v, err := p.value(0)
-	if err != nil {
-		return nil, err
-	}
-	p.space()
-	if p.i != len(p.s) {
-		return nil, errJSON
-	}
-	return v, nil
+// This file decodes message content that arrives as JSON text (the
+// gen_ai.input.messages, gen_ai.output.messages and
+// gen_ai.system_instructions attributes) straight into typed values, in
+// one pass. Shapes the typed values cannot hold (a part of a type not
+// known here, a message or part that is not an object, a JSON null
+// anywhere, values of an unexpected type) fall back to decoding into
+// generic values and the readers of content.go, which read every shape.
+
+// jsonItem is one message, or one element of gen_ai.system_instructions
+// (a message or a part). Fields that may hold any JSON value are any,
+// decoded as encoding/json decodes into an interface.
+type jsonItem struct {
+	Role         *string    `json:"role"` // a pointer to tell "absent" from ""
+	Name         string     `json:"name"`
+	FinishReason string     `json:"finish_reason"`
+	Parts        []jsonPart `json:"parts"`
+	Content      any        `json:"content"`
+	ToolCalls    any        `json:"tool_calls"`
+	ToolCallID   string     `json:"tool_call_id"`
+	ID           string     `json:"id"`
+	Message      *jsonItem  `json:"message"` // a choice: {index, finish_reason, message}
+	Type         string     `json:"type"`    // when the item is a part
 }
 
-var errJSON = errors.New("invalid JSON")
-
-// maxJSONDepth bounds nesting so hostile input cannot exhaust the stack.
-const maxJSONDepth = 1000
-
-type jsonParser struct {
-	s string
-	i int
+// jsonPart is one part of a message.
+type jsonPart struct {
+	Type       string `json:"type"`
+	Content    any    `json:"content"`
+	Text       any    `json:"text"`
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	ToolCallID string `json:"tool_call_id"`
+	Arguments  any    `json:"arguments"`
+	Input      any    `json:"input"`
+	Response   any    `json:"response"`
+	Result     any    `json:"result"`
+	Output     any    `json:"output"`
 }
 
-func (p *jsonParser) space() {
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
+// typedJSON reports whether s (trimmed, starting with [ or {) may be
+// decoded into jsonItems: a null gives no jsonItem field a meaning of its
+// own, but the generic readers tell a null from an absent key, so any
+// text containing one goes the generic way.
+func typedJSON(s string) bool { return !strings.Contains(s, "null") }
+
+// decodeItems decodes s, a JSON list of items or one item, into items.
+// ok is false when s does not fit the typed shape; the caller then reads
+// it the generic way.
+func decodeItems(s string) (items []jsonItem, ok bool) {
+	if !typedJSON(s) {
+		return nil, false
 	}
+	if s[0] == '{' {
+		items = make([]jsonItem, 1)
+		if json.Unmarshal([]byte(s), &items[0]) != nil {
+			return nil, false
+		}
+		return items, true
+	}
+	if json.Unmarshal([]byte(s), &items) != nil {
+		return nil, false
+	}
+	if items == nil {
+		items = []jsonItem{}
+	}
+	return items, true
 }
 
-func (p *jsonParser) value(depth int) (any, error) {
-	if p.i >= len(p.s) || depth > maxJSONDepth {
-		return nil, errJSON
+// knownPartType reports whether parts of type t are read from the typed
+// fields alone (parts of other types keep all their fields, which only
+// the generic reader sees).
+func knownPartType(t string) bool {
+	switch t {
+	case "", "text", "input_text", "output_text", "reasoning", "thinking",
+		"tool_call", "function_call", "tool_use",
+		"tool_call_response", "function_call_output", "tool_result":
+		return true
 	}
-	switch c := p.s[p.i]; {
-	case c == '{':
-		return p.object(depth)
-	case c == '[':
-		return p.array(depth)
-	case c == '"':
-		return p.str()
-	case c == 't':
-		return true, p.lit("true")
-	case c == 'f':
-		return false, p.lit("false")
-	case c == 'n':
-		return nil, p.lit("null")
-	case c == '-' || (c >= '0' && c <= '9'):
-		return p.number()
-	}
-	return nil, errJSON
+	return false
 }
 
-func (p *jsonParser) lit(w string) error {
-	if !strings.HasPrefix(p.s[p.i:], w) {
-		return errJSON
+// typedParts reports whether every part of it (and of its choice
+// message) has a known type.
+func (it *jsonItem) typedParts() bool {
+	for i := range it.Parts {
+		if !knownPartType(it.Parts[i].Type) {
+			return false
+		}
 	}
-	p.i += len(w)
-	return nil
+	return it.Message == nil || it.Message.typedParts()
 }
 
-func (p *jsonParser) object(depth int) (any, error) {
-	p.i++ // {
-	m := make(map[string]any, 4)
-	p.space()
-	if p.i < len(p.s) && p.s[p.i] == '}' {
-		p.i++
-		return m, nil
+// message is parseMessage for a typed item.
+func (it *jsonItem) message(defaultRole string) Message {
+	if it.Message != nil {
+		msg := it.Message.message(defaultRole)
+		if msg.FinishReason == "" {
+			msg.FinishReason = it.FinishReason
+		}
+		return msg
 	}
-	for {
-		p.space()
-		if p.i >= len(p.s) || p.s[p.i] != '"' {
-			return nil, errJSON
+	msg := Message{Name: it.Name, FinishReason: it.FinishReason}
+	if it.Role != nil {
+		msg.Role = *it.Role
+	}
+	if msg.Role == "" {
+		msg.Role = defaultRole
+	}
+	if it.Parts != nil {
+		msg.Parts = make([]Part, len(it.Parts))
+		for i := range it.Parts {
+			msg.Parts[i] = it.Parts[i].part()
 		}
-		k, err := p.str()
-		if err != nil {
-			return nil, err
-		}
-		p.space()
-		if p.i >= len(p.s) || p.s[p.i] != ':' {
-			return nil, errJSON
-		}
-		p.i++
-		p.space()
-		v, err := p.value(depth + 1)
-		if err != nil {
-			return nil, err
-		}
-		m[k] = v
-		p.space()
-		if p.i >= len(p.s) {
-			return nil, errJSON
-		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			return m, nil
-		default:
-			return nil, errJSON
+		return msg
+	}
+	callID := it.ToolCallID
+	if callID == "" && msg.Role == "tool" {
+		callID = it.ID
+	}
+	if it.Content != nil {
+		if msg.Role == "tool" && callID != "" {
+			msg.Parts = append(msg.Parts, Part{Type: "tool_call_response", ID: callID, Response: it.Content})
+		} else {
+			msg.Parts = appendContent(msg.Parts, it.Content)
 		}
 	}
+	msg.Parts = appendToolCalls(msg.Parts, it.ToolCalls)
+	if msg.Parts == nil {
+		msg.Parts = []Part{}
+	}
+	return msg
 }
 
-func (p *jsonParser) array(depth int) (any, error) {
-	p.i++ // [
-	a := make([]any, 0, 4)
-	p.space()
-	if p.i < len(p.s) && p.s[p.i] == ']' {
-		p.i++
-		return a, nil
-	}
-	for {
-		p.space()
-		v, err := p.value(depth + 1)
-		if err != nil {
-			return nil, err
+// part is parsePart for a typed part of a known type.
+func (it *jsonPart) part() Part {
+	p := Part{Type: it.Type}
+	switch it.Type {
+	case "tool_call", "function_call", "tool_use":
+		p.Type, p.ID, p.Name = "tool_call", it.ID, it.Name
+		p.Arguments = it.Arguments
+		if p.Arguments == nil {
+			p.Arguments = it.Input
 		}
-		a = append(a, v)
-		p.space()
-		if p.i >= len(p.s) {
-			return nil, errJSON
+	case "tool_call_response", "function_call_output", "tool_result":
+		p.Type, p.ID = "tool_call_response", it.ID
+		if p.ID == "" {
+			p.ID = it.ToolCallID
 		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
-			return a, nil
-		default:
-			return nil, errJSON
-		}
-	}
-}
-
-func (p *jsonParser) number() (any, error) {
-	start := p.i
-	if p.s[p.i] == '-' {
-		p.i++
-	}
-	digits := func() int {
-		n := 0
-		for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
-			p.i++
-			n++
-		}
-		return n
-	}
-	intStart := p.i
-	if digits() == 0 || (p.s[intStart] == '0' && p.i-intStart > 1) {
-		return nil, errJSON
-	}
-	if p.i < len(p.s) && p.s[p.i] == '.' {
-		p.i++
-		if digits() == 0 {
-			return nil, errJSON
-		}
-	}
-	if p.i < len(p.s) && (p.s[p.i] == 'e' || p.s[p.i] == 'E') {
-		p.i++
-		if p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
-			p.i++
-		}
-		if digits() == 0 {
-			return nil, errJSON
-		}
-	}
-	f, err := strconv.ParseFloat(p.s[start:p.i], 64)
-	if err != nil {
-		return nil, errJSON // out of range, as encoding/json
-	}
-	return f, nil
-}
-
-// str reads a string; without escapes it is a substring of the input.
-func (p *jsonParser) str() (string, error) {
-	p.i++ // "
-	start := p.i
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			s := p.s[start:p.i]
-			p.i++
-			if !utf8.ValidString(s) {
-				return fixUTF8(s), nil
+		for _, r := range [...]any{it.Response, it.Result, it.Output, it.Content} {
+			if r != nil {
+				p.Response = r
+				break
 			}
-			return s, nil
-		case c == '\\':
-			return p.strEscaped(start)
-		case c < 0x20:
-			return "", errJSON
 		}
-		p.i++
+	default: // text and reasoning
+		if p.Type == "" || p.Type == "input_text" || p.Type == "output_text" {
+			p.Type = "text"
+		}
+		if it.Content != nil {
+			p.Content = textOf(it.Content)
+		} else {
+			p.Content = textOf(it.Text)
+		}
 	}
-	return "", errJSON
+	return p
 }
 
-func (p *jsonParser) strEscaped(start int) (string, error) {
-	var b strings.Builder
-	b.Grow(p.i - start + 16)
-	b.WriteString(p.s[start:p.i])
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			s := b.String()
-			if !utf8.ValidString(s) {
-				s = fixUTF8(s)
+// messagesJSON is parseMessages for JSON text s (trimmed, starting with [
+// or {); ok is false when s does not fit the typed shape.
+func messagesJSON(s, defaultRole string) ([]Message, bool) {
+	items, ok := decodeItems(s)
+	if !ok {
+		return nil, false
+	}
+	for i := range items {
+		if !items[i].typedParts() {
+			return nil, false
+		}
+	}
+	out := make([]Message, len(items))
+	for i := range items {
+		out[i] = items[i].message(defaultRole)
+	}
+	return out, true
+}
+
+// jsonSystemItem is one element of gen_ai.system_instructions: a part,
+// or a message (when it has parts or a role).
+type jsonSystemItem struct {
+	jsonPart                // type, content, id, name, tool_call_id, ...
+	Role         *string    `json:"role"`
+	FinishReason string     `json:"finish_reason"`
+	Parts        []jsonPart `json:"parts"`
+	ToolCalls    any        `json:"tool_calls"`
+	Message      *jsonItem  `json:"message"`
+}
+
+// isMessage reports whether the element is read as a message.
+func (e *jsonSystemItem) isMessage() bool { return e.Parts != nil || e.Role != nil }
+
+func (e *jsonSystemItem) item() jsonItem {
+	return jsonItem{Role: e.Role, Name: e.Name, FinishReason: e.FinishReason, Parts: e.Parts, Content: e.Content,
+		ToolCalls: e.ToolCalls, ToolCallID: e.ToolCallID, ID: e.ID, Message: e.Message}
+}
+
+// systemJSON is parseSystemInstructions for JSON text s (trimmed,
+// starting with [ or {); ok is false when s does not fit the typed shape.
+func systemJSON(s string) ([]Part, bool) {
+	if s[0] == '{' {
+		items, ok := decodeItems(s)
+		if !ok || !items[0].typedParts() {
+			return nil, false
+		}
+		return items[0].message("system").Parts, true
+	}
+	if !typedJSON(s) {
+		return nil, false
+	}
+	var elems []jsonSystemItem
+	if json.Unmarshal([]byte(s), &elems) != nil {
+		return nil, false
+	}
+	for i := range elems {
+		e := &elems[i]
+		if e.isMessage() {
+			it := e.item()
+			if !it.typedParts() {
+				return nil, false
 			}
-			return s, nil
-		case c < 0x20:
-			return "", errJSON
-		case c != '\\':
-			b.WriteByte(c)
-			p.i++
+		} else if !knownPartType(e.Type) {
+			return nil, false
+		}
+	}
+	parts := make([]Part, 0, len(elems))
+	for i := range elems {
+		e := &elems[i]
+		if e.isMessage() {
+			it := e.item()
+			parts = append(parts, it.message("system").Parts...)
 			continue
 		}
-		p.i++
-		if p.i >= len(p.s) {
-			return "", errJSON
-		}
-		e := p.s[p.i]
-		p.i++
-		switch e {
-		case '"', '\\', '/':
-			b.WriteByte(e)
-		case 'b':
-			b.WriteByte('\b')
-		case 'f':
-			b.WriteByte('\f')
-		case 'n':
-			b.WriteByte('\n')
-		case 'r':
-			b.WriteByte('\r')
-		case 't':
-			b.WriteByte('\t')
-		case 'u':
-			r, ok := p.hex4()
-			if !ok {
-				return "", errJSON
-			}
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if strings.HasPrefix(p.s[p.i:], `\u`) {
-					save := p.i
-					p.i += 2
-					var ok2 bool
-					if r2, ok2 = p.hex4(); !ok2 {
-						return "", errJSON
-					}
-					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-						b.WriteRune(d)
-						continue
-					}
-					p.i = save
-				}
-				r = utf8.RuneError
-			}
-			b.WriteRune(r)
-		default:
-			return "", errJSON
-		}
+		parts = append(parts, e.part())
 	}
-	return "", errJSON
+	return parts, true
 }
 
-func (p *jsonParser) hex4() (rune, bool) {
-	if p.i+4 > len(p.s) {
-		return 0, false
+// decodeJSON parses s as a JSON object or array into generic Go values
+// (map[string]any, []any, string, float64, bool, nil). ok is false when s
+// is not one.
+func decodeJSON(s string) (any, bool) {
+	t := strings.TrimSpace(s)
+	if t == "" || (t[0] != '[' && t[0] != '{') {
+		return nil, false
 	}
-	var r rune
-	for _, c := range []byte(p.s[p.i : p.i+4]) {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
+	var v any
+	if json.Unmarshal([]byte(t), &v) != nil {
+		return nil, false
 	}
-	p.i += 4
-	return r, true
-}
-
-// fixUTF8 replaces each invalid byte with U+FFFD, as encoding/json does.
-func fixUTF8(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b.WriteString("\uFFFD")
-		} else {
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
+	return v, true
 }

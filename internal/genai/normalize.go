@@ -1,7 +1,9 @@
 package genai
 
 import (
+	"iter"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -37,6 +39,31 @@ const DefaultService = "unknown_service"
 // many spans and becomes the span's ResourceAttributes. It never panics,
 // whatever the attribute values.
 func Normalize(r RawSpan) Span {
+	n := norm{attrs: r.Attributes}
+	for k, v := range r.Attributes {
+		if n.attr(k, AnyValue(v)) {
+			delete(r.Attributes, k)
+		}
+	}
+	return n.span(&r)
+}
+
+// NormalizeAttrs is Normalize for a source that iterates attributes of
+// its own representation: attrs yields them (r.Attributes is not read),
+// and only those not mapped to typed fields are boxed into the span's
+// Attributes map.
+func NormalizeAttrs(r RawSpan, attrs iter.Seq2[string, Value]) Span {
+	var n norm
+	for k, v := range attrs {
+		if !n.attr(k, v) {
+			n.keep(k, v.Any())
+		}
+	}
+	return n.span(&r)
+}
+
+// span builds the span from r and what n read of the attributes.
+func (n *norm) span(r *RawSpan) Span {
 	s := Span{
 		Project:       r.Project,
 		TraceID:       r.TraceID,
@@ -64,17 +91,11 @@ func Normalize(r RawSpan) Span {
 		s.ResourceAttributes = r.Resource
 	}
 
-	var n norm
-	for k, v := range r.Attributes {
-		if n.attr(k, v) {
-			delete(r.Attributes, k)
-		}
-	}
 	n.events(r.Events)
-	n.resolve(&s, r.Attributes)
+	n.resolve(&s)
 
-	if len(r.Attributes) > 0 {
-		s.Attributes = r.Attributes
+	if len(n.attrs) > 0 {
+		s.Attributes = n.attrs
 	}
 	if len(n.keptEvents) > 0 {
 		s.Events = n.keptEvents
@@ -129,6 +150,9 @@ type norm struct {
 
 	flat []flatAttr
 
+	// The attributes not mapped to typed fields.
+	attrs map[string]any
+
 	// Content from span events.
 	detIn, detOut                  []Message
 	detSys                         []Part
@@ -141,23 +165,31 @@ type norm struct {
 	keptEvents                     []Event
 }
 
+// keep puts an attribute back into (or leaves it in) the attributes.
+func (n *norm) keep(k string, v any) {
+	if n.attrs == nil {
+		n.attrs = make(map[string]any)
+	}
+	n.attrs[k] = v
+}
+
 // attr reads one span attribute; it reports whether the key is mapped to
 // a typed field (and so leaves the attributes).
-func (n *norm) attr(k string, v any) bool {
+func (n *norm) attr(k string, v Value) bool {
 	switch k {
 	// Operation, provider, models.
 	case "gen_ai.operation.name":
-		if s, ok := asString(v); ok && s != "" {
+		if s, ok := v.str(); ok && s != "" {
 			n.op.set(NormalizeOperation(s), priCurrent)
 		}
 	case "llm.request.type":
-		if s, ok := asString(v); ok && s != "" {
+		if s, ok := v.str(); ok && s != "" {
 			if op := NormalizeOperation(s); op != "" {
 				n.op.set(op, priVendor)
 			}
 		}
 	case "openinference.span.kind":
-		s, _ := asString(v)
+		s, _ := v.str()
 		if openInferenceOperation(s) == "" {
 			return false // not a model call: keep the kind visible
 		}
@@ -167,9 +199,9 @@ func (n *norm) attr(k string, v any) bool {
 	case "gen_ai.system":
 		n.setStr(&n.provider, v, priDeprecated)
 	case "llm.provider":
-		n.oiProvider, _ = asString(v)
+		n.oiProvider, _ = v.str()
 	case "llm.system":
-		n.oiSystem, _ = asString(v)
+		n.oiSystem, _ = v.str()
 	case "gen_ai.request.model":
 		n.setStr(&n.reqModel, v, priCurrent)
 	case "llm.request.model":
@@ -181,31 +213,31 @@ func (n *norm) attr(k string, v any) bool {
 	case "gen_ai.response.id":
 		n.setStr(&n.respID, v, priCurrent)
 	case "gen_ai.response.finish_reasons":
-		if fr, ok := asStrings(v); ok {
+		if fr, ok := asStrings(v.Any()); ok {
 			n.finish.set(fr, priCurrent)
 		}
 	case "llm.finish_reason":
-		n.oiFinish, _ = asString(v)
+		n.oiFinish, _ = v.str()
 
 	// Request parameters.
 	case "gen_ai.request.temperature", "llm.request.temperature":
-		if f, ok := asFloat(v); ok {
+		if f, ok := v.float(); ok {
 			n.temperature.set(f, pri(k))
 		}
 	case "gen_ai.request.top_p", "llm.request.top_p", "llm.top_p":
-		if f, ok := asFloat(v); ok {
+		if f, ok := v.float(); ok {
 			n.topP.set(f, pri(k))
 		}
 	case "gen_ai.request.max_tokens", "llm.request.max_tokens":
-		if i, ok := asCount(v); ok {
+		if i, ok := v.count(); ok {
 			n.maxTokens.set(i, pri(k))
 		}
 	case "gen_ai.request.stream", "gen_ai.request.streaming", "gen_ai.response.streaming", "llm.is_streaming":
-		if b, ok := asBool(v); ok {
+		if b, ok := v.boolean(); ok {
 			n.stream.set(b, pri(k))
 		}
 	case "llm.invocation_parameters":
-		n.oiInvocation, _ = asString(v)
+		n.oiInvocation, _ = v.str()
 		return false // the whole parameter set stays visible
 
 	// Usage.
@@ -224,7 +256,7 @@ func (n *norm) attr(k string, v any) bool {
 	case "gen_ai.usage.total_tokens", "llm.usage.total_tokens", "llm.token_count.total":
 		// Not a typed field (it is derived), so it stays; used to fill a
 		// missing input or output count.
-		if c, ok := asCount(v); ok {
+		if c, ok := v.count(); ok {
 			n.total.set(c, priVendor)
 		}
 		return false
@@ -266,14 +298,14 @@ func (n *norm) attr(k string, v any) bool {
 
 	// Content.
 	case "gen_ai.input.messages":
-		n.inputAttr = v
+		n.inputAttr = v.Any()
 	case "gen_ai.output.messages":
-		n.outputAttr = v
+		n.outputAttr = v.Any()
 	case "gen_ai.system_instructions":
-		n.systemAttr = v
+		n.systemAttr = v.Any()
 	default:
 		if len(k) > 14 && (k[0] == 'g' || k[0] == 'l') {
-			if a, ok := parseIndexedKey(k, v); ok {
+			if a, ok := parseIndexedKey(k, v.Any()); ok {
 				n.flat = append(n.flat, a)
 				return true
 			}
@@ -291,28 +323,30 @@ func pri(k string) int8 {
 	return priVendor
 }
 
-func (n *norm) setStr(s *slot[string], v any, p int8) {
-	if x, ok := asString(v); ok && x != "" {
+func (n *norm) setStr(s *slot[string], v Value, p int8) {
+	if x, ok := v.str(); ok && x != "" {
 		s.set(x, p)
-	} else if i, ok := v.(int64); ok {
-		s.set(textOf(i), p)
+	} else if v.kind == kindInt {
+		s.set(strconv.FormatInt(int64(v.n), 10), p)
+	} else if i, ok := v.a.(int64); ok && v.kind == kindAny {
+		s.set(strconv.FormatInt(i, 10), p)
 	}
 }
 
-func (n *norm) setCount(s *slot[int64], v any, p int8) {
-	if c, ok := asCount(v); ok {
+func (n *norm) setCount(s *slot[int64], v Value, p int8) {
+	if c, ok := v.count(); ok {
 		s.set(c, p)
 	}
 }
 
-func (n *norm) setInt(s *slot[int64], v any, p int8) {
-	if c, ok := asInt(v); ok && c > 0 && c < 1000 {
+func (n *norm) setInt(s *slot[int64], v Value, p int8) {
+	if c, ok := v.integer(); ok && c > 0 && c < 1000 {
 		s.set(c, p)
 	}
 }
 
-func (n *norm) setSeconds(s *slot[int64], v any, p int8) {
-	f, ok := asFloat(v)
+func (n *norm) setSeconds(s *slot[int64], v Value, p int8) {
+	f, ok := v.float()
 	if !ok || f <= 0 {
 		return
 	}
@@ -386,9 +420,9 @@ func (n *norm) event(e Event) bool {
 	return false
 }
 
-// resolve resolves the accumulated values into s. attrs gets back the
-// content attributes that could not be parsed.
-func (n *norm) resolve(s *Span, attrs map[string]any) {
+// resolve resolves the accumulated values into s. The attributes get
+// back the content attributes that could not be parsed.
+func (n *norm) resolve(s *Span) {
 	// Operation.
 	if !n.op.ok() && n.oiKind != "" {
 		n.op.set(openInferenceOperation(n.oiKind), priVendor)
@@ -396,17 +430,15 @@ func (n *norm) resolve(s *Span, attrs map[string]any) {
 	// Provider.
 	if !n.provider.ok() && (n.oiProvider != "" || n.oiSystem != "") {
 		n.provider.set(openInferenceProvider(n.oiProvider, n.oiSystem), priVendor)
-		if attrs != nil {
-			delete(attrs, "llm.provider")
-			delete(attrs, "llm.system")
-		}
+		delete(n.attrs, "llm.provider")
+		delete(n.attrs, "llm.system")
 	} else if n.oiProvider != "" || n.oiSystem != "" {
 		// Keep what the typed field does not say.
 		if n.oiProvider != "" {
-			attrs["llm.provider"] = n.oiProvider
+			n.keep("llm.provider", n.oiProvider)
 		}
 		if n.oiSystem != "" {
-			attrs["llm.system"] = n.oiSystem
+			n.keep("llm.system", n.oiSystem)
 		}
 	}
 	if n.oiInvocation != "" {
@@ -459,7 +491,7 @@ func (n *norm) resolve(s *Span, attrs map[string]any) {
 		}
 	}
 
-	n.content(s, attrs)
+	n.content(s)
 
 	s.FinishReasons = n.finish.v
 	if !n.finish.ok() {
@@ -481,7 +513,7 @@ func (n *norm) resolve(s *Span, attrs map[string]any) {
 }
 
 // content resolves the messages, in order of precedence of their sources.
-func (n *norm) content(s *Span, attrs map[string]any) {
+func (n *norm) content(s *Span) {
 	var idx [4][]Message
 	if len(n.flat) > 0 {
 		idx = buildIndexed(n.flat)
@@ -491,7 +523,7 @@ func (n *norm) content(s *Span, attrs map[string]any) {
 		if msgs, ok := parseMessages(n.inputAttr, "user"); ok {
 			s.InputMessages = msgs
 		} else {
-			attrs["gen_ai.input.messages"] = n.inputAttr
+			n.keep("gen_ai.input.messages", n.inputAttr)
 		}
 	}
 	if s.InputMessages == nil {
@@ -513,7 +545,7 @@ func (n *norm) content(s *Span, attrs map[string]any) {
 		if msgs, ok := parseMessages(n.outputAttr, "assistant"); ok {
 			s.OutputMessages = msgs
 		} else {
-			attrs["gen_ai.output.messages"] = n.outputAttr
+			n.keep("gen_ai.output.messages", n.outputAttr)
 		}
 	}
 	if s.OutputMessages == nil {
@@ -543,7 +575,7 @@ func (n *norm) content(s *Span, attrs map[string]any) {
 		if parts, ok := parseSystemInstructions(n.systemAttr); ok {
 			s.SystemInstructions = parts
 		} else {
-			attrs["gen_ai.system_instructions"] = n.systemAttr
+			n.keep("gen_ai.system_instructions", n.systemAttr)
 		}
 	}
 	if s.SystemInstructions == nil {

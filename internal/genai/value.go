@@ -147,20 +147,6 @@ func asStrings(v any) ([]string, bool) {
 	return nil, false
 }
 
-// decodeJSON parses s as a JSON object or array into generic Go values.
-// ok is false when s is not one.
-func decodeJSON(s string) (any, bool) {
-	t := strings.TrimSpace(s)
-	if t == "" || (t[0] != '[' && t[0] != '{') {
-		return nil, false
-	}
-	v, err := parseJSON(t)
-	if err != nil {
-		return nil, false
-	}
-	return v, true
-}
-
 // structured returns v itself when it is a []any or map[string]any, or
 // the JSON it holds when it is a string (or bytes) of JSON.
 func structured(v any) (any, bool) {
@@ -197,4 +183,120 @@ func textOf(v any) string {
 		return ""
 	}
 	return string(b)
+}
+
+// Value is an attribute value as a decoder produced it, with scalars kept
+// unboxed so that reading a mapped attribute allocates nothing: a source
+// that iterates its own attribute representation (OTLP pdata) hands each
+// one to NormalizeAttrs as a Value, and only the values that stay in the
+// attributes map are boxed.
+type Value struct {
+	kind valueKind
+	s    string
+	n    uint64 // int64, float64 bits, or 0/1
+	a    any
+}
+
+type valueKind uint8
+
+const (
+	kindAny valueKind = iota
+	kindString
+	kindInt
+	kindDouble
+	kindBool
+)
+
+// StringValue is a string attribute value.
+func StringValue(s string) Value { return Value{kind: kindString, s: s} }
+
+// IntValue is an integer attribute value.
+func IntValue(i int64) Value { return Value{kind: kindInt, n: uint64(i)} }
+
+// DoubleValue is a floating-point attribute value.
+func DoubleValue(f float64) Value { return Value{kind: kindDouble, n: math.Float64bits(f)} }
+
+// BoolValue is a boolean attribute value.
+func BoolValue(b bool) Value {
+	v := Value{kind: kindBool}
+	if b {
+		v.n = 1
+	}
+	return v
+}
+
+// AnyValue is an attribute value of any of the shapes RawSpan.Attributes
+// holds.
+func AnyValue(a any) Value { return Value{a: a} }
+
+// Any returns the value as RawSpan.Attributes holds it.
+func (v Value) Any() any {
+	switch v.kind {
+	case kindString:
+		return v.s
+	case kindInt:
+		return int64(v.n)
+	case kindDouble:
+		return math.Float64frombits(v.n)
+	case kindBool:
+		return v.n == 1
+	}
+	return v.a
+}
+
+func (v Value) str() (string, bool) {
+	if v.kind == kindString {
+		return v.s, true
+	}
+	return asString(v.a)
+}
+
+func (v Value) integer() (int64, bool) {
+	switch v.kind {
+	case kindString:
+		return asInt(v.s)
+	case kindInt:
+		return int64(v.n), true
+	case kindDouble:
+		return asInt(math.Float64frombits(v.n))
+	case kindBool:
+		return 0, false
+	}
+	return asInt(v.a)
+}
+
+func (v Value) count() (int64, bool) {
+	n, ok := v.integer()
+	if n < 0 {
+		n = 0
+	}
+	return n, ok
+}
+
+func (v Value) float() (float64, bool) {
+	switch v.kind {
+	case kindString:
+		return asFloat(v.s)
+	case kindInt:
+		return float64(int64(v.n)), true
+	case kindDouble:
+		return asFloat(math.Float64frombits(v.n))
+	case kindBool:
+		return 0, false
+	}
+	return asFloat(v.a)
+}
+
+func (v Value) boolean() (bool, bool) {
+	switch v.kind {
+	case kindString:
+		return asBool(v.s)
+	case kindInt:
+		return v.n != 0, true
+	case kindBool:
+		return v.n == 1, true
+	case kindDouble:
+		return false, false
+	}
+	return asBool(v.a)
 }

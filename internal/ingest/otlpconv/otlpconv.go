@@ -2,6 +2,7 @@ package otlpconv
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -38,7 +39,7 @@ func Traces(td ptrace.Traces, project string) (spans []genai.Span, rejected int,
 					badSpan++
 					continue
 				}
-				spans = append(spans, genai.Normalize(rawSpan(sp, project, scope, resource)))
+				spans = append(spans, genai.NormalizeAttrs(rawSpan(sp, project, scope, resource), attrSeq(sp.Attributes())))
 			}
 		}
 	}
@@ -46,7 +47,7 @@ func Traces(td ptrace.Traces, project string) (spans []genai.Span, rejected int,
 	return spans, rejected, rejectMsg("span", badTrace, badSpan)
 }
 
-// rawSpan converts one pdata span.
+// rawSpan converts one pdata span, but for its attributes (see attrSeq).
 func rawSpan(sp ptrace.Span, project, scope string, resource map[string]any) genai.RawSpan {
 	r := genai.RawSpan{
 		Project:       project,
@@ -60,7 +61,6 @@ func rawSpan(sp ptrace.Span, project, scope string, resource map[string]any) gen
 		StartUnixNano: int64(sp.StartTimestamp()),
 		EndUnixNano:   int64(sp.EndTimestamp()),
 		StatusMessage: sp.Status().Message(),
-		Attributes:    attrMap(sp.Attributes()),
 		Resource:      resource,
 	}
 	switch sp.Status().Code() {
@@ -195,6 +195,31 @@ func attrMap(m pcommon.Map) map[string]any {
 		out[k] = value(v)
 	}
 	return out
+}
+
+// attrSeq yields OTLP attributes as genai Values: scalars are not boxed,
+// so the attributes genai maps to typed fields cost no allocation.
+func attrSeq(m pcommon.Map) iter.Seq2[string, genai.Value] {
+	return func(yield func(string, genai.Value) bool) {
+		for k, v := range m.All() {
+			var gv genai.Value
+			switch v.Type() {
+			case pcommon.ValueTypeStr:
+				gv = genai.StringValue(v.Str())
+			case pcommon.ValueTypeInt:
+				gv = genai.IntValue(v.Int())
+			case pcommon.ValueTypeDouble:
+				gv = genai.DoubleValue(v.Double())
+			case pcommon.ValueTypeBool:
+				gv = genai.BoolValue(v.Bool())
+			default:
+				gv = genai.AnyValue(value(v))
+			}
+			if !yield(k, gv) {
+				return
+			}
+		}
+	}
 }
 
 // value converts an OTLP AnyValue to string, bool, int64, float64,

@@ -30,6 +30,9 @@ type Options struct {
 	Threads int
 	// MaxReaders caps concurrent read connections; 0 means 4.
 	MaxReaders int
+
+	// recentGeneration overrides recentGeneration, for tests.
+	recentGeneration int
 }
 
 // DB is the DuckDB store. Its methods are safe for concurrent use; Write
@@ -38,9 +41,11 @@ type DB struct {
 	path string
 	db   *sql.DB
 
-	mu     sync.Mutex // serializes Write and Close
-	wconn  *sql.Conn  // the writer's own connection
-	closed bool
+	mu        sync.Mutex // serializes Write and Close
+	wconn     *sql.Conn  // the writer's own connection
+	closed    bool
+	recentGen int
+	recent    *recentSpans // keys of the spans written lately, for dedup
 }
 
 // Open opens (creating if needed) the DuckDB file at path and migrates its
@@ -77,7 +82,10 @@ func open(ctx context.Context, path string, opts Options, upTo int) (*DB, error)
 	}
 	db.SetMaxOpenConns(readers + 1)
 	db.SetMaxIdleConns(readers + 1)
-	s := &DB{path: path, db: db}
+	s := &DB{path: path, db: db, recentGen: recentGeneration}
+	if opts.recentGeneration > 0 {
+		s.recentGen = opts.recentGeneration
+	}
 	if err := s.init(ctx, upTo); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open duckdb store %s: %w", path, err)
@@ -97,7 +105,6 @@ func (s *DB) init(ctx context.Context, upTo int) error {
 		return fmt.Errorf("writer connection: %w", err)
 	}
 	for _, stmt := range []string{
-		`CREATE TEMP TABLE stage_spans AS SELECT * FROM spans LIMIT 0`,
 		`CREATE TEMP TABLE stage_messages AS SELECT * FROM message_records LIMIT 0`,
 	} {
 		if _, err := c.ExecContext(ctx, stmt); err != nil {
@@ -106,6 +113,11 @@ func (s *DB) init(ctx context.Context, upTo int) error {
 		}
 	}
 	s.wconn = c
+	s.recent = newRecentSpans(s.recentGen)
+	if err := s.recent.load(ctx, s.db); err != nil {
+		_ = c.Close()
+		return err
+	}
 	return nil
 }
 

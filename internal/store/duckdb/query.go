@@ -100,7 +100,7 @@ func newScope(b *sqlb, f store.Filter, o scopeOpts) scope {
 		sc.ctes = append(sc.ctes, `txt AS (SELECT DISTINCT trace_hi, trace_lo, span_id,
 			CASE kind WHEN 'system' THEN 1 WHEN 'input' THEN 2 ELSE 4 END AS bit
 			FROM message_records WHERE project = `+p+` AND contains(text_lower, `+q+`) AND `+windowSQL(b, "time_ns", f)+`)`)
-		sc.where = append(sc.where, `(contains(s.search_text, `+q+`) OR EXISTS (SELECT 1 FROM txt
+		sc.where = append(sc.where, `(contains(lower(s.content_text), `+q+`) OR EXISTS (SELECT 1 FROM txt
 			WHERE txt.trace_hi = s.trace_hi AND txt.trace_lo = s.trace_lo AND txt.span_id = s.span_id
 			AND (s.content_mask & txt.bit) = 0))`)
 	}

@@ -67,7 +67,7 @@ func decodeCursor(kind byte, c string) (spanKey, error) {
 const summaryCols = `s.trace_hi, s.trace_lo, s.span_id, s.parent_id, s.name, s.service, s.start_ns, s.status,
 	s.error_type, s.duration_ns, s.ttft_ns, s.operation, s.provider, s.model, s.response_model,
 	s.input_tokens, s.output_tokens, s.cost_usd, s.session_id, s.user_id, s.content_mask,
-	s.system_text, s.input_text, s.output_text`
+	s.content_text`
 
 // row is one span as read for a summary or a trace.
 type row struct {
@@ -81,7 +81,7 @@ type row struct {
 	cost                  sql.NullFloat64
 	session, user         string
 	mask                  uint8
-	sys, input, output    string
+	content               string // own system, input and output text joined by NUL
 	detail                string
 	effSession, effUser   string
 	recSys, recIn, recOut []string // text of message records, per kind
@@ -90,10 +90,12 @@ type row struct {
 func (r *row) dest() []any {
 	return []any{&r.hi, &r.lo, &r.span, &r.parent, &r.name, &r.service, &r.start, &r.status,
 		&r.errType, &r.dur, &r.ttft, &r.op, &r.provider, &r.model, &r.respModel,
-		&r.in, &r.out, &r.cost, &r.session, &r.user, &r.mask, &r.sys, &r.input, &r.output}
+		&r.in, &r.out, &r.cost, &r.session, &r.user, &r.mask, &r.content}
 }
 
 func (r *row) summary() store.SpanSummary {
+	sys, rest, _ := strings.Cut(r.content, "\x00")
+	input, output, _ := strings.Cut(rest, "\x00")
 	ss := store.SpanSummary{
 		TraceID:       traceFromHiLo(r.hi, r.lo).String(),
 		SpanID:        spanFromU64(r.span).String(),
@@ -111,9 +113,9 @@ func (r *row) summary() store.SpanSummary {
 		OutputTokens:  r.out,
 		Session:       r.effSession,
 		User:          r.effUser,
-		System:        store.Preview(pick(r.mask&maskSystem != 0, r.sys, r.recSys)),
-		Input:         store.Preview(pick(r.mask&maskInput != 0, r.input, r.recIn)),
-		Output:        store.Preview(pick(r.mask&maskOutput != 0, r.output, r.recOut)),
+		System:        store.Preview(pick(r.mask&maskSystem != 0, sys, r.recSys)),
+		Input:         store.Preview(pick(r.mask&maskInput != 0, input, r.recIn)),
+		Output:        store.Preview(pick(r.mask&maskOutput != 0, output, r.recOut)),
 	}
 	if r.parent != 0 {
 		ss.ParentSpanID = spanFromU64(r.parent).String()

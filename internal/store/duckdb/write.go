@@ -69,18 +69,26 @@ func (s *DB) Write(ctx context.Context, b *store.Batch) error {
 
 func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 	c := s.wconn
+	// Drop retries (and duplicates within the batch) before appending.
+	spans, keys, err := s.fresh(ctx, b.Spans)
+	if err != nil {
+		return err
+	}
+	if len(spans) == 0 && len(b.Messages) == 0 {
+		return nil
+	}
 	if _, err := c.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() {
 		if err != nil {
-			// Rolls back the staging tables too.
+			// Rolls back the appended rows and the staging table too.
 			_, _ = c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
 	err = s.withDriverConn(func(dc driver.Conn) error {
-		if len(b.Spans) > 0 {
-			if err := appendSpans(dc, b.Spans); err != nil {
+		if len(spans) > 0 {
+			if err := s.appendSpans(dc, spans); err != nil {
 				return fmt.Errorf("append spans: %w", err)
 			}
 		}
@@ -93,23 +101,6 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 	})
 	if err != nil {
 		return err
-	}
-	if len(b.Spans) > 0 {
-		starts := make([]int64, len(b.Spans))
-		for i := range b.Spans {
-			starts[i] = b.Spans[i].StartUnixNano
-		}
-		q := `INSERT INTO spans SELECT * FROM temp.stage_spans st
-			WHERE NOT EXISTS (SELECT 1 FROM spans s
-				WHERE s.project = st.project AND s.trace_hi = st.trace_hi AND s.trace_lo = st.trace_lo
-				AND s.span_id = st.span_id AND s.start_ns = st.start_ns AND (` + rangesSQL("s.start_ns", starts) + `))
-			QUALIFY row_number() OVER (PARTITION BY project, trace_hi, trace_lo, span_id, start_ns) = 1`
-		if _, err := c.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("insert spans: %w", err)
-		}
-		if _, err := c.ExecContext(ctx, `DELETE FROM temp.stage_spans`); err != nil {
-			return fmt.Errorf("clear staged spans: %w", err)
-		}
 	}
 	if len(b.Messages) > 0 {
 		times := make([]int64, len(b.Messages))
@@ -132,7 +123,52 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	for i, sp := range spans {
+		s.recent.add(keys[i], sp.StartUnixNano)
+	}
 	return nil
+}
+
+// fresh returns the spans of the batch not stored yet, each once, with
+// their keys in the recent set.
+func (s *DB) fresh(ctx context.Context, spans []genai.Span) ([]*genai.Span, []uint64, error) {
+	out := make([]*genai.Span, 0, len(spans))
+	keys := make([]uint64, 0, len(spans))
+	var old []*genai.Span // starting at or before the floor: check the table
+	seen := make(map[uint64]struct{}, len(spans))
+	for i := range spans {
+		sp := &spans[i]
+		hi, lo := traceHiLo(sp.TraceID)
+		k := s.recent.key(sp.Project, hi, lo, spanU64(sp.SpanID), sp.StartUnixNano)
+		if _, dup := seen[k]; dup || s.recent.has(k) {
+			continue
+		}
+		seen[k] = struct{}{}
+		if sp.StartUnixNano <= s.recent.floor {
+			old = append(old, sp)
+		}
+		out = append(out, sp)
+		keys = append(keys, k)
+	}
+	if len(old) == 0 {
+		return out, keys, nil
+	}
+	stored, err := s.recent.storedKeys(ctx, s.wconn, old)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(stored) == 0 {
+		return out, keys, nil
+	}
+	n := 0
+	for i := range out {
+		if stored[keys[i]] {
+			continue
+		}
+		out[n], keys[n] = out[i], keys[i]
+		n++
+	}
+	return out[:n], keys[:n], nil
 }
 
 // rangesSQL is a predicate on col covering the values in a few ranges, so
@@ -164,13 +200,29 @@ func rangesSQL(col string, vals []int64) string {
 // without a time with their observed time).
 func messageTime(m *genai.MessageRecord) int64 { return m.TimeUnixNano }
 
-func appendSpans(dc driver.Conn, spans []genai.Span) error {
-	a, err := duckdb.NewAppender(dc, "temp", "main", "stage_spans")
+// traceRange is one trace's start times within a batch, and the earliest
+// span carrying a session or user.
+type traceRange struct {
+	project       string
+	hi, lo        uint64
+	minStart, max int64
+}
+
+func (s *DB) appendSpans(dc driver.Conn, spans []*genai.Span) error {
+	a, err := duckdb.NewAppender(dc, "", "main", "spans")
 	if err != nil {
 		return err
 	}
-	for i := range spans {
-		sp := &spans[i]
+	type tk struct {
+		project string
+		hi, lo  uint64
+	}
+	traces := make(map[tk]*traceRange, len(spans)/2+1)
+	var order []*traceRange
+	var ctx []*genai.Span
+	vals := make([]driver.Value, 27)
+	var text strings.Builder
+	for _, sp := range spans {
 		hi, lo := traceHiLo(sp.TraceID)
 		detail, err := json.Marshal(sp)
 		if err != nil {
@@ -187,14 +239,17 @@ func appendSpans(dc driver.Conn, spans []genai.Span) error {
 		if sp.OutputMessages != nil {
 			mask |= maskOutput
 		}
-		sys := store.PartsText(sp.SystemInstructions)
-		in := store.MessagesText(sp.InputMessages)
-		out := store.MessagesText(sp.OutputMessages)
-		search := ""
+		content := ""
 		if mask != 0 {
-			search = strings.ToLower(sys + "\x00" + in + "\x00" + out)
+			text.Reset()
+			text.WriteString(store.PartsText(sp.SystemInstructions))
+			text.WriteByte(0)
+			text.WriteString(store.MessagesText(sp.InputMessages))
+			text.WriteByte(0)
+			text.WriteString(store.MessagesText(sp.OutputMessages))
+			content = text.String()
 		}
-		var cost any
+		var cost driver.Value
 		if sp.CostKnown {
 			cost = sp.CostUSD
 		}
@@ -202,20 +257,63 @@ func appendSpans(dc driver.Conn, spans []genai.Span) error {
 		if status == "" {
 			status = string(genai.StatusUnset)
 		}
-		err = a.AppendRow(
+		vals = append(vals[:0],
 			sp.Project, hi, lo, spanU64(sp.SpanID), spanU64(sp.ParentSpanID),
 			sp.StartUnixNano, sp.DurationNano, sp.TTFTNano,
 			sp.Name, sp.Service, status, sp.ErrorType, sp.IsGenAI(),
 			sp.Operation, sp.Provider, sp.Model(), sp.RequestModel, sp.ResponseModel,
 			sp.Usage.InputTokens, sp.Usage.OutputTokens, sp.Usage.CachedInputTokens, sp.Usage.ReasoningTokens,
-			cost, sp.SessionID, sp.UserID, mask, sys, in, out, search, string(detail),
-		)
-		if err != nil {
+			cost, sp.SessionID, sp.UserID, mask, string(detail), content)
+		if err := a.AppendRow(vals...); err != nil {
 			_ = a.Close()
 			return fmt.Errorf("span %s/%s: %w", sp.TraceID, sp.SpanID, err)
 		}
+		k := tk{sp.Project, hi, lo}
+		if t := traces[k]; t != nil {
+			t.minStart, t.max = min(t.minStart, sp.StartUnixNano), max(t.max, sp.StartUnixNano)
+		} else {
+			t = &traceRange{project: sp.Project, hi: hi, lo: lo, minStart: sp.StartUnixNano, max: sp.StartUnixNano}
+			traces[k] = t
+			order = append(order, t)
+		}
+		if sp.SessionID != "" || sp.UserID != "" {
+			ctx = append(ctx, sp)
+		}
 	}
-	return a.Close()
+	if err := a.Close(); err != nil {
+		return err
+	}
+	ti, err := duckdb.NewAppender(dc, "", "main", "trace_index")
+	if err != nil {
+		return err
+	}
+	for _, t := range order {
+		if err := ti.AppendRow(t.project, t.hi, t.lo, t.minStart, t.max); err != nil {
+			_ = ti.Close()
+			return fmt.Errorf("trace index: %w", err)
+		}
+	}
+	if err := ti.Close(); err != nil {
+		return fmt.Errorf("trace index: %w", err)
+	}
+	if len(ctx) == 0 {
+		return nil
+	}
+	tc, err := duckdb.NewAppender(dc, "", "main", "trace_ctx")
+	if err != nil {
+		return err
+	}
+	for _, sp := range ctx {
+		hi, lo := traceHiLo(sp.TraceID)
+		if err := tc.AppendRow(sp.Project, hi, lo, sp.StartUnixNano, spanU64(sp.SpanID), sp.SessionID, sp.UserID); err != nil {
+			_ = tc.Close()
+			return fmt.Errorf("trace context: %w", err)
+		}
+	}
+	if err := tc.Close(); err != nil {
+		return fmt.Errorf("trace context: %w", err)
+	}
+	return nil
 }
 
 func appendMessages(dc driver.Conn, msgs []genai.MessageRecord) error {

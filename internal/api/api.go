@@ -1,0 +1,304 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/pricing"
+	"github.com/genscope/genscope/internal/store"
+)
+
+// DefaultProject is the project every request reads while authentication
+// is off.
+const DefaultProject = "default"
+
+// API serves the query endpoints.
+type API struct {
+	st     store.Store
+	prices *pricing.Table
+	log    *slog.Logger
+	now    func() time.Time
+	// ProjectFor names the project a request may read, or returns an error
+	// to refuse it with 401. Nil means DefaultProject.
+	projectFor func(r *http.Request) (string, error)
+	timeout    time.Duration
+}
+
+// Options tune the API.
+type Options struct {
+	// ProjectFor names the project a request reads; nil means DefaultProject.
+	ProjectFor func(r *http.Request) (string, error)
+	// QueryTimeout bounds one store query; 0 means 30s.
+	QueryTimeout time.Duration
+	// Now is the clock relative times are measured from; nil means time.Now.
+	Now func() time.Time
+}
+
+// New returns the API over st.
+func New(st store.Store, prices *pricing.Table, log *slog.Logger, opts Options) *API {
+	a := &API{st: st, prices: prices, log: log, now: opts.Now, projectFor: opts.ProjectFor, timeout: opts.QueryTimeout}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.timeout <= 0 {
+		a.timeout = 30 * time.Second
+	}
+	return a
+}
+
+// Register adds the endpoints to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/overview", a.handle(a.overview))
+	mux.HandleFunc("GET /api/v1/timeseries", a.handle(a.timeseries))
+	mux.HandleFunc("GET /api/v1/breakdown", a.handle(a.breakdown))
+	mux.HandleFunc("GET /api/v1/spans", a.handle(a.spans))
+	mux.HandleFunc("GET /api/v1/traces/{trace_id}", a.handle(a.trace))
+	mux.HandleFunc("GET /api/v1/sessions", a.handle(a.sessions))
+	mux.HandleFunc("GET /api/v1/sessions/{session_id}", a.handle(a.session))
+	mux.HandleFunc("GET /api/v1/pricing", a.handle(a.pricing))
+	mux.HandleFunc("GET /api/v1/pricing/unknown", a.handle(a.unknownModels))
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "no such endpoint: " + r.Method + " " + r.URL.Path})
+	})
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// request is what every handler gets: the project, the query's clock and
+// a context bounded by the query timeout.
+type request struct {
+	*http.Request
+	ctx     context.Context
+	project string
+	now     time.Time
+}
+
+type handlerFunc func(r request) (any, error)
+
+// handle turns a handler into an http.HandlerFunc: it resolves the
+// project, runs the handler and maps its error to a status and JSON body.
+func (a *API) handle(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		project := DefaultProject
+		if a.projectFor != nil {
+			p, err := a.projectFor(r)
+			if err != nil {
+				writeJSON(w, http.StatusUnauthorized, errorBody{Error: err.Error()})
+				return
+			}
+			project = p
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), a.timeout)
+		defer cancel()
+		out, err := h(request{Request: r, ctx: ctx, project: project, now: a.now()})
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var pe *paramError
+	switch {
+	case errors.As(err, &pe):
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: pe.Error()})
+	case errors.Is(err, store.ErrBadCursor):
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "cursor: " + err.Error()})
+	case errors.Is(err, store.ErrBadQuery):
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
+	case errors.Is(err, store.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, errorBody{Error: err.Error()})
+	case errors.Is(err, context.DeadlineExceeded):
+		a.log.Warn("query timed out", "path", r.URL.Path, "timeout", a.timeout)
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "query timed out"})
+	case errors.Is(err, context.Canceled):
+		// The client left.
+	default:
+		a.log.Error("query failed", "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error; see the server log"})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (a *API) filter(r request) (store.Filter, error) {
+	return parseFilter(r.URL.Query(), r.project, r.now)
+}
+
+func (a *API) overview(r request) (any, error) {
+	f, err := a.filter(r)
+	if err != nil {
+		return nil, err
+	}
+	ov, err := a.st.Overview(r.ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		From time.Time `json:"from"`
+		To   time.Time `json:"to"`
+		store.Overview
+	}{f.From, f.To, ov}, nil
+}
+
+func (a *API) timeseries(r request) (any, error) {
+	f, err := a.filter(r)
+	if err != nil {
+		return nil, err
+	}
+	tq, err := parseTimeseries(r.URL.Query(), f)
+	if err != nil {
+		return nil, err
+	}
+	series, err := a.st.Timeseries(r.ctx, tq)
+	if err != nil {
+		return nil, err
+	}
+	if series == nil {
+		series = []store.Series{}
+	}
+	return struct {
+		From     time.Time      `json:"from"`
+		To       time.Time      `json:"to"`
+		Metric   string         `json:"metric"`
+		Agg      string         `json:"agg,omitempty"`
+		Interval string         `json:"interval"`
+		GroupBy  string         `json:"group_by,omitempty"`
+		Series   []store.Series `json:"series"`
+	}{f.From, f.To, tq.Metric, tq.Agg, tq.Interval.String(), tq.GroupBy, series}, nil
+}
+
+func (a *API) breakdown(r request) (any, error) {
+	f, err := a.filter(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	by, err := parseDim("by", q.Get("by"), false)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := parseLimit(q, 100, 1000)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := a.st.Breakdown(r.ctx, store.BreakdownQuery{Filter: f, By: by, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	if rows == nil {
+		rows = []store.BreakdownRow{}
+	}
+	return struct {
+		By   string               `json:"by"`
+		Rows []store.BreakdownRow `json:"rows"`
+	}{by, rows}, nil
+}
+
+func (a *API) spans(r request) (any, error) {
+	f, err := a.filter(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	limit, err := parseLimit(q, 50, 1000)
+	if err != nil {
+		return nil, err
+	}
+	all := false
+	switch q.Get("all") {
+	case "", "false", "0":
+	case "true", "1":
+		all = true
+	default:
+		return nil, badParam("all", "%q is not true or false", q.Get("all"))
+	}
+	page, err := a.st.Spans(r.ctx, store.SpansQuery{Filter: f, All: all, Limit: limit, Cursor: q.Get("cursor")})
+	if err != nil {
+		return nil, err
+	}
+	if page.Spans == nil {
+		page.Spans = []store.SpanSummary{}
+	}
+	return page, nil
+}
+
+func (a *API) trace(r request) (any, error) {
+	id, err := genai.ParseTraceID(r.PathValue("trace_id"))
+	if err != nil {
+		return nil, badParam("trace_id", "%q is not 32 hex characters", r.PathValue("trace_id"))
+	}
+	return a.st.Trace(r.ctx, r.project, id)
+}
+
+func (a *API) sessions(r request) (any, error) {
+	f, err := a.filter(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	limit, err := parseLimit(q, 50, 1000)
+	if err != nil {
+		return nil, err
+	}
+	page, err := a.st.Sessions(r.ctx, store.SessionsQuery{Filter: f, Limit: limit, Cursor: q.Get("cursor")})
+	if err != nil {
+		return nil, err
+	}
+	if page.Sessions == nil {
+		page.Sessions = []store.SessionSummary{}
+	}
+	return page, nil
+}
+
+func (a *API) session(r request) (any, error) {
+	f, err := a.filter(r)
+	if err != nil {
+		return nil, err
+	}
+	id := r.PathValue("session_id")
+	if id == "" || len(id) > 1000 {
+		return nil, badParam("session_id", "must be 1 to 1000 bytes")
+	}
+	return a.st.Session(r.ctx, r.project, id, f)
+}
+
+func (a *API) pricing(r request) (any, error) {
+	return struct {
+		Version string          `json:"version"`
+		Source  string          `json:"source"`
+		Entries []pricing.Entry `json:"entries"`
+	}{a.prices.Version(), a.prices.Source(), a.prices.Entries()}, nil
+}
+
+func (a *API) unknownModels(r request) (any, error) {
+	f, err := a.filter(r)
+	if err != nil {
+		return nil, err
+	}
+	models, err := a.st.UnknownModels(r.ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if models == nil {
+		models = []store.UnknownModel{}
+	}
+	return struct {
+		Models []store.UnknownModel `json:"models"`
+		Hint   string               `json:"hint"`
+	}{models, "add a price for these models under pricing: in the config file"}, nil
+}

@@ -1,0 +1,209 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/store"
+)
+
+// paramError is a bad request parameter; its message names the parameter.
+type paramError struct {
+	name, msg string
+}
+
+func (e *paramError) Error() string { return e.name + ": " + e.msg }
+
+func badParam(name, format string, args ...any) error {
+	return &paramError{name: name, msg: fmt.Sprintf(format, args...)}
+}
+
+// DefaultRange is the time range of a query that gives no from.
+const DefaultRange = 24 * time.Hour
+
+// parseTime reads an RFC 3339 time, a Unix time in seconds or
+// milliseconds, "now", or a relative duration meaning that long before
+// now ("15m", "1h", "7d", "2w").
+func parseTime(name, v string, now time.Time) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	if v == "now" {
+		return now, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if d, err := parseDuration(v); err == nil {
+		return now.Add(-d), nil
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+		if n > 1e11 { // milliseconds
+			return time.UnixMilli(n), nil
+		}
+		return time.Unix(n, 0), nil
+	}
+	return time.Time{}, badParam(name, "%q is not an RFC 3339 time, a Unix time or a duration like 1h or 7d", v)
+}
+
+// parseDuration is time.ParseDuration plus the units d (day) and w (week).
+func parseDuration(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, errors.New("empty")
+	}
+	unit := v[len(v)-1]
+	if unit == 'd' || unit == 'w' {
+		n, err := strconv.ParseFloat(v[:len(v)-1], 64)
+		if err != nil || n < 0 || n > 3650 {
+			return 0, errors.New("bad duration")
+		}
+		day := 24 * time.Hour
+		if unit == 'w' {
+			day *= 7
+		}
+		return time.Duration(n * float64(day)), nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, errors.New("bad duration")
+	}
+	return d, nil
+}
+
+// parseFilter reads from, to and the filters every endpoint takes.
+func parseFilter(q url.Values, project string, now time.Time) (store.Filter, error) {
+	f := store.Filter{Project: project, From: now.Add(-DefaultRange), To: now}
+	var errs []error
+	if v := q.Get("from"); v != "" {
+		t, err := parseTime("from", v, now)
+		errs = append(errs, err)
+		f.From = t
+	}
+	if v := q.Get("to"); v != "" {
+		t, err := parseTime("to", v, now)
+		errs = append(errs, err)
+		f.To = t
+	}
+	if err := errors.Join(errs...); err != nil {
+		return f, err
+	}
+	if !f.From.Before(f.To) {
+		return f, badParam("from", "must be before to (%s >= %s)", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339))
+	}
+	f.Service = q.Get("service")
+	f.Provider = q.Get("provider")
+	f.Model = q.Get("model")
+	f.Operation = q.Get("operation")
+	f.Session = q.Get("session")
+	f.User = q.Get("user")
+	f.Text = q.Get("q")
+	if len(f.Text) > 1000 {
+		return f, badParam("q", "longer than 1000 bytes")
+	}
+	switch s := genai.Status(q.Get("status")); s {
+	case "", genai.StatusOK, genai.StatusError, genai.StatusUnset:
+		f.Status = s
+	default:
+		return f, badParam("status", "%q is not one of ok, error, unset", s)
+	}
+	return f, nil
+}
+
+func parseLimit(q url.Values, def, max int) (int, error) {
+	v := q.Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, badParam("limit", "%q is not a number from 1 to %d", v, max)
+	}
+	return n, nil
+}
+
+var dimensions = []string{store.DimModel, store.DimProvider, store.DimService, store.DimOperation, store.DimStatus, store.DimSession, store.DimUser}
+
+func parseDim(name, v string, optional bool) (string, error) {
+	if v == "" && optional {
+		return "", nil
+	}
+	for _, d := range dimensions {
+		if v == d {
+			return v, nil
+		}
+	}
+	return "", badParam(name, "%q is not one of %s", v, strings.Join(dimensions, ", "))
+}
+
+var (
+	metrics = []string{store.MetricCalls, store.MetricErrors, store.MetricErrorRate, store.MetricInputTokens,
+		store.MetricOutputTokens, store.MetricTotalTokens, store.MetricCostUSD, store.MetricDurationMS, store.MetricTTFTMS}
+	aggs = []string{store.AggSum, store.AggAvg, store.AggMin, store.AggMax, store.AggCount,
+		store.AggP50, store.AggP90, store.AggP95, store.AggP99}
+)
+
+func oneOf(name, v string, allowed []string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return badParam(name, "%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+// autoInterval picks a bucket width that gives about 120 buckets, rounded
+// to a width people read easily.
+func autoInterval(span time.Duration) time.Duration {
+	steps := []time.Duration{time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second,
+		time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+		time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
+	want := span / 120
+	for _, s := range steps {
+		if s >= want {
+			return s
+		}
+	}
+	return steps[len(steps)-1]
+}
+
+// maxBuckets bounds the work a timeseries request asks for.
+const maxBuckets = 5000
+
+func parseTimeseries(q url.Values, f store.Filter) (store.TimeseriesQuery, error) {
+	tq := store.TimeseriesQuery{Filter: f, Metric: q.Get("metric"), Agg: q.Get("agg")}
+	if tq.Metric == "" {
+		tq.Metric = store.MetricCalls
+	}
+	if err := oneOf("metric", tq.Metric, metrics); err != nil {
+		return tq, err
+	}
+	if tq.Agg != "" {
+		if err := oneOf("agg", tq.Agg, aggs); err != nil {
+			return tq, err
+		}
+	}
+	span := f.To.Sub(f.From)
+	if v := q.Get("interval"); v != "" && v != "auto" {
+		d, err := parseDuration(v)
+		if err != nil || d < time.Second {
+			return tq, badParam("interval", "%q is not a duration of at least 1s like 1m, 1h or 1d", v)
+		}
+		if span/d > maxBuckets {
+			return tq, badParam("interval", "%s gives more than %d buckets over the range", v, maxBuckets)
+		}
+		tq.Interval = d
+	} else {
+		tq.Interval = autoInterval(span)
+	}
+	var err error
+	if tq.GroupBy, err = parseDim("group_by", q.Get("group_by"), true); err != nil {
+		return tq, err
+	}
+	if tq.Limit, err = parseLimit(q, 10, 100); err != nil {
+		return tq, err
+	}
+	return tq, nil
+}

@@ -1,0 +1,111 @@
+package api
+
+import (
+	"errors"
+	"net/url"
+	"testing"
+	"time"
+)
+
+var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func TestParseTime(t *testing.T) {
+	f := func(in string, want time.Time) {
+		t.Helper()
+		got, err := parseTime("from", in, now)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("parseTime(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	f("now", now)
+	f("1h", now.Add(-time.Hour))
+	f("15m", now.Add(-15*time.Minute))
+	f("7d", now.Add(-7*24*time.Hour))
+	f("2w", now.Add(-14*24*time.Hour))
+	f("2026-11-01T00:00:00Z", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	f("2026-11-01T01:00:00+01:00", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	f("1795728262", time.Unix(1795728262, 0))
+	f("1795728262000", time.UnixMilli(1795728262000))
+	for _, bad := range []string{"", "yesterday", "-1h", "1y", "99999d", "2026-13-01T00:00:00Z"} {
+		if _, err := parseTime("from", bad, now); err == nil {
+			t.Errorf("parseTime(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseFilter(t *testing.T) {
+	q, _ := url.ParseQuery("from=1h&service=chat&provider=openai&model=gpt-4o&operation=chat&status=error&session=s1&user=u1&q=camping")
+	f, err := parseFilter(q, "p", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Project != "p" || !f.From.Equal(now.Add(-time.Hour)) || !f.To.Equal(now) || f.Service != "chat" || f.Provider != "openai" ||
+		f.Model != "gpt-4o" || f.Operation != "chat" || f.Status != "error" || f.Session != "s1" || f.User != "u1" || f.Text != "camping" {
+		t.Fatalf("filter = %+v", f)
+	}
+	f, _ = parseFilter(url.Values{}, "p", now)
+	if !f.From.Equal(now.Add(-DefaultRange)) {
+		t.Errorf("default from = %v", f.From)
+	}
+}
+
+func TestAutoInterval(t *testing.T) {
+	for span, want := range map[time.Duration]time.Duration{
+		15 * time.Minute:    10 * time.Second,
+		time.Hour:           30 * time.Second,
+		24 * time.Hour:      15 * time.Minute,
+		7 * 24 * time.Hour:  3 * time.Hour,
+		30 * 24 * time.Hour: 6 * time.Hour,
+	} {
+		if got := autoInterval(span); got != want {
+			t.Errorf("autoInterval(%s) = %s, want %s", span, got, want)
+		}
+	}
+}
+
+// FuzzQueryParams: any query string gives a filter or an error naming a
+// parameter, never a panic, and an accepted range is never empty.
+func FuzzQueryParams(f *testing.F) {
+	for _, s := range []string{"from=1h", "from=2026-11-01T00:00:00Z&to=now&status=ok", "metric=duration_ms&agg=p95&interval=1h&group_by=model",
+		"from=7d&interval=1s", "limit=5&by=user", "q=%00%ff", "from=1e9&to=1e10"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		flt, err := parseFilter(q, "p", now)
+		if err != nil {
+			var pe *paramError
+			if !errors.As(err, &pe) && !isJoinOfParamErrors(err) {
+				t.Fatalf("error %v does not name a parameter", err)
+			}
+			return
+		}
+		if !flt.From.Before(flt.To) {
+			t.Fatalf("accepted empty range %v..%v", flt.From, flt.To)
+		}
+		if tq, err := parseTimeseries(q, flt); err == nil {
+			if tq.Interval <= 0 || flt.To.Sub(flt.From)/tq.Interval > maxBuckets+1 && q.Get("interval") != "" {
+				t.Fatalf("interval %v over %v", tq.Interval, flt.To.Sub(flt.From))
+			}
+		}
+		_, _ = parseLimit(q, 50, 1000)
+		_, _ = parseDim("by", q.Get("by"), false)
+	})
+}
+
+func isJoinOfParamErrors(err error) bool {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return false
+	}
+	for _, e := range j.Unwrap() {
+		var pe *paramError
+		if !errors.As(e, &pe) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,234 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+
+	"github.com/genscope/genscope/internal/api"
+	"github.com/genscope/genscope/internal/config"
+	"github.com/genscope/genscope/internal/ingest/otlp"
+	"github.com/genscope/genscope/internal/pricing"
+	"github.com/genscope/genscope/internal/recorder"
+	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/store/duckdb"
+)
+
+// DBFile is the name of the DuckDB file in the data directory.
+const DBFile = "genscope.duckdb"
+
+// App is a running genscope: listeners bound, store open.
+type App struct {
+	cfg  config.Config
+	log  *slog.Logger
+	reg  *prometheus.Registry
+	st   store.Store
+	rec  *recorder.Recorder
+	http *http.Server
+	grpc *grpc.Server
+
+	httpLn, grpcLn net.Listener
+	ready          atomic.Bool
+}
+
+// New opens the store and binds the listeners; Run serves. On error
+// everything opened so far is closed.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err error) {
+	a = &App{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.closeAll()
+		}
+	}()
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	prices, err := pricing.New(cfg.Pricing)
+	if err != nil {
+		return nil, fmt.Errorf("price table: %w", err)
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	path := filepath.Join(cfg.Data, DBFile)
+	db, err := duckdb.Open(ctx, path, duckdb.Options{MemoryLimit: cfg.Store.DuckDB.MemoryLimit, Threads: cfg.Store.DuckDB.Threads})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	a.st = db
+
+	a.rec, err = recorder.New(a.st, recorder.Options{
+		MaxQueueItems: cfg.Recorder.MaxQueueItems,
+		MaxQueueBytes: cfg.Recorder.MaxQueueBytes,
+		MaxBatchItems: cfg.Recorder.MaxBatchItems,
+		WriteTimeout:  cfg.Recorder.WriteTimeout.D(),
+		Prepare: func(b *store.Batch) {
+			for i := range b.Spans {
+				prices.Apply(&b.Spans[i])
+			}
+		},
+	}, log, a.reg)
+	if err != nil {
+		return nil, err
+	}
+
+	rcv, err := otlp.New(a.rec, otlp.Options{
+		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
+		RetryAfter:   cfg.Ingest.RetryAfter.D(),
+	}, log, a.reg)
+	if err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	rcv.Register(mux)
+	api.New(a.st, prices, log, api.Options{}).Register(mux)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !a.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	a.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.D(),
+		ReadTimeout:       cfg.HTTP.ReadTimeout.D(),
+		WriteTimeout:      cfg.HTTP.WriteTimeout.D(),
+		IdleTimeout:       cfg.HTTP.IdleTimeout.D(),
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	if a.httpLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	if cfg.GRPCListen != "" {
+		a.grpc = grpc.NewServer(rcv.GRPCServerOptions()...)
+		rcv.RegisterGRPC(a.grpc)
+		if a.grpcLn, err = net.Listen("tcp", cfg.GRPCListen); err != nil {
+			return nil, fmt.Errorf("listen %s: %w", cfg.GRPCListen, err)
+		}
+	}
+	return a, nil
+}
+
+// HTTPAddr is the address the HTTP listener is bound to.
+func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
+
+// GRPCAddr is the address the gRPC listener is bound to, or "" when off.
+func (a *App) GRPCAddr() string {
+	if a.grpcLn == nil {
+		return ""
+	}
+	return a.grpcLn.Addr().String()
+}
+
+// Store is the app's store, for in-process tests and tools.
+func (a *App) Store() store.Store { return a.st }
+
+// Run serves until ctx ends, then shuts down gracefully: listeners stop
+// taking requests, in-flight requests finish, everything acknowledged is
+// written, and the store is closed.
+func (a *App) Run(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() {
+		if err := a.http.Serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http server: %w", err)
+		}
+	}()
+	if a.grpc != nil {
+		go func() {
+			if err := a.grpc.Serve(a.grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+				errc <- fmt.Errorf("grpc server: %w", err)
+			}
+		}()
+	}
+	a.ready.Store(true)
+	a.log.Info("genscope is serving", "http", a.HTTPAddr(), "grpc", a.GRPCAddr(), "data", a.cfg.Data)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.ready.Store(false)
+	a.log.Info("shutting down")
+	if err := a.shutdown(); err != nil {
+		return errors.Join(runErr, err)
+	}
+	return runErr
+}
+
+func (a *App) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout.D())
+	defer cancel()
+	var errs []error
+	if err := a.http.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+	}
+	if a.grpc != nil {
+		stopped := make(chan struct{})
+		go func() { a.grpc.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			a.grpc.Stop()
+		}
+	}
+	if err := a.rec.Close(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := a.st.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// closeAll releases what New opened when New fails.
+func (a *App) closeAll() {
+	if a.httpLn != nil {
+		a.httpLn.Close()
+	}
+	if a.grpcLn != nil {
+		a.grpcLn.Close()
+	}
+	if a.rec != nil {
+		_ = a.rec.Close(context.Background())
+	}
+	if a.st != nil {
+		_ = a.st.Close()
+	}
+}
+
+// Logger returns a text logger at the named level writing to w's stderr
+// equivalent; used by main.
+func Logger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// Wait for readiness in tests and tools.
+func (a *App) waitReady(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if a.ready.Load() {
+			return true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
+}

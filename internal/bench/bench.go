@@ -1,0 +1,41 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+)
+
+// Main runs "genscope bench SUBCOMMAND".
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("bench: want a subcommand: ingest or query")
+	}
+	switch args[0] {
+	case "ingest":
+		return ingestMain(ctx, args[1:], stdout, stderr)
+	case "query":
+		return queryMain(ctx, args[1:], stdout, stderr)
+	default:
+		return fmt.Errorf("bench: unknown subcommand %q (want ingest or query)", args[0])
+	}
+}
+
+// quantile returns the q-quantile (nearest rank) of sorted durations.
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted)-1) + 0.5)
+	return sorted[i]
+}
+
+func sortDurations(d []time.Duration) []time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
