@@ -30,6 +30,7 @@ type ingestOpts struct {
 	templates        int
 	encoding         string
 	server           string
+	target           string
 	baseline         time.Duration
 }
 
@@ -45,6 +46,7 @@ func ingestMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&o.templates, "templates", 32, "distinct generated requests (ids are made fresh on every send)")
 	fs.StringVar(&o.encoding, "encoding", "proto", "proto or json")
 	fs.StringVar(&o.server, "server", "", "genscope binary to measure (default: this one)")
+	fs.StringVar(&o.target, "target", "", "host:port of a running genscope to load instead of starting one (no RSS or stored-calls check)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -85,6 +87,12 @@ func runIngest(ctx context.Context, o ingestOpts, out io.Writer) error {
 	fmt.Fprintf(out, "baseline  bare HTTP server (read body, answer 200): %9.0f spans/s  p50 %s  p99 %s\n",
 		bres.spansPerSec(), ms(bres.p50), ms(bres.p99))
 
+	if o.target != "" {
+		res := load(ctx, "http://"+o.target+"/v1/traces", o, payloads, callsPer, o.warmup, o.duration, nil)
+		fmt.Fprintf(out, "genscope  at %s: %9.0f spans/s  p50 %s  p99 %s  refused %d  errors %d  ratio to baseline %.2f\n",
+			o.target, res.spansPerSec(), ms(res.p50), ms(res.p99), res.refused, res.failed, res.spansPerSec()/bres.spansPerSec())
+		return nil
+	}
 	srv, err := startServer(ctx, o.server)
 	if err != nil {
 		return err

@@ -32,6 +32,7 @@ type Config struct {
 	Ingest   Ingest   `yaml:"ingest"`
 	Recorder Recorder `yaml:"recorder"`
 	Store    Store    `yaml:"store"`
+	Debug    Debug    `yaml:"debug"`
 	// Pricing adds models to the built-in price table or replaces entries.
 	Pricing []pricing.Override `yaml:"pricing"`
 }
@@ -43,6 +44,12 @@ type HTTP struct {
 	WriteTimeout      Duration `yaml:"write_timeout"`
 	IdleTimeout       Duration `yaml:"idle_timeout"`
 	ShutdownTimeout   Duration `yaml:"shutdown_timeout"`
+}
+
+// Debug turns on diagnostics.
+type Debug struct {
+	// Pprof serves Go's profiler at /debug/pprof/ on the HTTP listener.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Ingest bounds what the receivers accept.

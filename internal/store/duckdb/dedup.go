@@ -115,9 +115,20 @@ func (r *recentSpans) load(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// storedKeys returns the keys of the stored spans among spans (all starting
-// at or before the floor), read from the table.
-func (r *recentSpans) storedKeys(ctx context.Context, q queryer, spans []*genai.Span) (map[uint64]bool, error) {
+// fullKey identifies a span exactly.
+type fullKey struct {
+	project      string
+	hi, lo, span uint64
+	start        int64
+}
+
+func keyOf(sp *genai.Span) fullKey {
+	hi, lo := traceHiLo(sp.TraceID)
+	return fullKey{sp.Project, hi, lo, spanU64(sp.SpanID), sp.StartUnixNano}
+}
+
+// storedKeys returns which of spans are stored, read from the table.
+func (r *recentSpans) storedKeys(ctx context.Context, q queryer, spans []*genai.Span) (map[fullKey]bool, error) {
 	starts := make([]int64, len(spans))
 	ids := make([]uint64, len(spans))
 	for i, sp := range spans {
@@ -130,15 +141,13 @@ func (r *recentSpans) storedKeys(ctx context.Context, q queryer, spans []*genai.
 		return nil, fmt.Errorf("read stored span keys: %w", err)
 	}
 	defer rows.Close()
-	out := map[uint64]bool{}
+	out := map[fullKey]bool{}
 	for rows.Next() {
-		var p string
-		var hi, lo, span uint64
-		var start int64
-		if err := rows.Scan(&p, &hi, &lo, &span, &start); err != nil {
+		var k fullKey
+		if err := rows.Scan(&k.project, &k.hi, &k.lo, &k.span, &k.start); err != nil {
 			return nil, fmt.Errorf("read stored span keys: %w", err)
 		}
-		out[r.key(p, hi, lo, span, start)] = true
+		out[k] = true
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read stored span keys: %w", err)

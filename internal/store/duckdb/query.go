@@ -108,12 +108,13 @@ func newScope(b *sqlb, f store.Filter, o scopeOpts) scope {
 		if want == "" && !need {
 			return ""
 		}
-		src := "spans"
+		// trace_ctx holds only the spans carrying a session or user.
+		src := "trace_ctx"
 		if want != "" {
 			// Only traces where some span carries the wanted value.
-			sc.ctes = append(sc.ctes, `cand_`+name+` AS (SELECT DISTINCT trace_hi, trace_lo FROM spans
+			sc.ctes = append(sc.ctes, `cand_`+name+` AS (SELECT DISTINCT trace_hi, trace_lo FROM trace_ctx
 				WHERE project = `+p+` AND `+col+` = `+b.arg(want)+` AND `+windowSQL(b, "start_ns", f)+`)`)
-			src = "spans SEMI JOIN cand_" + name + " USING (trace_hi, trace_lo)"
+			src = "trace_ctx SEMI JOIN cand_" + name + " USING (trace_hi, trace_lo)"
 		}
 		sc.ctes = append(sc.ctes, `inh_`+name+` AS (SELECT trace_hi, trace_lo, arg_min(`+col+`, (start_ns, span_id)) AS v
 			FROM `+src+` WHERE project = `+p+` AND `+col+` <> '' AND `+windowSQL(b, "start_ns", f)+`

@@ -280,8 +280,7 @@ func (s *DB) resolve(ctx context.Context, project string, rows []row) error {
 		q := `SELECT trace_hi, trace_lo,
 				coalesce(arg_min(session_id, (start_ns, span_id)) FILTER (WHERE session_id <> ''), ''),
 				coalesce(arg_min(user_id, (start_ns, span_id)) FILTER (WHERE user_id <> ''), '')
-			FROM spans WHERE project = $1 AND start_ns >= $2 AND start_ns <= $3 AND trace_hi IN (` + u64List(needCtx) + `)
-				AND (session_id <> '' OR user_id <> '')
+			FROM trace_ctx WHERE project = $1 AND start_ns >= $2 AND start_ns <= $3 AND trace_hi IN (` + u64List(needCtx) + `)
 			GROUP BY trace_hi, trace_lo`
 		rs, err := s.db.QueryContext(ctx, q, project, minStart-window, maxStart+window)
 		if err != nil {
@@ -392,9 +391,21 @@ func (s *DB) Trace(ctx context.Context, project string, id genai.TraceID) (store
 		return store.Trace{}, fmt.Errorf("trace: %w: project is required", store.ErrBadQuery)
 	}
 	hi, lo := traceHiLo(id)
-	q := `SELECT ` + summaryCols + `, s.detail FROM spans s WHERE s.project = $1 AND s.trace_hi = ` + strconv.FormatUint(hi, 10) + ` AND s.trace_lo = ` + strconv.FormatUint(lo, 10) + `
+	idSQL := `trace_hi = ` + strconv.FormatUint(hi, 10) + ` AND trace_lo = ` + strconv.FormatUint(lo, 10)
+	// The trace's time range from the small index, so the spans scan
+	// reads only the row groups whose start_ns zone maps overlap it.
+	var from, to sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT min(min_start), max(max_start) FROM trace_index WHERE project = $1 AND `+idSQL,
+		project).Scan(&from, &to); err != nil {
+		return store.Trace{}, fmt.Errorf("trace %s: %w", id, err)
+	}
+	if !from.Valid {
+		return store.Trace{}, fmt.Errorf("trace %s: %w", id, store.ErrNotFound)
+	}
+	q := `SELECT ` + summaryCols + `, s.detail FROM spans s WHERE s.project = $1 AND s.start_ns >= $2 AND s.start_ns <= $3 AND s.` +
+		strings.ReplaceAll(idSQL, "trace_lo", "s.trace_lo") + `
 		ORDER BY s.start_ns, s.span_id`
-	rs, err := s.db.QueryContext(ctx, q, project)
+	rs, err := s.db.QueryContext(ctx, q, project, from.Int64, to.Int64)
 	if err != nil {
 		return store.Trace{}, fmt.Errorf("trace %s: %w", id, err)
 	}

@@ -130,30 +130,32 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 }
 
 // fresh returns the spans of the batch not stored yet, each once, with
-// their keys in the recent set.
+// their keys in the recent set. A span whose key is in the set (a retry,
+// or a hash collision) or that starts at or before the set's floor is
+// looked up in the table, so a collision never drops a span.
 func (s *DB) fresh(ctx context.Context, spans []genai.Span) ([]*genai.Span, []uint64, error) {
 	out := make([]*genai.Span, 0, len(spans))
 	keys := make([]uint64, 0, len(spans))
-	var old []*genai.Span // starting at or before the floor: check the table
-	seen := make(map[uint64]struct{}, len(spans))
+	var check []*genai.Span
+	seen := make(map[fullKey]struct{}, len(spans))
 	for i := range spans {
 		sp := &spans[i]
-		hi, lo := traceHiLo(sp.TraceID)
-		k := s.recent.key(sp.Project, hi, lo, spanU64(sp.SpanID), sp.StartUnixNano)
-		if _, dup := seen[k]; dup || s.recent.has(k) {
+		fk := keyOf(sp)
+		if _, dup := seen[fk]; dup {
 			continue
 		}
-		seen[k] = struct{}{}
-		if sp.StartUnixNano <= s.recent.floor {
-			old = append(old, sp)
+		seen[fk] = struct{}{}
+		k := s.recent.key(fk.project, fk.hi, fk.lo, fk.span, fk.start)
+		if sp.StartUnixNano <= s.recent.floor || s.recent.has(k) {
+			check = append(check, sp)
 		}
 		out = append(out, sp)
 		keys = append(keys, k)
 	}
-	if len(old) == 0 {
+	if len(check) == 0 {
 		return out, keys, nil
 	}
-	stored, err := s.recent.storedKeys(ctx, s.wconn, old)
+	stored, err := s.recent.storedKeys(ctx, s.wconn, check)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -162,7 +164,7 @@ func (s *DB) fresh(ctx context.Context, spans []genai.Span) ([]*genai.Span, []ui
 	}
 	n := 0
 	for i := range out {
-		if stored[keys[i]] {
+		if stored[keyOf(out[i])] {
 			continue
 		}
 		out[n], keys[n] = out[i], keys[i]
