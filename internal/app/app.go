@@ -63,7 +63,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	path := filepath.Join(cfg.Data, DBFile)
-	db, err := duckdb.Open(ctx, path, duckdb.Options{MemoryLimit: cfg.Store.DuckDB.MemoryLimit, Threads: cfg.Store.DuckDB.Threads})
+	db, err := duckdb.Open(ctx, path, duckdb.Options{
+		MemoryLimit:         cfg.Store.DuckDB.MemoryLimit,
+		Threads:             cfg.Store.DuckDB.Threads,
+		CheckpointThreshold: cfg.Store.DuckDB.CheckpointThreshold,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}

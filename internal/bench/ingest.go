@@ -117,11 +117,19 @@ func runIngest(ctx context.Context, o ingestOpts, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Requests cut off when the load stopped may have been stored without
+	// their answer arriving: at most one per client.
+	slack := int64(0)
+	for _, c := range callsPer {
+		slack = max(slack, int64(c))
+	}
+	slack *= int64(o.clients)
 	status := "ok"
-	if got != res.ackedCallsTotal {
+	if got < res.ackedCallsTotal || got > res.ackedCallsTotal+slack {
 		status = "MISMATCH"
 	}
-	fmt.Fprintf(out, "check     acknowledged GenAI calls %d, stored %d: %s\n", res.ackedCallsTotal, got, status)
+	fmt.Fprintf(out, "check     acknowledged GenAI calls %d, stored %d (at most %d more from requests cut off at the end): %s\n",
+		res.ackedCallsTotal, got, slack, status)
 	if status != "ok" {
 		return errors.New("stored calls do not match acknowledged calls")
 	}

@@ -81,6 +81,9 @@ type DuckDB struct {
 	MemoryLimit string `yaml:"memory_limit"`
 	// Threads is DuckDB's thread count; 0 means one per core.
 	Threads int `yaml:"threads"`
+	// CheckpointThreshold is the write-ahead log size that triggers a
+	// checkpoint, e.g. "256MB".
+	CheckpointThreshold string `yaml:"checkpoint_threshold"`
 }
 
 // Duration is a time.Duration written as "5s", "1m30s" in YAML.
@@ -128,7 +131,7 @@ func Default() Config {
 		},
 		Store: Store{
 			Driver: "duckdb",
-			DuckDB: DuckDB{MemoryLimit: "512MB"},
+			DuckDB: DuckDB{MemoryLimit: "128MB", CheckpointThreshold: "256MB"},
 		},
 	}
 }

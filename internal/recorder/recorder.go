@@ -115,8 +115,8 @@ func (r *Recorder) Submit(ctx context.Context, b *store.Batch) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	if r.opts.Prepare != nil {
-		r.opts.Prepare(b)
+	if err := r.prepare(b); err != nil {
+		return err
 	}
 	done := make(chan error, 1)
 	if err := r.enqueue(request{batch: b, bytes: approxBytes(b), done: done}); err != nil {
@@ -137,14 +137,31 @@ func (r *Recorder) Enqueue(b *store.Batch) bool {
 	if b.Len() == 0 {
 		return true
 	}
-	if r.opts.Prepare != nil {
-		r.opts.Prepare(b)
+	if err := r.prepare(b); err != nil {
+		r.log.Warn("batch could not be prepared for the store", "items", b.Len(), "err", err)
+		r.m.dropped.Add(float64(b.Len()))
+		return false
 	}
 	if err := r.enqueue(request{batch: b, bytes: approxBytes(b)}); err != nil {
 		r.m.dropped.Add(float64(b.Len()))
 		return false
 	}
 	return true
+}
+
+// prepare runs the Prepare option, then the store's own preparation, on
+// the submitter's goroutine: that work runs in parallel across
+// submitters instead of in the single writer.
+func (r *Recorder) prepare(b *store.Batch) error {
+	if r.opts.Prepare != nil {
+		r.opts.Prepare(b)
+	}
+	if p, ok := r.w.(store.Preparer); ok {
+		if err := p.Prepare(b); err != nil {
+			return fmt.Errorf("%w: prepare: %v", ErrStore, err)
+		}
+	}
+	return nil
 }
 
 func (r *Recorder) enqueue(req request) error {
@@ -250,8 +267,7 @@ func (r *Recorder) write(reqs []request) {
 	} else {
 		b = &store.Batch{}
 		for _, q := range reqs {
-			b.Spans = append(b.Spans, q.batch.Spans...)
-			b.Messages = append(b.Messages, q.batch.Messages...)
+			b.Merge(q.batch)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.WriteTimeout)

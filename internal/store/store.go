@@ -38,6 +38,30 @@ const SessionCallsLimit = 1000
 type Batch struct {
 	Spans    []genai.Span
 	Messages []genai.MessageRecord
+	// Prepared is set by a backend's Prepare: one backend-specific value
+	// per span, in the order of Spans. Whoever merges batches keeps it
+	// aligned (or drops it: Write makes what is missing).
+	Prepared []any
+}
+
+// Merge appends o to b, keeping Prepared aligned with Spans.
+func (b *Batch) Merge(o *Batch) {
+	aligned := len(b.Prepared) == len(b.Spans) && len(o.Prepared) == len(o.Spans)
+	b.Spans = append(b.Spans, o.Spans...)
+	b.Messages = append(b.Messages, o.Messages...)
+	if aligned {
+		b.Prepared = append(b.Prepared, o.Prepared...)
+	} else {
+		b.Prepared = nil
+	}
+}
+
+// Preparer is implemented by backends that can do the CPU-heavy part of a
+// write (encoding rows) before Write, concurrently, on the submitter's
+// goroutine, so that the single writer only appends. Prepare must be safe
+// to call concurrently for different batches.
+type Preparer interface {
+	Prepare(b *Batch) error
 }
 
 // Len is the number of items in the batch.

@@ -2,8 +2,10 @@ package duckdb
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/store"
@@ -75,4 +77,28 @@ func TestDedupBeyondRecent(t *testing.T) {
 	defer db.Close()
 	writeAll(db, false)
 	check(db, "retries after reopening with the default set")
+}
+
+// A double attribute may be NaN or infinite in OTLP; JSON has neither.
+func TestNonFiniteAttributes(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "nan.duckdb"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sp := genai.Span{Project: "p", TraceID: genai.TraceID{1}, SpanID: genai.SpanID{2}, Name: "chat", Operation: "chat",
+		StartUnixNano: time.Now().UnixNano(), Status: genai.StatusOK,
+		Attributes:         map[string]any{"x": math.NaN(), "nested": []any{math.Inf(1)}},
+		ResourceAttributes: map[string]any{"service.name": "svc", "y": math.Inf(-1)}}
+	if err := db.Write(context.Background(), &store.Batch{Spans: []genai.Span{sp}}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := db.Trace(context.Background(), "p", sp.TraceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tr.Roots[0].Span
+	if got.Attributes["x"] != "NaN" || got.ResourceAttributes["y"] != "-Inf" {
+		t.Fatalf("attributes %v resource %v", got.Attributes, got.ResourceAttributes)
+	}
 }

@@ -28,6 +28,11 @@ type Options struct {
 	// Threads caps the threads one query uses; 0 means DuckDB's default
 	// (the number of cores).
 	Threads int
+	// CheckpointThreshold is the write-ahead log size at which DuckDB
+	// folds the log into the database file ("256MB"). Checkpoints compress
+	// every column, so larger, rarer ones cost less per span; the log is
+	// replayed at start after a crash.
+	CheckpointThreshold string
 	// MaxReaders caps concurrent read connections; 0 means 4.
 	MaxReaders int
 
@@ -46,6 +51,7 @@ type DB struct {
 	closed    bool
 	recentGen int
 	recent    *recentSpans // keys of the spans written lately, for dedup
+	resources resourceSet  // resources stored, by hash
 }
 
 // Open opens (creating if needed) the DuckDB file at path and migrates its
@@ -66,6 +72,9 @@ func open(ctx context.Context, path string, opts Options, upTo int) (*DB, error)
 	}
 	if opts.Threads > 0 {
 		q.Set("threads", strconv.Itoa(opts.Threads))
+	}
+	if opts.CheckpointThreshold != "" {
+		q.Set("checkpoint_threshold", opts.CheckpointThreshold)
 	}
 	dsn := path
 	if len(q) > 0 {
@@ -113,6 +122,22 @@ func (s *DB) init(ctx context.Context, upTo int) error {
 		}
 	}
 	s.wconn = c
+	s.resources.stored = map[uint64]bool{}
+	rows, err := c.QueryContext(ctx, `SELECT hash FROM resources`)
+	if err != nil {
+		_ = c.Close()
+		return fmt.Errorf("load resources: %w", err)
+	}
+	for rows.Next() {
+		var h uint64
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			_ = c.Close()
+			return fmt.Errorf("load resources: %w", err)
+		}
+		s.resources.stored[h] = true
+	}
+	rows.Close()
 	s.recent = newRecentSpans(s.recentGen)
 	if err := s.recent.load(ctx, s.db); err != nil {
 		_ = c.Close()

@@ -402,7 +402,7 @@ func (s *DB) Trace(ctx context.Context, project string, id genai.TraceID) (store
 	if !from.Valid {
 		return store.Trace{}, fmt.Errorf("trace %s: %w", id, store.ErrNotFound)
 	}
-	q := `SELECT ` + summaryCols + `, s.detail FROM spans s WHERE s.project = $1 AND s.start_ns >= $2 AND s.start_ns <= $3 AND s.` +
+	q := `SELECT ` + summaryCols + `, s.detail, s.request_model, s.cached_tokens, s.reasoning_tokens, s.resource_hash FROM spans s WHERE s.project = $1 AND s.start_ns >= $2 AND s.start_ns <= $3 AND s.` +
 		strings.ReplaceAll(idSQL, "trace_lo", "s.trace_lo") + `
 		ORDER BY s.start_ns, s.span_id`
 	rs, err := s.db.QueryContext(ctx, q, project, from.Int64, to.Int64)
@@ -410,16 +410,23 @@ func (s *DB) Trace(ctx context.Context, project string, id genai.TraceID) (store
 		return store.Trace{}, fmt.Errorf("trace %s: %w", id, err)
 	}
 	var rows []row
+	var ext []traceCols
 	for rs.Next() {
 		var r row
-		if err := rs.Scan(append(r.dest(), &r.detail)...); err != nil {
+		var x traceCols
+		if err := rs.Scan(append(r.dest(), &r.detail, &x.reqModel, &x.cached, &x.reasoning, &x.resource)...); err != nil {
 			rs.Close()
 			return store.Trace{}, fmt.Errorf("trace %s: %w", id, err)
 		}
 		rows = append(rows, r)
+		ext = append(ext, x)
 	}
 	rs.Close()
 	if err := rs.Err(); err != nil {
+		return store.Trace{}, fmt.Errorf("trace %s: %w", id, err)
+	}
+	resources, err := s.loadResources(ctx, ext)
+	if err != nil {
 		return store.Trace{}, fmt.Errorf("trace %s: %w", id, err)
 	}
 	if len(rows) == 0 {
@@ -451,8 +458,8 @@ func (s *DB) Trace(ctx context.Context, project string, id genai.TraceID) (store
 	order := make([]*store.TraceNode, 0, len(rows))
 	for i := range rows {
 		r := &rows[i]
-		var sp genai.Span
-		if err := json.Unmarshal([]byte(r.detail), &sp); err != nil {
+		sp := r.span0(project, &ext[i], resources)
+		if err := decodeDetail(r.detail, &sp); err != nil {
 			return store.Trace{}, fmt.Errorf("trace %s: span %s: decode: %w", id, spanFromU64(r.span), err)
 		}
 		sp.TraceID, sp.SpanID, sp.ParentSpanID = id, spanFromU64(r.span), spanFromU64(r.parent)
@@ -617,4 +624,62 @@ func (s *DB) Session(ctx context.Context, project, id string, f store.Filter) (s
 		d.Calls = append(d.Calls, rows[i].summary())
 	}
 	return d, nil
+}
+
+// traceCols are the columns a trace view reads beyond a summary's.
+type traceCols struct {
+	reqModel          string
+	cached, reasoning int64
+	resource          uint64
+}
+
+// span0 builds the span from its columns; decodeDetail adds the rest.
+func (r *row) span0(project string, x *traceCols, resources map[uint64]map[string]any) genai.Span {
+	sp := genai.Span{
+		Project: project, Name: r.name, Service: r.service,
+		StartUnixNano: r.start, DurationNano: r.dur, TTFTNano: r.ttft,
+		Status: genai.Status(r.status), ErrorType: r.errType,
+		Operation: r.op, Provider: r.provider, RequestModel: x.reqModel, ResponseModel: r.respModel,
+		Usage:     genai.Usage{InputTokens: r.in, OutputTokens: r.out, CachedInputTokens: x.cached, ReasoningTokens: x.reasoning},
+		SessionID: r.session, UserID: r.user,
+		ResourceAttributes: resources[x.resource],
+	}
+	if r.cost.Valid {
+		sp.CostUSD, sp.CostKnown = r.cost.Float64, true
+	}
+	return sp
+}
+
+// loadResources reads the resources the rows refer to.
+func (s *DB) loadResources(ctx context.Context, xs []traceCols) (map[uint64]map[string]any, error) {
+	var ids []string
+	seen := map[uint64]bool{0: true}
+	for _, x := range xs {
+		if !seen[x.resource] {
+			seen[x.resource] = true
+			ids = append(ids, strconv.FormatUint(x.resource, 10))
+		}
+	}
+	out := map[uint64]map[string]any{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rs, err := s.db.QueryContext(ctx, `SELECT DISTINCT hash, attrs FROM resources WHERE hash IN (`+strings.Join(ids, ",")+`)`)
+	if err != nil {
+		return nil, fmt.Errorf("resources: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var h uint64
+		var raw string
+		if err := rs.Scan(&h, &raw); err != nil {
+			return nil, fmt.Errorf("resources: %w", err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			return nil, fmt.Errorf("resource %d: %w", h, err)
+		}
+		out[h] = m
+	}
+	return out, rs.Err()
 }

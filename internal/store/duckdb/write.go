@@ -70,12 +70,16 @@ func (s *DB) Write(ctx context.Context, b *store.Batch) error {
 func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 	c := s.wconn
 	// Drop retries (and duplicates within the batch) before appending.
-	spans, keys, err := s.fresh(ctx, b.Spans)
+	idx, keys, err := s.fresh(ctx, b.Spans)
 	if err != nil {
 		return err
 	}
-	if len(spans) == 0 && len(b.Messages) == 0 {
+	if len(idx) == 0 && len(b.Messages) == 0 {
 		return nil
+	}
+	rows, err := preparedRows(b)
+	if err != nil {
+		return err
 	}
 	if _, err := c.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -86,9 +90,10 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 			_, _ = c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
+	added := map[uint64]string{}
 	err = s.withDriverConn(func(dc driver.Conn) error {
-		if len(spans) > 0 {
-			if err := s.appendSpans(dc, spans); err != nil {
+		if len(idx) > 0 {
+			if err := s.appendSpans(dc, b.Spans, rows, idx, added); err != nil {
 				return fmt.Errorf("append spans: %w", err)
 			}
 		}
@@ -123,8 +128,11 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	for i, sp := range spans {
-		s.recent.add(keys[i], sp.StartUnixNano)
+	for i, j := range idx {
+		s.recent.add(keys[i], b.Spans[j].StartUnixNano)
+	}
+	for h := range added {
+		s.resources.stored[h] = true
 	}
 	return nil
 }
@@ -133,8 +141,8 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 // their keys in the recent set. A span whose key is in the set (a retry,
 // or a hash collision) or that starts at or before the set's floor is
 // looked up in the table, so a collision never drops a span.
-func (s *DB) fresh(ctx context.Context, spans []genai.Span) ([]*genai.Span, []uint64, error) {
-	out := make([]*genai.Span, 0, len(spans))
+func (s *DB) fresh(ctx context.Context, spans []genai.Span) ([]int, []uint64, error) {
+	out := make([]int, 0, len(spans))
 	keys := make([]uint64, 0, len(spans))
 	var check []*genai.Span
 	seen := make(map[fullKey]struct{}, len(spans))
@@ -149,7 +157,7 @@ func (s *DB) fresh(ctx context.Context, spans []genai.Span) ([]*genai.Span, []ui
 		if sp.StartUnixNano <= s.recent.floor || s.recent.has(k) {
 			check = append(check, sp)
 		}
-		out = append(out, sp)
+		out = append(out, i)
 		keys = append(keys, k)
 	}
 	if len(check) == 0 {
@@ -164,7 +172,7 @@ func (s *DB) fresh(ctx context.Context, spans []genai.Span) ([]*genai.Span, []ui
 	}
 	n := 0
 	for i := range out {
-		if stored[keyOf(out[i])] {
+		if stored[keyOf(&spans[out[i]])] {
 			continue
 		}
 		out[n], keys[n] = out[i], keys[i]
@@ -210,7 +218,7 @@ type traceRange struct {
 	minStart, max int64
 }
 
-func (s *DB) appendSpans(dc driver.Conn, spans []*genai.Span) error {
+func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx []int, added map[uint64]string) error {
 	a, err := duckdb.NewAppender(dc, "", "main", "spans")
 	if err != nil {
 		return err
@@ -219,37 +227,15 @@ func (s *DB) appendSpans(dc driver.Conn, spans []*genai.Span) error {
 		project string
 		hi, lo  uint64
 	}
-	traces := make(map[tk]*traceRange, len(spans)/2+1)
+	traces := make(map[tk]*traceRange, len(idx)/2+1)
 	var order []*traceRange
 	var ctx []*genai.Span
-	vals := make([]driver.Value, 27)
-	var text strings.Builder
-	for _, sp := range spans {
+	vals := make([]driver.Value, 29)
+	for _, i := range idx {
+		sp, r := &spans[i], rows[i]
 		hi, lo := traceHiLo(sp.TraceID)
-		detail, err := json.Marshal(sp)
-		if err != nil {
-			_ = a.Close()
-			return fmt.Errorf("span %s/%s: encode: %w", sp.TraceID, sp.SpanID, err)
-		}
-		var mask uint8
-		if sp.SystemInstructions != nil {
-			mask |= maskSystem
-		}
-		if sp.InputMessages != nil {
-			mask |= maskInput
-		}
-		if sp.OutputMessages != nil {
-			mask |= maskOutput
-		}
-		content := ""
-		if mask != 0 {
-			text.Reset()
-			text.WriteString(store.PartsText(sp.SystemInstructions))
-			text.WriteByte(0)
-			text.WriteString(store.MessagesText(sp.InputMessages))
-			text.WriteByte(0)
-			text.WriteString(store.MessagesText(sp.OutputMessages))
-			content = text.String()
+		if r.resHash != 0 && !s.resources.stored[r.resHash] {
+			added[r.resHash] = r.resJSON
 		}
 		var cost driver.Value
 		if sp.CostKnown {
@@ -265,7 +251,7 @@ func (s *DB) appendSpans(dc driver.Conn, spans []*genai.Span) error {
 			sp.Name, sp.Service, status, sp.ErrorType, sp.IsGenAI(),
 			sp.Operation, sp.Provider, sp.Model(), sp.RequestModel, sp.ResponseModel,
 			sp.Usage.InputTokens, sp.Usage.OutputTokens, sp.Usage.CachedInputTokens, sp.Usage.ReasoningTokens,
-			cost, sp.SessionID, sp.UserID, mask, string(detail), content)
+			cost, sp.SessionID, sp.UserID, r.mask, r.detail, r.content, r.resHash)
 		if err := a.AppendRow(vals...); err != nil {
 			_ = a.Close()
 			return fmt.Errorf("span %s/%s: %w", sp.TraceID, sp.SpanID, err)
@@ -297,6 +283,21 @@ func (s *DB) appendSpans(dc driver.Conn, spans []*genai.Span) error {
 	}
 	if err := ti.Close(); err != nil {
 		return fmt.Errorf("trace index: %w", err)
+	}
+	if len(added) > 0 {
+		ra, err := duckdb.NewAppender(dc, "", "main", "resources")
+		if err != nil {
+			return err
+		}
+		for h, attrs := range added {
+			if err := ra.AppendRow(h, attrs); err != nil {
+				_ = ra.Close()
+				return fmt.Errorf("resources: %w", err)
+			}
+		}
+		if err := ra.Close(); err != nil {
+			return fmt.Errorf("resources: %w", err)
+		}
 	}
 	if len(ctx) == 0 {
 		return nil
