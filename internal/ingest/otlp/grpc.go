@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -16,10 +17,28 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// RegisterGRPC registers the OTLP TraceService and LogsService on s.
+// RegisterGRPC registers the OTLP TraceService, LogsService and
+// MetricsService on s.
 func (r *Receiver) RegisterGRPC(s *grpc.Server) {
 	ptraceotlp.RegisterGRPCServer(s, &traceServer{r: r})
 	plogotlp.RegisterGRPCServer(s, &logsServer{r: r})
+	pmetricotlp.RegisterGRPCServer(s, &metricsServer{r: r})
+}
+
+// metricsServer accepts metrics and drops them, counting their points (see
+// serveMetrics).
+type metricsServer struct {
+	pmetricotlp.UnimplementedGRPCServer
+	r *Receiver
+}
+
+// Export implements pmetricotlp.GRPCServer.
+func (s *metricsServer) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
+	if _, err := s.r.grpcProject(ctx); err != nil {
+		return pmetricotlp.ExportResponse{}, s.r.failGRPC(ctx, signalMetrics, status.New(codes.Unauthenticated, err.Error()), err)
+	}
+	s.r.m.metricPoints.WithLabelValues(transportGRPC).Add(float64(req.Metrics().DataPointCount()))
+	return pmetricotlp.NewExportResponse(), nil
 }
 
 // GRPCServerOptions are the server options the receiver suggests: a

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -25,10 +26,32 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
-// Register adds POST /v1/traces and POST /v1/logs to mux.
+// Register adds POST /v1/traces, /v1/logs and /v1/metrics to mux.
 func (r *Receiver) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/traces", r.serveTraces)
 	mux.HandleFunc("POST /v1/logs", r.serveLogs)
+	mux.HandleFunc("POST /v1/metrics", r.serveMetrics)
+}
+
+// serveMetrics accepts OTLP metrics and drops them, counting their points:
+// SDKs export metrics to the same endpoint as traces, and genscope derives
+// the GenAI metrics from the calls it stores. A malformed body is still a
+// 400, like any other signal's.
+func (r *Receiver) serveMetrics(w http.ResponseWriter, req *http.Request) {
+	r.serveHTTP(w, req, signalMetrics, func(_ context.Context, body []byte, enc encoding, _ string) (result, *httpError) {
+		er := pmetricotlp.NewExportRequest()
+		if herr := unmarshal(er, body, enc); herr != nil {
+			return result{}, herr
+		}
+		r.m.metricPoints.WithLabelValues(transportHTTP).Add(float64(er.Metrics().DataPointCount()))
+		return result{}, nil
+	}, func(_ result, enc encoding) ([]byte, error) {
+		resp := pmetricotlp.NewExportResponse()
+		if enc == encJSON {
+			return resp.MarshalJSON()
+		}
+		return resp.MarshalProto()
+	})
 }
 
 // encoding is a request's (and so its response's) payload encoding.

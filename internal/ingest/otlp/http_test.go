@@ -619,3 +619,37 @@ func TestHTTPFixtures(t *testing.T) {
 		})
 	}
 }
+
+// SDKs export metrics to the same endpoint: they are accepted and counted,
+// not stored, and a malformed body is still a 400.
+func TestHTTPMetricsAcceptedAndDropped(t *testing.T) {
+	s := &sink{}
+	r := newReceiver(t, s, Options{})
+	srv := newHTTPServer(t, r)
+	body, err := os.ReadFile(fixtures + "lab-otel-openai.metrics.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(srv.URL+"/v1/metrics", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("metrics: %s", resp.Status)
+	}
+	if got := testutil.ToFloat64(r.m.metricPoints.WithLabelValues(transportHTTP)); got == 0 {
+		t.Error("no metric points counted")
+	}
+	if spans, msgs, _ := s.stored(); spans+msgs != 0 {
+		t.Errorf("metrics stored %d spans, %d messages", spans, msgs)
+	}
+	resp, err = http.Post(srv.URL+"/v1/metrics", "application/json", strings.NewReader("{not json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("malformed metrics: %s, want 400", resp.Status)
+	}
+}

@@ -95,6 +95,7 @@ const (
 	transportGRPC = "grpc"
 	signalTraces  = "traces"
 	signalLogs    = "logs"
+	signalMetrics = "metrics"
 )
 
 // outcome is what became of a decoded request, whatever the transport.
@@ -246,6 +247,7 @@ type metrics struct {
 	spansRejected                           *prometheus.CounterVec
 	logsReceived, logsAccepted, logsIgnored *prometheus.CounterVec
 	logsRejected                            *prometheus.CounterVec
+	metricPoints                            *prometheus.CounterVec
 	requests                                *prometheus.CounterVec
 }
 
@@ -274,6 +276,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			"OTLP log records accepted and dropped because they are not GenAI content events.", "transport"),
 		logsRejected: counter("genscope_otlp_log_records_rejected_total",
 			"OTLP log records"+rejectedHelp, "transport", "reason"),
+		metricPoints: counter("genscope_otlp_metric_points_ignored_total",
+			"Data points in OTLP metric requests, accepted and dropped: genscope derives the GenAI metrics from the stored calls.", "transport"),
 		requests: counter("genscope_otlp_requests_total",
 			"OTLP export requests by transport, signal and answer: the HTTP status (499 when the client went away first) or the gRPC code name.",
 			"transport", "signal", "code"),
@@ -291,7 +295,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, c := range []prometheus.Collector{
 		m.spansReceived, m.spansAccepted, m.spansRejected,
 		m.logsReceived, m.logsAccepted, m.logsIgnored, m.logsRejected,
-		m.requests,
+		m.metricPoints, m.requests,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
