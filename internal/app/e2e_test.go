@@ -420,3 +420,21 @@ func TestAPIRejectsBadParameters(t *testing.T) {
 		}
 	}
 }
+
+// A failure half-way through New (here: the port is taken) closes what
+// was opened and returns the error, so the data directory can be reused.
+func TestNewFailsCleanly(t *testing.T) {
+	dir := t.TempDir()
+	a := startApp(t, dir)
+	cfg := config.Default()
+	cfg.Data, cfg.Listen, cfg.GRPCListen = t.TempDir(), a.HTTPAddr(), ""
+	if _, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+		t.Fatal("New on a taken port succeeded")
+	}
+	cfg.Listen = "127.0.0.1:0"
+	b, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("reopening the same data directory after a failed New: %v", err)
+	}
+	b.closeAll()
+}

@@ -108,19 +108,25 @@ func newScope(b *sqlb, f store.Filter, o scopeOpts) scope {
 		if want == "" && !need {
 			return ""
 		}
-		// trace_ctx holds only the spans carrying a session or user.
-		src := "trace_ctx"
+		eff := "eff_" + strings.TrimSuffix(col, "_id")
+		// Most spans were resolved when written (eff_*); the rest inherit
+		// from trace_ctx (the spans carrying a session or user), looked up
+		// for their traces only.
+		sc.ctes = append(sc.ctes, `unres_`+name+` AS (SELECT DISTINCT trace_hi, trace_lo FROM spans
+			WHERE project = `+p+` AND `+col+` = '' AND `+eff+` = '' AND `+windowSQL(b, "start_ns", f)+`)`)
+		src := "trace_ctx SEMI JOIN unres_" + name + " USING (trace_hi, trace_lo)"
 		if want != "" {
 			// Only traces where some span carries the wanted value.
 			sc.ctes = append(sc.ctes, `cand_`+name+` AS (SELECT DISTINCT trace_hi, trace_lo FROM trace_ctx
 				WHERE project = `+p+` AND `+col+` = `+b.arg(want)+` AND `+windowSQL(b, "start_ns", f)+`)`)
-			src = "trace_ctx SEMI JOIN cand_" + name + " USING (trace_hi, trace_lo)"
+			src += " SEMI JOIN cand_" + name + " USING (trace_hi, trace_lo)"
 		}
 		sc.ctes = append(sc.ctes, `inh_`+name+` AS (SELECT trace_hi, trace_lo, arg_min(`+col+`, (start_ns, span_id)) AS v
 			FROM `+src+` WHERE project = `+p+` AND `+col+` <> '' AND `+windowSQL(b, "start_ns", f)+`
 			GROUP BY trace_hi, trace_lo)`)
 		sc.joins = append(sc.joins, `LEFT JOIN inh_`+name+` ON inh_`+name+`.trace_hi = s.trace_hi AND inh_`+name+`.trace_lo = s.trace_lo`)
-		expr := `(CASE WHEN s.` + col + ` <> '' THEN s.` + col + ` ELSE coalesce(inh_` + name + `.v, '') END)`
+		expr := `(CASE WHEN s.` + col + ` <> '' THEN s.` + col + ` WHEN s.` + eff + ` <> '' THEN s.` + eff +
+			` ELSE coalesce(inh_` + name + `.v, '') END)`
 		if want != "" {
 			sc.where = append(sc.where, expr+" = "+b.arg(want))
 		}
@@ -141,6 +147,23 @@ func (sc scope) with() string {
 func (sc scope) from() string {
 	return " FROM spans s " + strings.Join(sc.joins, " ") + " WHERE " + strings.Join(sc.where, " AND ") + " "
 }
+
+// cheapTotalsSQL and pctSQL are totalsSQL in two parts: the sums, and
+// the percentiles, which cost memory for every value.
+const (
+	cheapTotalsSQL = `count(*),
+	count(*) FILTER (WHERE s.status = 'error'),
+	coalesce(sum(s.input_tokens), 0)::BIGINT,
+	coalesce(sum(s.output_tokens), 0)::BIGINT,
+	coalesce(sum(s.cached_tokens), 0)::BIGINT,
+	coalesce(sum(s.reasoning_tokens), 0)::BIGINT,
+	coalesce(sum(s.cost_usd), 0)::DOUBLE,
+	count(*) FILTER (WHERE s.cost_usd IS NULL),
+	avg(s.duration_ns)::DOUBLE,
+	count(*) FILTER (WHERE s.ttft_ns > 0)`
+	pctSQL = `quantile_cont(s.duration_ns::DOUBLE, [0.5, 0.95, 0.99]),
+	quantile_cont(s.ttft_ns::DOUBLE, [0.5, 0.95]) FILTER (WHERE s.ttft_ns > 0)`
+)
 
 // totalsSQL computes, over the scope, the columns scanTotals reads.
 const totalsSQL = `count(*),
@@ -164,6 +187,13 @@ func (t *totals) dest() []any {
 	return []any{&t.Calls, &t.Errors, &t.InputTokens, &t.OutputTokens, &t.CachedTokens, &t.ReasoningTokens,
 		&t.CostUSD, &t.CostUnknownCalls, &nullMS{&t.DurationMS.Avg}, &quantiles{&t.DurationMS.P50, &t.DurationMS.P95, &t.DurationMS.P99},
 		&t.TTFTMS.Count, &quantiles{&t.TTFTMS.P50, &t.TTFTMS.P95}}
+}
+
+// splitDest is dest in the column order of cheapTotalsSQL then pctSQL.
+func (t *totals) splitDest() []any {
+	return []any{&t.Calls, &t.Errors, &t.InputTokens, &t.OutputTokens, &t.CachedTokens, &t.ReasoningTokens,
+		&t.CostUSD, &t.CostUnknownCalls, &nullMS{&t.DurationMS.Avg}, &t.TTFTMS.Count,
+		&quantiles{&t.DurationMS.P50, &t.DurationMS.P95, &t.DurationMS.P99}, &quantiles{&t.TTFTMS.P50, &t.TTFTMS.P95}}
 }
 
 func (t *totals) finish() {
@@ -286,8 +316,14 @@ func (s *DB) Breakdown(ctx context.Context, q store.BreakdownQuery) ([]store.Bre
 	if err != nil {
 		return nil, err
 	}
-	sqlText := sc.with() + "SELECT " + dim + " AS k, " + totalsSQL + sc.from() +
-		"GROUP BY k ORDER BY 2 DESC, k LIMIT " + strconv.Itoa(limit)
+	// Two phases: the cheap totals of every value pick the top rows, then
+	// the percentiles (which hold every duration in memory) are computed
+	// for those values only. With thousands of users or sessions this
+	// bounds memory and time by the rows shown, not by all of them.
+	ctes := append(sc.ctes, `base AS (SELECT `+dim+` AS k, `+cheapTotalsSQL+sc.from()+
+		`GROUP BY k ORDER BY 2 DESC, k LIMIT `+strconv.Itoa(limit)+`)`,
+		`pct AS (SELECT `+dim+` AS k, `+pctSQL+sc.from()+` AND `+dim+` IN (SELECT k FROM base) GROUP BY k)`)
+	sqlText := "WITH " + strings.Join(ctes, ",\n") + "\nSELECT base.*, pct.* EXCLUDE (k) FROM base LEFT JOIN pct ON pct.k = base.k ORDER BY 2 DESC, base.k"
 	rows, err := s.db.QueryContext(ctx, sqlText, b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)
@@ -297,7 +333,7 @@ func (s *DB) Breakdown(ctx context.Context, q store.BreakdownQuery) ([]store.Bre
 	for rows.Next() {
 		var t totals
 		var key string
-		if err := rows.Scan(append([]any{&key}, t.dest()...)...); err != nil {
+		if err := rows.Scan(append([]any{&key}, t.splitDest()...)...); err != nil {
 			return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)
 		}
 		t.finish()
@@ -397,12 +433,13 @@ func (s *DB) Timeseries(ctx context.Context, q store.TimeseriesQuery) ([]store.S
 		if err != nil {
 			return nil, err
 		}
-		// Rank the groups by calls over the whole range in a first pass.
-		ctes := append(sc.ctes, `base AS (SELECT `+dim+` AS g, s.*`+sc.from()+`)`,
-			`top AS (SELECT g, row_number() OVER (ORDER BY count(*) DESC, g) AS rk FROM base GROUP BY g
-				ORDER BY rk LIMIT `+strconv.Itoa(limit)+`)`)
-		sqlText = "WITH " + strings.Join(ctes, ",\n") + "\nSELECT s.g, top.rk, " + bucket + " AS t, " + val +
-			" AS v FROM base s JOIN top ON top.g = s.g GROUP BY s.g, top.rk, t ORDER BY top.rk, t"
+		// Rank the groups by calls over the whole range in a first pass
+		// that reads only the columns the ranking needs.
+		ctes := append(sc.ctes, `top AS (SELECT `+dim+` AS g, row_number() OVER (ORDER BY count(*) DESC, `+dim+`) AS rk`+
+			sc.from()+`GROUP BY g ORDER BY rk LIMIT `+strconv.Itoa(limit)+`)`)
+		sqlText = "WITH " + strings.Join(ctes, ",\n") + "\nSELECT top.g, top.rk, " + bucket + " AS t, " + val +
+			" AS v FROM spans s " + strings.Join(sc.joins, " ") + " JOIN top ON top.g = " + dim +
+			" WHERE " + strings.Join(sc.where, " AND ") + " GROUP BY top.g, top.rk, t ORDER BY top.rk, t"
 	}
 	rows, err := s.db.QueryContext(ctx, sqlText, b.args...)
 	if err != nil {
