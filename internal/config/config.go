@@ -77,7 +77,8 @@ type Store struct {
 
 // DuckDB tunes the embedded store.
 type DuckDB struct {
-	// MemoryLimit is DuckDB's memory_limit, e.g. "512MB".
+	// MemoryLimit is DuckDB's memory_limit, e.g. "256MB": it bounds the
+	// database's buffers, not the whole process.
 	MemoryLimit string `yaml:"memory_limit"`
 	// Threads is DuckDB's thread count; 0 means one per core.
 	Threads int `yaml:"threads"`
@@ -131,7 +132,7 @@ func Default() Config {
 		},
 		Store: Store{
 			Driver: "duckdb",
-			DuckDB: DuckDB{MemoryLimit: "128MB", CheckpointThreshold: "256MB"},
+			DuckDB: DuckDB{MemoryLimit: "256MB", CheckpointThreshold: "256MB"},
 		},
 	}
 }

@@ -92,6 +92,10 @@ func (b *Batch) Len() int { return len(b.Spans) + len(b.Messages) }
 //     written first. Session and user are inherited independently. Backends
 //     look for those spans only within CorrelationWindow of the queried
 //     time range (or of the span), so a trace is assumed to last less.
+//     A backend may resolve the inherited value when the span is written,
+//     from the spans of its trace in the same batch (SDKs export a trace
+//     together); then a carrier of the same trace that arrives in a later
+//     batch with a different value and an earlier start does not change it.
 //   - Text filters match a case-insensitive (Unicode lower-case) substring
 //     of the span's effective system text, input text or output text, as
 //     computed by PartsText and MessagesText.
