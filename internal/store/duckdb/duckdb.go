@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -44,7 +45,8 @@ type Options struct {
 // calls are serialized.
 type DB struct {
 	path string
-	db   *sql.DB
+	opts Options
+	dbp  atomic.Pointer[sql.DB] // swapped when the database is reopened after a fatal error
 
 	mu        sync.Mutex // serializes Write and Close
 	wconn     *sql.Conn  // the writer's own connection
@@ -66,6 +68,24 @@ func open(ctx context.Context, path string, opts Options, upTo int) (*DB, error)
 	if path == "" {
 		return nil, errors.New("open duckdb store: empty path")
 	}
+	db, err := openSQL(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &DB{path: path, opts: opts, recentGen: recentGeneration}
+	s.dbp.Store(db)
+	if opts.recentGeneration > 0 {
+		s.recentGen = opts.recentGeneration
+	}
+	if err := s.init(ctx, upTo); err != nil {
+		_ = s.sqlDB().Close()
+		return nil, fmt.Errorf("open duckdb store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// openSQL opens the database file with the options as DuckDB settings.
+func openSQL(path string, opts Options) (*sql.DB, error) {
 	q := url.Values{}
 	if opts.MemoryLimit != "" {
 		q.Set("memory_limit", opts.MemoryLimit)
@@ -91,25 +111,47 @@ func open(ctx context.Context, path string, opts Options, upTo int) (*DB, error)
 	}
 	db.SetMaxOpenConns(readers + 1)
 	db.SetMaxIdleConns(readers + 1)
-	s := &DB{path: path, db: db, recentGen: recentGeneration}
-	if opts.recentGeneration > 0 {
-		s.recentGen = opts.recentGeneration
+	return db, nil
+}
+
+// sqlDB is the database handle in use.
+func (s *DB) sqlDB() *sql.DB { return s.dbp.Load() }
+
+// isFatal reports whether err left DuckDB unusable until restarted (as a
+// full disk during a checkpoint does).
+func isFatal(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "FATAL Error") || strings.Contains(msg, "database has been invalidated")
+}
+
+// reopen restarts the database in-process after a fatal error: the
+// write-ahead log is replayed, so every committed batch is back, and the
+// writer's in-memory state is reloaded from the file. Callers hold s.mu.
+func (s *DB) reopen(ctx context.Context) error {
+	if s.wconn != nil {
+		_ = s.wconn.Close()
+		s.wconn = nil
 	}
-	if err := s.init(ctx, upTo); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("open duckdb store %s: %w", path, err)
+	_ = s.sqlDB().Close()
+	db, err := openSQL(s.path, s.opts)
+	if err != nil {
+		return err
 	}
-	return s, nil
+	s.dbp.Store(db)
+	if err := s.init(ctx, 0); err != nil {
+		return fmt.Errorf("reopen: %w", err)
+	}
+	return nil
 }
 
 func (s *DB) init(ctx context.Context, upTo int) error {
-	if err := migrate(ctx, s.db, upTo); err != nil {
+	if err := migrate(ctx, s.sqlDB(), upTo); err != nil {
 		return err
 	}
 	if upTo != 0 {
 		return nil // an old schema, for migration tests: no writer
 	}
-	c, err := s.db.Conn(ctx)
+	c, err := s.sqlDB().Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("writer connection: %w", err)
 	}
@@ -139,7 +181,7 @@ func (s *DB) init(ctx context.Context, upTo int) error {
 	}
 	rows.Close()
 	s.recent = newRecentSpans(s.recentGen)
-	if err := s.recent.load(ctx, s.db); err != nil {
+	if err := s.recent.load(ctx, s.sqlDB()); err != nil {
 		_ = c.Close()
 		return err
 	}
@@ -162,7 +204,7 @@ func (s *DB) Close() error {
 		}
 		errs = append(errs, s.wconn.Close())
 	}
-	errs = append(errs, s.db.Close())
+	errs = append(errs, s.sqlDB().Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close duckdb store %s: %w", s.path, err)
 	}

@@ -95,7 +95,7 @@ func benchDB(b *testing.B, n int) *DB {
 		}
 		written += len(buf)
 	}
-	if _, err := db.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+	if _, err := db.sqlDB().ExecContext(ctx, "CHECKPOINT"); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("built %d spans in %v at %s", written, time.Since(began), path)

@@ -19,16 +19,16 @@ func TestMigrateOldVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := old.db.ExecContext(ctx, `INSERT INTO spans VALUES ('p', 1, 2, 3, 0, 1000, 5000000, 0, 'chat gpt-4o',
+	if _, err := old.sqlDB().ExecContext(ctx, `INSERT INTO spans VALUES ('p', 1, 2, 3, 0, 1000, 5000000, 0, 'chat gpt-4o',
 		'svc', 'ok', '', TRUE, 'chat', 'openai', 'gpt-4o', 'gpt-4o', '', 10, 5, 0, 0, 0.5, 'sess', 'user', 0, '', '', '', '',
 		'{"project":"p","name":"chat gpt-4o"}')`); err != nil {
 		t.Fatal(err)
 	}
 	var n int
-	if err := old.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_name = 'message_records'`).Scan(&n); err != nil || n != 0 {
+	if err := old.sqlDB().QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_name = 'message_records'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("version 1 has message_records: %d, %v", n, err)
 	}
-	if err := old.db.Close(); err != nil {
+	if err := old.sqlDB().Close(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -38,7 +38,7 @@ func TestMigrateOldVersion(t *testing.T) {
 	}
 	defer db.Close()
 	var version int
-	if err := db.db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil {
+	if err := db.sqlDB().QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil {
 		t.Fatal(err)
 	}
 	ms, err := migrations()

@@ -266,7 +266,7 @@ func (s *DB) Overview(ctx context.Context, f store.Filter) (store.Overview, erro
 	sc := newScope(&b, f, scopeOpts{})
 	q := sc.with() + "SELECT " + totalsSQL + sc.from()
 	var t totals
-	if err := s.db.QueryRowContext(ctx, q, b.args...).Scan(t.dest()...); err != nil {
+	if err := s.sqlDB().QueryRowContext(ctx, q, b.args...).Scan(t.dest()...); err != nil {
 		return store.Overview{}, fmt.Errorf("overview: %w", err)
 	}
 	t.finish()
@@ -324,7 +324,7 @@ func (s *DB) Breakdown(ctx context.Context, q store.BreakdownQuery) ([]store.Bre
 		`GROUP BY k ORDER BY 2 DESC, k LIMIT `+strconv.Itoa(limit)+`)`,
 		`pct AS (SELECT `+dim+` AS k, `+pctSQL+sc.from()+` AND `+dim+` IN (SELECT k FROM base) GROUP BY k)`)
 	sqlText := "WITH " + strings.Join(ctes, ",\n") + "\nSELECT base.*, pct.* EXCLUDE (k) FROM base LEFT JOIN pct ON pct.k = base.k ORDER BY 2 DESC, base.k"
-	rows, err := s.db.QueryContext(ctx, sqlText, b.args...)
+	rows, err := s.sqlDB().QueryContext(ctx, sqlText, b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)
 	}
@@ -441,7 +441,7 @@ func (s *DB) Timeseries(ctx context.Context, q store.TimeseriesQuery) ([]store.S
 			" AS v FROM spans s " + strings.Join(sc.joins, " ") + " JOIN top ON top.g = " + dim +
 			" WHERE " + strings.Join(sc.where, " AND ") + " GROUP BY top.g, top.rk, t ORDER BY top.rk, t"
 	}
-	rows, err := s.db.QueryContext(ctx, sqlText, b.args...)
+	rows, err := s.sqlDB().QueryContext(ctx, sqlText, b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("timeseries %s: %w", q.Metric, err)
 	}
@@ -487,7 +487,7 @@ func (s *DB) UnknownModels(ctx context.Context, f store.Filter) ([]store.Unknown
 	sc := newScope(&b, f, scopeOpts{})
 	q := sc.with() + "SELECT s.provider, s.model, count(*), max(s.start_ns)" + sc.from() +
 		"AND s.cost_usd IS NULL GROUP BY s.provider, s.model ORDER BY 3 DESC, 1, 2 LIMIT 1000"
-	rows, err := s.db.QueryContext(ctx, q, b.args...)
+	rows, err := s.sqlDB().QueryContext(ctx, q, b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("unknown models: %w", err)
 	}

@@ -201,7 +201,7 @@ func (s *DB) listSpans(ctx context.Context, f store.Filter, all, asc bool, after
 	// zone maps on start_ns.
 	order := " ORDER BY s.start_ns " + dir + ", s.span_id " + dir + ", s.trace_hi " + dir + ", s.trace_lo " + dir
 	q := sc.with() + "SELECT s.start_ns, s.span_id, s.trace_hi, s.trace_lo" + sc.from() + order + " LIMIT " + strconv.Itoa(limit)
-	rs, err := s.db.QueryContext(ctx, q, b.args...)
+	rs, err := s.sqlDB().QueryContext(ctx, q, b.args...)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +228,7 @@ func (s *DB) listSpans(ctx context.Context, f store.Filter, all, asc bool, after
 		spanIDs[i] = k.span
 	}
 	q = "SELECT " + summaryCols + " FROM spans s WHERE s.project = $1 AND s.start_ns >= $2 AND s.start_ns <= $3 AND s.span_id IN (" + u64List(spanIDs) + ")"
-	rs, err = s.db.QueryContext(ctx, q, f.Project, lo, hi)
+	rs, err = s.sqlDB().QueryContext(ctx, q, f.Project, lo, hi)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +282,7 @@ func (s *DB) resolve(ctx context.Context, project string, rows []row) error {
 				coalesce(arg_min(user_id, (start_ns, span_id)) FILTER (WHERE user_id <> ''), '')
 			FROM trace_ctx WHERE project = $1 AND start_ns >= $2 AND start_ns <= $3 AND trace_hi IN (` + u64List(needCtx) + `)
 			GROUP BY trace_hi, trace_lo`
-		rs, err := s.db.QueryContext(ctx, q, project, minStart-window, maxStart+window)
+		rs, err := s.sqlDB().QueryContext(ctx, q, project, minStart-window, maxStart+window)
 		if err != nil {
 			return fmt.Errorf("inherited session: %w", err)
 		}
@@ -363,7 +363,7 @@ func (s *DB) records(ctx context.Context, project string, his []uint64, minStart
 	q := `SELECT trace_hi, trace_lo, span_id, kind, text, ` + msgCol + `, truncated FROM message_records
 		WHERE project = $1 AND time_ns >= $2 AND time_ns <= $3 AND trace_hi IN (` + u64List(his) + `)
 		ORDER BY trace_hi, trace_lo, span_id, time_ns, seq`
-	rs, err := s.db.QueryContext(ctx, q, project, minStart-window, maxStart+window)
+	rs, err := s.sqlDB().QueryContext(ctx, q, project, minStart-window, maxStart+window)
 	if err != nil {
 		return nil, fmt.Errorf("message records: %w", err)
 	}
@@ -395,7 +395,7 @@ func (s *DB) Trace(ctx context.Context, project string, id genai.TraceID) (store
 	// The trace's time range from the small index, so the spans scan
 	// reads only the row groups whose start_ns zone maps overlap it.
 	var from, to sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT min(min_start), max(max_start) FROM trace_index WHERE project = $1 AND `+idSQL,
+	if err := s.sqlDB().QueryRowContext(ctx, `SELECT min(min_start), max(max_start) FROM trace_index WHERE project = $1 AND `+idSQL,
 		project).Scan(&from, &to); err != nil {
 		return store.Trace{}, fmt.Errorf("trace %s: %w", id, err)
 	}
@@ -405,7 +405,7 @@ func (s *DB) Trace(ctx context.Context, project string, id genai.TraceID) (store
 	q := `SELECT ` + summaryCols + `, s.detail, s.request_model, s.cached_tokens, s.reasoning_tokens, s.resource_hash FROM spans s WHERE s.project = $1 AND s.start_ns >= $2 AND s.start_ns <= $3 AND s.` +
 		strings.ReplaceAll(idSQL, "trace_lo", "s.trace_lo") + `
 		ORDER BY s.start_ns, s.span_id`
-	rs, err := s.db.QueryContext(ctx, q, project, from.Int64, to.Int64)
+	rs, err := s.sqlDB().QueryContext(ctx, q, project, from.Int64, to.Int64)
 	if err != nil {
 		return store.Trace{}, fmt.Errorf("trace %s: %w", id, err)
 	}
@@ -579,7 +579,7 @@ func (s *DB) sessions(ctx context.Context, f store.Filter, after *spanKey, limit
 		coalesce(sum(s.cost_usd), 0)::DOUBLE, count(*) FILTER (WHERE s.cost_usd IS NULL),
 		min(s.start_ns), max(s.start_ns)` + sc.from() + "GROUP BY k" + having +
 		" ORDER BY max(s.start_ns) DESC, k LIMIT " + strconv.Itoa(limit)
-	rs, err := s.db.QueryContext(ctx, q, b.args...)
+	rs, err := s.sqlDB().QueryContext(ctx, q, b.args...)
 	if err != nil {
 		return nil, err
 	}
@@ -664,7 +664,7 @@ func (s *DB) loadResources(ctx context.Context, xs []traceCols) (map[uint64]map[
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rs, err := s.db.QueryContext(ctx, `SELECT DISTINCT hash, attrs FROM resources WHERE hash IN (`+strings.Join(ids, ",")+`)`)
+	rs, err := s.sqlDB().QueryContext(ctx, `SELECT DISTINCT hash, attrs FROM resources WHERE hash IN (`+strings.Join(ids, ",")+`)`)
 	if err != nil {
 		return nil, fmt.Errorf("resources: %w", err)
 	}

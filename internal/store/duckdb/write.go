@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -61,8 +62,22 @@ func (s *DB) Write(ctx context.Context, b *store.Batch) error {
 	if s.closed {
 		return fmt.Errorf("write batch: store closed")
 	}
+	if s.wconn == nil { // a reopen after a fatal error failed: try again
+		if err := s.reopen(ctx); err != nil {
+			return fmt.Errorf("write batch: database unavailable: %w", err)
+		}
+	}
 	if err := s.write(ctx, b); err != nil {
-		return fmt.Errorf("write batch of %d spans, %d messages: %w", len(b.Spans), len(b.Messages), err)
+		err = fmt.Errorf("write batch of %d spans, %d messages: %w", len(b.Spans), len(b.Messages), err)
+		if isFatal(err) {
+			// DuckDB refuses everything after a fatal error (a full disk
+			// during a checkpoint): restart it so reads work again and
+			// writes resume once there is room.
+			if rerr := s.reopen(context.WithoutCancel(ctx)); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+		}
+		return err
 	}
 	return nil
 }
