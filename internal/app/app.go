@@ -20,6 +20,7 @@ import (
 
 	"github.com/genscope/genscope/internal/api"
 	"github.com/genscope/genscope/internal/config"
+	"github.com/genscope/genscope/internal/ingest/appinsights"
 	"github.com/genscope/genscope/internal/ingest/otlp"
 	"github.com/genscope/genscope/internal/pricing"
 	"github.com/genscope/genscope/internal/recorder"
@@ -96,8 +97,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		return nil, err
 	}
 
+	ai, err := appinsights.New(a.rec, appinsights.Options{
+		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
+		RetryAfter:   cfg.Ingest.RetryAfter.D(),
+	}, log, a.reg)
+	if err != nil {
+		return nil, err
+	}
+
 	mux := http.NewServeMux()
 	rcv.Register(mux)
+	ai.Register(mux)
 	api.New(a.st, prices, log, api.Options{}).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -114,7 +124,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	a.http = &http.Server{
-		Handler:           mux,
+		// Application Insights exporters post to //v2.1/track when their
+		// endpoint ends with a slash, and do not follow the mux's redirect.
+		Handler:           ai.Wrap(mux),
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.D(),
 		ReadTimeout:       cfg.HTTP.ReadTimeout.D(),
 		WriteTimeout:      cfg.HTTP.WriteTimeout.D(),

@@ -438,3 +438,49 @@ func TestNewFailsCleanly(t *testing.T) {
 	}
 	b.closeAll()
 }
+
+// TestAppInsightsEndToEnd posts what the Azure Monitor exporter sent in
+// the lab to //v2.1/track (the doubled slash exporters produce) and finds
+// the same calls, tokens and content the OTLP capture gives.
+func TestAppInsightsEndToEnd(t *testing.T) {
+	a := startApp(t, t.TempDir())
+	for _, name := range []string{"lab-azure-exporter.logs.json", "lab-azure-exporter.traces.json", "lab-azure-exporter.metrics.json"} {
+		body, err := os.ReadFile(filepath.Join("../../../shared/fixtures/appinsights", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Post("http://"+a.HTTPAddr()+"//v2.1/track", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %s %s", name, resp.Status, b)
+		}
+	}
+	// The capture's own time range (the envelopes carry their times).
+	rng := "from=2026-11-26T00:00:00Z&to=2026-11-27T00:00:00Z"
+	var ov overview
+	getJSON(t, a, "/api/v1/overview?"+rng, &ov)
+	if ov.Calls != 5 || ov.Errors != 1 || ov.InputTokens != 199 || ov.OutputTokens != 299 {
+		t.Fatalf("overview = %+v, want 5 calls, 1 error, 199 + 299 tokens", ov)
+	}
+	var page struct {
+		Spans []spanRow `json:"spans"`
+	}
+	getJSON(t, a, "/api/v1/spans?limit=10&"+rng, &page)
+	withContent := 0
+	for _, s := range page.Spans {
+		if strings.Contains(s.System, "travel guide") && strings.Contains(s.Input, "camping") {
+			withContent++
+		}
+		if s.Session == "" {
+			t.Errorf("span %s has no session", s.SpanID)
+		}
+	}
+	if withContent != 4 {
+		t.Errorf("calls with system message and input = %d, want 4 (the error call's prompt is cut)", withContent)
+	}
+}

@@ -1,0 +1,399 @@
+package appinsights
+
+import (
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/genscope/genscope/internal/recorder"
+	"github.com/genscope/genscope/internal/store"
+)
+
+// Sink takes converted records; the recorder implements it. Submit returns
+// when the batch is durable, or with recorder.ErrFull, recorder.ErrClosed,
+// an error wrapping recorder.ErrStore, or the context's error.
+type Sink interface {
+	Submit(ctx context.Context, b *store.Batch) error
+}
+
+var _ Sink = (*recorder.Recorder)(nil)
+
+// DefaultProject is the project of every item when no ProjectFor is set.
+const DefaultProject = "default"
+
+// Defaults of Options.
+const (
+	DefaultMaxBodyBytes = 16 << 20
+	DefaultRetryAfter   = 2 * time.Second
+)
+
+// Options configure a Receiver. The zero value is usable.
+type Options struct {
+	// MaxBodyBytes bounds a request body after decompression (and, with a
+	// little slack, before it); a larger one is answered 413. Default 16 MiB.
+	MaxBodyBytes int64
+	// RetryAfter is the delay suggested, in a Retry-After header rounded up
+	// to seconds, to clients refused because storage cannot take the data.
+	// Default 2s.
+	RetryAfter time.Duration
+	// ProjectFor names the project of an instrumentation key, or returns an
+	// error to refuse the items sent with it (400: the exporters drop them).
+	// Nil means every key belongs to DefaultProject.
+	ProjectFor func(ikey string) (string, error)
+}
+
+// Receiver serves the Application Insights track endpoints.
+type Receiver struct {
+	sink Sink
+	opts Options
+	log  *slog.Logger
+	m    *metrics
+}
+
+// New returns a Receiver handing records to sink, with its metrics
+// registered on reg (nil: not registered).
+func New(sink Sink, opts Options, log *slog.Logger, reg prometheus.Registerer) (*Receiver, error) {
+	if sink == nil {
+		return nil, errors.New("appinsights receiver: nil sink")
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.RetryAfter <= 0 {
+		opts.RetryAfter = DefaultRetryAfter
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("appinsights receiver metrics: %w", err)
+	}
+	return &Receiver{sink: sink, opts: opts, log: log, m: m}, nil
+}
+
+// The paths served.
+var paths = []string{"/v2/track", "/v2.1/track"}
+
+// Register adds POST /v2/track and POST /v2.1/track to mux.
+func (r *Receiver) Register(mux *http.ServeMux) {
+	for _, p := range paths {
+		mux.HandleFunc("POST "+p, r.serveTrack)
+	}
+}
+
+// Wrap serves the track paths written with more than one leading slash
+// ("//v2.1/track", which exporters build from an endpoint ending in a
+// slash) itself and passes every other request to next: a ServeMux would
+// answer them with a redirect, on which exporters drop the data.
+func (r *Receiver) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		p := req.URL.Path
+		if req.Method == http.MethodPost && strings.HasPrefix(p, "//") {
+			trimmed := "/" + strings.TrimLeft(p, "/")
+			for _, want := range paths {
+				if trimmed == want {
+					r.serveTrack(w, req)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, req)
+	})
+}
+
+// httpError is a failed request's answer.
+type httpError struct {
+	status int
+	msg    string // for the client; never payload content
+	err    error  // the cause, for the log
+}
+
+func (r *Receiver) serveTrack(w http.ResponseWriter, req *http.Request) {
+	body, herr := r.readBody(w, req)
+	if herr != nil {
+		r.fail(w, req, herr, response{Errors: []itemError{}})
+		return
+	}
+	items, err := splitItems(body)
+	if err != nil {
+		r.fail(w, req, &httpError{status: http.StatusBadRequest, msg: clip(err.Error()), err: err}, response{Errors: []itemError{}})
+		return
+	}
+	var c converted
+	if err := safely(func() { c = convert(items, r.opts.ProjectFor) }); err != nil {
+		r.m.rejected.WithLabelValues(typeInvalid, reasonInternal).Add(float64(len(items)))
+		r.fail(w, req, &httpError{status: http.StatusInternalServerError, msg: "internal error converting the payload", err: err},
+			response{ItemsReceived: len(items), Errors: []itemError{}})
+		return
+	}
+	for t, n := range c.received {
+		r.m.received.WithLabelValues(t).Add(float64(n))
+	}
+	for t, n := range c.rejected {
+		r.m.rejected.WithLabelValues(t, reasonInvalid).Add(float64(n))
+	}
+	accepted := func(reason string) {
+		for t, n := range c.received {
+			n -= c.rejected[t]
+			if reason == "" {
+				r.m.accepted.WithLabelValues(t).Add(float64(n))
+			} else {
+				r.m.rejected.WithLabelValues(t, reason).Add(float64(n))
+			}
+		}
+	}
+	if c.resp.ItemsAccepted == 0 && c.resp.ItemsReceived > 0 {
+		// Nothing good: a 400, so that the exporter drops the lot.
+		r.fail(w, req, &httpError{status: http.StatusBadRequest, msg: c.resp.Errors[0].Message}, c.resp)
+		return
+	}
+	if c.batch.Len() > 0 {
+		if err := r.sink.Submit(req.Context(), &c.batch); err != nil {
+			reason := reasonUnavailable
+			switch {
+			case errors.Is(err, recorder.ErrFull):
+				reason = reasonOverload
+			case req.Context().Err() != nil:
+				reason = reasonAbandoned
+			}
+			accepted(reason)
+			// Every item is retriable: the exporter keeps the batch.
+			resp := response{ItemsReceived: c.resp.ItemsReceived, Errors: []itemError{}}
+			r.fail(w, req, &httpError{status: http.StatusServiceUnavailable, msg: "storage unavailable: retry later", err: err}, resp)
+			return
+		}
+	}
+	accepted("")
+	r.m.ignored.Add(float64(c.ignored))
+	code := http.StatusOK
+	if len(c.resp.Errors) > 0 {
+		code = http.StatusPartialContent
+		r.log.LogAttrs(req.Context(), slog.LevelDebug, "appinsights partial success",
+			slog.Int("received", c.resp.ItemsReceived), slog.Int("rejected", len(c.resp.Errors)),
+			slog.String("reason", c.resp.Errors[0].Message))
+	}
+	r.m.requests.WithLabelValues(strconv.Itoa(code)).Inc()
+	writeJSON(w, code, c.resp, "")
+}
+
+// fail counts, logs and answers a failed request.
+func (r *Receiver) fail(w http.ResponseWriter, req *http.Request, herr *httpError, resp response) {
+	r.m.requests.WithLabelValues(strconv.Itoa(herr.status)).Inc()
+	level := slog.LevelDebug
+	switch {
+	case herr.status == http.StatusInternalServerError:
+		level = slog.LevelError
+	case herr.status >= 500:
+		level = slog.LevelWarn
+	}
+	cause := herr.msg
+	if herr.err != nil {
+		cause = clip(herr.err.Error())
+	}
+	r.log.LogAttrs(req.Context(), level, "appinsights track failed",
+		slog.Int("status", herr.status), slog.String("remote", req.RemoteAddr),
+		slog.String("user_agent", clip(req.UserAgent())), slog.String("err", cause))
+	if len(resp.Errors) == 0 && herr.status != http.StatusServiceUnavailable {
+		resp.Errors = append(resp.Errors, itemError{Index: 0, StatusCode: herr.status, Message: herr.msg})
+	}
+	retryAfter := ""
+	if herr.status == http.StatusServiceUnavailable {
+		retryAfter = strconv.FormatInt(int64((r.opts.RetryAfter+time.Second-1)/time.Second), 10)
+	}
+	writeJSON(w, herr.status, resp, retryAfter)
+}
+
+func writeJSON(w http.ResponseWriter, code int, resp response, retryAfter string) {
+	body, err := json.Marshal(resp)
+	if err != nil {
+		body = []byte("{}")
+	}
+	h := w.Header()
+	if retryAfter != "" {
+		h.Set("Retry-After", retryAfter)
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write(body) // the client may be gone; nothing to do about it
+}
+
+// readBody reads the (maybe compressed) body, at most MaxBodyBytes after
+// decompression: it stops at the limit, so a small body that inflates
+// without end costs MaxBodyBytes of memory and no more.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, *httpError) {
+	limit := r.opts.MaxBodyBytes
+	// Deflate never grows data by more than a few bytes per 16 KiB block,
+	// so a compressed body larger than this cannot fit the limit inflated.
+	rawLimit := limit + limit/1024 + 1024
+	tooLarge := &httpError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("request body larger than %d bytes", limit)}
+	if req.ContentLength > rawLimit {
+		return nil, tooLarge
+	}
+	body := http.MaxBytesReader(w, req.Body, rawLimit)
+	var src io.Reader
+	switch ce := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); ce {
+	case "", "identity":
+		src = body
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return nil, readError(err, tooLarge)
+		}
+		defer zr.Close()
+		src = zr
+	case "deflate":
+		// HTTP's deflate is zlib (RFC 9110 8.4.1.2); some clients send raw
+		// deflate, recognized by the missing zlib header.
+		br := bufioPeek(body)
+		if zlibHeader(br.head) {
+			zr, err := zlib.NewReader(br)
+			if err != nil {
+				return nil, readError(err, tooLarge)
+			}
+			defer zr.Close()
+			src = zr
+		} else {
+			fr := flate.NewReader(br)
+			defer fr.Close()
+			src = fr
+		}
+	default:
+		return nil, &httpError{status: http.StatusUnsupportedMediaType,
+			msg: fmt.Sprintf("unsupported Content-Encoding %q: want gzip, deflate or none", clip(ce))}
+	}
+	buf, err := io.ReadAll(io.LimitReader(src, limit+1))
+	switch {
+	case err != nil:
+		return nil, readError(err, tooLarge)
+	case int64(len(buf)) > limit:
+		return nil, tooLarge
+	}
+	return buf, nil
+}
+
+// peeked is a reader whose first two bytes were read ahead.
+type peeked struct {
+	head []byte
+	off  int
+	r    io.Reader
+}
+
+func bufioPeek(r io.Reader) *peeked {
+	head := make([]byte, 2)
+	n, _ := io.ReadFull(r, head)
+	return &peeked{head: head[:n], r: r}
+}
+
+func (p *peeked) Read(b []byte) (int, error) {
+	if p.off < len(p.head) {
+		n := copy(b, p.head[p.off:])
+		p.off += n
+		return n, nil
+	}
+	return p.r.Read(b)
+}
+
+// ReadByte lets flate read without its own buffering past the stream.
+func (p *peeked) ReadByte() (byte, error) {
+	var b [1]byte
+	if _, err := io.ReadFull(p, b[:]); err != nil {
+		return 0, err
+	}
+	return b[0], nil
+}
+
+// zlibHeader reports whether h starts a zlib stream (RFC 1950).
+func zlibHeader(h []byte) bool {
+	return len(h) == 2 && h[0]&0x0f == 8 && (uint16(h[0])<<8|uint16(h[1]))%31 == 0
+}
+
+// readError classifies a failure to read or inflate the body.
+func readError(err error, tooLarge *httpError) *httpError {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return tooLarge
+	}
+	msg := "cannot read request body"
+	var ce flate.CorruptInputError
+	switch {
+	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum),
+		errors.Is(err, zlib.ErrHeader), errors.Is(err, zlib.ErrChecksum), errors.Is(err, zlib.ErrDictionary),
+		errors.As(err, &ce), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		msg = "cannot decompress request body: " + err.Error()
+	}
+	return &httpError{status: http.StatusBadRequest, msg: msg, err: err}
+}
+
+// safely runs f, turning a panic into an error: a payload that trips a
+// converter bug must fail one request, not the process.
+func safely(f func()) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("convert: panic: %v", p)
+		}
+	}()
+	f()
+	return nil
+}
+
+// Reasons of the rejected counter.
+const (
+	reasonInvalid     = "invalid"
+	reasonOverload    = "overload"
+	reasonUnavailable = "unavailable"
+	reasonAbandoned   = "abandoned"
+	reasonInternal    = "internal"
+)
+
+type metrics struct {
+	received, accepted, rejected *prometheus.CounterVec
+	ignored                      prometheus.Counter
+	requests                     *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	}
+	m := &metrics{
+		received: counter("genscope_appinsights_items_received_total",
+			"Application Insights items in track requests whose body could be split into items, by base type (invalid: not an envelope).", "base_type"),
+		accepted: counter("genscope_appinsights_items_accepted_total",
+			"Application Insights items accepted, by base type: their records durably stored, or counted and dropped (metrics, events, plain logs).", "base_type"),
+		rejected: counter("genscope_appinsights_items_rejected_total",
+			"Application Insights items not stored, by base type and reason: invalid (answered 400 for the item; the exporter drops it), "+
+				"overload or unavailable (answered 503; the exporter retries), abandoned (the client went away first), internal (a conversion bug; 500).",
+			"base_type", "reason"),
+		ignored: prometheus.NewCounter(prometheus.CounterOpts{Name: "genscope_appinsights_items_ignored_total",
+			Help: "Accepted Application Insights items that carry nothing genscope stores (metrics, events, non-GenAI messages, exceptions of spans sent separately)."}),
+		requests: counter("genscope_appinsights_requests_total",
+			"Application Insights track requests by HTTP status answered.", "code"),
+	}
+	for _, t := range baseTypes {
+		m.received.WithLabelValues(t)
+		m.accepted.WithLabelValues(t)
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.received, m.accepted, m.rejected, m.ignored, m.requests} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

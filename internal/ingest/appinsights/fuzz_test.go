@@ -1,0 +1,30 @@
+package appinsights
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func FuzzConvert(f *testing.F) {
+	// The logs fixture (45 KB, mostly one long prompt) is left out: inputs
+	// that large make the fuzzer's mutation and minimization crawl.
+	for _, name := range []string{"lab-azure-exporter.traces.json", "lab-azure-exporter.metrics.json"} {
+		if b, err := os.ReadFile(filepath.Join(fixtures, name)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(dep))
+	f.Add([]byte(dep + "\n{bad\n"))
+	f.Add([]byte(`[{"time":"2026-01-01T00:00:00Z","data":{"baseType":"MessageData","baseData":{"message":"gen_ai.choice","properties":{"gen_ai.event.content":"('a',)"}}}}]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		items, err := splitItems(body)
+		if err != nil {
+			return
+		}
+		c := convert(items, nil)
+		if c.resp.ItemsReceived != len(items) || c.resp.ItemsAccepted+len(c.resp.Errors) != len(items) {
+			t.Fatalf("response %+v for %d items", c.resp, len(items))
+		}
+	})
+}
