@@ -17,12 +17,16 @@ import (
 	"github.com/genscope/genscope/internal/app"
 	"github.com/genscope/genscope/internal/bench"
 	"github.com/genscope/genscope/internal/config"
+	"github.com/genscope/genscope/internal/ingest/appinsights"
 )
 
 const usage = `genscope — monitoring for generative-AI applications
 
 Usage:
   genscope serve [--listen ADDR] [--grpc-listen ADDR] [--data DIR] [--config FILE]
+                 [--tls-cert FILE --tls-key FILE | --tls-self-signed]
+  genscope connection-string [--endpoint URL] [--project NAME]
+                                  the Application Insights connection string for an Azure Monitor exporter
   genscope bench ingest [flags]   measure OTLP ingest throughput against a fresh server
   genscope bench query [flags]    generate a dataset and measure query latency
   genscope help
@@ -50,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stderr)
+	case "connection-string":
+		return connectionString(args[1:], stdout, stderr)
 	case "bench":
 		return bench.Main(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -69,6 +75,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	grpcListen := fs.String("grpc-listen", def.GRPCListen, "OTLP/gRPC listen address (empty to disable)")
 	data := fs.String("data", def.Data, "data directory")
 	configFile := fs.String("config", "", "YAML config file for everything else")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
+	tlsKey := fs.String("tls-key", "", "and this key (PEM)")
+	tlsSelf := fs.Bool("tls-self-signed", false, "serve HTTPS with a self-signed certificate kept in the data directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,6 +97,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			cfg.GRPCListen = *grpcListen
 		case "data":
 			cfg.Data = *data
+		case "tls-cert":
+			cfg.TLS.CertFile = *tlsCert
+		case "tls-key":
+			cfg.TLS.KeyFile = *tlsKey
+		case "tls-self-signed":
+			cfg.TLS.SelfSigned = *tlsSelf
 		}
 	})
 	if err := cfg.Validate(); err != nil {
@@ -98,4 +113,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	return a.Run(ctx)
+}
+
+func connectionString(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("connection-string", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	endpoint := fs.String("endpoint", "http://"+config.Default().Listen, "genscope's HTTP address as the exporter reaches it (https://... when serving TLS)")
+	project := fs.String("project", "default", "project the telemetry goes to")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, appinsights.ConnectionString(*endpoint, *project))
+	return nil
 }

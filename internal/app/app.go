@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,7 @@ import (
 	"github.com/genscope/genscope/internal/recorder"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/store/duckdb"
+	"github.com/genscope/genscope/internal/tlsutil"
 )
 
 // DBFile is the name of the DuckDB file in the data directory.
@@ -134,6 +136,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	if cfg.TLS.SelfSigned {
+		dir := filepath.Join(cfg.Data, "tls")
+		cert, key, created, err := tlsutil.SelfSigned(dir, nil, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("self-signed certificate: %w", err)
+		}
+		a.cfg.TLS.CertFile, a.cfg.TLS.KeyFile = cert, key
+		log.Info("serving HTTPS with a self-signed certificate; to trust it, point clients at it",
+			"certificate", cert, "created", created,
+			"node", "NODE_EXTRA_CA_CERTS="+cert, "openssl", "SSL_CERT_FILE="+cert, "python_requests", "REQUESTS_CA_BUNDLE="+cert)
+	}
+	if a.cfg.TLS.Enabled() {
+		pair, err := tls.LoadX509KeyPair(a.cfg.TLS.CertFile, a.cfg.TLS.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		a.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
 	if a.httpLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
@@ -167,7 +187,13 @@ func (a *App) Store() store.Store { return a.st }
 func (a *App) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() {
-		if err := a.http.Serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if a.http.TLSConfig != nil {
+			err = a.http.ServeTLS(a.httpLn, "", "")
+		} else {
+			err = a.http.Serve(a.httpLn)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http server: %w", err)
 		}
 	}()

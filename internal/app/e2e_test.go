@@ -3,6 +3,8 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -482,5 +484,47 @@ func TestAppInsightsEndToEnd(t *testing.T) {
 	}
 	if withContent != 4 {
 		t.Errorf("calls with system message and input = %d, want 4 (the error call's prompt is cut)", withContent)
+	}
+}
+
+// TestSelfSignedHTTPS: with tls.self_signed the HTTP listener speaks
+// HTTPS with a certificate kept in the data directory, which a client
+// told to trust that file (as NODE_EXTRA_CA_CERTS does) accepts.
+func TestSelfSignedHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Data, cfg.Listen, cfg.GRPCListen = dir, "127.0.0.1:0", ""
+	cfg.TLS.SelfSigned = true
+	a, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	pemBytes, err := os.ReadFile(filepath.Join(dir, "tls", "cert.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	body, _ := os.ReadFile("../../../shared/fixtures/appinsights/lab-azure-exporter.traces.json")
+	resp, err := client.Post("https://"+a.HTTPAddr()+"/v2.1/track", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("HTTPS track: %s", resp.Status)
+	}
+	if _, err := http.Get("http://" + a.HTTPAddr() + "/healthz"); err == nil {
+		// A plain-HTTP request to a TLS listener gets a 400 from net/http,
+		// not a served page.
+		resp, _ := http.Get("http://" + a.HTTPAddr() + "/healthz")
+		if resp != nil && resp.StatusCode == http.StatusOK {
+			t.Error("plain HTTP served on the TLS listener")
+		}
 	}
 }

@@ -29,6 +29,7 @@ type Config struct {
 	LogLevel string `yaml:"log_level"`
 
 	HTTP     HTTP     `yaml:"http"`
+	TLS      TLS      `yaml:"tls"`
 	Ingest   Ingest   `yaml:"ingest"`
 	Recorder Recorder `yaml:"recorder"`
 	Store    Store    `yaml:"store"`
@@ -45,6 +46,19 @@ type HTTP struct {
 	IdleTimeout       Duration `yaml:"idle_timeout"`
 	ShutdownTimeout   Duration `yaml:"shutdown_timeout"`
 }
+
+// TLS serves the HTTP listener over HTTPS: with a certificate and key,
+// or with a self-signed certificate kept in the data directory (for local
+// use with clients that only speak HTTPS, such as the Node.js Azure
+// Monitor exporter).
+type TLS struct {
+	CertFile   string `yaml:"cert_file"`
+	KeyFile    string `yaml:"key_file"`
+	SelfSigned bool   `yaml:"self_signed"`
+}
+
+// Enabled reports whether the HTTP listener serves HTTPS.
+func (t TLS) Enabled() bool { return t.SelfSigned || t.CertFile != "" }
 
 // Debug turns on diagnostics.
 type Debug struct {
@@ -202,6 +216,12 @@ func (c *Config) Validate() error {
 	checkAddr("grpc_listen", c.GRPCListen, true)
 	if c.Data == "" {
 		bad("data", "required")
+	}
+	switch {
+	case (c.TLS.CertFile == "") != (c.TLS.KeyFile == ""):
+		bad("tls", "cert_file and key_file go together")
+	case c.TLS.SelfSigned && c.TLS.CertFile != "":
+		bad("tls.self_signed", "not with cert_file and key_file")
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

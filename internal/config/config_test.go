@@ -54,6 +54,7 @@ func TestBadFiles(t *testing.T) {
 		"unknown-key.bad.yaml":  {"listne"},
 		"bad-duration.bad.yaml": {"forever"},
 		"missing-env.bad.yaml":  {"GENSCOPE_TEST_UNSET_VARIABLE"},
+		"tls.bad.yaml":          {"tls: cert_file and key_file go together"},
 		"many-problems.bad.yaml": {"listen:", "log_level:", "ingest.max_body_bytes:", "store.driver:",
 			"pricing[0].model: required", "pricing[0].effective:"},
 	}
