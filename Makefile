@@ -17,8 +17,14 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
-unit:
+unit: test/azure-exporter/node_modules
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Real client libraries the tests drive (the Azure Monitor exporter), from
+# npm, pinned by the lockfile.
+test/azure-exporter/node_modules: test/azure-exporter/package-lock.json
+	cd test/azure-exporter && npm ci --no-audit --no-fund
+	touch $@
 
 fuzz:
 	FUZZTIME=$${FUZZTIME:-5s} ./scripts/fuzz.sh
