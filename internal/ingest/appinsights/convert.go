@@ -414,6 +414,16 @@ func (c *converter) finish() {
 			if msg, _ := x.event.Attributes["exception.message"].(string); r.Status == genai.StatusError && r.StatusMessage == "" {
 				r.StatusMessage = msg
 			}
+			// The exception's type is the failed call's error type, as
+			// OTLP instrumentations report it in error.type.
+			if typ, _ := x.event.Attributes["exception.type"].(string); typ != "" && r.Status == genai.StatusError {
+				if r.Attributes == nil {
+					r.Attributes = map[string]any{}
+				}
+				if _, ok := r.Attributes["error.type"]; !ok {
+					r.Attributes["error.type"] = typ
+				}
+			}
 		} else {
 			c.out.ignored++
 		}
