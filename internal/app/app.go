@@ -205,7 +205,11 @@ func (a *App) Run(ctx context.Context) error {
 		}()
 	}
 	a.ready.Store(true)
-	a.log.Info("genscope is serving", "http", a.HTTPAddr(), "grpc", a.GRPCAddr(), "data", a.cfg.Data)
+	scheme := "http"
+	if a.http.TLSConfig != nil {
+		scheme = "https"
+	}
+	a.log.Info("genscope is serving", "http", scheme+"://"+a.HTTPAddr(), "grpc", a.GRPCAddr(), "data", a.cfg.Data)
 
 	var runErr error
 	select {
@@ -261,8 +265,8 @@ func (a *App) closeAll() {
 	}
 }
 
-// Logger returns a text logger at the named level writing to w's stderr
-// equivalent; used by main.
+// Logger returns a text logger at the named level (debug, info, warn,
+// error) writing to standard error; used by main.
 func Logger(level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
