@@ -185,6 +185,11 @@ func (a *App) Store() store.Store { return a.st }
 // taking requests, in-flight requests finish, everything acknowledged is
 // written, and the store is closed.
 func (a *App) Run(ctx context.Context) error {
+	// Read before serving: ServeTLS adjusts the server's TLS config.
+	scheme := "http"
+	if a.http.TLSConfig != nil {
+		scheme = "https"
+	}
 	errc := make(chan error, 2)
 	go func() {
 		var err error
@@ -205,10 +210,6 @@ func (a *App) Run(ctx context.Context) error {
 		}()
 	}
 	a.ready.Store(true)
-	scheme := "http"
-	if a.http.TLSConfig != nil {
-		scheme = "https"
-	}
 	a.log.Info("genscope is serving", "http", scheme+"://"+a.HTTPAddr(), "grpc", a.GRPCAddr(), "data", a.cfg.Data)
 
 	var runErr error
