@@ -1,14 +1,10 @@
 package appinsights
 
 import (
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -17,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/genscope/genscope/internal/ingest/httpbody"
 	"github.com/genscope/genscope/internal/recorder"
 	"github.com/genscope/genscope/internal/store"
 )
@@ -60,6 +57,8 @@ type Receiver struct {
 	opts Options
 	log  *slog.Logger
 	m    *metrics
+
+	bodies *httpbody.Reader
 }
 
 // New returns a Receiver handing records to sink, with its metrics
@@ -81,7 +80,7 @@ func New(sink Sink, opts Options, log *slog.Logger, reg prometheus.Registerer) (
 	if err != nil {
 		return nil, fmt.Errorf("appinsights receiver metrics: %w", err)
 	}
-	return &Receiver{sink: sink, opts: opts, log: log, m: m}, nil
+	return &Receiver{sink: sink, opts: opts, log: log, m: m, bodies: httpbody.New(opts.MaxBodyBytes)}, nil
 }
 
 // The paths served.
@@ -232,110 +231,24 @@ func writeJSON(w http.ResponseWriter, code int, resp response, retryAfter string
 }
 
 // readBody reads the (maybe compressed) body, at most MaxBodyBytes after
-// decompression: it stops at the limit, so a small body that inflates
-// without end costs MaxBodyBytes of memory and no more.
+// decompression (see httpbody).
 func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, *httpError) {
-	limit := r.opts.MaxBodyBytes
-	// Deflate never grows data by more than a few bytes per 16 KiB block,
-	// so a compressed body larger than this cannot fit the limit inflated.
-	rawLimit := limit + limit/1024 + 1024
-	tooLarge := &httpError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("request body larger than %d bytes", limit)}
-	if req.ContentLength > rawLimit {
-		return nil, tooLarge
+	buf, err := r.bodies.Read(w, req, nil)
+	if err == nil {
+		return buf, nil
 	}
-	body := http.MaxBytesReader(w, req.Body, rawLimit)
-	var src io.Reader
-	switch ce := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); ce {
-	case "", "identity":
-		src = body
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			return nil, readError(err, tooLarge)
-		}
-		defer zr.Close()
-		src = zr
-	case "deflate":
-		// HTTP's deflate is zlib (RFC 9110 8.4.1.2); some clients send raw
-		// deflate, recognized by the missing zlib header.
-		br := bufioPeek(body)
-		if zlibHeader(br.head) {
-			zr, err := zlib.NewReader(br)
-			if err != nil {
-				return nil, readError(err, tooLarge)
-			}
-			defer zr.Close()
-			src = zr
-		} else {
-			fr := flate.NewReader(br)
-			defer fr.Close()
-			src = fr
-		}
-	default:
-		return nil, &httpError{status: http.StatusUnsupportedMediaType,
-			msg: fmt.Sprintf("unsupported Content-Encoding %q: want gzip, deflate or none", clip(ce))}
+	var be *httpbody.Error
+	if !errors.As(err, &be) {
+		return nil, &httpError{status: http.StatusBadRequest, msg: "cannot read request body", err: err}
 	}
-	buf, err := io.ReadAll(io.LimitReader(src, limit+1))
-	switch {
-	case err != nil:
-		return nil, readError(err, tooLarge)
-	case int64(len(buf)) > limit:
-		return nil, tooLarge
+	status := http.StatusBadRequest
+	switch be.Kind {
+	case httpbody.TooLarge:
+		status = http.StatusRequestEntityTooLarge
+	case httpbody.Unsupported:
+		status = http.StatusUnsupportedMediaType
 	}
-	return buf, nil
-}
-
-// peeked is a reader whose first two bytes were read ahead.
-type peeked struct {
-	head []byte
-	off  int
-	r    io.Reader
-}
-
-func bufioPeek(r io.Reader) *peeked {
-	head := make([]byte, 2)
-	n, _ := io.ReadFull(r, head)
-	return &peeked{head: head[:n], r: r}
-}
-
-func (p *peeked) Read(b []byte) (int, error) {
-	if p.off < len(p.head) {
-		n := copy(b, p.head[p.off:])
-		p.off += n
-		return n, nil
-	}
-	return p.r.Read(b)
-}
-
-// ReadByte lets flate read without its own buffering past the stream.
-func (p *peeked) ReadByte() (byte, error) {
-	var b [1]byte
-	if _, err := io.ReadFull(p, b[:]); err != nil {
-		return 0, err
-	}
-	return b[0], nil
-}
-
-// zlibHeader reports whether h starts a zlib stream (RFC 1950).
-func zlibHeader(h []byte) bool {
-	return len(h) == 2 && h[0]&0x0f == 8 && (uint16(h[0])<<8|uint16(h[1]))%31 == 0
-}
-
-// readError classifies a failure to read or inflate the body.
-func readError(err error, tooLarge *httpError) *httpError {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return tooLarge
-	}
-	msg := "cannot read request body"
-	var ce flate.CorruptInputError
-	switch {
-	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum),
-		errors.Is(err, zlib.ErrHeader), errors.Is(err, zlib.ErrChecksum), errors.Is(err, zlib.ErrDictionary),
-		errors.As(err, &ce), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		msg = "cannot decompress request body: " + err.Error()
-	}
-	return &httpError{status: http.StatusBadRequest, msg: msg, err: err}
+	return nil, &httpError{status: status, msg: be.Msg, err: be.Err}
 }
 
 // safely runs f, turning a panic into an error: a payload that trips a

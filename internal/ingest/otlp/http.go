@@ -1,18 +1,13 @@
 package otlp
 
 import (
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
@@ -24,6 +19,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/genscope/genscope/internal/ingest/httpbody"
 )
 
 // Register adds POST /v1/traces, /v1/logs and /v1/metrics to mux.
@@ -233,109 +230,24 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request, signal st
 }
 
 // readBody appends the (maybe compressed) body to buf, at most
-// MaxBodyBytes after decompression. It stops at the limit, so a small
-// compressed body that expands without end costs MaxBodyBytes of memory
-// and the time to inflate them, no more.
+// MaxBodyBytes after decompression (see httpbody).
 func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, buf []byte) ([]byte, *httpError) {
-	limit := r.opts.MaxBodyBytes
-	// Deflate never grows data by more than a few bytes per 16 KiB block, so
-	// a compressed body larger than this cannot fit the limit inflated.
-	rawLimit := limit + limit/1024 + 1024
-	tooLarge := &httpError{
-		status: http.StatusRequestEntityTooLarge,
-		code:   codes.InvalidArgument,
-		msg:    fmt.Sprintf("request body larger than %d bytes", limit),
+	buf, err := r.bodies.Read(w, req, buf)
+	if err == nil {
+		return buf, nil
 	}
-	if req.ContentLength > rawLimit {
-		return buf, tooLarge
+	var be *httpbody.Error
+	if !errors.As(err, &be) {
+		return buf, &httpError{status: http.StatusBadRequest, code: codes.InvalidArgument, msg: "cannot read request body", err: err}
 	}
-	body := http.MaxBytesReader(w, req.Body, rawLimit)
-
-	var src io.Reader
-	ce := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding")))
-	switch ce {
-	case "", "identity":
-		src = body
-		if n := req.ContentLength; n > 0 && int64(cap(buf)) <= min(n, limit) {
-			// One allocation for the whole body, and room to see EOF.
-			buf = make([]byte, 0, min(n, limit)+1)
-		}
-	case "gzip", "x-gzip":
-		zr, err := r.getGzip(body)
-		if err != nil {
-			return buf, readError(err, tooLarge)
-		}
-		defer r.putGzip(zr)
-		src = zr
-	case "deflate":
-		// HTTP's "deflate" is the zlib format (RFC 9110 8.4.1.2).
-		zr, err := zlib.NewReader(body)
-		if err != nil {
-			return buf, readError(err, tooLarge)
-		}
-		defer zr.Close()
-		src = zr
-	default:
-		return buf, &httpError{
-			status: http.StatusUnsupportedMediaType,
-			code:   codes.InvalidArgument,
-			msg:    fmt.Sprintf("unsupported Content-Encoding %q: want gzip, deflate or none", clip(ce)),
-		}
+	status := http.StatusBadRequest
+	switch be.Kind {
+	case httpbody.TooLarge:
+		status = http.StatusRequestEntityTooLarge
+	case httpbody.Unsupported:
+		status = http.StatusUnsupportedMediaType
 	}
-	buf, err := readLimited(buf, src, limit)
-	switch {
-	case errors.Is(err, errTooLarge):
-		return buf, tooLarge
-	case err != nil:
-		return buf, readError(err, tooLarge)
-	}
-	return buf, nil
-}
-
-var errTooLarge = errors.New("body too large")
-
-// readLimited appends all of src to buf, growing it to at most limit+1
-// bytes: it returns errTooLarge as soon as src has more than limit bytes,
-// having read limit+1 of them and no more.
-func readLimited(buf []byte, src io.Reader, limit int64) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			if int64(len(buf)) > limit {
-				return buf, errTooLarge
-			}
-			grown := make([]byte, len(buf), min(max(2*int64(cap(buf)), 32<<10), limit+1))
-			copy(grown, buf)
-			buf = grown
-		}
-		n, err := src.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		switch {
-		case err == io.EOF:
-			if int64(len(buf)) > limit {
-				return buf, errTooLarge
-			}
-			return buf, nil
-		case err != nil:
-			return buf, err
-		}
-	}
-}
-
-// readError classifies a failure to read or inflate the body.
-func readError(err error, tooLarge *httpError) *httpError {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return tooLarge
-	}
-	msg := "cannot read request body"
-	var ce flate.CorruptInputError
-	switch {
-	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum),
-		errors.Is(err, zlib.ErrHeader), errors.Is(err, zlib.ErrChecksum), errors.Is(err, zlib.ErrDictionary),
-		errors.As(err, &ce), errors.Is(err, io.ErrUnexpectedEOF):
-		msg = "cannot decompress request body: " + err.Error()
-	}
-	return &httpError{status: http.StatusBadRequest, code: codes.InvalidArgument, msg: msg, err: err}
+	return buf, &httpError{status: status, code: codes.InvalidArgument, msg: be.Msg, err: be.Err}
 }
 
 // failHTTP counts, logs and answers a failed request.
@@ -467,16 +379,3 @@ func (r *Receiver) putBuffer(b *[]byte) {
 	}
 	r.buffers.Put(b)
 }
-
-func (r *Receiver) getGzip(src io.Reader) (*gzip.Reader, error) {
-	if zr, ok := r.gzips.Get().(*gzip.Reader); ok {
-		if err := zr.Reset(src); err != nil {
-			r.gzips.Put(zr)
-			return nil, err
-		}
-		return zr, nil
-	}
-	return gzip.NewReader(src)
-}
-
-func (r *Receiver) putGzip(zr *gzip.Reader) { r.gzips.Put(zr) }

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/genscope/genscope/internal/ingest/httpbody"
 	"github.com/genscope/genscope/internal/ingest/otlpconv"
 	"github.com/genscope/genscope/internal/recorder"
 	"github.com/genscope/genscope/internal/store"
@@ -63,8 +64,8 @@ type Receiver struct {
 	log  *slog.Logger
 	m    *metrics
 
+	bodies  *httpbody.Reader
 	buffers sync.Pool // *[]byte for request bodies
-	gzips   sync.Pool // *gzip.Reader
 }
 
 // New returns a Receiver handing records to sink, with its metrics
@@ -86,7 +87,7 @@ func New(sink Sink, opts Options, log *slog.Logger, reg prometheus.Registerer) (
 	if err != nil {
 		return nil, fmt.Errorf("otlp receiver metrics: %w", err)
 	}
-	return &Receiver{sink: sink, opts: opts, log: log, m: m}, nil
+	return &Receiver{sink: sink, opts: opts, log: log, m: m, bodies: httpbody.New(opts.MaxBodyBytes)}, nil
 }
 
 // Transports and signals, as metric label values.
