@@ -241,14 +241,7 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, *
 	if !errors.As(err, &be) {
 		return nil, &httpError{status: http.StatusBadRequest, msg: "cannot read request body", err: err}
 	}
-	status := http.StatusBadRequest
-	switch be.Kind {
-	case httpbody.TooLarge:
-		status = http.StatusRequestEntityTooLarge
-	case httpbody.Unsupported:
-		status = http.StatusUnsupportedMediaType
-	}
-	return nil, &httpError{status: status, msg: be.Msg, err: be.Err}
+	return nil, &httpError{status: be.Status(), msg: be.Msg, err: be.Err}
 }
 
 // safely runs f, turning a panic into an error: a payload that trips a

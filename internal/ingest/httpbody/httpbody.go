@@ -34,6 +34,17 @@ func (e *Error) Error() string { return e.Msg }
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// Status is the HTTP status that answers the error: 413, 415 or 400.
+func (e *Error) Status() int {
+	switch e.Kind {
+	case TooLarge:
+		return http.StatusRequestEntityTooLarge
+	case Unsupported:
+		return http.StatusUnsupportedMediaType
+	}
+	return http.StatusBadRequest
+}
+
 // Reader reads bodies of at most Limit bytes after decompression. It is
 // safe for concurrent use.
 type Reader struct {

@@ -240,14 +240,7 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, buf []byte
 	if !errors.As(err, &be) {
 		return buf, &httpError{status: http.StatusBadRequest, code: codes.InvalidArgument, msg: "cannot read request body", err: err}
 	}
-	status := http.StatusBadRequest
-	switch be.Kind {
-	case httpbody.TooLarge:
-		status = http.StatusRequestEntityTooLarge
-	case httpbody.Unsupported:
-		status = http.StatusUnsupportedMediaType
-	}
-	return buf, &httpError{status: status, code: codes.InvalidArgument, msg: be.Msg, err: be.Err}
+	return buf, &httpError{status: be.Status(), code: codes.InvalidArgument, msg: be.Msg, err: be.Err}
 }
 
 // failHTTP counts, logs and answers a failed request.
