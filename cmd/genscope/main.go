@@ -10,13 +10,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/genscope/genscope/internal/app"
 	"github.com/genscope/genscope/internal/bench"
 	"github.com/genscope/genscope/internal/config"
+	"github.com/genscope/genscope/internal/demo"
 	"github.com/genscope/genscope/internal/ingest/appinsights"
 )
 
@@ -27,6 +32,10 @@ Usage:
                  [--tls-cert FILE --tls-key FILE | --tls-self-signed]
   genscope connection-string [--endpoint URL] [--project NAME]
                                   the Application Insights connection string for an Azure Monitor exporter
+  genscope demo [--server URL] [--deployment D] [--exit]
+                                  run the lab's traffic through the gateway (starts a server when none answers)
+  genscope prompt "text" [--system S] [--deployment D] [--stream] [--server URL]
+                                  send one prompt through the gateway and print the answer and its usage
   genscope bench ingest [flags]   measure OTLP ingest throughput against a fresh server
   genscope bench query [flags]    generate a dataset and measure query latency
   genscope help
@@ -58,6 +67,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return connectionString(args[1:], stdout, stderr)
 	case "bench":
 		return bench.Main(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return demoCmd(ctx, args[1:], stdout, stderr)
+	case "prompt":
+		return promptCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -125,4 +138,90 @@ func connectionString(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, appinsights.ConnectionString(*endpoint, *project))
 	return nil
+}
+
+func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	def := config.Default()
+	server := fs.String("server", "http://"+def.Listen, "genscope to send the lab's traffic to")
+	deployment := fs.String("deployment", "gpt-4o", "gateway deployment the calls go to")
+	data := fs.String("data", def.Data, "data directory, when the demo starts a server")
+	exit := fs.Bool("exit", false, "when the demo started a server, stop it after the demo instead of serving on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var running *app.App
+	serveErr := make(chan error, 1)
+	srvCtx, stopServer := context.WithCancel(ctx)
+	defer stopServer()
+	if !reachable(*server) {
+		u, err := url.Parse(*server)
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("--server %q is not a URL", *server)
+		}
+		cfg := def
+		cfg.Listen, cfg.Data = u.Host, *data
+		fmt.Fprintf(stderr, "no genscope answers at %s: starting one (data in %s)\n", *server, *data)
+		if running, err = app.New(srvCtx, cfg, app.Logger("warn")); err != nil {
+			return err
+		}
+		go func() { serveErr <- running.Run(srvCtx) }()
+		for i := 0; i < 100 && !reachable(*server); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	fmt.Fprintf(stdout, "Running the lab's prompts through %s/v1/chat/completions (deployment %s)...\n\n", *server, *deployment)
+	session, _, err := demo.Lab(ctx, demo.LabOptions{Server: *server, Deployment: *deployment, Out: stdout})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nDashboard: %s/  ·  these calls: %s/spans?session=%s&from=1h\n", *server, *server, session)
+	fmt.Fprintf(stdout, "API:       curl -s '%s/api/v1/overview?from=1h&session=%s'\n", *server, session)
+	if running == nil {
+		return nil
+	}
+	if *exit {
+		stopServer()
+		return <-serveErr
+	}
+	fmt.Fprintln(stdout, "\ngenscope keeps serving; press Ctrl-C to stop.")
+	return <-serveErr
+}
+
+func promptCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("prompt", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", "http://"+config.Default().Listen, "genscope's address")
+	system := fs.String("system", "", "system message")
+	deployment := fs.String("deployment", "gpt-4o", "gateway deployment")
+	stream := fs.Bool("stream", false, "stream the answer as it is generated")
+	// Flags may come after the prompt: genscope prompt "text" --stream.
+	var text []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		text = append(text, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(text) == 0 {
+		return errors.New(`prompt: give the prompt text, e.g. genscope prompt "What is OpenTelemetry?"`)
+	}
+	_, err := demo.Prompt(ctx, demo.PromptOptions{Server: *server, Deployment: *deployment, System: *system, Text: strings.Join(text, " "), Stream: *stream, Out: stdout})
+	return err
+}
+
+// reachable reports whether a genscope answers at base.
+func reachable(base string) bool {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get(strings.TrimRight(base, "/") + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }

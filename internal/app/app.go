@@ -21,6 +21,7 @@ import (
 
 	"github.com/genscope/genscope/internal/api"
 	"github.com/genscope/genscope/internal/config"
+	"github.com/genscope/genscope/internal/gateway"
 	"github.com/genscope/genscope/internal/ingest/appinsights"
 	"github.com/genscope/genscope/internal/ingest/otlp"
 	"github.com/genscope/genscope/internal/pricing"
@@ -40,6 +41,7 @@ type App struct {
 	reg  *prometheus.Registry
 	st   store.Store
 	rec  *recorder.Recorder
+	gw   *gateway.Gateway
 	http *http.Server
 	grpc *grpc.Server
 
@@ -110,6 +112,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	mux := http.NewServeMux()
 	rcv.Register(mux)
 	ai.Register(mux)
+	if cfg.Gateway.Enabled {
+		a.gw, err = gateway.New(a.rec, gateway.Options{
+			Deployments:    cfg.Gateway.Deployments,
+			Capture:        cfg.Gateway.Capture,
+			Redact:         cfg.Gateway.RedactPatterns,
+			MaxBodyBytes:   cfg.Gateway.MaxBodyBytes,
+			MaxRecordBytes: cfg.Gateway.MaxRecordBytes,
+			Service:        cfg.Gateway.Service,
+		}, log, a.reg)
+		if err != nil {
+			return nil, err
+		}
+		a.gw.Register(mux)
+	}
 	api.New(a.st, prices, log, api.Options{}).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -241,6 +257,13 @@ func (a *App) shutdown() error {
 			a.grpc.Stop()
 		}
 	}
+	if a.gw != nil {
+		// Calls already answered are handed to the recorder before it
+		// drains.
+		if err := a.gw.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := a.rec.Close(ctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -257,6 +280,9 @@ func (a *App) closeAll() {
 	}
 	if a.grpcLn != nil {
 		a.grpcLn.Close()
+	}
+	if a.gw != nil {
+		_ = a.gw.Close(context.Background())
 	}
 	if a.rec != nil {
 		_ = a.rec.Close(context.Background())

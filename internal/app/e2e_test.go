@@ -32,9 +32,18 @@ const fixtures = "../../../shared/fixtures/otlp/"
 // directory and stops it when the test ends.
 func startApp(t *testing.T, dir string) *App {
 	t.Helper()
+	return startAppWith(t, dir, nil)
+}
+
+// startAppWith is startApp with a change to the configuration.
+func startAppWith(t *testing.T, dir string, change func(*config.Config)) *App {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Data, cfg.Listen, cfg.GRPCListen = dir, "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Store.DuckDB.MemoryLimit = "256MB"
+	if change != nil {
+		change(&cfg)
+	}
 	a, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

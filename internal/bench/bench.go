@@ -11,15 +11,17 @@ import (
 // Main runs "genscope bench SUBCOMMAND".
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: want a subcommand: ingest or query")
+		return fmt.Errorf("bench: want a subcommand: ingest, query or gateway")
 	}
 	switch args[0] {
 	case "ingest":
 		return ingestMain(ctx, args[1:], stdout, stderr)
 	case "query":
 		return queryMain(ctx, args[1:], stdout, stderr)
+	case "gateway":
+		return gatewayMain(ctx, args[1:], stdout, stderr)
 	default:
-		return fmt.Errorf("bench: unknown subcommand %q (want ingest or query)", args[0])
+		return fmt.Errorf("bench: unknown subcommand %q (want ingest, query or gateway)", args[0])
 	}
 }
 

@@ -34,6 +34,7 @@ type Config struct {
 	Recorder Recorder `yaml:"recorder"`
 	Store    Store    `yaml:"store"`
 	Debug    Debug    `yaml:"debug"`
+	Gateway  Gateway  `yaml:"gateway"`
 	// Pricing adds models to the built-in price table or replaces entries.
 	Pricing []pricing.Override `yaml:"pricing"`
 }
@@ -144,6 +145,7 @@ func Default() Config {
 			MaxBatchItems: 8192,
 			WriteTimeout:  Duration(30 * time.Second),
 		},
+		Gateway: defaultGateway(),
 		Store: Store{
 			Driver: "duckdb",
 			DuckDB: DuckDB{MemoryLimit: "256MB", CheckpointThreshold: "256MB"},
@@ -261,6 +263,7 @@ func (c *Config) Validate() error {
 	if c.Store.DuckDB.Threads < 0 {
 		bad("store.duckdb.threads", "must not be negative")
 	}
+	c.Gateway.validate(bad)
 	if _, err := pricing.New(c.Pricing); err != nil {
 		errs = append(errs, err) // already names each field as pricing[i].field
 	}

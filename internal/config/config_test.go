@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,9 @@ import (
 func lookup(name string) (string, bool) {
 	if name == "GENSCOPE_TEST_DATA" {
 		return "/tmp/from-env", true
+	}
+	if name == "GENSCOPE_TEST_AZURE_KEY" {
+		return "azure-key-canary", true
 	}
 	return "", false
 }
@@ -55,6 +59,10 @@ func TestBadFiles(t *testing.T) {
 		"bad-duration.bad.yaml": {"forever"},
 		"missing-env.bad.yaml":  {"GENSCOPE_TEST_UNSET_VARIABLE"},
 		"tls.bad.yaml":          {"tls: cert_file and key_file go together"},
+		"gateway.bad.yaml": {"gateway.capture:", "gateway.redact_patterns[0]:", "gateway.deployments[0].base_url: required",
+			"gateway.deployments[1].name: \"a\" is defined twice", "gateway.deployments[1].base_url:", "gateway.deployments[2].name:",
+			"gateway.deployments[2].type:", "gateway.deployments[3].base_url: credentials", "gateway.deployments[3].simulated: only",
+			"gateway.deployments[4].simulated.jitter:"},
 		"many-problems.bad.yaml": {"listen:", "log_level:", "ingest.max_body_bytes:", "store.driver:",
 			"pricing[0].model: required", "pricing[0].effective:"},
 	}
@@ -97,4 +105,29 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestGatewayFile(t *testing.T) {
+	raw, _ := os.ReadFile("testdata/gateway.good.yaml")
+	c, err := Parse(raw, func(k string) (string, bool) {
+		if k == "GENSCOPE_TEST_AZURE_KEY" {
+			return "azure-key-canary", true
+		}
+		return lookup(k)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := c.Gateway
+	if g.Capture != "redacted" || len(g.Deployments) != 4 || g.Deployments[0].APIKey.Reveal() != "azure-key-canary" ||
+		g.Deployments[3].Simulated.TimeToFirstToken.D() != time.Second || *g.Deployments[3].Simulated.Jitter != 0 {
+		t.Fatalf("gateway %+v", g)
+	}
+	d := g.Deployments[1].WithDefaults()
+	if d.BaseURL != "https://api.openai.com/v1" || d.Provider != "openai" || d.Model != "gpt-4o-mini" || d.Timeout.D() != 2*time.Minute {
+		t.Errorf("defaults %+v", d)
+	}
+	if fmt.Sprintf("%+v", g) == "" || strings.Contains(fmt.Sprintf("%+v %v", g, g.Deployments), "azure-key-canary") {
+		t.Error("the key prints")
+	}
 }

@@ -1,0 +1,618 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/genscope/genscope/internal/config"
+	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/ingest/httpbody"
+)
+
+const (
+	opChat       = "chat"
+	opEmbeddings = "embeddings"
+)
+
+// maxEventBytes bounds one server-sent event.
+const maxEventBytes = 8 << 20
+
+// call is everything known about one proxied call; the record workers
+// turn it into a span after the response is written.
+type call struct {
+	project    string
+	op         string
+	deployment *deployment
+	depName    string // as the client asked, when no deployment matched
+	start      time.Time
+	end        time.Time
+
+	traceID  genai.TraceID
+	spanID   genai.SpanID
+	parentID genai.SpanID
+
+	reqBody   []byte
+	stream    bool
+	sessionID string
+	userID    string
+
+	status   int    // HTTP status the client got
+	errType  string // set when the call failed
+	errMsg   string
+	respBody []byte // non-streamed response, up to MaxRecordBytes
+	events   []event
+	evBuf    []byte // the events' data, one after the other
+	dropped  bool   // the response was larger than what is kept
+	upstream string
+}
+
+// event is one streamed chunk's data (evBuf[start:end]) and when it
+// arrived.
+type event struct {
+	at         time.Duration // since start
+	start, end int
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeployment string) {
+	c := &call{op: op, start: time.Now()}
+	g.m.inflight.Inc()
+	defer g.m.inflight.Dec()
+	c.project = "default"
+	if g.opts.ProjectFor != nil {
+		p, err := g.opts.ProjectFor(r)
+		if err != nil {
+			writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", err.Error())
+			return
+		}
+		c.project = p
+	}
+	c.traceID, c.parentID = parseTraceparent(r.Header.Get("traceparent"))
+	if c.traceID.IsZero() {
+		putUint64(c.traceID[:8], rand.Uint64())
+		putUint64(c.traceID[8:], rand.Uint64())
+	}
+	putUint64(c.spanID[:], rand.Uint64()|1)
+	c.sessionID = firstHeader(r, "x-session-id", "x-genscope-session-id")
+	c.userID = firstHeader(r, "x-user-id", "x-genscope-user-id")
+	w.Header().Set("x-genscope-trace-id", c.traceID.String())
+
+	body, err := g.body.Read(w, r, nil)
+	if err != nil {
+		status := http.StatusBadRequest
+		var be *httpbody.Error
+		if errors.As(err, &be) {
+			status = be.Status()
+		}
+		writeError(w, status, "invalid_request_error", "", err.Error())
+		return // nothing worth recording: no deployment, no model
+	}
+	c.reqBody = body
+	ms, err := topLevel(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "We could not parse the JSON body of your request: "+err.Error())
+		return
+	}
+	model := stringMember(body, ms, "model")
+	name := azureDeployment
+	if name == "" {
+		name = model
+	}
+	d := g.deps[name]
+	if d == nil {
+		c.depName = name
+		if azureDeployment != "" {
+			writeAzureError(w, http.StatusNotFound, "DeploymentNotFound", "The API deployment for this resource does not exist. Deployments served here: "+strings.Join(g.order, ", ")+".")
+		} else if name == "" {
+			writeError(w, http.StatusBadRequest, "invalid_request_error", "", "you must provide a model parameter; deployments served here: "+strings.Join(g.order, ", "))
+		} else {
+			writeError(w, http.StatusNotFound, "invalid_request_error", "model_not_found", "The model `"+name+"` does not exist or you do not have access to it. Deployments served here: "+strings.Join(g.order, ", ")+".")
+		}
+		g.m.requests.WithLabelValues("", "4xx").Inc()
+		return
+	}
+	c.deployment = d
+	c.stream = op == opChat && boolMember(body, ms, "stream")
+	upBody, stripUsage := rewrite(body, ms, d, c.stream)
+
+	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.Timeout.D())
+	defer cancel()
+	req, err := g.upstreamRequest(ctx, r, d, op, upBody, c)
+	if err != nil {
+		g.fail(w, c, http.StatusInternalServerError, "gateway_error", err.Error())
+		return
+	}
+	c.upstream = req.URL.Host
+	resp, err := d.client.Do(req)
+	if err != nil {
+		switch {
+		case r.Context().Err() != nil:
+			c.status, c.errType, c.errMsg = 499, "client_disconnected", "the client went away before the upstream answered"
+			g.finish(c)
+		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+			g.fail(w, c, http.StatusGatewayTimeout, "upstream_timeout", "genscope gateway: deployment "+d.cfg.Name+" did not answer in time")
+		default:
+			g.fail(w, c, http.StatusBadGateway, "upstream_unreachable", "genscope gateway: deployment "+d.cfg.Name+" is unreachable: "+redactErr(err, req))
+		}
+		return
+	}
+	defer resp.Body.Close()
+	c.status = resp.StatusCode
+	copyResponseHeader(w.Header(), resp.Header)
+	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if c.stream && resp.StatusCode < 300 && ct == "text/event-stream" {
+		w.Header().Del("Content-Length")
+		w.WriteHeader(resp.StatusCode)
+		g.pipeStream(w, r, resp, c, stripUsage, d.cfg.StreamIdleTimeout.D(), cancel)
+	} else {
+		if !c.stream || resp.StatusCode >= 300 {
+			// keep Content-Length: the body passes unchanged
+		} else {
+			w.Header().Del("Content-Length")
+		}
+		w.WriteHeader(resp.StatusCode)
+		g.pipeBody(w, r, resp, c)
+	}
+	g.finish(c)
+}
+
+// rewrite makes the upstream's body: the deployment's model name, and
+// include_usage on streams. It reports whether the usage chunk must be
+// removed from the stream again.
+func rewrite(body []byte, ms []member, d *deployment, stream bool) ([]byte, bool) {
+	var edits []edit
+	if d.cfg.Type != config.DeploymentAzureOpenAI {
+		m, ok := find(body, ms, "model")
+		want := strconv.Quote(d.cfg.Model)
+		switch {
+		case !ok:
+			// Azure-style clients send no model: the upstream needs one.
+			at := ms0Start(body, ms)
+			text := want
+			if len(ms) > 0 {
+				text = `"model":` + want + `,`
+			} else {
+				text = `"model":` + want
+			}
+			edits = append(edits, edit{start: at, end: at, text: []byte(text)})
+		case string(m.value(body)) != want && stringValue(m.value(body)) != d.cfg.Model:
+			edits = append(edits, edit{start: m.valStart, end: m.valEnd, text: []byte(want)})
+		}
+	}
+	strip := false
+	if stream {
+		so, ok := find(body, ms, "stream_options")
+		switch {
+		case !ok:
+			at := ms[len(ms)-1].valEnd
+			edits = append(edits, edit{start: at, end: at, text: []byte(`,"stream_options":{"include_usage":true}`)})
+			strip = true
+		case !includeUsage(so.value(body)):
+			inner, err := topLevel(so.value(body))
+			if err != nil {
+				break // the upstream will say what is wrong with it
+			}
+			val := so.value(body)
+			if iu, ok := find(val, inner, "include_usage"); ok {
+				edits = append(edits, edit{start: so.valStart + iu.valStart, end: so.valStart + iu.valEnd, text: []byte("true")})
+			} else if len(inner) == 0 {
+				edits = append(edits, edit{start: so.valStart, end: so.valEnd, text: []byte(`{"include_usage":true}`)})
+			} else {
+				at := so.valStart + inner[len(inner)-1].valEnd
+				edits = append(edits, edit{start: at, end: at, text: []byte(`,"include_usage":true`)})
+			}
+			strip = true
+		}
+	}
+	if len(edits) == 0 {
+		return body, false
+	}
+	slicesSortEdits(edits)
+	return applyEdits(body, edits), strip
+}
+
+func ms0Start(body []byte, ms []member) int {
+	if len(ms) > 0 {
+		return ms[0].keyStart
+	}
+	return bytes.IndexByte(body, '{') + 1
+}
+
+func slicesSortEdits(e []edit) {
+	for i := 1; i < len(e); i++ {
+		for j := i; j > 0 && e[j].start < e[j-1].start; j-- {
+			e[j], e[j-1] = e[j-1], e[j]
+		}
+	}
+}
+
+func includeUsage(v []byte) bool {
+	ms, err := topLevel(v)
+	if err != nil {
+		return false
+	}
+	iu, ok := find(v, ms, "include_usage")
+	return ok && string(iu.value(v)) == "true"
+}
+
+// upstreamRequest builds the request to the deployment's upstream.
+func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, d *deployment, op string, body []byte, c *call) (*http.Request, error) {
+	u := *d.base
+	path := "/chat/completions"
+	if op == opEmbeddings {
+		path = "/embeddings"
+	}
+	q := url.Values{}
+	if d.cfg.Type == config.DeploymentAzureOpenAI {
+		u.Path = strings.TrimRight(u.Path, "/") + "/openai/deployments/" + url.PathEscape(d.cfg.AzureDeployment) + path
+		v := r.URL.Query().Get("api-version")
+		if v == "" {
+			v = d.cfg.APIVersion
+		}
+		q.Set("api-version", v)
+		u.RawQuery = q.Encode()
+	} else {
+		u.Path = strings.TrimRight(u.Path, "/") + path
+		u.RawQuery = ""
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range forwardHeaders {
+		if v := r.Header.Values(h); len(v) > 0 {
+			req.Header[h] = v
+		}
+	}
+	if req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	flags := "01"
+	if tp := r.Header.Get("traceparent"); len(tp) == 55 {
+		flags = tp[53:]
+	}
+	req.Header.Set("traceparent", "00-"+c.traceID.String()+"-"+c.spanID.String()+"-"+flags)
+	switch {
+	case d.sim != nil:
+		// in-process: no credential travels anywhere
+	case d.cfg.APIKey.IsSet() && d.cfg.Type == config.DeploymentAzureOpenAI:
+		req.Header.Set("api-key", d.cfg.APIKey.Reveal())
+	case d.cfg.APIKey.IsSet():
+		req.Header.Set("Authorization", "Bearer "+d.cfg.APIKey.Reveal())
+	default:
+		// No key configured: the client's own credential goes to the
+		// upstream it meant to call, and nowhere else.
+		if v := r.Header.Get("Authorization"); v != "" && !strings.HasPrefix(v, "Bearer gsk_") {
+			req.Header.Set("Authorization", v)
+		}
+		if v := r.Header.Get("api-key"); v != "" {
+			req.Header.Set("api-key", v)
+		}
+	}
+	return req, nil
+}
+
+// forwardHeaders are the client headers an upstream gets (credentials are
+// handled apart).
+var forwardHeaders = []string{
+	"Content-Type", "Accept", "User-Agent", "Openai-Organization", "Openai-Project", "Openai-Beta",
+	"Idempotency-Key", "X-Request-Id", "X-Ms-Client-Request-Id", "Tracestate",
+	"X-Stainless-Lang", "X-Stainless-Package-Version", "X-Stainless-Os", "X-Stainless-Arch",
+	"X-Stainless-Runtime", "X-Stainless-Runtime-Version", "X-Stainless-Retry-Count", "X-Stainless-Timeout",
+}
+
+// copyResponseHeader copies an upstream's answer headers, without the
+// hop-by-hop ones.
+func copyResponseHeader(dst, src http.Header) {
+	for k, v := range src {
+		switch k {
+		case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Te", "Trailer", "Upgrade", "Set-Cookie", "Alt-Svc":
+			continue
+		}
+		dst[k] = v
+	}
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// pipeBody copies a whole (non-streamed) answer, keeping up to
+// MaxRecordBytes of it for the record.
+func (g *Gateway) pipeBody(w http.ResponseWriter, r *http.Request, resp *http.Response, c *call) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	keep := g.opts.MaxRecordBytes
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if int64(len(c.respBody)+n) <= keep {
+				c.respBody = append(c.respBody, buf[:n]...)
+			} else {
+				c.dropped = true
+			}
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				c.status, c.errType, c.errMsg = 499, "client_disconnected", "the client went away while the answer was sent"
+				return
+			}
+		}
+		if rerr == io.EOF {
+			return
+		}
+		if rerr != nil {
+			if r.Context().Err() != nil {
+				c.status, c.errType, c.errMsg = 499, "client_disconnected", "the client went away while the answer was sent"
+				return
+			}
+			c.errType, c.errMsg = "upstream_interrupted", "the upstream's answer broke off: "+rerr.Error()
+			g.finish(c)
+			panic(http.ErrAbortHandler) // the client must see a broken answer, not a short one
+		}
+	}
+}
+
+// pipeStream forwards a server-sent event stream chunk by chunk, as each
+// arrives, and keeps the chunks' data for the record.
+func (g *Gateway) pipeStream(w http.ResponseWriter, r *http.Request, resp *http.Response, c *call, stripUsage bool, idle time.Duration, cancel context.CancelFunc) {
+	rc := http.NewResponseController(w)
+	timer := time.AfterFunc(idle, cancel)
+	defer timer.Stop()
+	sr := newSSEReader(resp.Body, maxEventBytes)
+	keep := int(g.opts.MaxRecordBytes)
+	for {
+		raw, data, hasData, err := sr.next()
+		at := time.Since(c.start)
+		timer.Reset(idle)
+		out := raw
+		if hasData && stripUsage {
+			out = stripUsageEvent(raw, data)
+		}
+		if len(out) > 0 {
+			if _, werr := w.Write(out); werr != nil {
+				c.status, c.errType, c.errMsg = 499, "client_disconnected", "the client went away during the stream"
+				return
+			}
+			// Flush unless the next event has already arrived whole: then
+			// both go out together, as they came in, in one write.
+			if !sr.eventBuffered() {
+				if ferr := rc.Flush(); ferr != nil {
+					c.status, c.errType, c.errMsg = 499, "client_disconnected", "the client went away during the stream"
+					return
+				}
+			}
+		}
+		if hasData && len(data) > 0 && data[0] == '{' {
+			keepIt := len(c.evBuf)+len(data) <= keep
+			if !keepIt {
+				c.dropped = true
+				// the usage chunk is small and comes last: keep it
+				keepIt = bytes.Contains(data, []byte(`"usage":{`))
+			}
+			if keepIt {
+				start := len(c.evBuf)
+				c.evBuf = append(c.evBuf, data...)
+				c.events = append(c.events, event{at: at, start: start, end: len(c.evBuf)})
+			}
+		}
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			switch {
+			case r.Context().Err() != nil:
+				c.status, c.errType, c.errMsg = 499, "client_disconnected", "the client went away during the stream"
+				return
+			case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+				c.errType, c.errMsg = "upstream_timeout", "the upstream's stream stalled or ran past the deployment's timeout"
+			default:
+				c.errType, c.errMsg = "upstream_interrupted", "the upstream's stream broke off: "+err.Error()
+			}
+			g.finish(c)
+			panic(http.ErrAbortHandler) // the client sees a broken stream, as from the upstream
+		}
+	}
+}
+
+// stripUsageEvent returns the bytes to forward for an event when the
+// client did not ask for usage: nothing for the usage chunk, the event
+// without its "usage":null member otherwise.
+func stripUsageEvent(raw, data []byte) []byte {
+	if !bytes.Contains(data, []byte(`"usage"`)) {
+		return raw
+	}
+	// Fast path: OpenAI puts "usage":null last, and the event is one
+	// data line.
+	const tail = `,"usage":null}`
+	if bytes.HasSuffix(data, []byte(tail)) && bytes.HasPrefix(raw, []byte("data: ")) && bytes.HasPrefix(raw[6:], data) {
+		rest := raw[6+len(data):]
+		if string(rest) == "\n\n" || string(rest) == "\r\n\r\n" {
+			out := make([]byte, 0, len(raw))
+			out = append(out, raw[:6+len(data)-len(tail)]...)
+			out = append(out, '}')
+			return append(out, rest...)
+		}
+	}
+	ms, err := topLevel(data)
+	if err != nil {
+		return raw
+	}
+	k := -1
+	for i, m := range ms {
+		if m.key(data) == "usage" {
+			k = i
+		}
+	}
+	if k < 0 {
+		return raw
+	}
+	if v := ms[k].value(data); string(v) != "null" {
+		if ch, ok := find(data, ms, "choices"); ok && isEmptyArray(ch.value(data)) {
+			return nil // the extra chunk that carries only the usage
+		}
+		return raw
+	}
+	at := bytes.Index(raw, data)
+	if at < 0 {
+		return raw
+	}
+	e := removeMember(data, ms, k)
+	edited := applyEdits(data, []edit{e})
+	out := make([]byte, 0, len(raw))
+	out = append(out, raw[:at]...)
+	out = append(out, edited...)
+	return append(out, raw[at+len(data):]...)
+}
+
+func isEmptyArray(v []byte) bool {
+	v = bytes.TrimSpace(v)
+	if len(v) < 2 || v[0] != '[' || v[len(v)-1] != ']' {
+		return false
+	}
+	return len(bytes.TrimSpace(v[1:len(v)-1])) == 0
+}
+
+// fail answers the client with a gateway error and records the call.
+func (g *Gateway) fail(w http.ResponseWriter, c *call, status int, code, msg string) {
+	c.status, c.errType, c.errMsg = status, code, msg
+	writeError(w, status, "genscope_gateway_error", code, msg)
+	g.finish(c)
+}
+
+// finish counts the call and hands it to the record workers.
+func (g *Gateway) finish(c *call) {
+	if !c.end.IsZero() {
+		return
+	}
+	c.end = time.Now()
+	g.m.requests.WithLabelValues(c.deployment.cfg.Name, statusClass(c.status)).Inc()
+	if c.errType != "" {
+		g.m.failures.WithLabelValues(c.deployment.cfg.Name, c.errType).Inc()
+	}
+	g.submit(c)
+}
+
+func statusClass(s int) string {
+	switch {
+	case s == 499:
+		return "client_closed"
+	case s >= 500:
+		return "5xx"
+	case s >= 400:
+		return "4xx"
+	case s >= 300:
+		return "3xx"
+	default:
+		return "2xx"
+	}
+}
+
+type apiError struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    *string `json:"code"`
+}
+
+// writeError answers in OpenAI's error shape.
+func writeError(w http.ResponseWriter, status int, typ, code, msg string) {
+	e := apiError{Message: msg, Type: typ}
+	if code != "" {
+		e.Code = &code
+	}
+	writeJSON(w, status, struct {
+		Error apiError `json:"error"`
+	}{e})
+}
+
+// writeAzureError answers in Azure OpenAI's error shape.
+func writeAzureError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]map[string]string{"error": {"code": code, "message": msg}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// redactErr describes a transport error without the request's URL query
+// (where a key might be) or anything but the host.
+func redactErr(err error, req *http.Request) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return req.URL.Host + ": " + err.Error()
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+func firstHeader(r *http.Request, names ...string) string {
+	for _, n := range names {
+		if v := r.Header.Get(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// parseTraceparent reads a W3C traceparent; zero ids when it is absent or
+// malformed.
+func parseTraceparent(v string) (genai.TraceID, genai.SpanID) {
+	if len(v) != 55 || v[2] != '-' || v[35] != '-' || v[52] != '-' || v[:2] == "ff" {
+		return genai.TraceID{}, genai.SpanID{}
+	}
+	t, err1 := genai.ParseTraceID(v[3:35])
+	s, err2 := genai.ParseSpanID(v[36:52])
+	if err1 != nil || err2 != nil || t.IsZero() || s.IsZero() {
+		return genai.TraceID{}, genai.SpanID{}
+	}
+	return t, s
+}
+
+func putUint64(b []byte, v uint64) {
+	for i := range 8 {
+		b[i] = byte(v >> (56 - 8*i))
+	}
+}
+
+func stringMember(b []byte, ms []member, name string) string {
+	m, ok := find(b, ms, name)
+	if !ok {
+		return ""
+	}
+	return stringValue(m.value(b))
+}
+
+func stringValue(v []byte) string {
+	if len(v) < 2 || v[0] != '"' {
+		return ""
+	}
+	if bytes.IndexByte(v, '\\') < 0 {
+		return string(v[1 : len(v)-1])
+	}
+	var out string
+	if json.Unmarshal(v, &out) != nil {
+		return ""
+	}
+	return out
+}
+
+func boolMember(b []byte, ms []member, name string) bool {
+	m, ok := find(b, ms, name)
+	return ok && string(m.value(b)) == "true"
+}
