@@ -27,7 +27,7 @@ type gatewayOpts struct {
 	concurrency int
 	chunks      int
 	gap         time.Duration
-	streams     int
+	streamRuns  int
 	manyStreams int
 }
 
@@ -44,7 +44,7 @@ func gatewayMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&o.concurrency, "concurrency", 32, "concurrent clients of the throughput run")
 	fs.IntVar(&o.chunks, "chunks", 64, "chunks per streamed answer")
 	fs.DurationVar(&o.gap, "gap", 20*time.Millisecond, "time between two chunks")
-	fs.IntVar(&o.streams, "streams", 32, "concurrent streams of the streaming latency run")
+	fs.IntVar(&o.streamRuns, "stream-runs", 10, "streams, one after another, per side of the streaming latency run")
 	fs.IntVar(&o.manyStreams, "many-streams", 512, "concurrent streams of the integrity run")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -196,16 +196,25 @@ func runGateway(ctx context.Context, o gatewayOpts, out io.Writer) error {
 		fmt.Fprintf(out, "  gateway CPU time per proxied request: %s (whole genscope process, recording included)\n", us((cpu1-cpu0)/time.Duration(gN)))
 	}
 
-	// 3. Streaming: time to first token and per-chunk delivery delay.
-	fmt.Fprintf(out, "\nstreaming, %d chunks %s apart, %d concurrent streams\n", o.chunks, o.gap, o.streams)
-	dS, err := streamRun(ctx, client, direct, up, o.streams, o.chunks)
-	if err != nil {
-		return fmt.Errorf("direct streams: %w", err)
+	// 3. Streaming, one stream at a time: time to first token, each
+	// chunk's delivery delay (arrival minus the upstream's send time) and
+	// the gap between consecutive chunks.
+	fmt.Fprintf(out, "\nstreaming, %d chunks %s apart, %d streams one after another per side\n", o.chunks, o.gap, o.streamRuns)
+	var dS, gS streamStats
+	for range o.streamRuns { // interleaved, like the latency run
+		for _, side := range []struct {
+			url string
+			st  *streamStats
+		}{{direct, &dS}, {via, &gS}} {
+			st, err := streamRun(ctx, client, side.url, up, 1, o.chunks, false)
+			if err != nil {
+				return err
+			}
+			side.st.merge(st)
+		}
 	}
-	gS, err := streamRun(ctx, client, via, up, o.streams, o.chunks)
-	if err != nil {
-		return fmt.Errorf("gateway streams: %w", err)
-	}
+	dS.sort()
+	gS.sort()
 	fmt.Fprintf(out, "  %-26s %12s %12s %12s\n", "", "direct", "gateway", "added")
 	for _, row := range []struct {
 		name string
@@ -214,19 +223,25 @@ func runGateway(ctx context.Context, o gatewayOpts, out io.Writer) error {
 	}{
 		{"time to first token p50", dS.ttft, gS.ttft, 0.5}, {"time to first token p99", dS.ttft, gS.ttft, 0.99},
 		{"chunk delivery delay p50", dS.delay, gS.delay, 0.5}, {"chunk delivery delay p99", dS.delay, gS.delay, 0.99},
+		{"inter-chunk gap p50", dS.gaps, gS.gaps, 0.5}, {"inter-chunk gap p99", dS.gaps, gS.gaps, 0.99},
 	} {
 		d, g := quantile(row.d, row.q), quantile(row.g, row.q)
 		fmt.Fprintf(out, "  %-26s %12s %12s %12s\n", row.name, us(d), us(g), us(g-d))
 	}
 
 	// 4. Integrity under many streams: every chunk, in order, one event
-	// each, none held back and merged with the next.
-	many, err := streamRun(ctx, client, via, up, o.manyStreams, o.chunks)
-	if err != nil {
-		return fmt.Errorf("%d streams: %w", o.manyStreams, err)
+	// each, none held back and merged with the next; the same load sent
+	// directly shows what the machine itself adds.
+	fmt.Fprintf(out, "\n%d concurrent streams of %d chunks\n", o.manyStreams, o.chunks)
+	for _, side := range []struct{ name, url string }{{"direct", direct}, {"gateway", via}} {
+		many, err := streamRun(ctx, client, side.url, up, o.manyStreams, o.chunks, true)
+		many.sort()
+		if err != nil {
+			return fmt.Errorf("%d streams %s: %w", o.manyStreams, side.name, err)
+		}
+		fmt.Fprintf(out, "  %-8s received %d of %d chunks, %d dropped, %d out of order, %d held back past the next chunk; delivery delay p50 %s p99 %s\n",
+			side.name, many.received, o.manyStreams*o.chunks, many.dropped, many.disordered, many.merged, us(quantile(many.delay, 0.5)), us(quantile(many.delay, 0.99)))
 	}
-	fmt.Fprintf(out, "\n%d concurrent streams through the gateway: %d chunks received of %d, %d dropped, %d out of order, %d held back past the next chunk (merged); chunk delay p99 %s\n",
-		o.manyStreams, many.received, o.manyStreams*o.chunks, many.dropped, many.disordered, many.merged, us(quantile(many.delay, 0.99)))
 
 	// Recording: every proxied call is stored (or its loss counted).
 	time.Sleep(2 * time.Second)
@@ -275,21 +290,39 @@ func throughput(ctx context.Context, c *http.Client, url string, conc int, d tim
 }
 
 type streamStats struct {
-	ttft, delay                          []time.Duration
+	ttft, delay, gaps                     []time.Duration
 	received, dropped, disordered, merged int
 }
 
-// streamRun opens n streams at once and reads them to the end.
-func streamRun(ctx context.Context, c *http.Client, url string, up *upstream, n, chunks int) (streamStats, error) {
+func (s *streamStats) merge(o streamStats) {
+	s.ttft = append(s.ttft, o.ttft...)
+	s.delay = append(s.delay, o.delay...)
+	s.gaps = append(s.gaps, o.gaps...)
+	s.received += o.received
+	s.dropped += o.dropped
+	s.disordered += o.disordered
+	s.merged += o.merged
+}
+
+func (s *streamStats) sort() {
+	s.ttft, s.delay, s.gaps = sortDurations(s.ttft), sortDurations(s.delay), sortDurations(s.gaps)
+}
+
+// streamRun opens n streams and reads them to the end; stagger spreads
+// their starts over one chunk gap, as independent clients would be.
+func streamRun(ctx context.Context, c *http.Client, url string, up *upstream, n, chunks int, stagger bool) (streamStats, error) {
 	var mu sync.Mutex
 	var st streamStats
 	var firstErr error
 	var wg sync.WaitGroup
 	body := strings.Replace(chatRequest, `"model":"gpt-4o"`, `"model":"gpt-4o","stream":true`, 1)
-	for range n {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if stagger {
+				time.Sleep(up.gap * time.Duration(i) / time.Duration(n))
+			}
 			start := time.Now()
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
@@ -301,8 +334,8 @@ func streamRun(ctx context.Context, c *http.Client, url string, up *upstream, n,
 				return
 			}
 			defer resp.Body.Close()
-			var ttft time.Duration
-			var delays []time.Duration
+			var ttft, prev time.Duration
+			var delays, gaps []time.Duration
 			next, disordered, merged := 0, 0, 0
 			sc := bufio.NewScanner(resp.Body)
 			for sc.Scan() {
@@ -330,6 +363,10 @@ func streamRun(ctx context.Context, c *http.Client, url string, up *upstream, n,
 				next = seq + 1
 				d := now - time.Duration(sent)
 				delays = append(delays, d)
+				if prev > 0 {
+					gaps = append(gaps, now-prev)
+				}
+				prev = now
 				if d >= up.gap {
 					merged++
 				}
@@ -340,6 +377,7 @@ func streamRun(ctx context.Context, c *http.Client, url string, up *upstream, n,
 				st.ttft = append(st.ttft, ttft)
 			}
 			st.delay = append(st.delay, delays...)
+			st.gaps = append(st.gaps, gaps...)
 			st.received += len(delays)
 			st.dropped += chunks - len(delays)
 			st.disordered += disordered
@@ -347,7 +385,6 @@ func streamRun(ctx context.Context, c *http.Client, url string, up *upstream, n,
 		}()
 	}
 	wg.Wait()
-	st.ttft, st.delay = sortDurations(st.ttft), sortDurations(st.delay)
 	return st, firstErr
 }
 
