@@ -622,3 +622,31 @@ func TestModelsList(t *testing.T) {
 		t.Errorf("%+v", out)
 	}
 }
+
+// TestLongCallOutlastsServerWriteTimeout: the deployment's timeout, not
+// the HTTP server's write timeout, bounds a model call.
+func TestLongCallOutlastsServerWriteTimeout(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(700 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, upstreamAnswer)
+	}))
+	defer up.Close()
+	gw, err := New(newSink(), Options{Deployments: []config.Deployment{{Name: "gpt-4o", Type: config.DeploymentOpenAI, BaseURL: up.URL}}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close(context.Background())
+	mux := http.NewServeMux()
+	gw.Register(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.WriteTimeout = 300 * time.Millisecond
+	srv.Config.ReadTimeout = 300 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	resp, body := post(t, srv.URL+"/v1/chat/completions", `{"model":"gpt-4o","messages":[]}`)
+	if resp.StatusCode != 200 || string(body) != upstreamAnswer {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+}

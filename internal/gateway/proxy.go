@@ -127,6 +127,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeploym
 
 	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.Timeout.D())
 	defer cancel()
+	// A model call may outlast the server's write timeout (made for the
+	// other endpoints): the deployment's timeout bounds it instead.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d.cfg.Timeout.D() + 5*time.Second))
 	req, err := g.upstreamRequest(ctx, r, d, op, upBody, c)
 	if err != nil {
 		g.fail(w, c, http.StatusInternalServerError, "gateway_error", err.Error())
