@@ -51,7 +51,7 @@ func TestOpenAISDK(t *testing.T) {
 			Usage                  usage
 		}
 		Stream struct {
-			Text                             string
+			Text                              string
 			Chunks, UsageChunks, EmptyChoices int
 		}
 		StreamUsage usage
