@@ -1,29 +1,46 @@
 # genscope — see README.md. "make run" and "make test" are the two commands.
 GO ?= go
 
-.PHONY: run build test unit fuzz vet bench-ingest bench-query clean
+.PHONY: run build ui test unit fuzz vet bench-ingest bench-query bench-gateway clean
 
 run: build
 	./genscope serve
 
-build:
+build: ui
 	$(GO) build -o genscope ./cmd/genscope
+
+# The dashboard: web/ (TypeScript, esbuild, uPlot from npm, pinned by the
+# lockfile) built into internal/web/dist, which the binary embeds.
+ui: internal/web/dist/index.html
+
+internal/web/dist/index.html: web/node_modules web/build.mjs $(wildcard web/src/*)
+	cd web && npm run build
+
+web/node_modules: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
 
 # The whole suite: vet, unit/integration/end-to-end tests with the race
 # detector, then every fuzz test briefly.
 test: vet unit fuzz
 
-vet:
+vet: web/node_modules
 	$(GO) vet ./...
+	cd web && npm run --silent check
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
-unit: test/azure-exporter/node_modules
+unit: test/azure-exporter/node_modules test/openai-client/node_modules ui
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 # Real client libraries the tests drive (the Azure Monitor exporter), from
 # npm, pinned by the lockfile.
 test/azure-exporter/node_modules: test/azure-exporter/package-lock.json
 	cd test/azure-exporter && npm ci --no-audit --no-fund
+	touch $@
+
+# The official OpenAI Node.js SDK, driving the gateway.
+test/openai-client/node_modules: test/openai-client/package-lock.json
+	cd test/openai-client && npm ci --no-audit --no-fund
 	touch $@
 
 fuzz:
@@ -34,6 +51,9 @@ bench-ingest: build
 
 bench-query: build
 	./genscope bench query
+
+bench-gateway: build
+	./genscope bench gateway
 
 clean:
 	rm -f genscope

@@ -18,17 +18,19 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/genscope/genscope/internal/alertcli"
 	"github.com/genscope/genscope/internal/app"
 	"github.com/genscope/genscope/internal/bench"
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/demo"
 	"github.com/genscope/genscope/internal/ingest/appinsights"
+	"github.com/genscope/genscope/internal/storecopy"
 )
 
 const usage = `genscope — monitoring for generative-AI applications
 
 Usage:
-  genscope serve [--listen ADDR] [--grpc-listen ADDR] [--data DIR] [--config FILE]
+  genscope serve [--listen ADDR] [--grpc-listen ADDR] [--data DIR] [--config FILE] [--store clickhouse://HOST:PORT/DB]
                  [--tls-cert FILE --tls-key FILE | --tls-self-signed]
   genscope connection-string [--endpoint URL] [--project NAME]
                                   the Application Insights connection string for an Azure Monitor exporter
@@ -36,8 +38,14 @@ Usage:
                                   run the lab's traffic through the gateway (starts a server when none answers)
   genscope prompt "text" [--system S] [--deployment D] [--stream] [--server URL]
                                   send one prompt through the gateway and print the answer and its usage
+  genscope alerts list|get|evaluate|history|groups|fire-test [ID] [--server URL]
+                                  alert rules, alerts and action groups of a running server
+  genscope copy --from STORE --to STORE
+                                  copy everything between stores (duckdb:PATH, clickhouse://HOST:PORT/DB), resumable
   genscope bench ingest [flags]   measure OTLP ingest throughput against a fresh server
   genscope bench query [flags]    generate a dataset and measure query latency
+  genscope bench clickhouse [-store clickhouse://HOST:PORT/DB]
+                                  ClickHouse ingest rate, and aggregate queries vs DuckDB on the same dataset
   genscope help
 
 Run "genscope COMMAND -h" for the flags of a command.
@@ -71,6 +79,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return demoCmd(ctx, args[1:], stdout, stderr)
 	case "prompt":
 		return promptCmd(ctx, args[1:], stdout, stderr)
+	case "alerts":
+		return alertcli.Main(ctx, args[1:], stdout, stderr)
+	case "copy":
+		return storecopy.Main(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -88,6 +100,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	grpcListen := fs.String("grpc-listen", def.GRPCListen, "OTLP/gRPC listen address (empty to disable)")
 	data := fs.String("data", def.Data, "data directory")
 	configFile := fs.String("config", "", "YAML config file for everything else")
+	storeURL := fs.String("store", "", "store: clickhouse://[USER:PASSWORD@]HOST:PORT/DATABASE[?cluster=NAME&http_addr=HOST:PORT], or duckdb (the file in --data, the default)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	tlsKey := fs.String("tls-key", "", "and this key (PEM)")
 	tlsSelf := fs.Bool("tls-self-signed", false, "serve HTTPS with a self-signed certificate kept in the data directory")
@@ -102,8 +115,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	// Flags given on the command line win over the file.
+	var flagErr error
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
+		case "store":
+			if *storeURL == "duckdb" {
+				cfg.Store.Driver = "duckdb"
+				break
+			}
+			st, path, err := config.ParseStoreURL(cfg.Store, *storeURL)
+			if err == nil && path != "" {
+				err = fmt.Errorf("--store: duckdb:PATH is for genscope copy; serve keeps its DuckDB file in --data")
+			}
+			cfg.Store, flagErr = st, err
 		case "listen":
 			cfg.Listen = *listen
 		case "grpc-listen":
@@ -118,6 +142,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			cfg.TLS.SelfSigned = *tlsSelf
 		}
 	})
+	if flagErr != nil {
+		return flagErr
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

@@ -25,8 +25,11 @@ type API struct {
 	now    func() time.Time
 	// ProjectFor names the project a request may read, or returns an error
 	// to refuse it with 401. Nil means DefaultProject.
-	projectFor func(r *http.Request) (string, error)
-	timeout    time.Duration
+	projectFor  func(r *http.Request) (string, error)
+	timeout     time.Duration
+	grpcListen  string
+	deployments []string
+	content     func(r *http.Request, project string) bool
 }
 
 // Options tune the API.
@@ -37,11 +40,21 @@ type Options struct {
 	QueryTimeout time.Duration
 	// Now is the clock relative times are measured from; nil means time.Now.
 	Now func() time.Time
+	// GRPCListen is the OTLP/gRPC listen address GET /api/v1/status
+	// reports (its port); "" when gRPC is off.
+	GRPCListen string
+	// Deployments are the gateway's deployment names GET /api/v1/status
+	// reports; nil when the gateway is off.
+	Deployments []string
+	// Content reports whether a request may see the project's message
+	// content; nil means it may. Without it, results lose their content
+	// (content.go) and the q filter is refused.
+	Content func(r *http.Request, project string) bool
 }
 
 // New returns the API over st.
 func New(st store.Store, prices *pricing.Table, log *slog.Logger, opts Options) *API {
-	a := &API{st: st, prices: prices, log: log, now: opts.Now, projectFor: opts.ProjectFor, timeout: opts.QueryTimeout}
+	a := &API{st: st, prices: prices, log: log, now: opts.Now, projectFor: opts.ProjectFor, timeout: opts.QueryTimeout, grpcListen: opts.GRPCListen, deployments: opts.Deployments, content: opts.Content}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -62,6 +75,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/sessions/{session_id}", a.handle(a.session))
 	mux.HandleFunc("GET /api/v1/pricing", a.handle(a.pricing))
 	mux.HandleFunc("GET /api/v1/pricing/unknown", a.handle(a.unknownModels))
+	mux.HandleFunc("GET /api/v1/status", a.handle(a.status))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody{Error: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
@@ -89,11 +103,20 @@ func (a *API) handle(h handlerFunc) http.HandlerFunc {
 		project := DefaultProject
 		if a.projectFor != nil {
 			p, err := a.projectFor(r)
+			if errors.Is(err, ErrForbidden) {
+				writeJSON(w, http.StatusForbidden, errorBody{Error: "this project is not readable with these credentials"})
+				return
+			}
 			if err != nil {
 				writeJSON(w, http.StatusUnauthorized, errorBody{Error: err.Error()})
 				return
 			}
 			project = p
+		}
+		content := a.contentAllowed(r, project)
+		if !content && r.URL.Query().Get(contentParam) != "" {
+			writeJSON(w, http.StatusForbidden, errorBody{Error: contentParam + ": searching message text needs the content permission"})
+			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), a.timeout)
 		defer cancel()
@@ -101,6 +124,9 @@ func (a *API) handle(h handlerFunc) http.HandlerFunc {
 		if err != nil {
 			a.writeError(w, r, err)
 			return
+		}
+		if !content {
+			out = withoutContent(out)
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, http.StatusOK, out)
@@ -227,7 +253,11 @@ func (a *API) spans(r request) (any, error) {
 	default:
 		return nil, badParam("all", "%q is not true or false", q.Get("all"))
 	}
-	page, err := a.st.Spans(r.ctx, store.SpansQuery{Filter: f, All: all, Limit: limit, Cursor: q.Get("cursor")})
+	order, err := parseSort(q)
+	if err != nil {
+		return nil, err
+	}
+	page, err := a.st.Spans(r.ctx, store.SpansQuery{Filter: f, All: all, Limit: limit, Cursor: q.Get("cursor"), Order: order})
 	if err != nil {
 		return nil, err
 	}

@@ -207,3 +207,16 @@ func parseTimeseries(q url.Values, f store.Filter) (store.TimeseriesQuery, error
 	}
 	return tq, nil
 }
+
+// sorts are the values of the spans table's sort parameter.
+var sorts = []string{store.OrderTime, store.OrderDuration, store.OrderTokens}
+
+// parseSort reads the spans table's sort: time (default), duration or
+// tokens, each descending.
+func parseSort(q url.Values) (string, error) {
+	v := q.Get("sort")
+	if v == "" {
+		return store.OrderTime, nil
+	}
+	return v, oneOf("sort", v, sorts)
+}

@@ -49,6 +49,22 @@ func TestParseFilter(t *testing.T) {
 	}
 }
 
+func TestParseSort(t *testing.T) {
+	for in, want := range map[string]string{"": "time", "sort=time": "time", "sort=duration": "duration", "sort=tokens": "tokens"} {
+		q, _ := url.ParseQuery(in)
+		if got, err := parseSort(q); err != nil || got != want {
+			t.Errorf("parseSort(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"sort=cost", "sort=Duration", "sort=time%20"} {
+		q, _ := url.ParseQuery(bad)
+		var pe *paramError
+		if _, err := parseSort(q); !errors.As(err, &pe) || pe.name != "sort" {
+			t.Errorf("parseSort(%q) = %v, want a sort error", bad, err)
+		}
+	}
+}
+
 func TestAutoInterval(t *testing.T) {
 	for span, want := range map[time.Duration]time.Duration{
 		15 * time.Minute:    10 * time.Second,
@@ -92,6 +108,7 @@ func FuzzQueryParams(f *testing.F) {
 			}
 		}
 		_, _ = parseLimit(q, 50, 1000)
+		_, _ = parseSort(q)
 		_, _ = parseDim("by", q.Get("by"), false)
 	})
 }

@@ -27,8 +27,8 @@ import (
 	"github.com/genscope/genscope/internal/pricing"
 	"github.com/genscope/genscope/internal/recorder"
 	"github.com/genscope/genscope/internal/store"
-	"github.com/genscope/genscope/internal/store/duckdb"
 	"github.com/genscope/genscope/internal/tlsutil"
+	"github.com/genscope/genscope/internal/web"
 )
 
 // DBFile is the name of the DuckDB file in the data directory.
@@ -47,6 +47,8 @@ type App struct {
 
 	httpLn, grpcLn net.Listener
 	ready          atomic.Bool
+	alerting       *alerting // nil when the store keeps no alert state
+	trust          *trust    // projects, keys, users; privacy; retention (trust.go)
 }
 
 // New opens the store and binds the listeners; Run serves. On error
@@ -67,16 +69,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	path := filepath.Join(cfg.Data, DBFile)
-	db, err := duckdb.Open(ctx, path, duckdb.Options{
-		MemoryLimit:         cfg.Store.DuckDB.MemoryLimit,
-		Threads:             cfg.Store.DuckDB.Threads,
-		CheckpointThreshold: cfg.Store.DuckDB.CheckpointThreshold,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+	if a.st, err = openStore(ctx, cfg, log); err != nil {
+		return nil, err
 	}
-	a.st = db
+	if a.trust, err = a.newTrust(ctx); err != nil {
+		return nil, err
+	}
 
 	a.rec, err = recorder.New(a.st, recorder.Options{
 		MaxQueueItems: cfg.Recorder.MaxQueueItems,
@@ -87,6 +85,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 			for i := range b.Spans {
 				prices.Apply(&b.Spans[i])
 			}
+			a.trust.privacy.Apply(b) // every source's content policy, before the store
 		},
 	}, log, a.reg)
 	if err != nil {
@@ -94,8 +93,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	}
 
 	rcv, err := otlp.New(a.rec, otlp.Options{
-		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
-		RetryAfter:   cfg.Ingest.RetryAfter.D(),
+		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
+		RetryAfter:     cfg.Ingest.RetryAfter.D(),
+		ProjectFor:     a.trust.ingestProject(),
+		GRPCProjectFor: a.trust.grpcProject(),
 	}, log, a.reg)
 	if err != nil {
 		return nil, err
@@ -104,6 +105,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	ai, err := appinsights.New(a.rec, appinsights.Options{
 		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
 		RetryAfter:   cfg.Ingest.RetryAfter.D(),
+		ProjectFor:   a.trust.ikeyProject(),
 	}, log, a.reg)
 	if err != nil {
 		return nil, err
@@ -120,13 +122,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 			MaxBodyBytes:   cfg.Gateway.MaxBodyBytes,
 			MaxRecordBytes: cfg.Gateway.MaxRecordBytes,
 			Service:        cfg.Gateway.Service,
+			ProjectFor:     a.trust.gatewayProject(),
 		}, log, a.reg)
 		if err != nil {
 			return nil, err
 		}
 		a.gw.Register(mux)
 	}
-	api.New(a.st, prices, log, api.Options{}).Register(mux)
+	var deployments []string
+	if a.gw != nil {
+		deployments = a.gw.Deployments()
+	}
+	api.New(a.st, prices, log, api.Options{GRPCListen: cfg.GRPCListen, Deployments: deployments,
+		ProjectFor: a.trust.apiProject(), Content: a.trust.apiContent()}).Register(mux)
+	a.trust.register(mux)
+	web.New(web.Options{Log: log}).Register(mux)
+	if a.alerting, err = a.newAlerting(ctx, mux); err != nil {
+		return nil, err
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
@@ -144,7 +157,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	a.http = &http.Server{
 		// Application Insights exporters post to //v2.1/track when their
 		// endpoint ends with a slash, and do not follow the mux's redirect.
-		Handler:           ai.Wrap(mux),
+		Handler:           ai.Wrap(a.trust.wrap(mux, func() *alerting { return a.alerting })),
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.D(),
 		ReadTimeout:       cfg.HTTP.ReadTimeout.D(),
 		WriteTimeout:      cfg.HTTP.WriteTimeout.D(),
@@ -225,6 +238,8 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	a.alerting.start(ctx)
+	a.trust.start(ctx)
 	a.ready.Store(true)
 	a.log.Info("genscope is serving", "http", scheme+"://"+a.HTTPAddr(), "grpc", a.GRPCAddr(), "data", a.cfg.Data)
 
@@ -264,6 +279,8 @@ func (a *App) shutdown() error {
 			errs = append(errs, err)
 		}
 	}
+	a.alerting.stop()
+	a.trust.stop()
 	if err := a.rec.Close(ctx); err != nil {
 		errs = append(errs, err)
 	}

@@ -20,6 +20,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return queryMain(ctx, args[1:], stdout, stderr)
 	case "gateway":
 		return gatewayMain(ctx, args[1:], stdout, stderr)
+	case "alerts":
+		return alertsMain(ctx, args[1:], stdout, stderr)
+	case "clickhouse":
+		return clickhouseMain(ctx, args[1:], stdout, stderr)
 	default:
 		return fmt.Errorf("bench: unknown subcommand %q (want ingest, query or gateway)", args[0])
 	}

@@ -37,6 +37,15 @@ type Config struct {
 	Gateway  Gateway  `yaml:"gateway"`
 	// Pricing adds models to the built-in price table or replaces entries.
 	Pricing []pricing.Override `yaml:"pricing"`
+	// Notify, ActionGroups and Alerts are alerting (alerts.go); groups
+	// and rules from the file are read-only through the API.
+	Notify       Notify        `yaml:"notify"`
+	ActionGroups []ActionGroup `yaml:"action_groups"`
+	Alerts       []AlertRule   `yaml:"alerts"`
+	// Auth and Projects are access control and per-project privacy and
+	// retention (auth.go).
+	Auth     Auth      `yaml:"auth"`
+	Projects []Project `yaml:"projects"`
 }
 
 // HTTP bounds the HTTP server.
@@ -85,9 +94,10 @@ type Recorder struct {
 
 // Store selects and tunes the storage backend.
 type Store struct {
-	// Driver is "duckdb" (the default, embedded).
-	Driver string `yaml:"driver"`
-	DuckDB DuckDB `yaml:"duckdb"`
+	// Driver is "duckdb" (the default, embedded) or "clickhouse".
+	Driver     string     `yaml:"driver"`
+	DuckDB     DuckDB     `yaml:"duckdb"`
+	ClickHouse ClickHouse `yaml:"clickhouse"`
 }
 
 // DuckDB tunes the embedded store.
@@ -146,6 +156,9 @@ func Default() Config {
 			WriteTimeout:  Duration(30 * time.Second),
 		},
 		Gateway: defaultGateway(),
+		Auth:    defaultAuth(),
+		Notify: Notify{Attempts: 5, AttemptTimeout: Duration(10 * time.Second), Backoff: Duration(2 * time.Second),
+			SMTP: SMTP{Port: 587, TLS: "starttls"}},
 		Store: Store{
 			Driver: "duckdb",
 			DuckDB: DuckDB{MemoryLimit: "256MB", CheckpointThreshold: "256MB"},
@@ -257,13 +270,17 @@ func (c *Config) Validate() error {
 	}
 	switch c.Store.Driver {
 	case "duckdb":
+	case "clickhouse":
+		c.Store.ClickHouse.validate(bad)
 	default:
-		bad("store.driver", "%q is not a known store (duckdb)", c.Store.Driver)
+		bad("store.driver", "%q is not a known store (duckdb, clickhouse)", c.Store.Driver)
 	}
 	if c.Store.DuckDB.Threads < 0 {
 		bad("store.duckdb.threads", "must not be negative")
 	}
 	c.Gateway.validate(bad)
+	c.validateAlerts(bad, &errs)
+	c.validateAuth(bad)
 	if _, err := pricing.New(c.Pricing); err != nil {
 		errs = append(errs, err) // already names each field as pricing[i].field
 	}

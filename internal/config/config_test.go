@@ -59,10 +59,18 @@ func TestBadFiles(t *testing.T) {
 		"bad-duration.bad.yaml": {"forever"},
 		"missing-env.bad.yaml":  {"GENSCOPE_TEST_UNSET_VARIABLE"},
 		"tls.bad.yaml":          {"tls: cert_file and key_file go together"},
+		"clickhouse.bad.yaml": {"store.clickhouse.addrs[0]:", "store.clickhouse.http_addr:", "store.clickhouse.database:",
+			"store.clickhouse.cluster:", "store.clickhouse.max_open_conns:"},
 		"gateway.bad.yaml": {"gateway.capture:", "gateway.redact_patterns[0]:", "gateway.deployments[0].base_url: required",
 			"gateway.deployments[1].name: \"a\" is defined twice", "gateway.deployments[1].base_url:", "gateway.deployments[2].name:",
 			"gateway.deployments[2].type:", "gateway.deployments[3].base_url: credentials", "gateway.deployments[3].simulated: only",
 			"gateway.deployments[4].simulated.jitter:"},
+		"alerts.bad.yaml": {"notify.attempts:", "notify.smtp.tls:", "notify.smtp: username and password",
+			"action_groups[0].name: required", "action_groups[0].receivers[0].url: required", "action_groups[0].receivers[1].type:",
+			"action_groups[0].receivers[2].to[0]:", "action_groups[0].receivers[2]: email needs notify.smtp.host",
+			"action_groups[1].id: \"g\" is defined twice", "action_groups[1].receivers: at least one",
+			"alerts[0].name: required", "alerts[0].signal:", "alerts[0].operator:", "alerts[0].window:",
+			"alerts[0].action_groups[0]: no action group", "alerts[1].id: \"r\" is defined twice", "alerts[1].frequency:"},
 		"many-problems.bad.yaml": {"listen:", "log_level:", "ingest.max_body_bytes:", "store.driver:",
 			"pricing[0].model: required", "pricing[0].effective:"},
 	}
@@ -81,6 +89,29 @@ func TestBadFiles(t *testing.T) {
 				t.Errorf("%s: error %q does not mention %q", f, err, m)
 			}
 		}
+	}
+}
+
+func TestAlertsFile(t *testing.T) {
+	raw, _ := os.ReadFile("testdata/alerts.good.yaml")
+	c, err := Parse(raw, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.ActionGroups) != 1 || len(c.ActionGroups[0].Receivers) != 5 || c.Notify.SMTP.Password.Reveal() != "azure-key-canary" ||
+		!c.Notify.AllowPrivateTargets || c.Notify.Attempts != 3 || c.Notify.AttemptTimeout.D() != 10*time.Second {
+		t.Fatalf("notify %+v groups %+v", c.Notify, c.ActionGroups)
+	}
+	r0, r1 := c.Alerts[0].ToRule(), c.Alerts[1].ToRule()
+	if r0.Threshold != 4000 || r0.Window.D() != 5*time.Minute || !r0.Enabled || !r0.AutoResolve || r0.Violations != 1 ||
+		r0.Filters.Model != "gpt-4o" || r0.ActionGroups[0] != "oncall" || r0.NoData != "keep" {
+		t.Errorf("rule 0 %+v", r0)
+	}
+	if r1.Enabled || r1.AutoResolve || r1.Violations != 2 || r1.Evaluations != 3 || r1.Frequency.D() != time.Minute || r1.SplitBy != "model" {
+		t.Errorf("rule 1 %+v", r1)
+	}
+	if s := fmt.Sprintf("%+v %v", c.Notify, c.ActionGroups); strings.Contains(s, "azure-key-canary") {
+		t.Error("a secret prints")
 	}
 }
 

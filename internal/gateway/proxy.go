@@ -295,14 +295,35 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, d *deplo
 	default:
 		// No key configured: the client's own credential goes to the
 		// upstream it meant to call, and nowhere else.
-		if v := r.Header.Get("Authorization"); v != "" && !strings.HasPrefix(v, "Bearer gsk_") {
+		if v := r.Header.Get("Authorization"); v != "" && !genscopeKey(v) {
 			req.Header.Set("Authorization", v)
 		}
-		if v := r.Header.Get("api-key"); v != "" {
+		if v := r.Header.Get("api-key"); v != "" && !genscopeKey(v) {
 			req.Header.Set("api-key", v)
 		}
 	}
 	return req, nil
+}
+
+// genscopeKey reports whether a credential header's value is a genscope
+// key (gsk_ and 43 base64url characters, bare or as "Bearer ..."): the
+// gateway's own credential, never sent upstream. Other gsk_ keys (Groq's
+// are longer) pass.
+func genscopeKey(v string) bool {
+	v = strings.TrimSpace(v)
+	if scheme, tok, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "bearer") {
+		v = strings.TrimSpace(tok)
+	}
+	rest, ok := strings.CutPrefix(v, "gsk_")
+	if !ok || len(rest) != 43 {
+		return false
+	}
+	for _, c := range []byte(rest) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // forwardHeaders are the client headers an upstream gets (credentials are

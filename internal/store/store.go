@@ -116,6 +116,9 @@ func (b *Batch) Len() int { return len(b.Spans) + len(b.Messages) }
 //     calls (desc) then key.
 //   - Spans are ordered by start time, then span id (as hex), then trace id
 //     (as hex), all descending; Session.Calls ascending by the same keys.
+//     SpansQuery.Order may put a key before those: the duration or the
+//     total (input + output) tokens, descending; the cursor carries that
+//     key, and a cursor from another order is ErrBadCursor.
 //     Sessions (the "" session excluded) are ordered by last call (desc)
 //     then session id; a session's User is its smallest non-empty user.
 //   - Invalid requests return errors wrapping ErrBadQuery or ErrBadCursor;
@@ -276,7 +279,18 @@ type SpansQuery struct {
 	All    bool   // include non-GenAI spans
 	Limit  int    // 1..1000; 0 means 50
 	Cursor string // opaque, from SpansPage.NextCursor; empty for the first page
+	// Order is the first sort key, descending: "" or OrderTime (start
+	// time), OrderDuration, OrderTokens (input + output). Ties keep the
+	// time order. Anything else is ErrBadQuery.
+	Order string
 }
+
+// Orders of the spans table (SpansQuery.Order).
+const (
+	OrderTime     = "time"
+	OrderDuration = "duration"
+	OrderTokens   = "tokens"
+)
 
 // SpansPage is one page of spans.
 type SpansPage struct {

@@ -22,21 +22,46 @@ type spanKey struct {
 	span       uint64
 	hi, lo     uint64
 	sessionKey string // Sessions cursors only
+	sortv      int64  // the first sort key of the duration and tokens orders
 }
 
 const (
 	cursorSpans    = 's'
 	cursorSessions = 'e'
+	// Spans cursors of the other orders: the time order's key plus the
+	// sort value.
+	cursorSpansDuration = 'd'
+	cursorSpansTokens   = 'k'
 )
+
+// spanOrders maps SpansQuery.Order to its cursor kind and the SQL of its
+// first sort key ("" for the time order).
+var spanOrders = map[string]struct {
+	kind byte
+	key  string
+}{
+	"":                  {cursorSpans, ""},
+	store.OrderTime:     {cursorSpans, ""},
+	store.OrderDuration: {cursorSpansDuration, "s.duration_ns"},
+	store.OrderTokens:   {cursorSpansTokens, "(s.input_tokens + s.output_tokens)"},
+}
+
+// isSpansKind reports whether a cursor kind is a spans one.
+func isSpansKind(kind byte) bool {
+	return kind == cursorSpans || kind == cursorSpansDuration || kind == cursorSpansTokens
+}
 
 func encodeCursor(kind byte, k spanKey) string {
 	buf := make([]byte, 0, 33+len(k.sessionKey))
 	buf = append(buf, kind)
 	buf = binary.BigEndian.AppendUint64(buf, uint64(k.start))
-	if kind == cursorSpans {
+	if isSpansKind(kind) {
 		buf = binary.BigEndian.AppendUint64(buf, k.span)
 		buf = binary.BigEndian.AppendUint64(buf, k.hi)
 		buf = binary.BigEndian.AppendUint64(buf, k.lo)
+		if kind != cursorSpans {
+			buf = binary.BigEndian.AppendUint64(buf, uint64(k.sortv))
+		}
 	} else {
 		buf = append(buf, k.sessionKey...)
 	}
@@ -49,14 +74,24 @@ func decodeCursor(kind byte, c string) (spanKey, error) {
 	if err != nil {
 		return k, fmt.Errorf("%w: not base64", store.ErrBadCursor)
 	}
-	if len(buf) < 9 || buf[0] != kind || (kind == cursorSpans && len(buf) != 33) {
+	want := 0 // the exact length, when fixed
+	switch {
+	case kind == cursorSpans:
+		want = 33
+	case isSpansKind(kind):
+		want = 41
+	}
+	if len(buf) < 9 || buf[0] != kind || (want != 0 && len(buf) != want) {
 		return k, fmt.Errorf("%w: wrong length or kind", store.ErrBadCursor)
 	}
 	k.start = int64(binary.BigEndian.Uint64(buf[1:]))
-	if kind == cursorSpans {
+	if isSpansKind(kind) {
 		k.span = binary.BigEndian.Uint64(buf[9:])
 		k.hi = binary.BigEndian.Uint64(buf[17:])
 		k.lo = binary.BigEndian.Uint64(buf[25:])
+		if want == 41 {
+			k.sortv = int64(binary.BigEndian.Uint64(buf[33:]))
+		}
 	} else {
 		k.sessionKey = string(buf[9:])
 	}
@@ -144,10 +179,14 @@ func pick(own bool, text string, rec []string) string {
 	return strings.Join(nonEmpty, "\n")
 }
 
-// Spans returns a page of spans, newest first.
+// Spans returns a page of spans, newest first or by q.Order.
 func (s *DB) Spans(ctx context.Context, q store.SpansQuery) (store.SpansPage, error) {
 	if err := checkFilter(q.Filter); err != nil {
 		return store.SpansPage{}, err
+	}
+	order, ok := spanOrders[q.Order]
+	if !ok {
+		return store.SpansPage{}, fmt.Errorf("%w: order %q is not one of time, duration, tokens", store.ErrBadQuery, q.Order)
 	}
 	limit := q.Limit
 	switch {
@@ -158,13 +197,13 @@ func (s *DB) Spans(ctx context.Context, q store.SpansQuery) (store.SpansPage, er
 	}
 	var after *spanKey
 	if q.Cursor != "" {
-		k, err := decodeCursor(cursorSpans, q.Cursor)
+		k, err := decodeCursor(order.kind, q.Cursor)
 		if err != nil {
 			return store.SpansPage{}, fmt.Errorf("spans: %w", err)
 		}
 		after = &k
 	}
-	rows, err := s.listSpans(ctx, q.Filter, q.All, false, after, limit+1)
+	rows, err := s.listSpans(ctx, q.Filter, q.All, false, order.key, after, limit+1)
 	if err != nil {
 		return store.SpansPage{}, fmt.Errorf("spans: %w", err)
 	}
@@ -172,7 +211,14 @@ func (s *DB) Spans(ctx context.Context, q store.SpansQuery) (store.SpansPage, er
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
-		page.NextCursor = encodeCursor(cursorSpans, spanKey{start: last.start, span: last.span, hi: last.hi, lo: last.lo})
+		k := spanKey{start: last.start, span: last.span, hi: last.hi, lo: last.lo}
+		switch order.kind {
+		case cursorSpansDuration:
+			k.sortv = last.dur
+		case cursorSpansTokens:
+			k.sortv = last.in + last.out
+		}
+		page.NextCursor = encodeCursor(order.kind, k)
 	}
 	for i := range rows {
 		page.Spans = append(page.Spans, rows[i].summary())
@@ -181,9 +227,10 @@ func (s *DB) Spans(ctx context.Context, q store.SpansQuery) (store.SpansPage, er
 }
 
 // listSpans reads up to limit span rows in the spans order (asc reverses
-// it) after the key, with their effective session, user and content from
-// message records.
-func (s *DB) listSpans(ctx context.Context, f store.Filter, all, asc bool, after *spanKey, limit int) ([]row, error) {
+// it; a non-empty sortKey is an SQL expression sorted on first) after the
+// key, with their effective session, user and content from message
+// records.
+func (s *DB) listSpans(ctx context.Context, f store.Filter, all, asc bool, sortKey string, after *spanKey, limit int) ([]row, error) {
 	var b sqlb
 	sc := newScope(&b, f, scopeOpts{all: all})
 	dir, cmp := "DESC", "<"
@@ -192,14 +239,23 @@ func (s *DB) listSpans(ctx context.Context, f store.Filter, all, asc bool, after
 	}
 	if after != nil {
 		st, sp, hi, lo := b.arg(after.start), b.arg(after.span), b.arg(after.hi), b.arg(after.lo)
-		sc.where = append(sc.where, "s.start_ns "+cmp+"= "+st,
-			"(s.start_ns "+cmp+" "+st+" OR (s.start_ns = "+st+" AND (s.span_id "+cmp+" "+sp+
-				" OR (s.span_id = "+sp+" AND (s.trace_hi "+cmp+" "+hi+" OR (s.trace_hi = "+hi+" AND s.trace_lo "+cmp+" "+lo+"))))))")
+		cond := "(s.start_ns " + cmp + " " + st + " OR (s.start_ns = " + st + " AND (s.span_id " + cmp + " " + sp +
+			" OR (s.span_id = " + sp + " AND (s.trace_hi " + cmp + " " + hi + " OR (s.trace_hi = " + hi + " AND s.trace_lo " + cmp + " " + lo + "))))))"
+		if sortKey == "" {
+			sc.where = append(sc.where, "s.start_ns "+cmp+"= "+st, cond)
+		} else {
+			v := b.arg(after.sortv)
+			sc.where = append(sc.where, sortKey+" "+cmp+"= "+v,
+				"("+sortKey+" "+cmp+" "+v+" OR ("+sortKey+" = "+v+" AND "+cond+"))")
+		}
 	}
 	// Two phases: the keys of the page from a narrow Top-N (which reads
 	// only the filtered and key columns), then the page's rows, found by
 	// zone maps on start_ns.
 	order := " ORDER BY s.start_ns " + dir + ", s.span_id " + dir + ", s.trace_hi " + dir + ", s.trace_lo " + dir
+	if sortKey != "" {
+		order = " ORDER BY " + sortKey + " " + dir + "," + order[len(" ORDER BY"):]
+	}
 	q := sc.with() + "SELECT s.start_ns, s.span_id, s.trace_hi, s.trace_lo" + sc.from() + order + " LIMIT " + strconv.Itoa(limit)
 	rs, err := s.sqlDB().QueryContext(ctx, q, b.args...)
 	if err != nil {
@@ -615,7 +671,7 @@ func (s *DB) Session(ctx context.Context, project, id string, f store.Filter) (s
 	if len(list) == 0 {
 		return store.SessionDetail{}, fmt.Errorf("session %s: %w", id, store.ErrNotFound)
 	}
-	rows, err := s.listSpans(ctx, f, false, true, nil, store.SessionCallsLimit)
+	rows, err := s.listSpans(ctx, f, false, true, "", nil, store.SessionCallsLimit)
 	if err != nil {
 		return store.SessionDetail{}, fmt.Errorf("session %s: %w", id, err)
 	}

@@ -161,6 +161,23 @@ func (r *ref) selected(f store.Filter, all bool) []effective {
 	return out
 }
 
+// ordered returns the effective spans a filter selects in the Spans order
+// of SpansQuery.Order: its key descending, ties in the time order.
+func (r *ref) ordered(f store.Filter, all bool, order string) []effective {
+	out := r.selected(f, all)
+	key := func(e effective) int64 {
+		switch order {
+		case store.OrderDuration:
+			return e.DurationNano
+		case store.OrderTokens:
+			return e.Usage.InputTokens + e.Usage.OutputTokens
+		}
+		return 0
+	}
+	slices.SortStableFunc(out, func(a, b effective) int { return cmp.Compare(key(b), key(a)) })
+	return out
+}
+
 // quantile is the type-7 quantile of sorted values.
 func quantile(sorted []float64, q float64) float64 {
 	if len(sorted) == 0 {

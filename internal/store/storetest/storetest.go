@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Trace", func(t *testing.T) { testTrace(t, s, r) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, s, r) })
 	t.Run("UnknownModels", func(t *testing.T) { testUnknownModels(t, s, r) })
+	t.Run("Aggregate", func(t *testing.T) { testAggregate(t, s, r) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, s, other.ref) })
 	t.Run("PagingWhileWriting", func(t *testing.T) { testPagingWhileWriting(t, openClosed(t, open)) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, openClosed(t, open)) })
@@ -200,6 +201,19 @@ func testBadInput(t *testing.T, s store.Store) {
 	}
 	if _, err := s.Spans(ctx, store.SpansQuery{Filter: f, Limit: 5000}); !errors.Is(err, store.ErrBadQuery) {
 		t.Errorf("Spans(limit 5000): %v, want ErrBadQuery", err)
+	}
+	if _, err := s.Spans(ctx, store.SpansQuery{Filter: f, Order: "color"}); !errors.Is(err, store.ErrBadQuery) {
+		t.Errorf("Spans(order color): %v, want ErrBadQuery", err)
+	}
+	// A cursor is only good for the order that issued it.
+	for _, o := range [][2]string{{"", store.OrderDuration}, {store.OrderDuration, store.OrderTokens}, {store.OrderTokens, store.OrderTime}} {
+		p, err := s.Spans(ctx, store.SpansQuery{Filter: f, Limit: 2, Order: o[0]})
+		if err != nil || p.NextCursor == "" {
+			t.Fatalf("Spans(order %q, limit 2) = %+v, %v; want a cursor", o[0], p, err)
+		}
+		if _, err := s.Spans(ctx, store.SpansQuery{Filter: f, Limit: 2, Order: o[1], Cursor: p.NextCursor}); !errors.Is(err, store.ErrBadCursor) {
+			t.Errorf("Spans(order %q, cursor of order %q): %v, want ErrBadCursor", o[1], o[0], err)
+		}
 	}
 	// Odd but valid text: SQL metacharacters match literally.
 	for _, q := range []string{"%", "_", "'", `\`, "capital' OR '1'='1"} {
@@ -469,6 +483,20 @@ func testSpans(t *testing.T, s store.Store, r *ref) {
 	}
 	for _, limit := range []int{1, 3, 50, 1000} {
 		checkSummaries(t, fmt.Sprintf("limit %d", limit), pageAll(t, s, store.SpansQuery{Filter: f, Limit: limit}), r, r.selected(f, false))
+	}
+	// The other orders, paged, with and without filters and non-GenAI spans.
+	for _, order := range []string{store.OrderTime, store.OrderDuration, store.OrderTokens} {
+		for _, limit := range []int{1, 7, 1000} {
+			checkSummaries(t, fmt.Sprintf("order %s limit %d", order, limit),
+				pageAll(t, s, store.SpansQuery{Filter: f, Limit: limit, Order: order}), r, r.ordered(f, false, order))
+		}
+		for i, ff := range filters(r) {
+			if i%3 != 0 {
+				continue
+			}
+			checkSummaries(t, fmt.Sprintf("order %s %+v all", order, ff),
+				pageAll(t, s, store.SpansQuery{Filter: ff, All: true, Limit: 5, Order: order}), r, r.ordered(ff, true, order))
+		}
 	}
 	// Previews: a long multi-byte system prompt is cut with "…"; content
 	// from message records appears, in (time, seq) order.

@@ -1,0 +1,257 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/genscope/genscope/internal/store"
+)
+
+// maxBody bounds a rule's JSON.
+const maxBody = 1 << 20
+
+// Register adds the alert rule and alert endpoints to mux.
+func (e *Engine) Register(mux *http.ServeMux) {
+	h := func(f func(*http.Request) (int, any, error)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
+			defer cancel()
+			code, out, err := f(r.WithContext(ctx))
+			if err != nil {
+				code, out = errorStatus(e.log, r, err)
+			}
+			WriteJSON(w, code, out)
+		}
+	}
+	mux.HandleFunc("POST /api/v1/alert-rules", h(e.httpCreate))
+	mux.HandleFunc("GET /api/v1/alert-rules", h(e.httpList))
+	mux.HandleFunc("POST /api/v1/alert-rules/preview", h(e.httpPreviewNew))
+	mux.HandleFunc("GET /api/v1/alert-rules/{id}", h(e.httpGet))
+	mux.HandleFunc("PUT /api/v1/alert-rules/{id}", h(e.httpUpdate))
+	mux.HandleFunc("DELETE /api/v1/alert-rules/{id}", h(e.httpDelete))
+	mux.HandleFunc("POST /api/v1/alert-rules/{id}/evaluate", h(e.httpEvaluate))
+	mux.HandleFunc("GET /api/v1/alert-rules/{id}/preview", h(e.httpPreview))
+	mux.HandleFunc("GET /api/v1/alerts", h(e.httpAlerts))
+	mux.HandleFunc("GET /api/v1/alerts/history", h(e.httpHistory))
+}
+
+// errorBody is the API's error shape.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// badRequest is a request error whose message names the field.
+type badRequest struct{ msg string }
+
+func (b *badRequest) Error() string { return b.msg }
+
+// WriteJSON writes v as the JSON answer.
+func WriteJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	if v != nil {
+		_ = json.NewEncoder(w).Encode(v)
+	}
+}
+
+func errorStatus(log *slog.Logger, r *http.Request, err error) (int, any) {
+	var fe *FieldError
+	var br *badRequest
+	switch {
+	case errors.As(err, &fe), errors.As(err, &br), errors.Is(err, store.ErrBadQuery):
+		return http.StatusBadRequest, errorBody{strings.ReplaceAll(err.Error(), "\n", "; ")}
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound, errorBody{"no such alert rule"}
+	case errors.Is(err, ErrReadOnly):
+		return http.StatusConflict, errorBody{"alert rule is read-only: it is defined in the config file"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, errorBody{"timed out"}
+	}
+	log.Error("alert API", "path", r.URL.Path, "err", err)
+	return http.StatusInternalServerError, errorBody{"internal error; see the server log"}
+}
+
+// decodeRule reads a rule over the defaults of NewRule, refusing unknown
+// fields and naming the field of a bad value.
+func decodeRule(r *http.Request) (Rule, error) {
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		return Rule{}, &badRequest{"body: " + err.Error()}
+	}
+	rule := NewRule()
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rule); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return Rule{}, &badRequest{fmt.Sprintf("%s: want a %s", te.Field, te.Type)}
+		}
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(raw, &fields) == nil {
+			for _, f := range []string{"window", "frequency"} {
+				var d Duration
+				if v, ok := fields[f]; ok && json.Unmarshal(v, &d) != nil {
+					return Rule{}, &badRequest{f + ": " + strings.Trim(string(v), " ") + " is not a duration like 5m or 1h"}
+				}
+			}
+		}
+		return Rule{}, &badRequest{"body: " + strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	return rule, nil
+}
+
+// ruleView is a rule with its state, as the API shows it.
+type ruleView struct {
+	Rule
+	State State `json:"state"`
+}
+
+func (e *Engine) view(r Rule) ruleView { return ruleView{r, e.RuleState(r.ID)} }
+
+func (e *Engine) httpCreate(r *http.Request) (int, any, error) {
+	rule, err := decodeRule(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	rule, err = e.Create(r.Context(), rule)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, e.view(rule), nil
+}
+
+func (e *Engine) httpList(*http.Request) (int, any, error) {
+	out := []ruleView{}
+	for _, r := range e.Rules() {
+		out = append(out, e.view(r))
+	}
+	return http.StatusOK, map[string]any{"rules": out}, nil
+}
+
+func (e *Engine) httpGet(r *http.Request) (int, any, error) {
+	rule, err := e.Rule(r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, e.view(rule), nil
+}
+
+func (e *Engine) httpUpdate(r *http.Request) (int, any, error) {
+	if old, err := e.Rule(r.PathValue("id")); err != nil {
+		return 0, nil, err
+	} else if old.ReadOnly {
+		return 0, nil, ErrReadOnly
+	}
+	rule, err := decodeRule(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	rule, err = e.Update(r.Context(), r.PathValue("id"), rule)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, e.view(rule), nil
+}
+
+func (e *Engine) httpDelete(r *http.Request) (int, any, error) {
+	if err := e.Delete(r.Context(), r.PathValue("id")); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+func (e *Engine) httpEvaluate(r *http.Request) (int, any, error) {
+	res, err := e.Evaluate(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, res, nil
+}
+
+func points(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("points")
+	if v == "" {
+		return 30, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 200 {
+		return 0, &badRequest{"points: " + strconv.Quote(v) + " is not between 1 and 200"}
+	}
+	return n, nil
+}
+
+func (e *Engine) httpPreview(r *http.Request) (int, any, error) {
+	n, err := points(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	rule, err := e.Rule(r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := e.Preview(r.Context(), rule, n)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, p, nil
+}
+
+// httpPreviewNew previews a rule that is not saved yet (the create form).
+func (e *Engine) httpPreviewNew(r *http.Request) (int, any, error) {
+	n, err := points(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	rule, err := decodeRule(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if rule.Name == "" {
+		rule.Name = "preview"
+	}
+	p, err := e.Preview(r.Context(), rule, n)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, p, nil
+}
+
+func (e *Engine) httpAlerts(r *http.Request) (int, any, error) {
+	want := State(r.URL.Query().Get("state"))
+	if want != "" && want != StateFired && want != StateResolved {
+		return 0, nil, &badRequest{"state: " + strconv.Quote(string(want)) + " is not fired or resolved"}
+	}
+	out := []Instance{}
+	for _, in := range e.Alerts() {
+		if want == "" || in.State == want {
+			out = append(out, in)
+		}
+	}
+	return http.StatusOK, map[string]any{"alerts": out}, nil
+}
+
+func (e *Engine) httpHistory(r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return 0, nil, &badRequest{"limit: " + strconv.Quote(v) + " is not between 1 and 1000"}
+		}
+		limit = n
+	}
+	h, err := e.History(r.Context(), q.Get("rule_id"), limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"history": h}, nil
+}

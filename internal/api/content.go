@@ -1,0 +1,49 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/genscope/genscope/internal/privacy"
+	"github.com/genscope/genscope/internal/store"
+)
+
+// ErrForbidden, returned (wrapped) by Options.ProjectFor, refuses a
+// request with 403: the caller is known but may not read the project.
+var ErrForbidden = errors.New("forbidden")
+
+// contentParam is the filter that searches message text: readers without
+// the content permission may not use it (it would reveal content one
+// yes/no answer at a time).
+const contentParam = "q"
+
+// withoutContent removes message content from a handler's result: the
+// previews of spans and session calls, and the messages, content
+// attributes and content events of trace spans. Every endpoint's result
+// passes through it when the caller lacks the content permission; a
+// result type it does not know carries no content (overview, series,
+// breakdowns, pricing, status).
+func withoutContent(out any) any {
+	switch v := out.(type) {
+	case store.SpansPage:
+		for i := range v.Spans {
+			privacy.StripSummary(&v.Spans[i])
+		}
+		return v
+	case store.Trace:
+		privacy.StripTrace(&v)
+		return v
+	case store.SessionDetail:
+		for i := range v.Calls {
+			privacy.StripSummary(&v.Calls[i])
+		}
+		return v
+	}
+	return out
+}
+
+// contentAllowed reports whether the request may see the project's
+// message content.
+func (a *API) contentAllowed(r *http.Request, project string) bool {
+	return a.content == nil || a.content(r, project)
+}

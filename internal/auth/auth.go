@@ -1,0 +1,810 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// DocStore keeps JSON documents by (kind, id); the DuckDB store
+// implements it (its state_docs table). Put and Delete are durable when
+// they return.
+type DocStore interface {
+	PutDoc(ctx context.Context, kind, id string, doc []byte) error
+	DeleteDoc(ctx context.Context, kind, id string) error
+	ListDocs(ctx context.Context, kind string, fn func(id string, doc []byte) error) error
+}
+
+// Document kinds in the DocStore.
+const (
+	kindProject = "auth.project"
+	kindKey     = "auth.key"
+	kindUser    = "auth.user"
+	kindSession = "auth.session"
+)
+
+// Scope is what a key may do.
+type Scope string
+
+// The key scopes. ScopeUser is a user's own API token (gsu_), acting as
+// the user.
+const (
+	ScopeIngest      Scope = "ingest"      // write telemetry (OTLP, App Insights) into its project
+	ScopeRead        Scope = "read"        // read its project through the API
+	ScopeGateway     Scope = "gateway"     // call models through the gateway, recorded in its project
+	ScopeAppInsights Scope = "appinsights" // an instrumentation key
+	ScopeUser        Scope = "user"
+)
+
+// Role is a user's role in a project.
+type Role string
+
+// The roles, each including the ones below it: viewers read, editors also
+// manage alert rules, admins also manage the project's keys and members.
+const (
+	RoleViewer Role = "viewer"
+	RoleEditor Role = "editor"
+	RoleAdmin  Role = "admin"
+)
+
+func (r Role) rank() int {
+	switch r {
+	case RoleViewer:
+		return 1
+	case RoleEditor:
+		return 2
+	case RoleAdmin:
+		return 3
+	}
+	return 0
+}
+
+// Errors the service returns; the HTTP layer maps them to statuses.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrExists       = errors.New("already exists")
+	ErrInvalid      = errors.New("invalid")
+	ErrReadOnly     = errors.New("defined in the config file")
+	ErrUnauthorized = errors.New("unauthorized")
+	ErrForbidden    = errors.New("forbidden")
+)
+
+// Capture policies.
+const (
+	CaptureFull     = "full"
+	CaptureMetadata = "metadata"
+	CaptureRedacted = "redacted"
+)
+
+// Project is a tenant: its telemetry, keys and members are its own.
+type Project struct {
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+	// Capture is full, metadata or redacted ("" means full).
+	Capture        string   `json:"capture,omitempty"`
+	RedactPatterns []string `json:"redact_patterns,omitempty"`
+	// SpanRetention and ContentRetention keep spans, and their message
+	// content, this long; 0 keeps them forever. Content retention is
+	// never longer than span retention.
+	SpanRetention    Duration `json:"span_retention,omitempty"`
+	ContentRetention Duration `json:"content_retention,omitempty"`
+	// Config marks projects from the config file: not editable through
+	// the API.
+	Config bool `json:"config,omitempty"`
+}
+
+// Duration is a time.Duration written as "720h" in JSON.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "720h", "30d" or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n float64
+		if err := json.Unmarshal(b, &n); err != nil {
+			return errors.New("a duration is a string like 720h or 30d")
+		}
+		*d = Duration(time.Duration(n * float64(time.Second)))
+		return nil
+	}
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ParseDuration reads a Go duration or a number of days ("30d").
+func ParseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if n := len(s); n > 1 && s[n-1] == 'd' {
+		var days int
+		if _, err := fmt.Sscanf(s[:n-1], "%d", &days); err == nil && days >= 0 && days <= 36500 && fmt.Sprint(days) == s[:n-1] {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("%q is not a duration like 720h or 30d", s)
+	}
+	return v, nil
+}
+
+var projectName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// ValidProjectName reports whether name can name a project: 1 to 63
+// lowercase letters, digits, - and _, starting with a letter or digit.
+func ValidProjectName(name string) bool { return projectName.MatchString(name) }
+
+// ValidateProject checks a project's fields, returning problems as
+// "field: why".
+func ValidateProject(p Project) []error {
+	var errs []error
+	if !ValidProjectName(p.Name) {
+		errs = append(errs, fmt.Errorf("name: %q must be 1-63 of a-z, 0-9, - and _", p.Name))
+	}
+	switch p.Capture {
+	case "", CaptureFull, CaptureMetadata, CaptureRedacted:
+	default:
+		errs = append(errs, fmt.Errorf("capture: %q is not full, metadata or redacted", p.Capture))
+	}
+	for i, pat := range p.RedactPatterns {
+		if _, err := regexp.Compile(pat); err != nil {
+			errs = append(errs, fmt.Errorf("redact_patterns[%d]: %v", i, err))
+		}
+	}
+	if p.SpanRetention < 0 || p.ContentRetention < 0 {
+		errs = append(errs, errors.New("retention: must not be negative"))
+	}
+	if p.SpanRetention > 0 && p.ContentRetention > p.SpanRetention {
+		errs = append(errs, errors.New("retention.content: must not be longer than retention.spans"))
+	}
+	return errs
+}
+
+// Key is a stored key: its hash, never the key.
+type Key struct {
+	ID      string    `json:"id"`
+	Project string    `json:"project,omitempty"` // "" for user tokens
+	User    string    `json:"user,omitempty"`    // user tokens
+	Scope   Scope     `json:"scope"`
+	Name    string    `json:"name,omitempty"`
+	Prefix  string    `json:"prefix"` // the first characters, for people to recognise it
+	Content bool      `json:"content"`
+	Created time.Time `json:"created"`
+	Hash    string    `json:"hash"`
+}
+
+// KeyInfo is a key as listed: no hash.
+type KeyInfo struct {
+	ID      string    `json:"id"`
+	Project string    `json:"project,omitempty"`
+	User    string    `json:"user,omitempty"`
+	Scope   Scope     `json:"scope"`
+	Name    string    `json:"name,omitempty"`
+	Prefix  string    `json:"prefix"`
+	Content bool      `json:"content"`
+	Created time.Time `json:"created"`
+}
+
+func (k *Key) info() KeyInfo {
+	return KeyInfo{ID: k.ID, Project: k.Project, User: k.User, Scope: k.Scope, Name: k.Name, Prefix: k.Prefix, Content: k.Content, Created: k.Created}
+}
+
+// Grant is a user's access to a project.
+type Grant struct {
+	Role    Role `json:"role"`
+	Content bool `json:"content"` // may see message content
+}
+
+// User is a local user.
+type User struct {
+	Name         string           `json:"name"`
+	PasswordHash string           `json:"password_hash"`
+	Admin        bool             `json:"admin,omitempty"` // every project, every permission, user management
+	Grants       map[string]Grant `json:"grants,omitempty"`
+	Created      time.Time        `json:"created"`
+}
+
+// UserInfo is a user as listed: no password hash.
+type UserInfo struct {
+	Name    string           `json:"name"`
+	Admin   bool             `json:"admin"`
+	Grants  map[string]Grant `json:"grants"`
+	Created time.Time        `json:"created"`
+}
+
+func (u *User) info() UserInfo {
+	g := make(map[string]Grant, len(u.Grants))
+	for k, v := range u.Grants {
+		g[k] = v
+	}
+	return UserInfo{Name: u.Name, Admin: u.Admin, Grants: g, Created: u.Created}
+}
+
+type session struct {
+	Hash    string    `json:"hash"`
+	User    string    `json:"user"`
+	Expires time.Time `json:"expires"`
+}
+
+// Options configure a Service.
+type Options struct {
+	// AdminToken, when set, is accepted as a bearer token with every
+	// permission.
+	AdminToken string
+	// SessionTTL is how long a login lasts; default 12h.
+	SessionTTL time.Duration
+	// BcryptCost is the password hash's cost; default 12 (tests use less).
+	BcryptCost int
+	// Projects come from the config file: created at start, read-only.
+	Projects []Project
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service holds projects, keys, users and sessions in memory, written
+// through to a DocStore. Its methods are safe for concurrent use.
+type Service struct {
+	st   DocStore
+	opts Options
+
+	// dummyHash is compared against when a login names no user.
+	dummyHash []byte
+
+	mu       sync.RWMutex
+	projects map[string]*Project
+	keys     map[string]*Key // by hash
+	keyIDs   map[string]*Key // by id
+	users    map[string]*User
+	sessions map[string]*session // by hash
+}
+
+// DefaultProject always exists.
+const DefaultProject = "default"
+
+// New loads the state from st.
+func New(ctx context.Context, st DocStore, opts Options) (*Service, error) {
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 12 * time.Hour
+	}
+	if opts.BcryptCost == 0 {
+		opts.BcryptCost = 12
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Service{st: st, opts: opts, projects: map[string]*Project{}, keys: map[string]*Key{},
+		keyIDs: map[string]*Key{}, users: map[string]*User{}, sessions: map[string]*session{}}
+	var err error
+	if s.dummyHash, err = bcrypt.GenerateFromPassword([]byte(newToken("")), opts.BcryptCost); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	load := func(kind string, fn func(doc []byte) error) error {
+		return st.ListDocs(ctx, kind, func(id string, doc []byte) error {
+			if err := fn(doc); err != nil {
+				return fmt.Errorf("auth: load %s %s: %w", kind, id, err)
+			}
+			return nil
+		})
+	}
+	err = errors.Join(
+		load(kindProject, func(doc []byte) error {
+			var p Project
+			if err := json.Unmarshal(doc, &p); err != nil {
+				return err
+			}
+			s.projects[p.Name] = &p
+			return nil
+		}),
+		load(kindKey, func(doc []byte) error {
+			var k Key
+			if err := json.Unmarshal(doc, &k); err != nil {
+				return err
+			}
+			s.keys[k.Hash], s.keyIDs[k.ID] = &k, &k
+			return nil
+		}),
+		load(kindUser, func(doc []byte) error {
+			var u User
+			if err := json.Unmarshal(doc, &u); err != nil {
+				return err
+			}
+			s.users[u.Name] = &u
+			return nil
+		}),
+		load(kindSession, func(doc []byte) error {
+			var se session
+			if err := json.Unmarshal(doc, &se); err != nil {
+				return err
+			}
+			s.sessions[se.Hash] = &se
+			return nil
+		}),
+	)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range opts.Projects {
+		p.Config = true
+		if p.Created.IsZero() {
+			p.Created = opts.Now()
+		}
+		s.projects[p.Name] = &p
+	}
+	if _, ok := s.projects[DefaultProject]; !ok {
+		s.projects[DefaultProject] = &Project{Name: DefaultProject, Created: opts.Now(), Config: true}
+	}
+	return s, nil
+}
+
+func (s *Service) put(ctx context.Context, kind, id string, v any) error {
+	doc, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.st.PutDoc(ctx, kind, id, doc)
+}
+
+// Project returns a project.
+func (s *Service) Project(name string) (Project, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, ok := s.projects[name]
+	if !ok {
+		return Project{}, false
+	}
+	return *p, true
+}
+
+// Projects returns every project, by name.
+func (s *Service) Projects() []Project {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Project, 0, len(s.projects))
+	for _, p := range s.projects {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// CreateProject adds a project.
+func (s *Service) CreateProject(ctx context.Context, p Project) (Project, error) {
+	p.Config = false
+	if errs := ValidateProject(p); len(errs) > 0 {
+		return Project{}, fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
+	}
+	p.Created = s.opts.Now().UTC()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.projects[p.Name]; ok {
+		return Project{}, fmt.Errorf("project %q: %w", p.Name, ErrExists)
+	}
+	if err := s.put(ctx, kindProject, p.Name, p); err != nil {
+		return Project{}, fmt.Errorf("create project: %w", err)
+	}
+	s.projects[p.Name] = &p
+	return p, nil
+}
+
+// UpdateProject replaces a project's policy and retention.
+func (s *Service) UpdateProject(ctx context.Context, p Project) (Project, error) {
+	if errs := ValidateProject(p); len(errs) > 0 {
+		return Project{}, fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.projects[p.Name]
+	switch {
+	case !ok:
+		return Project{}, fmt.Errorf("project %q: %w", p.Name, ErrNotFound)
+	case old.Config:
+		return Project{}, fmt.Errorf("project %q: %w", p.Name, ErrReadOnly)
+	}
+	p.Created, p.Config = old.Created, false
+	if err := s.put(ctx, kindProject, p.Name, p); err != nil {
+		return Project{}, fmt.Errorf("update project: %w", err)
+	}
+	s.projects[p.Name] = &p
+	return p, nil
+}
+
+// CreateKey makes a key for a project (or, with ScopeUser, a token for a
+// user) and returns it with the key itself, which is not kept.
+func (s *Service) CreateKey(ctx context.Context, k Key) (KeyInfo, string, error) {
+	var tok string
+	switch k.Scope {
+	case ScopeIngest, ScopeRead, ScopeGateway:
+		tok = newToken(KeyPrefix)
+		k.User = ""
+	case ScopeAppInsights:
+		tok = newIKey()
+		k.User = ""
+	case ScopeUser:
+		tok = newToken(UserTokenPrefix)
+		k.Project = ""
+	default:
+		return KeyInfo{}, "", fmt.Errorf("%w: scope: %q is not ingest, read, gateway or appinsights", ErrInvalid, k.Scope)
+	}
+	if len(k.Name) > 200 {
+		return KeyInfo{}, "", fmt.Errorf("%w: name: longer than 200 bytes", ErrInvalid)
+	}
+	if k.Scope != ScopeRead && k.Scope != ScopeUser {
+		k.Content = false // only readers read
+	}
+	k.ID, k.Hash, k.Created = newID(), hashToken(tok), s.opts.Now().UTC()
+	k.Prefix = display(tok)
+	if k.Scope == ScopeAppInsights {
+		k.Prefix = tok[:8] + "…"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k.Scope == ScopeUser {
+		if _, ok := s.users[k.User]; !ok {
+			return KeyInfo{}, "", fmt.Errorf("user %q: %w", k.User, ErrNotFound)
+		}
+	} else if _, ok := s.projects[k.Project]; !ok {
+		return KeyInfo{}, "", fmt.Errorf("project %q: %w", k.Project, ErrNotFound)
+	}
+	if err := s.put(ctx, kindKey, k.ID, k); err != nil {
+		return KeyInfo{}, "", fmt.Errorf("create key: %w", err)
+	}
+	s.keys[k.Hash], s.keyIDs[k.ID] = &k, &k
+	return k.info(), tok, nil
+}
+
+// Keys lists the keys of a project (or, with user set, a user's tokens).
+func (s *Service) Keys(project, user string) []KeyInfo {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []KeyInfo{}
+	for _, k := range s.keyIDs {
+		if (user == "" && k.Project == project && k.Scope != ScopeUser) || (user != "" && k.User == user && k.Scope == ScopeUser) {
+			out = append(out, k.info())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Created.Before(out[j].Created) || out[i].Created.Equal(out[j].Created) && out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// KeyByID returns a key's listing.
+func (s *Service) KeyByID(id string) (KeyInfo, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	k, ok := s.keyIDs[id]
+	if !ok {
+		return KeyInfo{}, false
+	}
+	return k.info(), true
+}
+
+// RevokeKey deletes a key; it stops working at once.
+func (s *Service) RevokeKey(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.keyIDs[id]
+	if !ok {
+		return fmt.Errorf("key %q: %w", id, ErrNotFound)
+	}
+	if err := s.st.DeleteDoc(ctx, kindKey, id); err != nil {
+		return fmt.Errorf("revoke key: %w", err)
+	}
+	delete(s.keyIDs, id)
+	delete(s.keys, k.Hash)
+	return nil
+}
+
+// lookupKey finds the key tok is, by its hash (the hash of a random
+// token is not secret, so a map lookup leaks nothing; the stored hash is
+// compared in constant time all the same).
+func (s *Service) lookupKey(tok string) (*Key, bool) {
+	h := hashToken(tok)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	k, ok := s.keys[h]
+	if !ok || !equal(k.Hash, h) {
+		return nil, false
+	}
+	c := *k
+	return &c, true
+}
+
+// KeyProject returns the project of a key with the scope, or
+// ErrUnauthorized.
+func (s *Service) KeyProject(tok string, scope Scope) (string, error) {
+	if !wellFormed(tok, KeyPrefix) {
+		return "", ErrUnauthorized
+	}
+	k, ok := s.lookupKey(tok)
+	if !ok || k.Scope != scope {
+		return "", ErrUnauthorized
+	}
+	return k.Project, nil
+}
+
+// IKeyProject returns the project of an instrumentation key.
+func (s *Service) IKeyProject(ikey string) (string, error) {
+	n := normIKey(ikey)
+	if n == "" {
+		return "", ErrUnauthorized
+	}
+	k, ok := s.lookupKey(n)
+	if !ok || k.Scope != ScopeAppInsights {
+		return "", ErrUnauthorized
+	}
+	return k.Project, nil
+}
+
+// CreateUser adds a local user.
+func (s *Service) CreateUser(ctx context.Context, name, password string, admin bool) (UserInfo, error) {
+	if !validUserName(name) {
+		return UserInfo{}, fmt.Errorf("%w: name: 1-64 of letters, digits, . _ @ -", ErrInvalid)
+	}
+	hash, err := s.hashPassword(password)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	u := &User{Name: name, PasswordHash: string(hash), Admin: admin, Grants: map[string]Grant{}, Created: s.opts.Now().UTC()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[name]; ok {
+		return UserInfo{}, fmt.Errorf("user %q: %w", name, ErrExists)
+	}
+	if err := s.put(ctx, kindUser, name, u); err != nil {
+		return UserInfo{}, fmt.Errorf("create user: %w", err)
+	}
+	s.users[name] = u
+	return u.info(), nil
+}
+
+var userName = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
+
+func validUserName(s string) bool { return userName.MatchString(s) }
+
+func (s *Service) hashPassword(pw string) ([]byte, error) {
+	if len(pw) < 8 || len(pw) > 72 { // bcrypt reads 72 bytes
+		return nil, fmt.Errorf("%w: password: 8 to 72 bytes", ErrInvalid)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), s.opts.BcryptCost)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	return h, nil
+}
+
+// SetPassword replaces a user's password and ends their sessions.
+func (s *Service) SetPassword(ctx context.Context, name, password string) error {
+	hash, err := s.hashPassword(password)
+	if err != nil {
+		return err
+	}
+	return s.updateUser(ctx, name, func(u *User) { u.PasswordHash = string(hash) }, true)
+}
+
+// SetGrant gives a user a role in a project (an empty role removes it).
+func (s *Service) SetGrant(ctx context.Context, name, project string, g Grant) error {
+	if g.Role != "" && g.Role.rank() == 0 {
+		return fmt.Errorf("%w: role: %q is not admin, editor or viewer", ErrInvalid, g.Role)
+	}
+	if _, ok := s.Project(project); !ok {
+		return fmt.Errorf("project %q: %w", project, ErrNotFound)
+	}
+	return s.updateUser(ctx, name, func(u *User) {
+		if g.Role == "" {
+			delete(u.Grants, project)
+			return
+		}
+		u.Grants[project] = g
+	}, false)
+}
+
+func (s *Service) updateUser(ctx context.Context, name string, fn func(*User), endSessions bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.users[name]
+	if !ok {
+		return fmt.Errorf("user %q: %w", name, ErrNotFound)
+	}
+	u := *old
+	u.Grants = make(map[string]Grant, len(old.Grants))
+	for k, v := range old.Grants {
+		u.Grants[k] = v
+	}
+	fn(&u)
+	if err := s.put(ctx, kindUser, name, &u); err != nil {
+		return fmt.Errorf("update user: %w", err)
+	}
+	s.users[name] = &u
+	if endSessions {
+		s.endSessionsLocked(ctx, name)
+	}
+	return nil
+}
+
+// DeleteUser removes a user, their tokens and sessions.
+func (s *Service) DeleteUser(ctx context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[name]; !ok {
+		return fmt.Errorf("user %q: %w", name, ErrNotFound)
+	}
+	if err := s.st.DeleteDoc(ctx, kindUser, name); err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	delete(s.users, name)
+	for id, k := range s.keyIDs {
+		if k.Scope == ScopeUser && k.User == name {
+			_ = s.st.DeleteDoc(ctx, kindKey, id)
+			delete(s.keyIDs, id)
+			delete(s.keys, k.Hash)
+		}
+	}
+	s.endSessionsLocked(ctx, name)
+	return nil
+}
+
+func (s *Service) endSessionsLocked(ctx context.Context, user string) {
+	for h, se := range s.sessions {
+		if se.User == user {
+			_ = s.st.DeleteDoc(ctx, kindSession, h)
+			delete(s.sessions, h)
+		}
+	}
+}
+
+// Users lists the users.
+func (s *Service) Users() []UserInfo {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]UserInfo, 0, len(s.users))
+	for _, u := range s.users {
+		out = append(out, u.info())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Login checks a password and starts a session, returning its secret
+// (for the cookie). Unknown users and wrong passwords are the same
+// ErrUnauthorized, after the same work.
+func (s *Service) Login(ctx context.Context, name, password string) (string, time.Time, error) {
+	s.mu.RLock()
+	u, ok := s.users[name]
+	hash := s.dummyHash
+	if ok {
+		hash = []byte(u.PasswordHash)
+	}
+	s.mu.RUnlock()
+	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !ok {
+		return "", time.Time{}, ErrUnauthorized
+	}
+	sid := newToken("")
+	se := &session{Hash: hashToken(sid), User: name, Expires: s.opts.Now().Add(s.opts.SessionTTL).UTC()}
+	if err := s.put(ctx, kindSession, se.Hash, se); err != nil {
+		return "", time.Time{}, fmt.Errorf("start session: %w", err)
+	}
+	s.mu.Lock()
+	s.sessions[se.Hash] = se
+	s.mu.Unlock()
+	return sid, se.Expires, nil
+}
+
+// Logout ends a session.
+func (s *Service) Logout(ctx context.Context, sid string) {
+	h := hashToken(sid)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.sessions[h]; ok {
+		_ = s.st.DeleteDoc(ctx, kindSession, h)
+		delete(s.sessions, h)
+	}
+}
+
+// sessionUser returns the user of a live session.
+func (s *Service) sessionUser(sid string) (User, bool) {
+	if len(sid) != tokenLen {
+		return User{}, false
+	}
+	h := hashToken(sid)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	se, ok := s.sessions[h]
+	if !ok || !equal(se.Hash, h) || !s.opts.Now().Before(se.Expires) {
+		return User{}, false
+	}
+	u, ok := s.users[se.User]
+	if !ok {
+		return User{}, false
+	}
+	return *u, true
+}
+
+// ExpireSessions deletes expired sessions; run it now and then.
+func (s *Service) ExpireSessions(ctx context.Context) {
+	now := s.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for h, se := range s.sessions {
+		if !now.Before(se.Expires) {
+			_ = s.st.DeleteDoc(ctx, kindSession, h)
+			delete(s.sessions, h)
+		}
+	}
+}
+
+// user returns a user by name.
+func (s *Service) user(name string) (User, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	u, ok := s.users[name]
+	if !ok {
+		return User{}, false
+	}
+	return *u, true
+}
+
+// MemStore is a DocStore in memory, for tests and stores that keep no
+// state.
+type MemStore struct {
+	mu   sync.Mutex
+	docs map[string]map[string][]byte
+}
+
+// PutDoc implements DocStore.
+func (m *MemStore) PutDoc(_ context.Context, kind, id string, doc []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.docs == nil {
+		m.docs = map[string]map[string][]byte{}
+	}
+	if m.docs[kind] == nil {
+		m.docs[kind] = map[string][]byte{}
+	}
+	m.docs[kind][id] = append([]byte(nil), doc...)
+	return nil
+}
+
+// DeleteDoc implements DocStore.
+func (m *MemStore) DeleteDoc(_ context.Context, kind, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.docs[kind], id)
+	return nil
+}
+
+// ListDocs implements DocStore.
+func (m *MemStore) ListDocs(_ context.Context, kind string, fn func(id string, doc []byte) error) error {
+	m.mu.Lock()
+	ids := make([]string, 0, len(m.docs[kind]))
+	for id := range m.docs[kind] {
+		ids = append(ids, id)
+	}
+	docs := m.docs[kind]
+	m.mu.Unlock()
+	sort.Strings(ids)
+	for _, id := range ids {
+		m.mu.Lock()
+		d := docs[id]
+		m.mu.Unlock()
+		if err := fn(id, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}

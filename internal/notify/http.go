@@ -1,0 +1,192 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/genscope/genscope/internal/config"
+)
+
+// Register adds the action group and notification log endpoints to mux.
+func (n *Notifier) Register(mux *http.ServeMux) {
+	h := func(f func(*http.Request) (int, any, error)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
+			defer cancel()
+			code, out, err := f(r.WithContext(ctx))
+			if err != nil {
+				code, out = n.errorStatus(r, err)
+			}
+			writeJSON(w, code, out)
+		}
+	}
+	mux.HandleFunc("POST /api/v1/action-groups", h(n.httpCreate))
+	mux.HandleFunc("GET /api/v1/action-groups", h(n.httpList))
+	mux.HandleFunc("GET /api/v1/action-groups/{id}", h(n.httpGet))
+	mux.HandleFunc("PUT /api/v1/action-groups/{id}", h(n.httpUpdate))
+	mux.HandleFunc("DELETE /api/v1/action-groups/{id}", h(n.httpDelete))
+	mux.HandleFunc("POST /api/v1/action-groups/{id}/test", h(n.httpTest))
+	mux.HandleFunc("GET /api/v1/notifications", h(n.httpDeliveries))
+	mux.HandleFunc("GET /api/v1/notifications/attempts", h(n.httpAttempts))
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	if v != nil {
+		_ = json.NewEncoder(w).Encode(v)
+	}
+}
+
+func (n *Notifier) errorStatus(r *http.Request, err error) (int, any) {
+	var ve *ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return http.StatusBadRequest, errorBody{ve.Error()}
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound, errorBody{"no such action group"}
+	case errors.Is(err, ErrReadOnly):
+		return http.StatusConflict, errorBody{"action group is read-only: it is defined in the config file"}
+	}
+	n.log.Error("action group API", "path", r.URL.Path, "err", err)
+	return http.StatusInternalServerError, errorBody{"internal error; see the server log"}
+}
+
+// groupView is a group as the API shows it: secrets redacted, and for
+// URLs only where they point.
+type groupView struct {
+	Group
+	Receivers []receiverView `json:"receivers"`
+}
+
+type receiverView struct {
+	config.Receiver
+	Target string `json:"target,omitempty"` // scheme://host of the URL
+}
+
+func view(g Group) groupView {
+	v := groupView{Group: g, Receivers: []receiverView{}}
+	for _, r := range g.Receivers {
+		rv := receiverView{Receiver: r}
+		if u, err := url.Parse(r.URL.Reveal()); err == nil && r.URL.IsSet() {
+			rv.Target = u.Scheme + "://" + u.Host
+		}
+		v.Receivers = append(v.Receivers, rv)
+	}
+	return v
+}
+
+func decodeGroup(r *http.Request) (Group, error) {
+	var g Group
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&g); err != nil {
+		return Group{}, &ValidationError{errors.New("body: " + strings.TrimPrefix(err.Error(), "json: "))}
+	}
+	return g, nil
+}
+
+func (n *Notifier) httpCreate(r *http.Request) (int, any, error) {
+	g, err := decodeGroup(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if g, err = n.Create(r.Context(), g); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, view(g), nil
+}
+
+func (n *Notifier) httpList(*http.Request) (int, any, error) {
+	out := []groupView{}
+	for _, g := range n.Groups() {
+		out = append(out, view(g))
+	}
+	return http.StatusOK, map[string]any{"action_groups": out}, nil
+}
+
+func (n *Notifier) httpGet(r *http.Request) (int, any, error) {
+	g, err := n.Group(r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, view(g), nil
+}
+
+func (n *Notifier) httpUpdate(r *http.Request) (int, any, error) {
+	if old, err := n.Group(r.PathValue("id")); err != nil {
+		return 0, nil, err
+	} else if old.ReadOnly {
+		return 0, nil, ErrReadOnly
+	}
+	g, err := decodeGroup(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if g, err = n.Update(r.Context(), r.PathValue("id"), g); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, view(g), nil
+}
+
+func (n *Notifier) httpDelete(r *http.Request) (int, any, error) {
+	if err := n.Delete(r.Context(), r.PathValue("id")); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+func (n *Notifier) httpTest(r *http.Request) (int, any, error) {
+	res, err := n.Test(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	ok := true
+	for _, x := range res {
+		ok = ok && x.Attempt.OK
+	}
+	return http.StatusOK, map[string]any{"ok": ok, "results": res}, nil
+}
+
+func limit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 100, nil
+	}
+	k, err := strconv.Atoi(v)
+	if err != nil || k < 1 || k > 1000 {
+		return 0, &ValidationError{errors.New("limit: " + strconv.Quote(v) + " is not between 1 and 1000")}
+	}
+	return k, nil
+}
+
+func (n *Notifier) httpDeliveries(r *http.Request) (int, any, error) {
+	k, err := limit(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"notifications": n.Deliveries(k)}, nil
+}
+
+func (n *Notifier) httpAttempts(r *http.Request) (int, any, error) {
+	k, err := limit(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	a, err := n.Attempts(r.Context(), r.URL.Query().Get("delivery_id"), k)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"attempts": a}, nil
+}

@@ -1,0 +1,557 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/genscope/genscope/internal/store"
+)
+
+// pctFunc returns SQL for the type 7 quantiles at levels of x over the
+// rows where cond holds, as Array(Float64).
+type pctFunc func(x, cond string, levels []float64) string
+
+// detectPct picks the percentile SQL the server can run:
+// quantilesExactInclusive where it exists (ClickHouse 20.x and later),
+// else the sorted values with the interpolation written out (18.16).
+func detectPct(ctx context.Context, c driver.Conn) (pctFunc, bool, error) {
+	var n uint64
+	if err := c.QueryRow(ctx, `SELECT count() FROM system.functions WHERE name = 'quantilesExactInclusive'`).Scan(&n); err != nil {
+		return nil, false, fmt.Errorf("detect functions: %w", err)
+	}
+	if n > 0 {
+		return func(x, cond string, levels []float64) string {
+			return "arrayMap(pv -> if(isFinite(pv), pv, 0), quantilesExactInclusiveIf(" + levelParams(levels) + ")(toFloat64(" + x + "), " + cond + "))"
+		}, true, nil
+	}
+	return sortedPct, false, nil
+}
+
+// sortedPct interpolates between closest ranks over the sorted values:
+// for n values and level q, h = q*(n-1), x[floor(h)] + frac(h)*(x[ceil(h)]-x[floor(h)]).
+// Over no values it is 0 (arrays index from 1; an index past the end
+// gives 0).
+func sortedPct(x, cond string, levels []float64) string {
+	a := "arraySort(groupArrayIf(toFloat64(" + x + "), " + cond + "))"
+	h := "(q * (toInt64(length(a)) - 1))"
+	lo := "a[toUInt64(greatest(floor(" + h + "), 0)) + 1]"
+	hi := "a[toUInt64(greatest(ceil(" + h + "), 0)) + 1]"
+	return "arrayMap(a -> arrayMap(q -> " + lo + " + (" + h + " - floor(" + h + ")) * (" + hi + " - " + lo + "), " + levelList(levels) + "), [" + a + "])[1]"
+}
+
+// levelParams is levels as an aggregate function's parameters.
+func levelParams(levels []float64) string {
+	return strings.Trim(levelList(levels), "[]")
+}
+
+// levelList is levels as an array literal.
+func levelList(levels []float64) string {
+	parts := make([]string, len(levels))
+	for i, l := range levels {
+		parts[i] = strconv.FormatFloat(l, 'f', -1, 64)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+// windowSQL is a predicate on col for the filter's time range widened by
+// the correlation window.
+func windowSQL(col string, f store.Filter) string {
+	var p []string
+	if !f.From.IsZero() {
+		p = append(p, col+" >= "+i64(nanos(f.From)-window))
+	}
+	if !f.To.IsZero() {
+		p = append(p, col+" < "+i64(nanos(f.To)+window))
+	}
+	if len(p) == 0 {
+		return "1"
+	}
+	return strings.Join(p, " AND ")
+}
+
+func checkFilter(f store.Filter) error {
+	if f.Project == "" {
+		return fmt.Errorf("%w: project is required", store.ErrBadQuery)
+	}
+	return nil
+}
+
+// scope is the FROM and WHERE of a query over spans that a filter
+// selects. Columns are unqualified: 18.16 allows one JOIN per SELECT and
+// resolves its columns by name.
+type scope struct {
+	join  string
+	where []string
+	// Expressions for the effective session and user; set when asked for.
+	session, user string
+}
+
+// scopeOpts says what a query needs besides the filter.
+type scopeOpts struct {
+	all           bool // non-GenAI spans too
+	session, user bool // the effective session / user expressions
+}
+
+func (s *DB) newScope(f store.Filter, o scopeOpts) scope {
+	var sc scope
+	p := lit(f.Project)
+	sc.where = append(sc.where, "project = "+p)
+	if !f.From.IsZero() {
+		sc.where = append(sc.where, "start_ns >= "+i64(nanos(f.From)))
+	}
+	if !f.To.IsZero() {
+		sc.where = append(sc.where, "start_ns < "+i64(nanos(f.To)))
+	}
+	if !o.all {
+		sc.where = append(sc.where, "is_genai = 1")
+	}
+	eq := func(col, v string) {
+		if v != "" {
+			sc.where = append(sc.where, col+" = "+lit(v))
+		}
+	}
+	eq("service", f.Service)
+	eq("provider", f.Provider)
+	eq("operation", f.Operation)
+	eq("status", string(f.Status))
+	if f.Model != "" {
+		m := lit(f.Model)
+		sc.where = append(sc.where, "(request_model = "+m+" OR response_model = "+m+")")
+	}
+	if f.Text != "" {
+		q := lit(strings.ToLower(f.Text))
+		conds := []string{"positionCaseInsensitiveUTF8(content_text, " + q + ") > 0"}
+		for _, k := range []struct {
+			kind string
+			bit  int
+		}{{"system", maskSystem}, {"input", maskInput}, {"output", maskOutput}} {
+			conds = append(conds, "(bitAnd(content_mask, "+strconv.Itoa(k.bit)+") = 0 AND (trace_hi, trace_lo, span_id) "+s.global+
+				"IN (SELECT trace_hi, trace_lo, span_id FROM "+s.db+".message_records WHERE project = "+p+" AND kind = '"+k.kind+
+				"' AND positionCaseInsensitiveUTF8(text, "+q+") > 0 AND "+windowSQL("time_ns", f)+"))")
+		}
+		sc.where = append(sc.where, "("+strings.Join(conds, " OR ")+")")
+	}
+	needS, needU := f.Session != "" || o.session, f.User != "" || o.user
+	if needS || needU {
+		// Most spans were resolved when written (eff_*); the rest inherit
+		// from trace_ctx (the spans carrying a session or user), looked up
+		// for their traces only. One join serves both.
+		var unres []string
+		if needS {
+			unres = append(unres, "(session_id = '' AND eff_session = '')")
+		}
+		if needU {
+			unres = append(unres, "(user_id = '' AND eff_user = '')")
+		}
+		sc.join = " " + s.global + "ANY LEFT JOIN (SELECT trace_hi, trace_lo,\n" +
+			"argMinIf(session_id, tuple(start_ns, span_id), session_id != '') AS inh_s,\n" +
+			"argMinIf(user_id, tuple(start_ns, span_id), user_id != '') AS inh_u\n" +
+			"FROM " + s.db + ".trace_ctx WHERE project = " + p + " AND " + windowSQL("start_ns", f) +
+			" AND (trace_hi, trace_lo) " + s.global + "IN (SELECT trace_hi, trace_lo FROM " + s.db + ".spans WHERE project = " + p +
+			" AND (" + strings.Join(unres, " OR ") + ") AND " + windowSQL("start_ns", f) + ")" +
+			" GROUP BY trace_hi, trace_lo) USING (trace_hi, trace_lo)"
+		sc.session = "if(session_id != '', session_id, if(eff_session != '', eff_session, inh_s))"
+		sc.user = "if(user_id != '', user_id, if(eff_user != '', eff_user, inh_u))"
+		if f.Session != "" {
+			sc.where = append(sc.where, sc.session+" = "+lit(f.Session))
+		}
+		if f.User != "" {
+			sc.where = append(sc.where, sc.user+" = "+lit(f.User))
+		}
+	}
+	return sc
+}
+
+func (s *DB) from(sc scope) string {
+	return " FROM " + s.db + ".spans" + sc.join + " WHERE " + strings.Join(sc.where, " AND ") + " "
+}
+
+// cheapTotals are the sums of the totals; pctTotals their percentiles.
+const cheapTotals = `toInt64(count()), toInt64(countIf(status = 'error')),
+	toInt64(sum(input_tokens)), toInt64(sum(output_tokens)), toInt64(sum(cached_tokens)), toInt64(sum(reasoning_tokens)),
+	toFloat64(sum(cost_usd)), toInt64(countIf(cost_known = 0)),
+	toFloat64(if(count() = 0, 0, avg(duration_ns))), toInt64(countIf(ttft_ns > 0))`
+
+func (s *DB) pctTotals() string {
+	return s.pct("duration_ns", "1", []float64{0.5, 0.95, 0.99}) + ", " + s.pct("ttft_ns", "ttft_ns > 0", []float64{0.5, 0.95})
+}
+
+type totals struct {
+	store.Overview
+	avgNS     float64
+	dur, ttft []float64
+}
+
+func (t *totals) dest() []any {
+	return []any{&t.Calls, &t.Errors, &t.InputTokens, &t.OutputTokens, &t.CachedTokens, &t.ReasoningTokens,
+		&t.CostUSD, &t.CostUnknownCalls, &t.avgNS, &t.TTFTMS.Count, &t.dur, &t.ttft}
+}
+
+func ms(ns float64) float64 {
+	if math.IsNaN(ns) || math.IsInf(ns, 0) {
+		return 0
+	}
+	return ns / 1e6
+}
+
+func at(v []float64, i int) float64 {
+	if i < len(v) {
+		return ms(v[i])
+	}
+	return 0
+}
+
+func (t *totals) finish() {
+	t.TotalTokens = t.InputTokens + t.OutputTokens
+	if t.Calls > 0 {
+		t.ErrorRate = float64(t.Errors) / float64(t.Calls)
+	}
+	t.DurationMS = store.Latency{Avg: ms(t.avgNS), P50: at(t.dur, 0), P95: at(t.dur, 1), P99: at(t.dur, 2)}
+	t.TTFTMS.P50, t.TTFTMS.P95 = at(t.ttft, 0), at(t.ttft, 1)
+}
+
+// Overview returns the totals of the calls the filter selects.
+func (s *DB) Overview(ctx context.Context, f store.Filter) (store.Overview, error) {
+	if err := checkFilter(f); err != nil {
+		return store.Overview{}, err
+	}
+	sc := s.newScope(f, scopeOpts{})
+	if !s.inclusive {
+		return s.overviewByRank(ctx, sc)
+	}
+	q := "SELECT " + cheapTotals + ", " + s.pctTotals() + s.from(sc)
+	var t totals
+	if err := s.conn.QueryRow(ctx, q).Scan(t.dest()...); err != nil {
+		return store.Overview{}, fmt.Errorf("overview: %w", err)
+	}
+	t.finish()
+	return t.Overview, nil
+}
+
+// overviewByRank computes the overview's percentiles without sorting
+// every value (18.16 has no quantilesExactInclusive): the sums first,
+// whose counts say which ranks the interpolation needs, then those ranks
+// by quantilesExact, which selects the value of rank floor(level*n).
+func (s *DB) overviewByRank(ctx context.Context, sc scope) (store.Overview, error) {
+	var t totals
+	d := t.dest()
+	if err := s.conn.QueryRow(ctx, "SELECT "+cheapTotals+s.from(sc)).Scan(d[:len(d)-2]...); err != nil {
+		return store.Overview{}, fmt.Errorf("overview: %w", err)
+	}
+	if t.Calls > 0 {
+		durL, durF := rankLevels(t.Calls, []float64{0.5, 0.95, 0.99})
+		cols := "quantilesExact(" + levelParams(durL) + ")(toFloat64(duration_ns))"
+		ttftL, ttftF := rankLevels(t.TTFTMS.Count, []float64{0.5, 0.95})
+		if t.TTFTMS.Count > 0 {
+			cols += ", quantilesExactIf(" + levelParams(ttftL) + ")(toFloat64(ttft_ns), ttft_ns > 0)"
+		} else {
+			cols += ", emptyArrayFloat64()"
+		}
+		var dur, ttft []float64
+		if err := s.conn.QueryRow(ctx, "SELECT "+cols+s.from(sc)).Scan(&dur, &ttft); err != nil {
+			return store.Overview{}, fmt.Errorf("overview percentiles: %w", err)
+		}
+		t.dur, t.ttft = interpolate(dur, durF), interpolate(ttft, ttftF)
+	}
+	t.finish()
+	return t.Overview, nil
+}
+
+// rankLevels returns, for n sorted values and each type 7 level q
+// (h = q*(n-1)), quantileExact levels selecting the values of ranks
+// floor(h) and floor(h)+1 (capped at n-1), and each frac(h).
+func rankLevels(n int64, qs []float64) (levels, fracs []float64) {
+	if n <= 0 {
+		return nil, nil
+	}
+	for _, q := range qs {
+		h := q * float64(n-1)
+		lo := math.Floor(h)
+		hi := min(lo+1, float64(n-1))
+		levels = append(levels, (lo+0.5)/float64(n), (hi+0.5)/float64(n))
+		fracs = append(fracs, h-lo)
+	}
+	return levels, fracs
+}
+
+// interpolate turns the pairs of ranked values into type 7 quantiles.
+func interpolate(pairs, fracs []float64) []float64 {
+	if len(pairs) != 2*len(fracs) {
+		return nil
+	}
+	out := make([]float64, len(fracs))
+	for i, f := range fracs {
+		lo, hi := pairs[2*i], pairs[2*i+1]
+		out[i] = lo + f*(hi-lo)
+	}
+	return out
+}
+
+// dimExpr is the SQL of a dimension over the scope.
+func dimExpr(sc scope, dim string) (string, error) {
+	switch dim {
+	case store.DimModel:
+		return "model", nil
+	case store.DimProvider:
+		return "provider", nil
+	case store.DimService:
+		return "service", nil
+	case store.DimOperation:
+		return "operation", nil
+	case store.DimStatus:
+		return "status", nil
+	case store.DimSession:
+		return sc.session, nil
+	case store.DimUser:
+		return sc.user, nil
+	}
+	return "", fmt.Errorf("%w: unknown dimension %q", store.ErrBadQuery, dim)
+}
+
+func checkDim(dim string) error {
+	switch dim {
+	case store.DimModel, store.DimProvider, store.DimService, store.DimOperation, store.DimStatus, store.DimSession, store.DimUser:
+		return nil
+	}
+	return fmt.Errorf("%w: unknown dimension %q", store.ErrBadQuery, dim)
+}
+
+func dimOpts(dim string) scopeOpts {
+	return scopeOpts{session: dim == store.DimSession, user: dim == store.DimUser}
+}
+
+// Breakdown returns totals per value of a dimension.
+func (s *DB) Breakdown(ctx context.Context, q store.BreakdownQuery) ([]store.BreakdownRow, error) {
+	if err := checkFilter(q.Filter); err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = 100
+	case limit < 0 || limit > 10000:
+		return nil, fmt.Errorf("%w: limit %d out of 0..10000", store.ErrBadQuery, limit)
+	}
+	if err := checkDim(q.By); err != nil {
+		return nil, err
+	}
+	sc := s.newScope(q.Filter, dimOpts(q.By))
+	dim, _ := dimExpr(sc, q.By)
+	sqlText := "SELECT toString(" + dim + ") AS k, " + cheapTotals + ", " + s.pctTotals() + s.from(sc) +
+		"GROUP BY k ORDER BY count() DESC, k LIMIT " + strconv.Itoa(limit)
+	rows, err := s.conn.Query(ctx, sqlText)
+	if err != nil {
+		return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)
+	}
+	defer rows.Close()
+	out := []store.BreakdownRow{}
+	for rows.Next() {
+		var t totals
+		var key string
+		if err := rows.Scan(append([]any{&key}, t.dest()...)...); err != nil {
+			return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)
+		}
+		t.finish()
+		out = append(out, store.BreakdownRow{
+			Key: key, Calls: t.Calls, Errors: t.Errors, ErrorRate: t.ErrorRate,
+			InputTokens: t.InputTokens, OutputTokens: t.OutputTokens, TotalTokens: t.TotalTokens,
+			CostUSD: t.CostUSD, CostUnknownCalls: t.CostUnknownCalls, DurationMS: t.DurationMS,
+		})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)
+	}
+	return out, nil
+}
+
+// metricSQL is the aggregate of a metric per bucket, and the count of the
+// calls with a value (a bucket with none is omitted unless the
+// aggregation is sum or count).
+func (s *DB) metricSQL(metric, agg string) (val string, valued string, always bool, err error) {
+	var x, cond string
+	def := store.AggSum
+	switch metric {
+	case store.MetricCalls:
+		return "toFloat64(count())", "toInt64(count())", true, nil
+	case store.MetricErrors:
+		return "toFloat64(countIf(status = 'error'))", "toInt64(count())", true, nil
+	case store.MetricErrorRate:
+		return "toFloat64(countIf(status = 'error')) / count()", "toInt64(count())", true, nil
+	case store.MetricInputTokens:
+		x, cond = "input_tokens", "1"
+	case store.MetricOutputTokens:
+		x, cond = "output_tokens", "1"
+	case store.MetricTotalTokens:
+		x, cond = "(input_tokens + output_tokens)", "1"
+	case store.MetricCostUSD:
+		x, cond = "cost_usd", "cost_known = 1"
+	case store.MetricDurationMS:
+		x, cond, def = "(duration_ns / 1e6)", "1", store.AggAvg
+	case store.MetricTTFTMS:
+		x, cond, def = "(ttft_ns / 1e6)", "ttft_ns > 0", store.AggAvg
+	default:
+		return "", "", false, fmt.Errorf("%w: unknown metric %q", store.ErrBadQuery, metric)
+	}
+	if agg == "" {
+		agg = def
+	}
+	valued = "toInt64(countIf(" + cond + "))"
+	if cond == "1" {
+		valued = "toInt64(count())"
+	}
+	switch agg {
+	case store.AggSum:
+		return "toFloat64(sumIf(" + x + ", " + cond + "))", valued, true, nil
+	case store.AggCount:
+		return "toFloat64(countIf(" + cond + "))", valued, true, nil
+	case store.AggAvg:
+		return "toFloat64(avgIf(" + x + ", " + cond + "))", valued, false, nil
+	case store.AggMin:
+		return "toFloat64(minIf(" + x + ", " + cond + "))", valued, false, nil
+	case store.AggMax:
+		return "toFloat64(maxIf(" + x + ", " + cond + "))", valued, false, nil
+	case store.AggP50, store.AggP90, store.AggP95, store.AggP99:
+		lv := map[string]float64{store.AggP50: 0.5, store.AggP90: 0.9, store.AggP95: 0.95, store.AggP99: 0.99}[agg]
+		return s.pct(x, cond, []float64{lv}) + "[1]", valued, false, nil
+	}
+	return "", "", false, fmt.Errorf("%w: unknown aggregation %q", store.ErrBadQuery, agg)
+}
+
+// Timeseries returns one metric per time bucket, per group.
+func (s *DB) Timeseries(ctx context.Context, q store.TimeseriesQuery) ([]store.Series, error) {
+	if err := checkFilter(q.Filter); err != nil {
+		return nil, err
+	}
+	if q.Interval <= 0 {
+		return nil, fmt.Errorf("%w: interval must be positive", store.ErrBadQuery)
+	}
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = 10
+	case limit < 0 || limit > 1000:
+		return nil, fmt.Errorf("%w: limit %d out of 0..1000", store.ErrBadQuery, limit)
+	}
+	val, valued, always, err := s.metricSQL(q.Metric, q.Agg)
+	if err != nil {
+		return nil, err
+	}
+	if q.GroupBy != "" {
+		if err := checkDim(q.GroupBy); err != nil {
+			return nil, err
+		}
+	}
+	sc := s.newScope(q.Filter, dimOpts(q.GroupBy))
+	iv := i64(q.Interval.Nanoseconds())
+	bucket := "(start_ns - (start_ns % " + iv + "))"
+	var groups []string
+	rank := map[string]int{}
+	g := "''"
+	if q.GroupBy != "" {
+		dim, _ := dimExpr(sc, q.GroupBy)
+		g = "toString(" + dim + ")"
+		// The top groups by calls over the whole range first.
+		rows, err := s.conn.Query(ctx, "SELECT "+g+" AS g"+s.from(sc)+"GROUP BY g ORDER BY count() DESC, g LIMIT "+strconv.Itoa(limit))
+		if err != nil {
+			return nil, fmt.Errorf("timeseries %s: groups: %w", q.Metric, err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("timeseries %s: groups: %w", q.Metric, err)
+			}
+			rank[k] = len(groups)
+			groups = append(groups, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("timeseries %s: groups: %w", q.Metric, err)
+		}
+		if len(groups) == 0 {
+			return []store.Series{}, nil
+		}
+		lits := make([]string, len(groups))
+		for i, k := range groups {
+			lits[i] = lit(k)
+		}
+		sc.where = append(sc.where, g+" IN ("+strings.Join(lits, ",")+")")
+	}
+	sqlText := "SELECT " + g + " AS g, " + bucket + " AS t, " + val + " AS v, " + valued + " AS n" + s.from(sc) + "GROUP BY g, t ORDER BY g, t"
+	rows, err := s.conn.Query(ctx, sqlText)
+	if err != nil {
+		return nil, fmt.Errorf("timeseries %s: %w", q.Metric, err)
+	}
+	defer rows.Close()
+	series := map[string]*store.Series{}
+	for rows.Next() {
+		var gk string
+		var t, n int64
+		var v float64
+		if err := rows.Scan(&gk, &t, &v, &n); err != nil {
+			return nil, fmt.Errorf("timeseries %s: %w", q.Metric, err)
+		}
+		if (!always && n == 0) || math.IsNaN(v) {
+			continue
+		}
+		sr := series[gk]
+		if sr == nil {
+			sr = &store.Series{Group: gk, Points: []store.Point{}}
+			series[gk] = sr
+		}
+		sr.Points = append(sr.Points, store.Point{Time: time.Unix(0, t).UTC(), Value: v})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("timeseries %s: %w", q.Metric, err)
+	}
+	out := []store.Series{}
+	if q.GroupBy == "" {
+		if sr := series[""]; sr != nil {
+			out = append(out, *sr)
+		}
+		return out, nil
+	}
+	for _, k := range groups {
+		if sr := series[k]; sr != nil {
+			out = append(out, *sr)
+		}
+	}
+	return out, nil
+}
+
+// UnknownModels lists the models of calls whose cost is unknown.
+func (s *DB) UnknownModels(ctx context.Context, f store.Filter) ([]store.UnknownModel, error) {
+	if err := checkFilter(f); err != nil {
+		return nil, err
+	}
+	sc := s.newScope(f, scopeOpts{})
+	q := "SELECT provider, model, toInt64(count()) AS c, toInt64(max(start_ns))" + s.from(sc) +
+		"AND cost_known = 0 GROUP BY provider, model ORDER BY c DESC, provider, model LIMIT 1000"
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("unknown models: %w", err)
+	}
+	defer rows.Close()
+	out := []store.UnknownModel{}
+	for rows.Next() {
+		var m store.UnknownModel
+		var last int64
+		if err := rows.Scan(&m.Provider, &m.Model, &m.Calls, &last); err != nil {
+			return nil, fmt.Errorf("unknown models: %w", err)
+		}
+		m.LastSeen = time.Unix(0, last).UTC()
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("unknown models: %w", err)
+	}
+	return out, nil
+}

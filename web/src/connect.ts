@@ -1,0 +1,95 @@
+// The Connect page: how to point an application at genscope.
+import { api } from "./state";
+import { add, ago, copyText, h, time } from "./util";
+
+interface Status {
+  has_data: boolean;
+  last_span_time: string | null;
+  version: string;
+  project: string;
+  connection_string: string;
+  endpoints: { otlp_http: string; otlp_traces: string; otlp_grpc: string; openai_base_url: string; azure_openai: string; api: string };
+  gateway: boolean;
+  deployments: string[];
+}
+
+function codeBlock(id: string, text: string): HTMLElement {
+  const btn = h("button", { type: "button", class: "btn small copy", "aria-label": "copy " + id }, "Copy");
+  btn.addEventListener("click", async () => {
+    const ok = await copyText(text);
+    btn.textContent = ok ? "Copied ✓" : "Select and copy";
+    setTimeout(() => (btn.textContent = "Copy"), 2000);
+  });
+  return h("div", { class: "code", id: "code-" + id }, h("pre", null, h("code", null, text)), btn);
+}
+
+function statusLine(st: Status): HTMLElement {
+  return st.has_data
+    ? h("p", { class: "status-line ok", id: "connect-status", "data-ok": "true", role: "status" }, "● Receiving telemetry — last span ", ago(st.last_span_time!), ` (${time(st.last_span_time!, false)}).`)
+    : h("p", { class: "status-line waiting", id: "connect-status", "data-ok": "false", role: "status" }, "○ Waiting for the first span… this line turns green when it arrives.");
+}
+
+export async function connectPage(main: HTMLElement, signal: AbortSignal) {
+  const st = await api<Status>("status", {}, undefined, signal);
+  const e = st.endpoints;
+  const line = statusLine(st);
+  add(main, 
+    h("section", { class: "card" }, h("h3", null, "Status"), line, h("p", { class: "muted small" }, "genscope ", st.version, " · project ", h("code", null, st.project))),
+    h("section", { class: "card" },
+      h("h3", null, "OpenTelemetry (OTLP)"),
+      h("p", null, "Any OpenTelemetry GenAI instrumentation (OpenAI, Azure AI Inference, OpenLLMetry, OpenInference, Semantic Kernel, LangChain…) sends to genscope with these environment variables:"),
+      codeBlock("otlp-http", [
+        `export OTEL_EXPORTER_OTLP_ENDPOINT=${e.otlp_http}`,
+        "export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+        "export OTEL_SERVICE_NAME=my-llm-app",
+        "export OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true   # record prompts and answers",
+      ].join("\n")),
+      e.otlp_grpc ? [h("p", null, "Or OTLP/gRPC:"), codeBlock("otlp-grpc", `export OTEL_EXPORTER_OTLP_PROTOCOL=grpc\nexport OTEL_EXPORTER_OTLP_ENDPOINT=${e.otlp_grpc}`)] : null,
+      h("p", { class: "muted small" }, "Traces only: ", h("code", null, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=" + e.otlp_traces), ". Log records with message content go to ", h("code", null, "/v1/logs"), "."),
+    ),
+    h("section", { class: "card" },
+      h("h3", null, "Azure Monitor (Application Insights) exporter"),
+      h("p", null, "Apps using an Azure Monitor OpenTelemetry exporter send to genscope unchanged but for the connection string:"),
+      codeBlock("connection-string", st.connection_string),
+      codeBlock("appinsights-env", `export APPLICATIONINSIGHTS_CONNECTION_STRING="${st.connection_string}"\nexport APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL=true`),
+      h("p", { class: "muted small" }, "The terminal prints the same with ", h("code", null, "genscope connection-string"), ". The Node.js exporter needs HTTPS: run ", h("code", null, "genscope serve --tls-self-signed"), "."),
+    ),
+    h("section", { class: "card" },
+      h("h3", null, "Gateway: call the model through genscope"),
+      st.gateway ? null : h("p", { class: "error-box" }, "The gateway is off in this genscope's configuration (gateway.enabled: false)."),
+      h("p", null, "genscope's OpenAI-compatible gateway forwards to the configured upstream (or the built-in simulated model) and records every call, with no instrumentation in the app."),
+      h("h4", null, "OpenAI SDK"),
+      codeBlock("openai", `export OPENAI_BASE_URL=${e.openai_base_url}\n\n# Python\nfrom openai import OpenAI\nclient = OpenAI(base_url="${e.openai_base_url}")  # the API key goes to the upstream (any value for the simulated model)`),
+      h("h4", null, "Azure OpenAI SDK"),
+      codeBlock("azure-openai", `export AZURE_OPENAI_ENDPOINT=${e.azure_openai}\n\n# Python\nfrom openai import AzureOpenAI\nclient = AzureOpenAI(azure_endpoint="${e.azure_openai}", api_version="2024-10-21", api_key="…")\nclient.chat.completions.create(model="${st.deployments[0] || "gpt-4o"}", messages=[…])`),
+      st.deployments.length ? h("p", null, "Deployments (Azure) and models (OpenAI): ", st.deployments.map((d, i) => [i ? ", " : "", h("code", null, d)])) : null,
+    ),
+    h("section", { class: "card" },
+      h("h3", null, "Try it without an app"),
+      codeBlock("demo", "genscope demo    # sends the lab's sample traffic to this genscope"),
+    ),
+  );
+  main.dataset.loaded = "true";
+  // Poll until the first span arrives (and keep "last span" fresh).
+  const poll = async () => {
+    if (signal.aborted) return;
+    try {
+      const s = await api<Status>("status", {}, undefined, signal);
+      const fresh = statusLine(s);
+      document.getElementById("connect-status")?.replaceWith(fresh);
+    } catch {
+      // aborted or the server is away; try again
+    }
+    if (!signal.aborted) setTimeout(poll, 3000);
+  };
+  setTimeout(poll, 3000);
+}
+
+export function alertsPage(main: HTMLElement) {
+  add(main, h("section", { class: "card empty" },
+    h("h3", null, "Alerts are coming"),
+    h("p", null, "Alert rules (for example “average duration over 5 minutes > 4000 ms”) with action groups (email, webhook, Slack, Teams, PagerDuty) arrive in a later version of genscope."),
+    h("p", { class: "muted" }, "Until then, Prometheus can alert on genscope's ", h("code", null, "/metrics"), ": ", h("code", null, "gen_ai_client_operation_duration_seconds"), " and ", h("code", null, "gen_ai_client_token_usage"), "."),
+  ));
+  main.dataset.loaded = "true";
+}

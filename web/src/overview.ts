@@ -1,0 +1,192 @@
+// The overview page: tiles, charts and the per-model table.
+import { chart, ChartSpec, Line } from "./charts";
+import { api, autoInterval, filters, href, Range, update } from "./state";
+import { add, clear, compact, h, int, linkRow, ms, pct, usd } from "./util";
+import { emptyState } from "./common";
+
+interface Overview {
+  calls: number;
+  errors: number;
+  error_rate: number;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  cost_usd: number;
+  cost_unknown_calls: number;
+  duration_ms: { avg: number; p50: number; p95: number; p99: number };
+  ttft_ms: { count: number; p50: number; p95: number };
+}
+
+interface Series {
+  group: string;
+  points: { time: string; value: number }[];
+}
+
+interface Tile {
+  key: string;
+  label: string;
+  unit: string;
+  value: number | null;
+  prev: number | null;
+  fmt: (v: number) => string;
+  worse?: "up" | "down"; // the direction that is bad news
+  note?: string;
+}
+
+function tiles(o: Overview, p: Overview): Tile[] {
+  return [
+    { key: "calls", label: "Calls", unit: "calls", value: o.calls, prev: p.calls, fmt: int, note: `${int(o.errors)} failed` },
+    { key: "total_tokens", label: "Total tokens", unit: "tokens", value: o.total_tokens, prev: p.total_tokens, fmt: int },
+    { key: "input_tokens", label: "Prompt tokens", unit: "input tokens", value: o.input_tokens, prev: p.input_tokens, fmt: int },
+    { key: "output_tokens", label: "Completion tokens", unit: "output tokens", value: o.output_tokens, prev: p.output_tokens, fmt: int },
+    {
+      key: "cost_usd", label: "Cost", unit: "USD", value: o.cost_usd, prev: p.cost_usd, fmt: usd, worse: "up",
+      note: o.cost_unknown_calls ? `+ ${int(o.cost_unknown_calls)} calls without a price` : undefined,
+    },
+    { key: "error_rate", label: "Error rate", unit: "of calls", value: o.error_rate, prev: p.error_rate, fmt: pct, worse: "up" },
+    {
+      key: "p95_duration", label: "p95 duration", unit: "per call", value: o.calls ? o.duration_ms.p95 : null, prev: p.calls ? p.duration_ms.p95 : null,
+      fmt: ms, worse: "up", note: o.calls ? `p50 ${ms(o.duration_ms.p50)} · p99 ${ms(o.duration_ms.p99)}` : undefined,
+    },
+    {
+      key: "p95_ttft", label: "p95 time to first token", unit: "streamed calls", value: o.ttft_ms.count ? o.ttft_ms.p95 : null,
+      prev: p.ttft_ms.count ? p.ttft_ms.p95 : null, fmt: ms, worse: "up",
+      note: o.ttft_ms.count ? `${int(o.ttft_ms.count)} streamed calls` : "no streamed calls",
+    },
+  ];
+}
+
+function tile(t: Tile): HTMLElement {
+  let change: HTMLElement;
+  if (t.value === null) change = h("span", { class: "change" }, "");
+  else if (t.prev === null || t.prev === 0) change = h("span", { class: "change", title: "nothing to compare with in the previous period" }, t.value === 0 ? "no change" : "new vs previous period");
+  else {
+    const d = (t.value - t.prev) / Math.abs(t.prev);
+    const up = d > 0;
+    let cls = "change";
+    if (Math.abs(d) >= 0.0005 && t.worse) cls += (up === (t.worse === "up") ? " bad" : " good");
+    const txt = Math.abs(d) < 0.0005 ? "no change" : `${up ? "▲" : "▼"} ${Math.abs(d * 100).toFixed(Math.abs(d) < 0.1 ? 1 : 0)}%`;
+    change = h("span", { class: cls, title: `previous period: ${t.fmt(t.prev)}` }, txt, h("span", { class: "muted" }, " vs previous period"));
+  }
+  return h("div", { class: "card tile", "data-tile": t.key, "data-value": t.value === null ? "" : String(t.value) },
+    h("div", { class: "tile-label" }, t.label),
+    h("div", { class: "tile-value" }, t.value === null ? "—" : t.fmt(t.value), h("span", { class: "unit" }, " " + t.unit)),
+    change,
+    t.note ? h("div", { class: "tile-note muted" }, t.note) : null,
+  );
+}
+
+// grid aligns series points on every bucket of the range; fill is the value
+// of an empty bucket (0 for counts, null for latencies).
+function grid(r: Range, iv: number): number[] {
+  const start = Math.floor(r.from.getTime() / 1000 / iv) * iv;
+  const end = r.to.getTime() / 1000;
+  const out: number[] = [];
+  for (let t = start; t < end; t += iv) out.push(t);
+  return out;
+}
+
+function align(times: number[], s: Series | undefined, fill: number | null): (number | null)[] {
+  const idx = new Map<number, number>();
+  times.forEach((t, i) => idx.set(t, i));
+  const out: (number | null)[] = times.map(() => fill);
+  for (const p of s?.points || []) {
+    const i = idx.get(Math.round(new Date(p.time).getTime() / 1000));
+    if (i !== undefined) out[i] = p.value;
+  }
+  return out;
+}
+
+export async function overviewPage(main: HTMLElement, r: Range, signal: AbortSignal) {
+  const span = r.to.getTime() - r.from.getTime();
+  const prevFrom = new Date(r.from.getTime() - span);
+  const iv = autoInterval(span);
+  const ts = (metric: string, agg?: string, group_by?: string) =>
+    api<{ series: Series[] }>("timeseries", { metric, agg, group_by, interval: iv + "s" }, r, signal);
+  const cur = api<Overview>("overview", {}, r, signal);
+  const prev = api<Overview>("overview", { from: prevFrom.toISOString(), to: r.from.toISOString() }, r, signal);
+  const models = api<{ rows: any[] }>("breakdown", { by: "model", limit: 50 }, r, signal);
+  // Each chart's data, requested now and drawn as it arrives.
+  const tokensP = Promise.all([ts("input_tokens"), ts("output_tokens")]);
+  const callsP = ts("calls", undefined, "status");
+  const latencyP = Promise.all([ts("duration_ms", "p50"), ts("duration_ms", "p95"), ts("duration_ms", "p99")]);
+  const costP = ts("cost_usd");
+  // Whatever is not awaited (the page may end at the tiles) must not reject unobserved.
+  for (const p of [tokensP, callsP, latencyP, costP, models] as Promise<unknown>[]) p.catch(() => {});
+
+  const [o, p] = await Promise.all([cur, prev]);
+  const tileBox = h("div", { class: "tiles" }, tiles(o, p).map(tile));
+  add(main, tileBox);
+  if (o.calls === 0) {
+    add(main, emptyState(r));
+    main.dataset.loaded = "true";
+    return;
+  }
+  const titles = ["Tokens", "Calls by status", "Latency", "Cost"];
+  const slots = titles.map((t) => h("section", { class: "card chart chart-slot", "aria-busy": "true" }, h("h3", null, t), h("p", { class: "muted" }, "Loading…")));
+  const chartsBox = h("div", { class: "charts" }, slots);
+  const modelBox = h("section", { class: "card" }, h("h3", null, "By model"), h("p", { class: "muted" }, "Loading…"));
+  add(main, chartsBox, modelBox);
+
+  const times = grid(r, iv);
+  const width = Math.floor((chartsBox.clientWidth || 800) / (chartsBox.clientWidth > 900 ? 2 : 1)) - 40;
+  const perBucket = "per " + (iv < 60 ? iv + " s" : iv < 3600 ? iv / 60 + " min" : iv < 86400 ? iv / 3600 + " h" : iv / 86400 + " d");
+  const place = (i: number, spec: ChartSpec) => {
+    if (!signal.aborted) slots[i].replaceWith(chart(spec, width));
+  };
+  const drawn = Promise.all([
+    tokensP.then(([tin, tout]) => place(0, {
+      title: "Tokens", unit: "tokens " + perBucket, times, fmt: compact,
+      lines: [
+        { label: "input", values: align(times, tin.series[0], 0), color: "--c1", fill: true },
+        { label: "output", values: align(times, tout.series[0], 0), color: "--c2", fill: true, stackedOn: 0 },
+      ],
+    })),
+    callsP.then((calls) => {
+      const byStatus = (st: string) => calls.series.find((s) => s.group === st);
+      const lines: Line[] = [
+        { label: "ok", values: align(times, byStatus("ok"), 0), color: "--ok", fill: true },
+        { label: "error", values: align(times, byStatus("error"), 0), color: "--err", fill: true },
+      ];
+      if (byStatus("unset")) lines.push({ label: "unset", values: align(times, byStatus("unset"), 0), color: "--c3" });
+      place(1, { title: "Calls by status", unit: "calls " + perBucket, times, fmt: compact, lines });
+    }),
+    latencyP.then(([p50, p95, p99]) => place(2, {
+      title: "Latency", unit: "ms", times, fmt: (v) => ms(v), axis: (v) => (v >= 1000 ? +(v / 1000).toFixed(2) + " s" : +v.toFixed(1) + " ms"),
+      lines: [
+        { label: "p50", values: align(times, p50.series[0], null), color: "--c1" },
+        { label: "p95", values: align(times, p95.series[0], null), color: "--c4" },
+        { label: "p99", values: align(times, p99.series[0], null), color: "--err" },
+      ],
+    })),
+    costP.then((cost) => place(3, {
+      title: "Cost", unit: "USD " + perBucket, times, fmt: (v) => usd(v), axis: (v) => "$" + +v.toPrecision(2),
+      lines: [{ label: "cost", values: align(times, cost.series[0], 0), color: "--c5", fill: true }],
+    })),
+  ]);
+  drawn.catch(() => {});
+
+  const bd = await models;
+  const model = filters().model;
+  clear(modelBox);
+  add(modelBox, 
+    h("h3", null, "By model", h("span", { class: "muted small" }, model ? "" : " — click a model to filter the page")),
+    model ? h("p", { class: "small" }, "Showing only ", h("code", null, model), ". ", h("a", { href: href(location.pathname, { model: "" }), "data-link": true }, "Show all models")) : null,
+    h("table", { class: "grid-table", id: "models" },
+      h("thead", null, h("tr", null, h("th", null, "Model"), h("th", { class: "num" }, "Calls"), h("th", { class: "num" }, "Input tokens"),
+        h("th", { class: "num" }, "Output tokens"), h("th", { class: "num" }, "Cost (USD)"), h("th", { class: "num" }, "p95 duration"), h("th", { class: "num" }, "Error rate"))),
+      h("tbody", null, bd.rows.map((row) =>
+        linkRow(h("tr", { "data-model": row.key },
+          h("td", null, row.key || h("span", { class: "muted" }, "(no model)")),
+          h("td", { class: "num" }, int(row.calls)),
+          h("td", { class: "num" }, int(row.input_tokens)),
+          h("td", { class: "num" }, int(row.output_tokens)),
+          h("td", { class: "num" }, usd(row.cost_usd), row.cost_unknown_calls ? h("span", { class: "muted", title: "calls without a price" }, " +" + row.cost_unknown_calls + " unpriced") : null),
+          h("td", { class: "num" }, ms(row.duration_ms.p95)),
+          h("td", { class: "num" }, pct(row.error_rate)),
+        ), () => update({ model: model === row.key ? "" : row.key }), "filter by model " + row.key))),
+    ),
+  );
+  await drawn;
+  main.dataset.loaded = "true";
+}

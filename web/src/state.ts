@@ -1,0 +1,142 @@
+// The global state lives in the URL: the path is the page, the query holds
+// the time range, the filters, the sort and auto-refresh, so a link can be
+// shared and a reload shows the same thing.
+
+export const FILTERS = ["service", "provider", "model", "operation", "status", "session", "user", "q"] as const;
+export type FilterKey = (typeof FILTERS)[number];
+
+export const RANGES: [string, string][] = [
+  ["15m", "Last 15 minutes"],
+  ["1h", "Last hour"],
+  ["24h", "Last 24 hours"],
+  ["7d", "Last 7 days"],
+  ["30d", "Last 30 days"],
+];
+export const DEFAULT_RANGE = "24h";
+
+// Keys carried from page to page (the rest, like a page's cursor, are not).
+const GLOBAL = ["from", "to", "refresh", ...FILTERS];
+
+export function query(): URLSearchParams {
+  return new URLSearchParams(location.search);
+}
+
+const relRe = /^(\d+)(m|h|d)$/;
+const unit: Record<string, number> = { m: 60e3, h: 3600e3, d: 86400e3 };
+
+export interface Range {
+  from: Date;
+  to: Date;
+  key: string; // 15m, 1h, ... or "custom"
+  label: string;
+}
+
+// range resolves the URL's from/to to absolute times, now.
+export function range(q = query()): Range {
+  const from = q.get("from") || DEFAULT_RANGE;
+  const m = relRe.exec(from);
+  if (m && !q.get("to")) {
+    const to = new Date();
+    const label = RANGES.find((r) => r[0] === from)?.[1] || "Last " + from;
+    return { from: new Date(to.getTime() - Number(m[1]) * unit[m[2]]), to, key: from, label };
+  }
+  const f = new Date(from);
+  const t = q.get("to") ? new Date(q.get("to")!) : new Date();
+  if (isNaN(f.getTime()) || isNaN(t.getTime()) || f >= t) {
+    const to = new Date();
+    return { from: new Date(to.getTime() - 86400e3), to, key: DEFAULT_RANGE, label: "Last 24 hours" };
+  }
+  return { from: f, to: t, key: "custom", label: "Custom range" };
+}
+
+// filters are the URL's filter values.
+export function filters(q = query()): Partial<Record<FilterKey, string>> {
+  const out: Partial<Record<FilterKey, string>> = {};
+  for (const k of FILTERS) {
+    const v = q.get(k);
+    if (v) out[k] = v;
+  }
+  return out;
+}
+
+// globalQuery is the part of the URL query every page keeps.
+export function globalQuery(q = query()): URLSearchParams {
+  const out = new URLSearchParams();
+  for (const k of GLOBAL) {
+    const v = q.get(k);
+    if (v) out.set(k, v);
+  }
+  return out;
+}
+
+// href is a link to path keeping the global query.
+export function href(path: string, extra?: Record<string, string>): string {
+  const q = globalQuery();
+  for (const [k, v] of Object.entries(extra || {})) {
+    if (v) q.set(k, v);
+    else q.delete(k);
+  }
+  const s = q.toString();
+  return path + (s ? "?" + s : "");
+}
+
+let onChange: () => void = () => {};
+
+export function setRouter(f: () => void) {
+  onChange = f;
+}
+
+// go navigates within the app.
+export function go(url: string, replace = false) {
+  if (replace) history.replaceState(null, "", url);
+  else history.pushState(null, "", url);
+  onChange();
+}
+
+// update sets (or, with "", removes) query keys and re-renders.
+export function update(changes: Record<string, string | null | undefined>, replace = false) {
+  const q = query();
+  for (const [k, v] of Object.entries(changes)) {
+    if (v) q.set(k, v);
+    else q.delete(k);
+  }
+  const s = q.toString();
+  go(location.pathname + (s ? "?" + s : ""), replace);
+}
+
+export class APIError extends Error {
+  status: number;
+  constructor(status: number, msg: string) {
+    super(msg);
+    this.status = status;
+  }
+}
+
+// api GETs a JSON endpoint. With scope it adds the time range and filters
+// (overrides win).
+export async function api<T = any>(path: string, params: Record<string, string | number | undefined> = {}, scope?: Range, signal?: AbortSignal): Promise<T> {
+  const q = new URLSearchParams();
+  if (scope) {
+    q.set("from", scope.from.toISOString());
+    q.set("to", scope.to.toISOString());
+    for (const [k, v] of Object.entries(filters())) q.set(k, v!);
+  }
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === "") q.delete(k);
+    else q.set(k, String(v));
+  }
+  const s = q.toString();
+  const resp = await fetch("/api/v1/" + path + (s ? "?" + s : ""), { signal, headers: { Accept: "application/json" } });
+  const body = await resp.json().catch(() => ({}));
+  if (!resp.ok) throw new APIError(resp.status, body.error || resp.statusText);
+  return body as T;
+}
+
+// autoInterval mirrors the API's: about 120 buckets of a readable width, in
+// seconds.
+export function autoInterval(spanMs: number): number {
+  const steps = [1, 5, 10, 30, 60, 300, 600, 900, 1800, 3600, 10800, 21600, 43200, 86400, 604800];
+  const want = spanMs / 1000 / 120;
+  for (const s of steps) if (s >= want) return s;
+  return steps[steps.length - 1];
+}
