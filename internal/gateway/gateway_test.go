@@ -650,3 +650,16 @@ func TestLongCallOutlastsServerWriteTimeout(t *testing.T) {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
 }
+
+func TestHugePromptIsTruncatedInTheRecord(t *testing.T) {
+	e := newEnv(t, Options{Deployments: []config.Deployment{{Name: "gpt-4o", Type: config.DeploymentSimulated, Simulated: config.Simulated{NoLatency: true}}}})
+	huge := strings.Repeat("mountains ", 200000)
+	resp, body := post(t, e.srv.URL+"/v1/chat/completions", `{"model":"gpt-4o","messages":[{"role":"user","content":"`+huge+`"}]}`)
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "context_length_exceeded") {
+		t.Fatalf("%d %.200s", resp.StatusCode, body)
+	}
+	sp := e.sink.wait(t)
+	if !sp.ContentTruncated || len(sp.InputMessages[0].Parts[0].Content) != maxPartBytes || sp.ErrorType != "context_length_exceeded" {
+		t.Errorf("truncated %v, %d bytes, %s", sp.ContentTruncated, len(sp.InputMessages[0].Parts[0].Content), sp.ErrorType)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 )
 
@@ -60,7 +61,7 @@ func (w *pipeWriter) WriteHeader(code int) { w.writeHeader(code) }
 func (w *pipeWriter) writeHeader(code int) {
 	w.once.Do(func() {
 		w.resp.StatusCode = code
-		w.resp.Status = http.StatusText(code)
+		w.resp.Status = strconv.Itoa(code) + " " + http.StatusText(code)
 		w.resp.Header = w.header.Clone()
 		close(w.ready)
 	})

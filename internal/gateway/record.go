@@ -275,9 +275,18 @@ func (g *Gateway) readStream(c *call, sp *genai.Span) ([]*choice, *usage) {
 	return outs, u
 }
 
+// maxPartBytes bounds one recorded text part: a prompt of a million
+// characters (the lab's error prompt) is kept as its first 64 KiB, and
+// the span says its content was truncated.
+const maxPartBytes = 64 << 10
+
 // content fills the span's messages under the capture policy.
 func (g *Gateway) content(sp *genai.Span, req *chatRequest, outs []*choice) {
 	text := func(s string) string {
+		if len(s) > maxPartBytes {
+			s = truncate(s, maxPartBytes)
+			sp.ContentTruncated = true
+		}
 		if g.opts.Capture == CaptureRedacted && g.redact != nil {
 			return g.redact.String(s)
 		}
@@ -285,7 +294,7 @@ func (g *Gateway) content(sp *genai.Span, req *chatRequest, outs []*choice) {
 	}
 	if sp.Operation == "embeddings" {
 		if s := embeddingText(req.Input); s != "" {
-			sp.InputMessages = []genai.Message{{Role: "user", Parts: []genai.Part{{Type: "text", Content: text(truncate(s, 64<<10))}}}}
+			sp.InputMessages = []genai.Message{{Role: "user", Parts: []genai.Part{{Type: "text", Content: text(s)}}}}
 		}
 		return
 	}
