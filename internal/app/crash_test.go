@@ -35,6 +35,9 @@ func crashChild(dir string) {
 	cfg := config.Default()
 	cfg.Data, cfg.Listen, cfg.GRPCListen = dir, "127.0.0.1:0", ""
 	cfg.Store.DuckDB.MemoryLimit = "256MB"
+	if os.Getenv("GENSCOPE_CRASH_CHILD_RETENTION") != "" {
+		cfg.Projects = crashRetention // trust_crash_test.go
+	}
 	a, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		panic(err)

@@ -74,6 +74,16 @@ var (
 	ErrReadOnly     = errors.New("defined in the config file")
 	ErrUnauthorized = errors.New("unauthorized")
 	ErrForbidden    = errors.New("forbidden")
+	// ErrThrottled refuses a login after too many failures for the user.
+	ErrThrottled = errors.New("too many failed logins; try again later")
+)
+
+// Login throttling: after maxFailures failed logins for a user name
+// within failureWindow, further attempts are refused until the window
+// has passed (bcrypt already makes each guess slow; this bounds them).
+const (
+	maxFailures   = 10
+	failureWindow = 15 * time.Minute
 )
 
 // Capture policies.
@@ -270,7 +280,8 @@ type Service struct {
 	keys     map[string]*Key // by hash
 	keyIDs   map[string]*Key // by id
 	users    map[string]*User
-	sessions map[string]*session // by hash
+	sessions map[string]*session    // by hash
+	failures map[string][]time.Time // failed logins by user name, within failureWindow
 }
 
 // DefaultProject always exists.
@@ -288,7 +299,7 @@ func New(ctx context.Context, st DocStore, opts Options) (*Service, error) {
 		opts.Now = time.Now
 	}
 	s := &Service{st: st, opts: opts, projects: map[string]*Project{}, keys: map[string]*Key{},
-		keyIDs: map[string]*Key{}, users: map[string]*User{}, sessions: map[string]*session{}}
+		keyIDs: map[string]*Key{}, users: map[string]*User{}, sessions: map[string]*session{}, failures: map[string][]time.Time{}}
 	var err error
 	if s.dummyHash, err = bcrypt.GenerateFromPassword([]byte(newToken("")), opts.BcryptCost); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
@@ -684,14 +695,34 @@ func (s *Service) Users() []UserInfo {
 // (for the cookie). Unknown users and wrong passwords are the same
 // ErrUnauthorized, after the same work.
 func (s *Service) Login(ctx context.Context, name, password string) (string, time.Time, error) {
-	s.mu.RLock()
+	now := s.opts.Now()
+	s.mu.Lock()
 	u, ok := s.users[name]
 	hash := s.dummyHash
 	if ok {
 		hash = []byte(u.PasswordHash)
 	}
-	s.mu.RUnlock()
+	recent := s.failures[name][:0]
+	for _, t := range s.failures[name] {
+		if now.Sub(t) < failureWindow {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) == 0 {
+		delete(s.failures, name)
+	} else {
+		s.failures[name] = recent
+	}
+	s.mu.Unlock()
+	if len(recent) >= maxFailures {
+		return "", time.Time{}, ErrThrottled
+	}
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !ok {
+		s.mu.Lock()
+		if len(s.failures) < 100_000 { // bounded, whatever names are tried
+			s.failures[name] = append(s.failures[name], now)
+		}
+		s.mu.Unlock()
 		return "", time.Time{}, ErrUnauthorized
 	}
 	sid := newToken("")

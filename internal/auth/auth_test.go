@@ -285,6 +285,22 @@ func TestLoginSessionCSRF(t *testing.T) {
 	if code != 200 || strings.Contains(body, k["key"].(string)) || strings.Contains(body, "hash") {
 		t.Fatalf("list keys: %d %s", code, body)
 	}
+	if code, _, body := admin.do("POST", "/api/v1/users", map[string]any{"name": "pat", "password": "password-canary-3",
+		"grants": map[string]any{"team-a": map[string]any{"role": "admin"}}}); code != 201 {
+		t.Fatalf("create user: %d %s", code, body)
+	}
+	pat := &client{t: t, h: h}
+	_, pme, _ := pat.do("POST", "/api/v1/login", map[string]any{"username": "pat", "password": "password-canary-3"})
+	pat.csrf, _ = pme["csrf_token"].(string)
+	if code, _, _ := pat.do("POST", "/api/v1/projects/team-a/keys", map[string]any{"scope": "read", "content": true}); code != 403 {
+		t.Fatalf("an admin without content made a key with content: %d", code)
+	}
+	if code, _, _ := pat.do("PUT", "/api/v1/projects/team-a/members/pat", map[string]any{"role": "admin", "content": true}); code != 403 {
+		t.Fatalf("an admin without content granted it: %d", code)
+	}
+	if code, _, _ := ann.do("PUT", "/api/v1/projects/team-a/members/pat", map[string]any{"role": "viewer", "content": true}); code != 200 {
+		t.Fatalf("an admin with content grants it: %d", code)
+	}
 	if code, _, _ := ann.do("POST", "/api/v1/projects", map[string]any{"name": "mine"}); code != 403 {
 		t.Fatalf("non-admin created a project: %d", code)
 	}
@@ -361,4 +377,27 @@ func FuzzToken(f *testing.F) {
 		_ = display(v)
 		_, _ = ParseDuration(v)
 	})
+}
+
+func TestLoginThrottle(t *testing.T) {
+	now := time.Now()
+	s, err := New(context.Background(), &MemStore{}, Options{BcryptCost: bcrypt.MinCost, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(context.Background(), "u", "password-123", false); err != nil {
+		t.Fatal(err)
+	}
+	for range maxFailures {
+		if _, _, err := s.Login(context.Background(), "u", "wrong-password"); err != ErrUnauthorized {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := s.Login(context.Background(), "u", "password-123"); err != ErrThrottled {
+		t.Fatalf("after %d failures: %v", maxFailures, err)
+	}
+	now = now.Add(failureWindow)
+	if _, _, err := s.Login(context.Background(), "u", "password-123"); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
 }

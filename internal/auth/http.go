@@ -168,6 +168,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusUnauthorized, errorBody{"wrong user name or password"})
 			return
 		}
+		if errors.Is(err, ErrThrottled) {
+			w.Header().Set("Retry-After", "900")
+			writeJSON(w, http.StatusTooManyRequests, errorBody{err.Error()})
+			return
+		}
 		h.writeError(w, r, err)
 		return
 	}
@@ -367,6 +372,9 @@ func (h *Handler) createKey(_ http.ResponseWriter, r *http.Request, p *Principal
 	if in.Scope == ScopeUser {
 		return 0, nil, errors.Join(ErrInvalid, errors.New("scope: user tokens are made at POST /api/v1/tokens"))
 	}
+	if in.Content && !p.CanSeeContent(name) {
+		return 0, nil, ErrForbidden // nobody hands out more than they have
+	}
 	info, key, err := h.s.CreateKey(r.Context(), Key{Project: name, Scope: in.Scope, Name: in.Name, Content: in.Content})
 	if err != nil {
 		return 0, nil, err
@@ -411,6 +419,9 @@ func (h *Handler) setMember(_ http.ResponseWriter, r *http.Request, p *Principal
 	}
 	if in.Role == "" {
 		return 0, nil, errors.Join(ErrInvalid, errors.New("role: required (admin, editor or viewer)"))
+	}
+	if in.Content && !p.CanSeeContent(name) {
+		return 0, nil, ErrForbidden
 	}
 	if err := h.s.SetGrant(r.Context(), r.PathValue("user"), name, in); err != nil {
 		return 0, nil, err

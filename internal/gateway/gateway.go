@@ -266,6 +266,12 @@ func (g *Gateway) work() {
 }
 
 func (g *Gateway) models(w http.ResponseWriter, r *http.Request) {
+	if g.opts.ProjectFor != nil {
+		if _, err := g.opts.ProjectFor(r); err != nil {
+			writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", err.Error())
+			return
+		}
+	}
 	type model struct {
 		ID      string `json:"id"`
 		Object  string `json:"object"`
