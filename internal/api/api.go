@@ -25,11 +25,12 @@ type API struct {
 	now    func() time.Time
 	// ProjectFor names the project a request may read, or returns an error
 	// to refuse it with 401. Nil means DefaultProject.
-	projectFor  func(r *http.Request) (string, error)
-	timeout     time.Duration
-	grpcListen  string
-	deployments []string
-	content     func(r *http.Request, project string) bool
+	projectFor   func(r *http.Request) (string, error)
+	timeout      time.Duration
+	grpcListen   string
+	deployments  []string
+	keysRequired bool
+	content      func(r *http.Request, project string) bool
 }
 
 // Options tune the API.
@@ -50,11 +51,14 @@ type Options struct {
 	// content; nil means it may. Without it, results lose their content
 	// (content.go) and the q filter is refused.
 	Content func(r *http.Request, project string) bool
+	// KeysRequired says ingestion needs project keys (auth is on); the
+	// status endpoint then hands out no derived connection string.
+	KeysRequired bool
 }
 
 // New returns the API over st.
 func New(st store.Store, prices *pricing.Table, log *slog.Logger, opts Options) *API {
-	a := &API{st: st, prices: prices, log: log, now: opts.Now, projectFor: opts.ProjectFor, timeout: opts.QueryTimeout, grpcListen: opts.GRPCListen, deployments: opts.Deployments, content: opts.Content}
+	a := &API{st: st, prices: prices, log: log, now: opts.Now, projectFor: opts.ProjectFor, timeout: opts.QueryTimeout, grpcListen: opts.GRPCListen, deployments: opts.Deployments, content: opts.Content, keysRequired: opts.KeysRequired}
 	if a.now == nil {
 		a.now = time.Now
 	}

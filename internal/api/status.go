@@ -19,7 +19,11 @@ type Status struct {
 	LastSpanTime     *time.Time `json:"last_span_time"` // the newest span of the last 30 days
 	Version          string     `json:"version"`
 	Project          string     `json:"project"`
-	ConnectionString string     `json:"connection_string"` // for Azure Monitor exporters
+	ConnectionString string     `json:"connection_string"` // for Azure Monitor exporters; "" when keys are required
+	// KeysRequired says that ingestion and the gateway need a project key
+	// (auth is on): create one with POST /api/v1/projects/{project}/keys;
+	// an "appinsights" key's answer holds its connection string.
+	KeysRequired bool `json:"keys_required"`
 	Endpoints        Endpoints  `json:"endpoints"`
 	Gateway          bool       `json:"gateway"`     // whether the gateway serves model calls
 	Deployments      []string   `json:"deployments"` // the gateway's deployments (Azure OpenAI deployment names, OpenAI model names)
@@ -45,7 +49,7 @@ func (a *API) status(r request) (any, error) {
 	st := Status{
 		Version:          version(),
 		Project:          r.project,
-		ConnectionString: appinsights.ConnectionString(base, r.project),
+		KeysRequired:     a.keysRequired,
 		Endpoints: Endpoints{
 			OTLPHTTP:      base,
 			OTLPTraces:    base + "/v1/traces",
@@ -55,6 +59,11 @@ func (a *API) status(r request) (any, error) {
 		},
 		Gateway:     a.deployments != nil,
 		Deployments: a.deployments,
+	}
+	if !a.keysRequired {
+		// Without auth the instrumentation key is derived from the
+		// project name; with auth it is a secret issued per project.
+		st.ConnectionString = appinsights.ConnectionString(base, r.project)
 	}
 	if st.Deployments == nil {
 		st.Deployments = []string{}

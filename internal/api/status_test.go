@@ -58,6 +58,17 @@ func TestStatusAndSort(t *testing.T) {
 		t.Errorf("empty status = %+v", st)
 	}
 
+	// With auth on, the instrumentation key is a secret issued per project:
+	// no derived connection string is handed out.
+	mux2 := http.NewServeMux()
+	api.New(db, prices, slog.New(slog.NewTextHandler(io.Discard, nil)), api.Options{KeysRequired: true}).Register(mux2)
+	rec := httptest.NewRecorder()
+	mux2.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/status", nil))
+	var st2 api.Status
+	if err := json.Unmarshal(rec.Body.Bytes(), &st2); err != nil || !st2.KeysRequired || st2.ConnectionString != "" {
+		t.Errorf("status with keys required: %v %s", err, rec.Body.Bytes())
+	}
+
 	start := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
 	var spans []genai.Span
 	for i, d := range []time.Duration{3, 1, 2} {

@@ -134,7 +134,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		deployments = a.gw.Deployments()
 	}
 	api.New(a.st, prices, log, api.Options{GRPCListen: cfg.GRPCListen, Deployments: deployments,
-		ProjectFor: a.trust.apiProject(), Content: a.trust.apiContent()}).Register(mux)
+		ProjectFor: a.trust.apiProject(), Content: a.trust.apiContent(), KeysRequired: cfg.Auth.Enabled}).Register(mux)
 	a.trust.register(mux)
 	web.New(web.Options{Log: log}).Register(mux)
 	if a.alerting, err = a.newAlerting(ctx, mux); err != nil {
