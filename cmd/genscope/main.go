@@ -38,6 +38,7 @@ Usage:
                                   run the lab's traffic through the gateway (starts a server when none answers)
   genscope prompt "text" [--system S] [--deployment D] [--stream] [--server URL]
                                   send one prompt through the gateway and print the answer and its usage
+                                  (with auth on: GENSCOPE_GATEWAY_KEY, and GENSCOPE_INGEST_KEY for the demo's spans)
   genscope alerts list|get|evaluate|history|groups|fire-test [ID] [--server URL]
                                   alert rules, alerts and action groups of a running server
   genscope copy --from STORE --to STORE
@@ -199,7 +200,8 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	fmt.Fprintf(stdout, "Running the lab's prompts through %s/v1/chat/completions (deployment %s)...\n\n", *server, *deployment)
-	session, _, err := demo.Lab(ctx, demo.LabOptions{Server: *server, Deployment: *deployment, Out: stdout})
+	session, _, err := demo.Lab(ctx, demo.LabOptions{Server: *server, Deployment: *deployment, Out: stdout,
+		GatewayKey: os.Getenv("GENSCOPE_GATEWAY_KEY"), IngestKey: os.Getenv("GENSCOPE_INGEST_KEY")})
 	if err != nil {
 		return err
 	}
@@ -238,7 +240,7 @@ func promptCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(text) == 0 {
 		return errors.New(`prompt: give the prompt text, e.g. genscope prompt "What is OpenTelemetry?"`)
 	}
-	_, err := demo.Prompt(ctx, demo.PromptOptions{Server: *server, Deployment: *deployment, System: *system, Text: strings.Join(text, " "), Stream: *stream, Out: stdout})
+	_, err := demo.Prompt(ctx, demo.PromptOptions{Server: *server, Deployment: *deployment, System: *system, Text: strings.Join(text, " "), Stream: *stream, Out: stdout, GatewayKey: os.Getenv("GENSCOPE_GATEWAY_KEY")})
 	return err
 }
 

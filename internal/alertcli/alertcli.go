@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,6 +24,9 @@ const usage = `genscope alerts COMMAND [--server URL]
   history [RULE_ID]    the latest state changes
   groups               the action groups
   fire-test GROUP_ID   send a test notification to every receiver of an action group
+
+With auth on, set GENSCOPE_TOKEN to the admin token, a read key or a user token
+(an editor's or admin's for evaluate and fire-test).
 `
 
 // Main runs "genscope alerts ARGS".
@@ -35,10 +39,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("alerts "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	server := fs.String("server", "http://127.0.0.1:4318", "genscope server")
+	project := fs.String("project", "", "project, when auth is on and the token reads several")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	c := client{base: strings.TrimRight(*server, "/"), http: &http.Client{Timeout: 2 * time.Minute}}
+	c := client{base: strings.TrimRight(*server, "/"), http: &http.Client{Timeout: 2 * time.Minute},
+		token: os.Getenv("GENSCOPE_TOKEN"), project: *project}
 	arg := func() (string, error) {
 		if fs.NArg() != 1 {
 			return "", fmt.Errorf("alerts %s: want one id", cmd)
@@ -148,12 +154,26 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 type client struct {
 	base string
 	http *http.Client
+	// token (GENSCOPE_TOKEN: the admin token, a read key or a user token)
+	// is sent when auth is on.
+	token   string
+	project string
 }
 
 func (c client) raw(ctx context.Context, method, path string) ([]byte, error) {
+	if c.project != "" {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		path += sep + "project=" + url.QueryEscape(c.project)
+	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
 	if err != nil {
 		return nil, err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -48,6 +48,8 @@ type Client struct {
 	// BaseURL is genscope's HTTP address, e.g. http://127.0.0.1:4318.
 	BaseURL string
 	HTTP    *http.Client
+	// Key is a gateway key, sent as x-genscope-key when auth is on.
+	Key string
 }
 
 // NewClient returns a client with a timeout on every call.
@@ -74,6 +76,9 @@ func (c *Client) Chat(ctx context.Context, r Request) (Result, error) {
 		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if c.Key != "" {
+		req.Header.Set("x-genscope-key", c.Key)
+	}
 	start := time.Now()
 	resp, err := c.HTTP.Do(req)
 	if err != nil {

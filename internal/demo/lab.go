@@ -58,6 +58,8 @@ type LabOptions struct {
 	Deployment string
 	// Out receives the results table.
 	Out io.Writer
+	// GatewayKey and IngestKey are the project's keys when auth is on.
+	GatewayKey, IngestKey string
 }
 
 // LabResult is one step's outcome.
@@ -83,6 +85,9 @@ func Lab(ctx context.Context, o LabOptions) (string, []LabResult, error) {
 	if u.Scheme == "http" {
 		opts = append(opts, otlptracehttp.WithInsecure())
 	}
+	if o.IngestKey != "" {
+		opts = append(opts, otlptracehttp.WithHeaders(map[string]string{"x-genscope-key": o.IngestKey}))
+	}
 	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
 		return "", nil, fmt.Errorf("otlp exporter: %w", err)
@@ -97,6 +102,7 @@ func Lab(ctx context.Context, o LabOptions) (string, []LabResult, error) {
 	_, _ = rand.Read(sid[:])
 	session := "lab-" + hex.EncodeToString(sid[:])
 	client := NewClient(o.Server)
+	client.Key = o.GatewayKey
 	var out []LabResult
 	for _, st := range LabSteps() {
 		sctx, span := tracer.Start(ctx, "generate_completion")

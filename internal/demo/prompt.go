@@ -15,6 +15,8 @@ type PromptOptions struct {
 	Text       string
 	Stream     bool
 	Out        io.Writer
+	// GatewayKey is the project's gateway key when auth is on.
+	GatewayKey string
 }
 
 // Prompt sends one prompt through the gateway and prints the answer
@@ -32,7 +34,9 @@ func Prompt(ctx context.Context, o PromptOptions) (Result, error) {
 	if o.Stream {
 		req.OnDelta = func(s string) { fmt.Fprint(o.Out, s) }
 	}
-	r, err := NewClient(o.Server).Chat(ctx, req)
+	c := NewClient(o.Server)
+	c.Key = o.GatewayKey
+	r, err := c.Chat(ctx, req)
 	if err != nil {
 		return r, err
 	}

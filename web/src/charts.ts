@@ -9,6 +9,7 @@ export interface Line {
   color: string; // a CSS variable name, like --c1
   fill?: boolean;
   stackedOn?: number; // index of the line this one is stacked on (drawn as the sum)
+  dash?: number[]; // a dashed line (a threshold)
 }
 
 export interface ChartSpec {
@@ -48,6 +49,16 @@ export function destroyCharts() {
   live.clear();
 }
 
+// dropCharts frees the charts inside el (a chart being replaced).
+export function dropCharts(el: Element) {
+  for (const u of live) {
+    if (el.contains(u.root)) {
+      u.destroy();
+      live.delete(u);
+    }
+  }
+}
+
 // chart draws one chart into a new card element.
 export function chart(spec: ChartSpec, width: number): HTMLElement {
   const body = h("div", { class: "chart-body" });
@@ -78,6 +89,7 @@ export function chart(spec: ChartSpec, width: number): HTMLElement {
           label: l.label,
           stroke: c,
           width: 1.5,
+          dash: l.dash,
           fill: l.fill ? c + "40" : undefined,
           // Sparse data (isolated buckets) shows as points.
           points: { show: l.values.some((v) => v === null) && l.values.filter((v) => v !== null).length <= 40, size: 5 },

@@ -84,12 +84,3 @@ export async function connectPage(main: HTMLElement, signal: AbortSignal) {
   };
   setTimeout(poll, 3000);
 }
-
-export function alertsPage(main: HTMLElement) {
-  add(main, h("section", { class: "card empty" },
-    h("h3", null, "Alerts are coming"),
-    h("p", null, "Alert rules (for example “average duration over 5 minutes > 4000 ms”) with action groups (email, webhook, Slack, Teams, PagerDuty) arrive in a later version of genscope."),
-    h("p", { class: "muted" }, "Until then, Prometheus can alert on genscope's ", h("code", null, "/metrics"), ": ", h("code", null, "gen_ai_client_operation_duration_seconds"), " and ", h("code", null, "gen_ai_client_token_usage"), "."),
-  ));
-  main.dataset.loaded = "true";
-}

@@ -2,7 +2,10 @@
 import "./style.css";
 import { destroyCharts } from "./charts";
 import { errorCard, filterBar } from "./common";
-import { alertsPage, connectPage } from "./connect";
+import { firedPage, historyPage, rulesPage } from "./alerts";
+import { connectPage } from "./connect";
+import { groupFormPage, groupsPage } from "./groups";
+import { ruleFormPage } from "./ruleform";
 import { overviewPage } from "./overview";
 import { sessionPage, sessionsPage, spansPage } from "./spans";
 import { go, href, query, range, RANGES, setRouter, update, Range } from "./state";
@@ -52,7 +55,18 @@ function match(path: string): Page | null {
     return { title: "Session", filters: false, run: (main, r, s) => sessionPage(main, r, id, s) };
   }
   if (path === "/connect") return { title: "Connect", filters: false, run: (main, _r, s) => connectPage(main, s) };
-  if (path === "/alerts") return { title: "Alerts", filters: false, run: alertsPage };
+  if (path === "/alerts") return { title: "Alert rules", filters: false, run: (main, _r, s) => rulesPage(main, s) };
+  if (path === "/alerts/fired") return { title: "Fired alerts", filters: false, run: (main, _r, s) => firedPage(main, s) };
+  if (path === "/alerts/history") return { title: "Alert history", filters: false, run: (main, _r, s) => historyPage(main, s) };
+  if (path === "/alerts/action-groups") return { title: "Action groups", filters: false, run: (main, _r, s) => groupsPage(main, s) };
+  if ((m = /^\/alerts\/rules\/([^/]+)$/.exec(path))) {
+    const id = m[1] === "new" ? null : decodeURIComponent(m[1]);
+    return { title: id ? "Edit alert rule" : "New alert rule", filters: false, run: (main, _r, s) => ruleFormPage(main, id, s) };
+  }
+  if ((m = /^\/alerts\/action-groups\/([^/]+)$/.exec(path))) {
+    const id = m[1] === "new" ? null : decodeURIComponent(m[1]);
+    return { title: id ? "Edit action group" : "New action group", filters: false, run: (main, _r, s) => groupFormPage(main, id, s) };
+  }
   return null;
 }
 
@@ -121,7 +135,7 @@ async function route(soft = false) {
       h("a", { class: "brand", href: href("/"), "data-link": true }, h("span", { class: "logo", "aria-hidden": "true" }, "◎"), " genscope"),
       h("ul", null, NAV.map(([p, l]) => {
         const on = p === "/" ? path === "/" : path === p || path.startsWith(p + "/") || (p === "/spans" && path.startsWith("/traces/"));
-        return h("li", null, h("a", { href: href(p), "data-link": true, class: on ? "active" : "", "aria-current": on ? "page" : undefined }, l, p === "/alerts" ? h("span", { class: "tag" }, "soon") : null));
+        return h("li", null, h("a", { href: href(p), "data-link": true, class: on ? "active" : "", "aria-current": on ? "page" : undefined }, l));
       })),
     ),
     h("div", { class: "content" },

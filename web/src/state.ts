@@ -140,3 +140,21 @@ export function autoInterval(spanMs: number): number {
   for (const s of steps) if (s >= want) return s;
   return steps[steps.length - 1];
 }
+
+// send calls a JSON endpoint with a method other than GET: the parsed
+// answer, or an APIError with the server's message (a 400 names the field).
+// With a login session, the readable genscope_csrf cookie's token goes in
+// X-CSRF-Token (the double-submit pattern of internal/auth).
+export async function send<T = any>(method: "POST" | "PUT" | "DELETE", path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const csrf = /(?:^|;\s*)genscope_csrf=([^;]+)/.exec(document.cookie);
+  if (csrf) headers["X-CSRF-Token"] = decodeURIComponent(csrf[1]);
+  const resp = await fetch("/api/v1/" + path, {
+    method, signal, headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const out = resp.status === 204 ? {} : await resp.json().catch(() => ({}));
+  if (!resp.ok) throw new APIError(resp.status, out.error || resp.statusText);
+  return out as T;
+}
