@@ -151,8 +151,10 @@ start() {
     fi
     write_config "$n" "${tcp_ports[$i]}" "${http_ports[$i]}"
     rm -f "$d/server.pid"
-    # setsid: the servers outlive this script and its process group.
-    (cd "$d" && setsid $bin --config-file="$d/config.xml" >"$d/log/stdout.log" 2>&1 </dev/null &)
+    # setsid: the servers outlive this script and its process group. The
+    # redirections are on the subshell itself, so nothing keeps this
+    # script's stdout open: eval "$(scripts/clickhouse.sh start)" returns.
+    (cd "$d" && exec setsid $bin --config-file="$d/config.xml") </dev/null >"$d/log/stdout.log" 2>&1 &
   done
   for i in 0 1; do
     local ok=""

@@ -113,9 +113,50 @@ func decodeRule(r *http.Request) (Rule, error) {
 type ruleView struct {
 	Rule
 	State State `json:"state"`
+	// LastEvaluation is what the engine saw the last time it evaluated
+	// the rule; absent before the first evaluation.
+	LastEvaluation *lastEvaluation `json:"last_evaluation,omitempty"`
 }
 
-func (e *Engine) view(r Rule) ruleView { return ruleView{r, e.RuleState(r.ID)} }
+// lastEvaluation is a rule's last evaluation. Value is null when it had
+// no data; for a split rule it is the value nearest to (or furthest past)
+// the threshold among its alerts, and Alerts counts them.
+type lastEvaluation struct {
+	At     time.Time `json:"at"`
+	Value  *float64  `json:"value"`
+	Alerts int       `json:"alerts"`
+}
+
+func (e *Engine) view(r Rule) ruleView {
+	return ruleView{Rule: r, State: e.RuleState(r.ID), LastEvaluation: e.lastEvaluation(r)}
+}
+
+// lastEvaluation summarises the alerts of r at their latest evaluation.
+func (e *Engine) lastEvaluation(r Rule) *lastEvaluation {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out *lastEvaluation
+	higher := r.Operator == ">" || r.Operator == ">="
+	for _, in := range e.alerts {
+		if in.RuleID != r.ID || in.EvaluatedAt.IsZero() {
+			continue
+		}
+		if out == nil {
+			out = &lastEvaluation{}
+		}
+		out.Alerts++
+		if in.EvaluatedAt.After(out.At) {
+			out.At = in.EvaluatedAt
+		}
+		if !in.HasValue {
+			continue
+		}
+		if v := in.Value; out.Value == nil || (higher && v > *out.Value) || (!higher && v < *out.Value) {
+			out.Value = &v
+		}
+	}
+	return out
+}
 
 func (e *Engine) httpCreate(r *http.Request) (int, any, error) {
 	rule, err := decodeRule(r)

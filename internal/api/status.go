@@ -23,10 +23,10 @@ type Status struct {
 	// KeysRequired says that ingestion and the gateway need a project key
 	// (auth is on): create one with POST /api/v1/projects/{project}/keys;
 	// an "appinsights" key's answer holds its connection string.
-	KeysRequired bool `json:"keys_required"`
-	Endpoints        Endpoints  `json:"endpoints"`
-	Gateway          bool       `json:"gateway"`     // whether the gateway serves model calls
-	Deployments      []string   `json:"deployments"` // the gateway's deployments (Azure OpenAI deployment names, OpenAI model names)
+	KeysRequired bool      `json:"keys_required"`
+	Endpoints    Endpoints `json:"endpoints"`
+	Gateway      bool      `json:"gateway"`     // whether the gateway serves model calls
+	Deployments  []string  `json:"deployments"` // the gateway's deployments (Azure OpenAI deployment names, OpenAI model names)
 }
 
 // Endpoints are the base URLs clients are configured with.
@@ -47,9 +47,9 @@ func (a *API) status(r request) (any, error) {
 	}
 	base := scheme + "://" + r.Host
 	st := Status{
-		Version:          version(),
-		Project:          r.project,
-		KeysRequired:     a.keysRequired,
+		Version:      version(),
+		Project:      r.project,
+		KeysRequired: a.keysRequired,
 		Endpoints: Endpoints{
 			OTLPHTTP:      base,
 			OTLPTraces:    base + "/v1/traces",

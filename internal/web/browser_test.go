@@ -143,6 +143,12 @@ func forEachSpan(td ptrace.Traces, f func(ptrace.Span)) {
 // first span starts at at.
 func postFixture(t *testing.T, base, traces, logs string, at time.Time) {
 	t.Helper()
+	postFixtureKey(t, base, "", traces, logs, at)
+}
+
+// postFixtureKey is postFixture with an ingest key (auth on).
+func postFixtureKey(t *testing.T, base, key, traces, logs string, at time.Time) {
+	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(fixtures, traces))
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +173,7 @@ func postFixture(t *testing.T, base, traces, logs string, at time.Time) {
 		}
 	})
 	body, _ := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
-	post(t, base+"/v1/traces", body)
+	postKey(t, base+"/v1/traces", key, body)
 	if logs == "" {
 		return
 	}
@@ -196,14 +202,23 @@ func postFixture(t *testing.T, base, traces, logs string, at time.Time) {
 		}
 	}
 	body, _ = plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
-	post(t, base+"/v1/logs", body)
+	postKey(t, base+"/v1/logs", key, body)
 }
 
 var _ = plog.NewLogs // the logs fixtures are plog data
 
-func post(t *testing.T, url string, body []byte) {
+// postKey posts protobuf telemetry with an ingest key when key is set.
+func postKey(t *testing.T, url, key string, body []byte) {
 	t.Helper()
-	resp, err := http.Post(url, "application/x-protobuf", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	if key != "" {
+		req.Header.Set("x-genscope-key", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,11 +248,16 @@ func getJSON(t *testing.T, url string, v any) {
 // ingestLab posts the lab's captures: three within the last quarter hour,
 // OpenInference's three hours ago (so the time range changes the totals).
 func ingestLab(t *testing.T, base string) {
+	ingestLabKey(t, base, "")
+}
+
+// ingestLabKey is ingestLab with an ingest key (auth on).
+func ingestLabKey(t *testing.T, base, key string) {
 	now := time.Now()
-	postFixture(t, base, "lab-otel-openai.traces.json", "lab-otel-openai.logs.json", now.Add(-10*time.Minute))
-	postFixture(t, base, "lab-traceloop.traces.json", "", now.Add(-9*time.Minute))
-	postFixture(t, base, "lab-otel-openai.traces.pb", "lab-otel-openai.logs.pb", now.Add(-8*time.Minute))
-	postFixture(t, base, "lab-openinference.traces.json", "", now.Add(-3*time.Hour))
+	postFixtureKey(t, base, key, "lab-otel-openai.traces.json", "lab-otel-openai.logs.json", now.Add(-10*time.Minute))
+	postFixtureKey(t, base, key, "lab-traceloop.traces.json", "", now.Add(-9*time.Minute))
+	postFixtureKey(t, base, key, "lab-otel-openai.traces.pb", "lab-otel-openai.logs.pb", now.Add(-8*time.Minute))
+	postFixtureKey(t, base, key, "lab-openinference.traces.json", "", now.Add(-3*time.Hour))
 }
 
 // browser starts a headless Chromium with a fresh profile and collects the

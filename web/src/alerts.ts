@@ -24,6 +24,9 @@ export interface Rule {
   split_by: string;
   read_only: boolean;
   state?: State;
+  // last_evaluation is the engine's last look at the rule (absent before
+  // the first): value null when it had no data.
+  last_evaluation?: { at: string; value: number | null; alerts: number };
 }
 
 export type State = "ok" | "fired" | "resolved";
@@ -271,7 +274,8 @@ interface RuleLast {
 
 // last is the newest evaluation known of a rule: its alerts' or the tab's.
 function last(r: Rule, alerts: Instance[]): RuleLast | null {
-  let out: RuleLast | null = null;
+  const le = r.last_evaluation;
+  let out: RuleLast | null = le ? { value: le.value, at: le.at } : null;
   for (const a of alerts) {
     if (a.rule_id === r.id && a.evaluated_at && (!out || a.evaluated_at > out.at)) out = { value: a.has_value ? a.value : null, at: a.evaluated_at };
   }

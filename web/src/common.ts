@@ -1,5 +1,5 @@
 // Pieces several pages share: empty states, the filter bar, the calls table.
-import { api, filters, FILTERS, go, href, query, Range, update } from "./state";
+import { api, canSeeContent, CONTENT_HIDDEN, filters, FILTERS, go, href, query, Range, update } from "./state";
 import { h, int, linkRow, ms, shortTime, time, usd } from "./util";
 
 // emptyState says why there is nothing and what to do next.
@@ -16,6 +16,12 @@ export function emptyState(r: Range, what = "Gen AI calls"): HTMLElement {
       h("li", null, "Or send sample traffic: ", h("code", null, "genscope demo"), "."),
     ),
   );
+}
+
+// contentNotice says, above content the caller may not see, why it is
+// missing (null when it is visible).
+export function contentNotice(): HTMLElement | null {
+  return canSeeContent() ? null : h("p", { class: "notice", id: "content-hidden", role: "note" }, CONTENT_HIDDEN[0].toUpperCase() + CONTENT_HIDDEN.slice(1), ". Ask a project admin for the content permission.");
 }
 
 export function errorCard(err: unknown): HTMLElement {
@@ -40,11 +46,15 @@ export function filterBar(r: Range): HTMLElement {
         ["", "ok", "error", "unset"].map((v) => h("option", { value: v, selected: (f.status || "") === v }, v || "any")));
     } else {
       const list = "dl-" + k;
+      const hidden = k === "q" && !canSeeContent();
       const inp = h("input", {
-        id, name: k, type: "search", value: f[k] || "", placeholder: k === "q" ? "text in system, input or output" : "any",
-        list: dims[k] ? list : undefined, autocomplete: "off", spellcheck: "false",
+        id, name: k, type: "search", value: hidden ? "" : f[k] || "", placeholder: hidden ? "not permitted" : k === "q" ? "text in system, input or output" : "any",
+        list: dims[k] ? list : undefined, autocomplete: "off", spellcheck: "false", disabled: hidden,
+        title: hidden ? "Text search is off: " + CONTENT_HIDDEN : undefined,
+        "aria-describedby": hidden ? "q-hidden" : undefined,
         onchange: () => update({ [k]: inp.value.trim(), cursor: "" }),
       });
+      if (hidden) return h("div", { class: "field wide" }, h("label", { for: id }, labels[k]), inp, h("span", { class: "muted tiny", id: "q-hidden" }, "off: no content permission"));
       if (dims[k]) {
         // Suggestions from the data, fetched when first needed.
         let loaded = false;
@@ -103,6 +113,7 @@ export function statusBadge(s: string, errType?: string): HTMLElement {
 
 // content shows the system message, input and output previews stacked in one cell.
 function content(s: SpanRow): HTMLElement {
+  if (!canSeeContent()) return h("td", { class: "content muted", title: CONTENT_HIDDEN, "data-hidden": "true" }, "content hidden");
   const line = (label: string, text: string, cls: string) =>
     h("div", { class: "pv " + cls, title: text }, h("span", { class: "pv-label" }, label), text ? text : h("span", { class: "muted" }, "—"));
   return h("td", { class: "content" }, line("system", s.system, "sys"), line("input", s.input, "in"), line("output", s.output, "out"));

@@ -1,5 +1,5 @@
 // The Connect page: how to point an application at genscope.
-import { api } from "./state";
+import { api, href, session } from "./state";
 import { add, ago, copyText, h, time } from "./util";
 
 interface Status {
@@ -11,9 +11,10 @@ interface Status {
   endpoints: { otlp_http: string; otlp_traces: string; otlp_grpc: string; openai_base_url: string; azure_openai: string; api: string };
   gateway: boolean;
   deployments: string[];
+  keys_required?: boolean;
 }
 
-function codeBlock(id: string, text: string): HTMLElement {
+export function codeBlock(id: string, text: string): HTMLElement {
   const btn = h("button", { type: "button", class: "btn small copy", "aria-label": "copy " + id }, "Copy");
   btn.addEventListener("click", async () => {
     const ok = await copyText(text);
@@ -33,35 +34,52 @@ export async function connectPage(main: HTMLElement, signal: AbortSignal) {
   const st = await api<Status>("status", {}, undefined, signal);
   const e = st.endpoints;
   const line = statusLine(st);
-  add(main, 
+  const keys = !!st.keys_required;
+  const admin = !!session.me && (session.me.admin || session.me.projects.some((p) => p.name === st.project && p.role === "admin"));
+  const hdr = keys ? "export OTEL_EXPORTER_OTLP_HEADERS=x-genscope-key=<YOUR_INGEST_KEY>\n" : "";
+  add(main,
     h("section", { class: "card" }, h("h3", null, "Status"), line, h("p", { class: "muted small" }, "genscope ", st.version, " · project ", h("code", null, st.project))),
+    keys ? h("section", { class: "card notice-card", id: "keys-required" },
+      h("h3", null, "This genscope needs project keys"),
+      h("p", null, "Access control is on: ingestion (OTLP and Application Insights) and the gateway accept only a key of the project the data belongs to. ",
+        "Each kind has its own scope: an ", h("code", null, "ingest"), " key for OTLP, an ", h("code", null, "appinsights"), " key (it comes with its connection string) for Azure Monitor exporters, a ", h("code", null, "gateway"), " key for the gateway."),
+      h("p", null, admin
+        ? ["Create them on the ", h("a", { href: href("/projects/" + encodeURIComponent(st.project)), "data-link": true, id: "keys-link" }, "Projects page"), " (each key is shown once), then put them in place of the placeholders below."]
+        : ["A project admin creates them on the ", h("a", { href: href("/projects"), "data-link": true, id: "keys-link" }, "Projects page"), "; put them in place of the placeholders below."])) : null,
     h("section", { class: "card" },
       h("h3", null, "OpenTelemetry (OTLP)"),
       h("p", null, "Any OpenTelemetry GenAI instrumentation (OpenAI, Azure AI Inference, OpenLLMetry, OpenInference, Semantic Kernel, LangChain…) sends to genscope with these environment variables:"),
-      codeBlock("otlp-http", [
+      codeBlock("otlp-http", hdr + [
         `export OTEL_EXPORTER_OTLP_ENDPOINT=${e.otlp_http}`,
         "export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
         "export OTEL_SERVICE_NAME=my-llm-app",
         "export OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true   # record prompts and answers",
       ].join("\n")),
-      e.otlp_grpc ? [h("p", null, "Or OTLP/gRPC:"), codeBlock("otlp-grpc", `export OTEL_EXPORTER_OTLP_PROTOCOL=grpc\nexport OTEL_EXPORTER_OTLP_ENDPOINT=${e.otlp_grpc}`)] : null,
+      e.otlp_grpc ? [h("p", null, "Or OTLP/gRPC:"), codeBlock("otlp-grpc", hdr + `export OTEL_EXPORTER_OTLP_PROTOCOL=grpc\nexport OTEL_EXPORTER_OTLP_ENDPOINT=${e.otlp_grpc}`)] : null,
       h("p", { class: "muted small" }, "Traces only: ", h("code", null, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=" + e.otlp_traces), ". Log records with message content go to ", h("code", null, "/v1/logs"), "."),
     ),
     h("section", { class: "card" },
       h("h3", null, "Azure Monitor (Application Insights) exporter"),
       h("p", null, "Apps using an Azure Monitor OpenTelemetry exporter send to genscope unchanged but for the connection string:"),
-      codeBlock("connection-string", st.connection_string),
-      codeBlock("appinsights-env", `export APPLICATIONINSIGHTS_CONNECTION_STRING="${st.connection_string}"\nexport APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL=true`),
-      h("p", { class: "muted small" }, "The terminal prints the same with ", h("code", null, "genscope connection-string"), ". The Node.js exporter needs HTTPS: run ", h("code", null, "genscope serve --tls-self-signed"), "."),
+      st.connection_string ? [
+        codeBlock("connection-string", st.connection_string),
+        codeBlock("appinsights-env", `export APPLICATIONINSIGHTS_CONNECTION_STRING="${st.connection_string}"\nexport APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL=true`),
+      ] : [
+        h("p", null, "Each project has its own connection string: create an ", h("code", null, "appinsights"), " key on the ", h("a", { href: href("/projects"), "data-link": true }, "Projects page"), " and copy the connection string shown with it."),
+        codeBlock("appinsights-env", `export APPLICATIONINSIGHTS_CONNECTION_STRING="<CONNECTION_STRING_OF_YOUR_APPINSIGHTS_KEY>"\nexport APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL=true`),
+      ],
+      keys ? null : h("p", { class: "muted small" }, "The terminal prints the same with ", h("code", null, "genscope connection-string"), ". The Node.js exporter needs HTTPS: run ", h("code", null, "genscope serve --tls-self-signed"), "."),
     ),
     h("section", { class: "card" },
       h("h3", null, "Gateway: call the model through genscope"),
       st.gateway ? null : h("p", { class: "error-box" }, "The gateway is off in this genscope's configuration (gateway.enabled: false)."),
       h("p", null, "genscope's OpenAI-compatible gateway forwards to the configured upstream (or the built-in simulated model) and records every call, with no instrumentation in the app."),
       h("h4", null, "OpenAI SDK"),
-      codeBlock("openai", `export OPENAI_BASE_URL=${e.openai_base_url}\n\n# Python\nfrom openai import OpenAI\nclient = OpenAI(base_url="${e.openai_base_url}")  # the API key goes to the upstream (any value for the simulated model)`),
+      keys
+        ? codeBlock("openai", `export OPENAI_BASE_URL=${e.openai_base_url}\n\n# Python\nfrom openai import OpenAI\nclient = OpenAI(base_url="${e.openai_base_url}", api_key="<YOUR_GATEWAY_KEY>")  # genscope's gateway key, never sent upstream\n# or keep api_key for the upstream and add the key as a header:\n# OpenAI(base_url=..., api_key=..., default_headers={"x-genscope-key": "<YOUR_GATEWAY_KEY>"})`)
+        : codeBlock("openai", `export OPENAI_BASE_URL=${e.openai_base_url}\n\n# Python\nfrom openai import OpenAI\nclient = OpenAI(base_url="${e.openai_base_url}")  # the API key goes to the upstream (any value for the simulated model)`),
       h("h4", null, "Azure OpenAI SDK"),
-      codeBlock("azure-openai", `export AZURE_OPENAI_ENDPOINT=${e.azure_openai}\n\n# Python\nfrom openai import AzureOpenAI\nclient = AzureOpenAI(azure_endpoint="${e.azure_openai}", api_version="2024-10-21", api_key="…")\nclient.chat.completions.create(model="${st.deployments[0] || "gpt-4o"}", messages=[…])`),
+      codeBlock("azure-openai", `export AZURE_OPENAI_ENDPOINT=${e.azure_openai}\n\n# Python\nfrom openai import AzureOpenAI\nclient = AzureOpenAI(azure_endpoint="${e.azure_openai}", api_version="2024-10-21", api_key="${keys ? "<YOUR_GATEWAY_KEY>" : "…"}")${keys ? "  # the api-key header carries genscope's gateway key" : ""}\nclient.chat.completions.create(model="${st.deployments[0] || "gpt-4o"}", messages=[…])`),
       st.deployments.length ? h("p", null, "Deployments (Azure) and models (OpenAI): ", st.deployments.map((d, i) => [i ? ", " : "", h("code", null, d)])) : null,
     ),
     h("section", { class: "card" },

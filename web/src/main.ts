@@ -8,7 +8,8 @@ import { groupFormPage, groupsPage } from "./groups";
 import { ruleFormPage } from "./ruleform";
 import { overviewPage } from "./overview";
 import { sessionPage, sessionsPage, spansPage } from "./spans";
-import { go, href, query, range, RANGES, setRouter, update, Range } from "./state";
+import { projectPage, projectsPage } from "./projects";
+import { access, APIError, go, href, Me, project, query, range, RANGES, send, session, setRouter, setUnauthorized, update, Range } from "./state";
 import { tracePage } from "./trace";
 import { add, clear, h, time } from "./util";
 
@@ -19,6 +20,11 @@ const NAV: [string, string][] = [
   ["/connect", "Connect"],
   ["/alerts", "Alerts"],
 ];
+
+// administers says whether the user may manage some project's keys.
+function administers(me: Me | null): boolean {
+  return !!me && (me.admin || me.projects.some((p) => p.role === "admin"));
+}
 
 // Theme: the system's unless the user picked one.
 function theme(): "light" | "dark" {
@@ -62,6 +68,11 @@ function match(path: string): Page | null {
   if ((m = /^\/alerts\/rules\/([^/]+)$/.exec(path))) {
     const id = m[1] === "new" ? null : decodeURIComponent(m[1]);
     return { title: id ? "Edit alert rule" : "New alert rule", filters: false, run: (main, _r, s) => ruleFormPage(main, id, s) };
+  }
+  if (path === "/projects") return { title: "Projects", filters: false, run: (main, _r, s) => projectsPage(main, s) };
+  if ((m = /^\/projects\/([^/]+)$/.exec(path))) {
+    const name = decodeURIComponent(m[1]);
+    return { title: "Project " + name, filters: false, run: (main, _r, s) => projectPage(main, name, s) };
   }
   if ((m = /^\/alerts\/action-groups\/([^/]+)$/.exec(path))) {
     const id = m[1] === "new" ? null : decodeURIComponent(m[1]);
@@ -115,6 +126,16 @@ async function route(soft = false) {
   const q = query();
   const refresh = q.get("refresh") === "1";
 
+  if (session.auth && !session.me) {
+    loginPage(app);
+    return;
+  }
+  // A project the user cannot read (a shared link, another user's) gives
+  // way to one they can.
+  if (session.auth && q.get("project") && q.get("project") !== project()) {
+    q.set("project", project());
+    history.replaceState(null, "", location.pathname + "?" + q.toString());
+  }
   destroyCharts();
   clear(app);
   const main = h("main", { id: "main", tabindex: "-1", "data-page": page ? page.title : "not-found" });
@@ -133,7 +154,7 @@ async function route(soft = false) {
   add(app, h("div", { class: "layout" },
     h("nav", { class: "sidebar", "aria-label": "pages" },
       h("a", { class: "brand", href: href("/"), "data-link": true }, h("span", { class: "logo", "aria-hidden": "true" }, "◎"), " genscope"),
-      h("ul", null, NAV.map(([p, l]) => {
+      h("ul", null, (administers(session.me) ? [...NAV, ["/projects", "Projects"]] : NAV).map(([p, l]) => {
         const on = p === "/" ? path === "/" : path === p || path.startsWith(p + "/") || (p === "/spans" && path.startsWith("/traces/"));
         return h("li", null, h("a", { href: href(p), "data-link": true, class: on ? "active" : "", "aria-current": on ? "page" : undefined }, l));
       })),
@@ -141,7 +162,7 @@ async function route(soft = false) {
     h("div", { class: "content" },
       h("header", { class: "topbar" },
         h("h1", null, page ? page.title : "Not found"),
-        h("div", { class: "controls" }, page?.filters ? [rangeControl(r), refreshBox] : null, updated, themeBtn)),
+        h("div", { class: "controls" }, page?.filters ? [rangeControl(r), refreshBox] : null, updated, session.me ? userControls(session.me) : null, themeBtn)),
       page?.filters ? filterBar(r) : null,
       main,
     ),
@@ -174,6 +195,101 @@ async function route(soft = false) {
   if (refresh && page.filters) refreshTimer = window.setTimeout(() => route(true), 30000);
 }
 
+// projectPicker (when several projects are readable) and the user menu.
+function userControls(me: Me): HTMLElement[] {
+  const cur = project();
+  const a = access();
+  const picker = me.projects.length > 1
+    ? h("label", { class: "inline", title: "the project every page shows" }, "Project ",
+      h("select", { id: "project", onchange: (e: Event) => update({ project: (e.target as HTMLSelectElement).value, cursor: "" }) },
+        me.projects.map((p) => h("option", { value: p.name, selected: p.name === cur }, p.name))))
+    : null;
+  const who = me.user || (me.admin ? "admin token" : "API key");
+  const out = h("button", {
+    type: "button", class: "btn small ghost", id: "sign-out", onclick: async () => {
+      try {
+        await send("POST", "logout");
+      } catch {
+        // the session is gone either way
+      }
+      session.me = null;
+      route();
+    },
+  }, "Sign out");
+  const menu = h("details", { class: "user-menu", id: "user-menu" },
+    h("summary", { title: "signed in as " + who }, "◉ ", h("span", { id: "user-name" }, who)),
+    h("div", { class: "menu", role: "menu" },
+      h("p", null, "Signed in as ", h("strong", null, who), me.admin ? " (administrator)" : ""),
+      h("p", null, "Project ", h("strong", { id: "current-project" }, cur || "—"), a?.role ? " · " + a.role : "",
+        h("br"), h("span", { class: "muted small" }, a?.content ? "sees message content" : "message content hidden")),
+      me.user ? out : null));
+  return picker ? [picker, menu] : [menu];
+}
+
+// loginPage asks for a user name and password, then shows the page the
+// URL names (the one the user wanted).
+function loginPage(app: HTMLElement) {
+  if (document.getElementById("login")) return;
+  controller?.abort();
+  clearTimeout(refreshTimer);
+  destroyCharts();
+  clear(app);
+  document.title = "Sign in · genscope";
+  const user = h("input", { type: "text", id: "login-user", name: "username", autocomplete: "username", required: true, spellcheck: "false" });
+  const pass = h("input", { type: "password", id: "login-password", name: "password", autocomplete: "current-password", required: true });
+  const msg = h("p", { class: "bad", id: "login-error", role: "alert" });
+  const btn = h("button", { type: "submit", class: "btn", id: "login-submit" }, "Sign in");
+  const form = h("form", {
+    class: "card login", id: "login", "aria-label": "sign in", onsubmit: async (e: Event) => {
+      e.preventDefault();
+      btn.disabled = true;
+      msg.textContent = "";
+      try {
+        session.me = await send<Me>("POST", "login", { username: user.value.trim(), password: pass.value });
+        route();
+      } catch (err) {
+        const st = err instanceof APIError ? err.status : 0;
+        msg.textContent = st === 401 ? "Wrong user name or password."
+          : st === 429 ? "Too many failed sign-ins: " + (err as Error).message + ". Wait a while (up to 15 minutes) and try again."
+            : "Could not sign in: " + (err as Error).message;
+        btn.disabled = false;
+        pass.select();
+      }
+    },
+  },
+  h("h1", null, h("span", { class: "logo", "aria-hidden": "true" }, "◎"), " genscope"),
+  h("p", { class: "muted" }, "Sign in to see this genscope's data."),
+  h("label", { for: "login-user" }, "User name"), user,
+  h("label", { for: "login-password" }, "Password"), pass,
+  msg, btn);
+  add(app, h("main", { class: "login-page", id: "main", "data-page": "login" }, form));
+  user.focus();
+}
+
+// boot finds out whether auth is on (status answers 401, or says keys
+// are required) and who is logged in, then shows the page.
+async function boot() {
+  try {
+    const resp = await fetch("/api/v1/status", { headers: { Accept: "application/json" } });
+    const st = resp.ok ? await resp.json().catch(() => ({})) : {};
+    if (!resp.ok || st.keys_required) {
+      session.auth = true;
+      if (resp.status !== 401) {
+        const me = await fetch("/api/v1/me", { headers: { Accept: "application/json" } });
+        if (me.ok) session.me = await me.json();
+      }
+    }
+  } catch {
+    // the server is away: the page says so when it loads
+  }
+  route();
+}
+
+setUnauthorized(() => {
+  session.auth = true;
+  session.me = null;
+  route();
+});
 setRouter(() => route());
 window.addEventListener("popstate", () => route());
 // Internal links navigate without reloading.
@@ -184,4 +300,4 @@ document.addEventListener("click", (ev) => {
   go(a.getAttribute("href")!);
   window.scrollTo(0, 0);
 });
-route();
+boot();

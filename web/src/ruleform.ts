@@ -3,7 +3,7 @@
 // with a preview of the signal against the threshold, actions, details.
 import { chart, dropCharts, Line } from "./charts";
 import { clearErrors, countSignal, unmarkOnEdit, dur, field, fmtValue, Rule, SEVERITIES, showErrors, SIGNALS, tabs, unit } from "./alerts";
-import { api, APIError, go, href, send } from "./state";
+import { api, APIError, go, href, project, send } from "./state";
 import { add, h } from "./util";
 
 const AGGS: [string, string][] = [
@@ -50,7 +50,7 @@ export async function ruleFormPage(main: HTMLElement, id: string | null, signal:
     api<{ action_groups: { id: string; name: string; receivers: { type: string }[] }[] }>("action-groups", {}, undefined, signal),
   ]);
   const r: Rule = existing || {
-    id: "", name: "", description: "", severity: 3, enabled: true, signal: "duration_ms", aggregation: "avg", filters: {},
+    id: "", name: "", description: "", severity: 3, enabled: true, signal: "duration_ms", aggregation: "avg", filters: project() ? { project: project() } : {},
     operator: ">", threshold: 4000, window: "5m", frequency: "1m", violations: 1, evaluations: 1, no_data: "keep", auto_resolve: true,
     action_groups: [], split_by: "", read_only: false,
   };
@@ -230,7 +230,7 @@ export async function ruleFormPage(main: HTMLElement, id: string | null, signal:
     h("fieldset", { disabled: ro, class: "plain" },
       h("section", { class: "card" },
         h("h3", null, "Scope"),
-        h("p", { class: "muted small" }, "The calls the rule looks at; empty means all."),
+        h("p", { class: "muted small" }, "The calls the rule looks at; empty means all.", r.filters?.project ? [" Project ", h("code", { id: "rule-project" }, r.filters.project), "."] : null),
         h("div", { class: "grid-fields" }, DIMS.map(filt), field("filters.status", "Status", status))),
       h("section", { class: "card" },
         h("h3", null, "Condition"),

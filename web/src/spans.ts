@@ -1,5 +1,5 @@
 // The Gen AI spans page and the sessions pages.
-import { callsTable, emptyState, pager, short, SpanRow } from "./common";
+import { callsTable, contentNotice, emptyState, pager, short, SpanRow } from "./common";
 import { api, go, href, query, Range, update } from "./state";
 import { add, h, int, linkRow, time, usd, ago } from "./util";
 
@@ -23,6 +23,7 @@ export async function spansPage(main: HTMLElement, r: Range, signal: AbortSignal
         h("label", { class: "inline" }, "Sort by ",
           h("select", { id: "sort", onchange: (e: Event) => update({ sort: (e.target as HTMLSelectElement).value === "time" ? "" : (e.target as HTMLSelectElement).value, cursor: "" }) },
             [["time", "time"], ["duration", "duration"], ["tokens", "tokens (input + output)"]].map(([v, l]) => h("option", { value: v, selected: v === sort }, l))))),
+      contentNotice(),
       h("div", { class: "scroll" }, callsTable(page.spans, sort)),
       pager(page.next_cursor, page.spans.length),
     ),
@@ -55,6 +56,7 @@ export async function sessionsPage(main: HTMLElement, r: Range, signal: AbortSig
   }
   add(main, h("section", { class: "card table-card" },
     h("h3", null, "Sessions", h("span", { class: "muted small" }, " — most recent activity first")),
+    contentNotice(),
     h("div", { class: "scroll" }, h("table", { class: "grid-table", id: "sessions" },
       h("thead", null, h("tr", null, ["Session", "User", "Calls", "Errors", "Input tokens", "Output tokens", "Cost (USD)", "First call", "Last call"].map((l, i) => h("th", { class: i >= 2 && i <= 6 ? "num" : "" }, l)))),
       h("tbody", null, page.sessions.map((s) => linkRow(h("tr", { "data-session": s.session },
@@ -89,6 +91,7 @@ export async function sessionPage(main: HTMLElement, r: Range, id: string, signa
     ),
     h("section", { class: "card table-card" },
       h("h3", null, "Calls in order", d.calls_detail.length < d.calls ? h("span", { class: "muted small" }, ` — the first ${int(d.calls_detail.length)} of ${int(d.calls)}`) : null),
+      contentNotice(),
       h("div", { class: "scroll" }, callsTable(d.calls_detail, undefined, false))),
   );
   main.dataset.loaded = "true";

@@ -15,7 +15,48 @@ export const RANGES: [string, string][] = [
 export const DEFAULT_RANGE = "24h";
 
 // Keys carried from page to page (the rest, like a page's cursor, are not).
-const GLOBAL = ["from", "to", "refresh", ...FILTERS];
+const GLOBAL = ["project", "from", "to", "refresh", ...FILTERS];
+
+// Access: with auth on, who is logged in and which projects they read
+// (GET /api/v1/me); with auth off, auth is false and every page reads the
+// default project with its content.
+export interface Access {
+  name: string;
+  role?: string;
+  content: boolean;
+}
+export interface Me {
+  user?: string;
+  admin: boolean;
+  projects: Access[];
+  csrf_token?: string;
+}
+export const session: { auth: boolean; me: Me | null } = { auth: false, me: null };
+
+// project is the project the pages read: the URL's, else default when
+// readable, else the first readable one ("" with auth off).
+export function project(q = query()): string {
+  if (!session.auth) return "";
+  const ps = session.me?.projects || [];
+  const want = q.get("project");
+  if (want && ps.some((p) => p.name === want)) return want;
+  return (ps.find((p) => p.name === "default") || ps[0])?.name || want || "";
+}
+
+// access is the caller's access to the current project.
+export function access(): Access | undefined {
+  const p = project();
+  return session.me?.projects.find((x) => x.name === p);
+}
+
+// canSeeContent says whether the current project's message content is
+// readable (always, with auth off).
+export function canSeeContent(): boolean {
+  return !session.auth || !!access()?.content;
+}
+
+// CONTENT_HIDDEN is what the pages show instead of message content.
+export const CONTENT_HIDDEN = "content hidden: you don't have permission to see message content";
 
 export function query(): URLSearchParams {
   return new URLSearchParams(location.search);
@@ -81,6 +122,12 @@ export function href(path: string, extra?: Record<string, string>): string {
 }
 
 let onChange: () => void = () => {};
+let onUnauthorized: () => void = () => {};
+
+// setUnauthorized sets what a 401 answer does (show the login page).
+export function setUnauthorized(f: () => void) {
+  onUnauthorized = f;
+}
 
 export function setRouter(f: () => void) {
   onChange = f;
@@ -116,10 +163,11 @@ export class APIError extends Error {
 // (overrides win).
 export async function api<T = any>(path: string, params: Record<string, string | number | undefined> = {}, scope?: Range, signal?: AbortSignal): Promise<T> {
   const q = new URLSearchParams();
+  if (project()) q.set("project", project());
   if (scope) {
     q.set("from", scope.from.toISOString());
     q.set("to", scope.to.toISOString());
-    for (const [k, v] of Object.entries(filters())) q.set(k, v!);
+    for (const [k, v] of Object.entries(filters())) if (k !== "q" || canSeeContent()) q.set(k, v!);
   }
   for (const [k, v] of Object.entries(params)) {
     if (v === undefined || v === "") q.delete(k);
@@ -128,7 +176,10 @@ export async function api<T = any>(path: string, params: Record<string, string |
   const s = q.toString();
   const resp = await fetch("/api/v1/" + path + (s ? "?" + s : ""), { signal, headers: { Accept: "application/json" } });
   const body = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw new APIError(resp.status, body.error || resp.statusText);
+  if (!resp.ok) {
+    if (resp.status === 401) onUnauthorized();
+    throw new APIError(resp.status, body.error || resp.statusText);
+  }
   return body as T;
 }
 
@@ -150,11 +201,16 @@ export async function send<T = any>(method: "POST" | "PUT" | "DELETE", path: str
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const csrf = /(?:^|;\s*)genscope_csrf=([^;]+)/.exec(document.cookie);
   if (csrf) headers["X-CSRF-Token"] = decodeURIComponent(csrf[1]);
+  const p = project();
+  if (p && !/^(login|logout|projects|users|tokens)\b/.test(path)) path += (path.includes("?") ? "&" : "?") + "project=" + encodeURIComponent(p);
   const resp = await fetch("/api/v1/" + path, {
     method, signal, headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const out = resp.status === 204 ? {} : await resp.json().catch(() => ({}));
-  if (!resp.ok) throw new APIError(resp.status, out.error || resp.statusText);
+  if (!resp.ok) {
+    if (resp.status === 401 && !path.startsWith("login")) onUnauthorized();
+    throw new APIError(resp.status, out.error || resp.statusText);
+  }
   return out as T;
 }

@@ -1,8 +1,8 @@
 // The trace view: a waterfall of the span tree and the selected span's
 // call rendered as a conversation.
-import { statusBadge } from "./common";
+import { contentNotice, statusBadge } from "./common";
 import { fact } from "./spans";
-import { api, go, href, query } from "./state";
+import { api, canSeeContent, go, href, query } from "./state";
 import { add, h, int, linkRow, ms, time, usd, clear } from "./util";
 
 interface Part {
@@ -174,7 +174,8 @@ function renderDetail(box: HTMLElement, n: Node) {
     s.status === "error" ? h("div", { class: "error-box", role: "note" }, h("strong", null, "Error"), " ",
       [s.error_type, s.http_status ? "HTTP " + s.http_status : "", s.status_message].filter(Boolean).join(" · ") || "the span's status is error") : null,
   );
-  if (genai) {
+  if (genai && !canSeeContent()) add(box, h("h4", null, "Conversation"), contentNotice());
+  else if (genai) {
     const conv = h("div", { class: "conversation", id: "conversation" });
     if (s.system_instructions?.length) add(conv, bubble("system", s.system_instructions));
     for (const m of s.input_messages || []) add(conv, bubble(m.role, m.parts, m.name));

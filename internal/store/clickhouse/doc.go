@@ -70,6 +70,17 @@
 // # Percentiles
 //
 // Percentiles are exact (type 7): quantilesExactInclusive where the server
-// has it, else the sorted values with the interpolation written out in SQL
-// (18.16). Both hold every value of a group in memory.
+// has it (20.x and later; that path is not tested here, only 18.16 is),
+// else, on 18.16, Overview counts first and then selects the two ranks
+// each level interpolates between with quantilesExact (no sort), while
+// Timeseries and Breakdown sort each group's values (arraySort of
+// groupArray) and interpolate in SQL. All hold every value of a group in
+// memory.
+//
+// # Not yet
+//
+// Alert state (rules, instances, history) is not kept in ClickHouse (the
+// store implements store.Aggregator but not the alert state store), so the
+// app runs without alerting on this backend; retention (dropping old
+// partitions) is not automated.
 package clickhouse
