@@ -83,7 +83,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		WriteTimeout:  cfg.Recorder.WriteTimeout.D(),
 		Prepare: func(b *store.Batch) {
 			for i := range b.Spans {
+				b.Spans[i].ValidUTF8() // one span with bad text must not fail its batch
 				prices.Apply(&b.Spans[i])
+			}
+			for i := range b.Messages {
+				b.Messages[i].ValidUTF8()
 			}
 			a.trust.privacy.Apply(b) // every source's content policy, before the store
 		},
