@@ -42,6 +42,12 @@ type Options struct {
 	// Prepare, if set, runs on each batch in the submitter's goroutine
 	// before it is queued (cost computation, redaction).
 	Prepare func(*store.Batch)
+	// AsyncLinger is how long the writer waits for more work when only
+	// asynchronous batches (Enqueue: the gateway) are queued, so that
+	// they share one store transaction instead of paying one each; a
+	// Submit, a full batch or Close ends the wait. 0 means 50ms; negative
+	// means no wait.
+	AsyncLinger time.Duration
 }
 
 // DefaultOptions are sized for a 2-core machine with a few hundred MiB.
@@ -69,6 +75,7 @@ type Recorder struct {
 
 	mu       sync.Mutex
 	queue    []request
+	waiters  int // queued requests that wait for their write (Submit)
 	items    int
 	bytes    int64
 	closed   bool
@@ -90,6 +97,9 @@ func New(w Writer, opts Options, log *slog.Logger, reg prometheus.Registerer) (*
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = def.WriteTimeout
+	}
+	if opts.AsyncLinger == 0 {
+		opts.AsyncLinger = 50 * time.Millisecond
 	}
 	r := &Recorder{
 		w:        w,
@@ -179,6 +189,9 @@ func (r *Recorder) enqueue(req request) error {
 		return ErrFull
 	}
 	r.queue = append(r.queue, req)
+	if req.done != nil {
+		r.waiters++
+	}
 	r.items += n
 	r.bytes += req.bytes
 	// Signal under the lock: Close closes wake under it too.
@@ -217,6 +230,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 func (r *Recorder) run() {
 	defer close(r.finished)
 	for {
+		r.linger()
 		reqs, closed := r.take()
 		if len(reqs) == 0 {
 			if closed {
@@ -229,6 +243,36 @@ func (r *Recorder) run() {
 			continue
 		}
 		r.write(reqs)
+	}
+}
+
+// linger waits while only asynchronous batches are queued, up to
+// AsyncLinger, for more to share their transaction.
+func (r *Recorder) linger() {
+	if r.opts.AsyncLinger < 0 {
+		return
+	}
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		r.mu.Lock()
+		wait := r.items > 0 && r.waiters == 0 && r.items < r.opts.MaxBatchItems && !r.closed
+		r.mu.Unlock()
+		if !wait {
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(r.opts.AsyncLinger)
+		}
+		select {
+		case <-r.wake: // more work (or Close): look again
+		case <-timer.C:
+			return
+		}
 	}
 }
 
@@ -256,6 +300,9 @@ func (r *Recorder) take() ([]request, bool) {
 	for _, q := range reqs {
 		r.items -= q.batch.Len()
 		r.bytes -= q.bytes
+		if q.done != nil {
+			r.waiters--
+		}
 	}
 	return reqs, r.closed
 }

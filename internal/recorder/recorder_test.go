@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -215,4 +216,42 @@ func BenchmarkSubmit(b *testing.B) {
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "spans/s")
 		})
 	}
+}
+
+// TestAsyncBatchesShareATransaction: the gateway's one-span batches wait a
+// little for each other instead of paying a store transaction each, and a
+// Submit arriving meanwhile is not held back by that wait.
+func TestAsyncBatchesShareATransaction(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &memWriter{}
+		r, _ := newRec(t, w, Options{AsyncLinger: 100 * time.Millisecond})
+		for range 200 {
+			if !r.Enqueue(batch(1)) {
+				t.Fatal("refused")
+			}
+		}
+		time.Sleep(99 * time.Millisecond)
+		synctest.Wait()
+		if spans, _ := w.counts(); spans != 0 {
+			t.Fatalf("%d spans written before the linger ended", spans)
+		}
+		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
+		if spans, writes := w.counts(); spans != 200 || writes != 1 {
+			t.Fatalf("%d spans in %d writes, want 200 in 1", spans, writes)
+		}
+		// A Submit ends the wait at once.
+		r.Enqueue(batch(1))
+		start := time.Now()
+		if err := r.Submit(context.Background(), batch(1)); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("Submit waited %s behind the linger", d)
+		}
+		if spans, writes := w.counts(); spans != 202 || writes != 2 {
+			t.Fatalf("%d spans in %d writes", spans, writes)
+		}
+		_ = r.Close(context.Background())
+	})
 }
