@@ -20,6 +20,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return queryMain(ctx, args[1:], stdout, stderr)
 	case "gateway":
 		return gatewayMain(ctx, args[1:], stdout, stderr)
+	case "gateway-upstream": // the upstream process of "bench gateway"
+		return upstreamMain(ctx, args[1:], stdout, stderr)
 	case "alerts":
 		return alertsMain(ctx, args[1:], stdout, stderr)
 	case "clickhouse":

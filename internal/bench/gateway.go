@@ -71,7 +71,6 @@ const chatRequest = `{"model":"gpt-4o","messages":[{"role":"system","content":"Y
 type upstream struct {
 	srv    *http.Server
 	addr   string
-	epoch  time.Time
 	chunks int
 	gap    time.Duration
 }
@@ -81,7 +80,7 @@ func startUpstream(chunks int, gap time.Duration) (*upstream, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &upstream{addr: ln.Addr().String(), epoch: time.Now(), chunks: chunks, gap: gap}
+	u := &upstream{addr: ln.Addr().String(), chunks: chunks, gap: gap}
 	answer := []byte(chatAnswer)
 	u.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -105,9 +104,10 @@ func startUpstream(chunks int, gap time.Duration) (*upstream, error) {
 			buf = append(buf, `data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1741569952,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"content":"tok`...)
 			buf = strconv.AppendInt(buf, int64(i), 10)
 			buf = append(buf, ` sent="},"finish_reason":null}]`...)
-			// the send time, in ns since epoch, inside the content
+			// the send time (Unix ns, one clock for every process on the
+			// machine), inside the content
 			buf = buf[:len(buf)-len(`"},"finish_reason":null}]`)]
-			buf = strconv.AppendInt(buf, int64(time.Since(u.epoch)), 10)
+			buf = strconv.AppendInt(buf, time.Now().UnixNano(), 10)
 			buf = append(buf, `"},"finish_reason":null}]`...)
 			if usage {
 				buf = append(buf, `,"usage":null`...)
@@ -128,12 +128,64 @@ func startUpstream(chunks int, gap time.Duration) (*upstream, error) {
 	return u, nil
 }
 
-func runGateway(ctx context.Context, o gatewayOpts, out io.Writer) error {
-	up, err := startUpstream(o.chunks, o.gap)
+// upstreamMain runs the benchmark's upstream in a process of its own
+// ("genscope bench gateway-upstream"): it prints its address and serves
+// until its standard input closes.
+func upstreamMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench gateway-upstream", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	chunks := fs.Int("chunks", 64, "chunks per streamed answer")
+	gap := fs.Duration("gap", 20*time.Millisecond, "time between two chunks")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	up, err := startUpstream(*chunks, *gap)
 	if err != nil {
 		return err
 	}
 	defer up.srv.Close()
+	fmt.Fprintln(stdout, up.addr)
+	done := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, os.Stdin); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// spawnUpstream starts the upstream process and returns its address.
+func spawnUpstream(ctx context.Context, bin string, o gatewayOpts) (*upstream, func(), error) {
+	cmd := exec.CommandContext(ctx, bin, "bench", "gateway-upstream", "-chunks", strconv.Itoa(o.chunks), "-gap", o.gap.String())
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, nil, fmt.Errorf("start the upstream: %w", err)
+	}
+	stop := func() { _ = stdin.Close(); _ = cmd.Wait() }
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("the upstream did not start: %w", err)
+	}
+	return &upstream{addr: strings.TrimSpace(line), chunks: o.chunks, gap: o.gap}, stop, nil
+}
+
+func runGateway(ctx context.Context, o gatewayOpts, out io.Writer) error {
+	// The upstream runs in a process of its own, as a model server would:
+	// direct calls cross one process boundary, gateway calls two.
+	up, stopUp, err := spawnUpstream(ctx, o.server, o)
+	if err != nil {
+		return err
+	}
+	defer stopUp()
 	cfgFile, err := os.CreateTemp("", "genscope-bench-gateway-*.yaml")
 	if err != nil {
 		return err
@@ -150,7 +202,7 @@ func runGateway(ctx context.Context, o gatewayOpts, out io.Writer) error {
 	via := "http://" + srv.addr + "/v1/chat/completions"
 	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxIdleConns: 2048, IdleConnTimeout: time.Minute}}
 
-	fmt.Fprintf(out, "genscope gateway vs the same upstream called directly (zero-delay loopback upstream, recording on, DuckDB store)\n\n")
+	fmt.Fprintf(out, "genscope gateway vs the same upstream called directly (zero-delay loopback upstream in its own process, recording on, DuckDB store)\n\n")
 
 	// 1. Latency at concurrency 1: interleaved blocks, so drift in the
 	// machine's load hits both sides alike.
@@ -344,7 +396,7 @@ func streamRun(ctx context.Context, c *http.Client, url string, up *upstream, n,
 				if i < 0 {
 					continue
 				}
-				now := time.Since(up.epoch)
+				now := time.Duration(time.Now().UnixNano())
 				if ttft == 0 {
 					ttft = time.Since(start)
 				}
