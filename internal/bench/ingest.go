@@ -297,38 +297,7 @@ type server struct {
 // startServer runs "genscope serve" on a free loopback port with a fresh
 // data directory and waits until it is ready.
 func startServer(ctx context.Context, bin string) (*server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	dir, err := os.MkdirTemp("", "genscope-bench-")
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, bin, "serve", "--listen", addr, "--grpc-listen", "", "--data", dir)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	s := &server{cmd: cmd, addr: addr, dir: dir}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, errors.New("server did not become ready in 60s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return startServerArgs(ctx, bin)
 }
 
 func (s *server) stop() error {
