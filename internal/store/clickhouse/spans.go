@@ -2,8 +2,6 @@ package clickhouse
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/store/keyset"
 )
 
 // spanKey is the keyset of the spans order.
@@ -25,12 +24,10 @@ type spanKey struct {
 }
 
 const (
-	cursorSpans    = 's'
-	cursorSessions = 'e'
-	// Spans cursors of the other orders: the time order's key plus the
-	// sort value.
-	cursorSpansDuration = 'd'
-	cursorSpansTokens   = 'k'
+	cursorSpans         = keyset.Spans
+	cursorSessions      = keyset.Sessions
+	cursorSpansDuration = keyset.SpansDuration
+	cursorSpansTokens   = keyset.SpansTokens
 )
 
 // spanOrders maps SpansQuery.Order to its cursor kind and the SQL of its
@@ -46,55 +43,15 @@ var spanOrders = map[string]struct {
 }
 
 // isSpansKind reports whether a cursor kind is a spans one.
-func isSpansKind(kind byte) bool {
-	return kind == cursorSpans || kind == cursorSpansDuration || kind == cursorSpansTokens
-}
+func isSpansKind(kind byte) bool { return keyset.IsSpans(kind) }
 
 func encodeCursor(kind byte, k spanKey) string {
-	buf := make([]byte, 0, 33+len(k.sessionKey))
-	buf = append(buf, kind)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(k.start))
-	if isSpansKind(kind) {
-		buf = binary.BigEndian.AppendUint64(buf, k.span)
-		buf = binary.BigEndian.AppendUint64(buf, k.hi)
-		buf = binary.BigEndian.AppendUint64(buf, k.lo)
-		if kind != cursorSpans {
-			buf = binary.BigEndian.AppendUint64(buf, uint64(k.sortv))
-		}
-	} else {
-		buf = append(buf, k.sessionKey...)
-	}
-	return base64.RawURLEncoding.EncodeToString(buf)
+	return keyset.Encode(kind, keyset.Key{Start: k.start, Span: k.span, Hi: k.hi, Lo: k.lo, Session: k.sessionKey, Sort: k.sortv})
 }
 
 func decodeCursor(kind byte, c string) (spanKey, error) {
-	var k spanKey
-	buf, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return k, fmt.Errorf("%w: not base64", store.ErrBadCursor)
-	}
-	want := 0 // the exact length, when fixed
-	switch {
-	case kind == cursorSpans:
-		want = 33
-	case isSpansKind(kind):
-		want = 41
-	}
-	if len(buf) < 9 || buf[0] != kind || (want != 0 && len(buf) != want) {
-		return k, fmt.Errorf("%w: wrong length or kind", store.ErrBadCursor)
-	}
-	k.start = int64(binary.BigEndian.Uint64(buf[1:]))
-	if isSpansKind(kind) {
-		k.span = binary.BigEndian.Uint64(buf[9:])
-		k.hi = binary.BigEndian.Uint64(buf[17:])
-		k.lo = binary.BigEndian.Uint64(buf[25:])
-		if want == 41 {
-			k.sortv = int64(binary.BigEndian.Uint64(buf[33:]))
-		}
-	} else {
-		k.sessionKey = string(buf[9:])
-	}
-	return k, nil
+	k, err := keyset.Decode(kind, c)
+	return spanKey{start: k.Start, span: k.Span, hi: k.Hi, lo: k.Lo, sessionKey: k.Session, sortv: k.Sort}, err
 }
 
 // summaryCols are the columns row.dest reads.
