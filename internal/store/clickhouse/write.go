@@ -278,7 +278,7 @@ func (s *DB) write(ctx context.Context, b *store.Batch) error {
 
 // spanRows is the spans' rows in the column order of the spans table.
 func spanRows(spans []genai.Span, rows []*row0, idx []int) []byte {
-	carriers := batchCarriers(spans, idx)
+	carriers := store.BatchCarriers(spans, idx)
 	var t rowBinary
 	for _, i := range idx {
 		sp, r := &spans[i], rows[i]
@@ -287,7 +287,6 @@ func spanRows(spans []genai.Span, rows []*row0, idx []int) []byte {
 		if status == "" {
 			status = string(genai.StatusUnset)
 		}
-		c := carriers[sp.TraceID]
 		t.day(sp.StartUnixNano)
 		t.str(sp.Project)
 		t.i64(sp.StartUnixNano)
@@ -319,8 +318,8 @@ func spanRows(spans []genai.Span, rows []*row0, idx []int) []byte {
 		}
 		t.str(sp.SessionID)
 		t.str(sp.UserID)
-		t.str(c.sessionOf())
-		t.str(c.userOf())
+		t.str(carriers.Session(sp.TraceID))
+		t.str(carriers.User(sp.TraceID))
 		t.u8(r.mask)
 		t.str(r.content)
 		t.str(r.detail)
@@ -490,51 +489,4 @@ func u64List(vs []uint64) string {
 		parts[i] = u64(v)
 	}
 	return strings.Join(parts, ",")
-}
-
-// carrier is the earliest span of a trace in a batch carrying a session
-// (or user): the one the trace's other spans inherit from.
-type carrier struct {
-	session, user        string
-	sessStart, userStart int64
-	sessSpan, userSpan   uint64
-}
-
-func (c *carrier) sessionOf() string {
-	if c == nil {
-		return ""
-	}
-	return c.session
-}
-
-func (c *carrier) userOf() string {
-	if c == nil {
-		return ""
-	}
-	return c.user
-}
-
-// batchCarriers finds, per trace, the session and user the batch's spans
-// without their own inherit, as the read-time rule does.
-func batchCarriers(spans []genai.Span, idx []int) map[genai.TraceID]*carrier {
-	out := map[genai.TraceID]*carrier{}
-	for _, i := range idx {
-		sp := &spans[i]
-		if sp.SessionID == "" && sp.UserID == "" {
-			continue
-		}
-		c := out[sp.TraceID]
-		if c == nil {
-			c = &carrier{}
-			out[sp.TraceID] = c
-		}
-		id := spanU64(sp.SpanID)
-		if sp.SessionID != "" && (c.session == "" || sp.StartUnixNano < c.sessStart || sp.StartUnixNano == c.sessStart && id < c.sessSpan) {
-			c.session, c.sessStart, c.sessSpan = sp.SessionID, sp.StartUnixNano, id
-		}
-		if sp.UserID != "" && (c.user == "" || sp.StartUnixNano < c.userStart || sp.StartUnixNano == c.userStart && id < c.userSpan) {
-			c.user, c.userStart, c.userSpan = sp.UserID, sp.StartUnixNano, id
-		}
-	}
-	return out
 }

@@ -245,7 +245,7 @@ func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx [
 	traces := make(map[tk]*traceRange, len(idx)/2+1)
 	var order []*traceRange
 	var ctx []*genai.Span
-	carriers := batchCarriers(spans, idx)
+	carriers := store.BatchCarriers(spans, idx)
 	vals := make([]driver.Value, 31)
 	for _, i := range idx {
 		sp, r := &spans[i], rows[i]
@@ -268,7 +268,7 @@ func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx [
 			sp.Operation, sp.Provider, sp.Model(), sp.RequestModel, sp.ResponseModel,
 			sp.Usage.InputTokens, sp.Usage.OutputTokens, sp.Usage.CachedInputTokens, sp.Usage.ReasoningTokens,
 			cost, sp.SessionID, sp.UserID, r.mask, r.detail, r.content, r.resHash,
-			carriers[sp.TraceID].sessionOf(), carriers[sp.TraceID].userOf())
+			carriers.Session(sp.TraceID), carriers.User(sp.TraceID))
 		if err := a.AppendRow(vals...); err != nil {
 			_ = a.Close()
 			return fmt.Errorf("span %s/%s: %w", sp.TraceID, sp.SpanID, err)
@@ -364,52 +364,4 @@ func appendMessages(dc driver.Conn, msgs []genai.MessageRecord) error {
 		}
 	}
 	return a.Close()
-}
-
-// carrier is the earliest span of a trace in a batch carrying a session
-// (or user): the one the trace's other spans inherit from.
-type carrier struct {
-	session, user        string
-	sessStart, userStart int64
-	sessSpan, userSpan   uint64
-}
-
-func (c *carrier) sessionOf() string {
-	if c == nil {
-		return ""
-	}
-	return c.session
-}
-
-func (c *carrier) userOf() string {
-	if c == nil {
-		return ""
-	}
-	return c.user
-}
-
-// batchCarriers finds, per trace, the session and user the batch's spans
-// without their own inherit: from the earliest span (then lowest span id)
-// carrying one, as the read-time rule does.
-func batchCarriers(spans []genai.Span, idx []int) map[genai.TraceID]*carrier {
-	out := map[genai.TraceID]*carrier{}
-	for _, i := range idx {
-		sp := &spans[i]
-		if sp.SessionID == "" && sp.UserID == "" {
-			continue
-		}
-		c := out[sp.TraceID]
-		if c == nil {
-			c = &carrier{}
-			out[sp.TraceID] = c
-		}
-		id := spanU64(sp.SpanID)
-		if sp.SessionID != "" && (c.session == "" || sp.StartUnixNano < c.sessStart || sp.StartUnixNano == c.sessStart && id < c.sessSpan) {
-			c.session, c.sessStart, c.sessSpan = sp.SessionID, sp.StartUnixNano, id
-		}
-		if sp.UserID != "" && (c.user == "" || sp.StartUnixNano < c.userStart || sp.StartUnixNano == c.userStart && id < c.userSpan) {
-			c.user, c.userStart, c.userSpan = sp.UserID, sp.StartUnixNano, id
-		}
-	}
-	return out
 }
