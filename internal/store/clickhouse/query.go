@@ -131,9 +131,9 @@ func (s *DB) newScope(f store.Filter, o scopeOpts) scope {
 		conds := []string{"positionCaseInsensitiveUTF8(content_text, " + q + ") > 0"}
 		for _, k := range []struct {
 			kind string
-			bit  int
+			bit  uint8
 		}{{"system", maskSystem}, {"input", maskInput}, {"output", maskOutput}} {
-			conds = append(conds, "(bitAnd(content_mask, "+strconv.Itoa(k.bit)+") = 0 AND (trace_hi, trace_lo, span_id) "+s.global+
+			conds = append(conds, "(bitAnd(content_mask, "+strconv.Itoa(int(k.bit))+") = 0 AND (trace_hi, trace_lo, span_id) "+s.global+
 				"IN (SELECT trace_hi, trace_lo, span_id FROM "+s.db+".message_records WHERE project = "+p+" AND kind = '"+k.kind+
 				"' AND positionCaseInsensitiveUTF8(text, "+q+") > 0 AND "+windowSQL("time_ns", f)+"))")
 		}

@@ -518,24 +518,8 @@ func orElse(own, inherited string) string {
 // applyRecords sets the kinds of content the span lacks from its records.
 func applyRecords(sp *genai.Span, mask uint8, recs []record) error {
 	for _, m := range recs {
-		var msg genai.Message
-		if err := json.Unmarshal([]byte(m.message), &msg); err != nil {
-			return fmt.Errorf("decode message record: %w", err)
-		}
-		used := false
-		switch {
-		case m.kind == genai.KindSystem && mask&maskSystem == 0:
-			sp.SystemInstructions = append(sp.SystemInstructions, msg.Parts...)
-			used = true
-		case m.kind == genai.KindInput && mask&maskInput == 0:
-			sp.InputMessages = append(sp.InputMessages, msg)
-			used = true
-		case m.kind == genai.KindOutput && mask&maskOutput == 0:
-			sp.OutputMessages = append(sp.OutputMessages, msg)
-			used = true
-		}
-		if used && m.truncated {
-			sp.ContentTruncated = true
+		if err := store.ApplyRecord(sp, mask, m.kind, m.message, m.truncated); err != nil {
+			return err
 		}
 	}
 	return nil

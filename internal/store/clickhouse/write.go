@@ -18,10 +18,10 @@ import (
 
 // Content kinds in spans.content_mask.
 const (
-	maskSystem = 1
-	maskInput  = 2
-	maskOutput = 4
-	maskAll    = maskSystem | maskInput | maskOutput
+	maskSystem = store.MaskSystem
+	maskInput  = store.MaskInput
+	maskOutput = store.MaskOutput
+	maskAll    = store.MaskAll
 )
 
 // recentGeneration is how many span keys one generation of the recent set
@@ -194,7 +194,6 @@ func preparedRows(b *store.Batch) ([]*row0, error) {
 func makeRows(spans []genai.Span) ([]*row0, error) {
 	rows := make([]*row0, len(spans))
 	all := make([]row0, len(spans))
-	var text strings.Builder
 	for i := range spans {
 		sp, r := &spans[i], &all[i]
 		rows[i] = r
@@ -203,24 +202,7 @@ func makeRows(spans []genai.Span) ([]*row0, error) {
 			return nil, fmt.Errorf("span %s/%s: encode: %w", sp.TraceID, sp.SpanID, err)
 		}
 		r.detail = d
-		if sp.SystemInstructions != nil {
-			r.mask |= maskSystem
-		}
-		if sp.InputMessages != nil {
-			r.mask |= maskInput
-		}
-		if sp.OutputMessages != nil {
-			r.mask |= maskOutput
-		}
-		if r.mask != 0 {
-			text.Reset()
-			text.WriteString(store.PartsText(sp.SystemInstructions))
-			text.WriteByte(0)
-			text.WriteString(store.MessagesText(sp.InputMessages))
-			text.WriteByte(0)
-			text.WriteString(store.MessagesText(sp.OutputMessages))
-			r.content = text.String()
-		}
+		r.mask, r.content = store.OwnContent(sp)
 	}
 	return rows, nil
 }

@@ -6,7 +6,6 @@ import (
 	"math"
 	"reflect"
 	"strconv"
-	"strings"
 
 	json "github.com/goccy/go-json"
 
@@ -159,7 +158,6 @@ func makeRows(spans []genai.Span) ([]*row0, error) {
 	rows := make([]*row0, len(spans))
 	all := make([]row0, len(spans))
 	byMap := map[uintptr]*row0{} // sources share one resource map among a resource's spans
-	var text strings.Builder
 	for i := range spans {
 		sp, r := &spans[i], &all[i]
 		rows[i] = r
@@ -168,24 +166,7 @@ func makeRows(spans []genai.Span) ([]*row0, error) {
 			return nil, fmt.Errorf("span %s/%s: encode: %w", sp.TraceID, sp.SpanID, err)
 		}
 		r.detail = string(detail)
-		if sp.SystemInstructions != nil {
-			r.mask |= maskSystem
-		}
-		if sp.InputMessages != nil {
-			r.mask |= maskInput
-		}
-		if sp.OutputMessages != nil {
-			r.mask |= maskOutput
-		}
-		if r.mask != 0 {
-			text.Reset()
-			text.WriteString(store.PartsText(sp.SystemInstructions))
-			text.WriteByte(0)
-			text.WriteString(store.MessagesText(sp.InputMessages))
-			text.WriteByte(0)
-			text.WriteString(store.MessagesText(sp.OutputMessages))
-			r.content = text.String()
-		}
+		r.mask, r.content = store.OwnContent(sp)
 		if len(sp.ResourceAttributes) == 0 {
 			continue
 		}

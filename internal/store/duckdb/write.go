@@ -19,9 +19,9 @@ import (
 
 // Content kinds in spans.content_mask.
 const (
-	maskSystem = 1
-	maskInput  = 2
-	maskOutput = 4
+	maskSystem = store.MaskSystem
+	maskInput  = store.MaskInput
+	maskOutput = store.MaskOutput
 )
 
 // rangeGap splits a batch's start times into separate ranges for the
