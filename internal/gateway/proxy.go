@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -158,11 +159,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeploym
 		w.WriteHeader(resp.StatusCode)
 		g.pipeStream(w, r, resp, c, stripUsage, d.cfg.StreamIdleTimeout.D(), cancel)
 	} else {
-		if !c.stream || resp.StatusCode >= 300 {
-			// keep Content-Length: the body passes unchanged
-		} else {
-			w.Header().Del("Content-Length")
-		}
+		// The body passes unchanged, so its Content-Length holds.
 		w.WriteHeader(resp.StatusCode)
 		g.pipeBody(w, r, resp, c)
 	}
@@ -220,7 +217,7 @@ func rewrite(body []byte, ms []member, d *deployment, stream bool) ([]byte, bool
 	if len(edits) == 0 {
 		return body, false
 	}
-	slicesSortEdits(edits)
+	slices.SortFunc(edits, func(a, b edit) int { return a.start - b.start })
 	return applyEdits(body, edits), strip
 }
 
@@ -229,14 +226,6 @@ func ms0Start(body []byte, ms []member) int {
 		return ms[0].keyStart
 	}
 	return bytes.IndexByte(body, '{') + 1
-}
-
-func slicesSortEdits(e []edit) {
-	for i := 1; i < len(e); i++ {
-		for j := i; j > 0 && e[j].start < e[j-1].start; j-- {
-			e[j], e[j-1] = e[j-1], e[j]
-		}
-	}
 }
 
 func includeUsage(v []byte) bool {
