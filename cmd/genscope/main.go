@@ -31,7 +31,7 @@ const usage = `genscope — monitoring for generative-AI applications
 
 Usage:
   genscope serve [--listen ADDR] [--grpc-listen ADDR] [--data DIR] [--config FILE] [--store clickhouse://HOST:PORT/DB]
-                 [--tls-cert FILE --tls-key FILE | --tls-self-signed]
+                 [--tls-cert FILE --tls-key FILE | --tls-self-signed] [--components ingest,gateway,api,alerts]
   genscope connection-string [--endpoint URL] [--project NAME]
                                   the Application Insights connection string for an Azure Monitor exporter
   genscope demo [--server URL] [--deployment D] [--exit]
@@ -105,6 +105,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	tlsKey := fs.String("tls-key", "", "and this key (PEM)")
 	tlsSelf := fs.Bool("tls-self-signed", false, "serve HTTPS with a self-signed certificate kept in the data directory")
+	components := fs.String("components", "", "the parts this node runs, of "+strings.Join(config.AllComponents, ",")+
+		" (the UI comes with api; default all); with several nodes on one ClickHouse, exactly one runs alerts")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -141,6 +143,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			cfg.TLS.KeyFile = *tlsKey
 		case "tls-self-signed":
 			cfg.TLS.SelfSigned = *tlsSelf
+		case "components":
+			cfg.Components = config.ParseComponents(*components)
+			if len(cfg.Components) == 0 {
+				flagErr = fmt.Errorf("--components: name at least one of %s", strings.Join(config.AllComponents, ", "))
+			}
 		}
 	})
 	if flagErr != nil {

@@ -12,6 +12,7 @@ import (
 	mrand "math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrReadOnly is returned for changes to rules from the config file.
 	ErrReadOnly = errors.New("read-only: defined in the config file")
+	// ErrPassive is returned by Evaluate on a passive engine.
+	ErrPassive = errors.New("this node does not evaluate alert rules: the genscope node running the alerts component does")
 )
 
 // Querier is what evaluation and previews read from the store.
@@ -54,6 +57,16 @@ type Options struct {
 	// Now is the clock windows end at; nil means time.Now (benchmarks
 	// over an old dataset set it).
 	Now func() time.Time
+	// Passive engines keep and serve rules but never evaluate or notify:
+	// another node sharing the store does. Start does nothing, Evaluate
+	// returns ErrPassive, and Reload rereads the alerts too (the
+	// evaluating node's), so that the alerts and rule states shown are
+	// that node's as last stored.
+	Passive bool
+	// FirstDelay is how long after it is scheduled a rule is first
+	// evaluated; nil means a random offset within its first period, so
+	// that rules do not all query at once.
+	FirstDelay func(frequency time.Duration) time.Duration
 	// Metrics registers the engine's metrics; nil means none.
 	Metrics prometheus.Registerer
 	Log     *slog.Logger
@@ -73,6 +86,11 @@ type Engine struct {
 	alerts map[string]*Instance // by instance id
 	runCtx context.Context      // set by Start
 	wg     sync.WaitGroup
+
+	// writes counts the rule changes this engine stored, each counted
+	// after the store has it: a Reload that read the store while one
+	// happened may have missed it, so it reads again.
+	writes atomic.Uint64
 }
 
 type ruleEntry struct {
@@ -95,6 +113,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.FirstDelay == nil {
+		opts.FirstDelay = func(freq time.Duration) time.Duration { return time.Duration(mrand.Int64N(int64(freq))) }
 	}
 	e := &Engine{opts: opts, log: opts.Log, sem: make(chan struct{}, opts.MaxConcurrent),
 		rules: map[string]*ruleEntry{}, alerts: map[string]*Instance{}}
@@ -131,9 +152,10 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load alert state: %w", err)
 	}
-	// Alerts of rules that are gone (removed from the config file) go too.
+	// Alerts of rules that are gone (removed from the config file) go too
+	// (by the evaluating node: a passive one writes no alert state).
 	for id, in := range e.alerts {
-		if e.rules[in.RuleID] == nil {
+		if e.rules[in.RuleID] == nil && !opts.Passive {
 			delete(e.alerts, id)
 			if err := opts.State.DeleteDoc(ctx, KindInstance, id); err != nil {
 				return nil, fmt.Errorf("drop alert state %s: %w", id, err)
@@ -150,7 +172,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 func (e *Engine) Start(ctx context.Context) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.runCtx != nil {
+	if e.runCtx != nil || e.opts.Passive {
 		return
 	}
 	e.runCtx = ctx
@@ -206,7 +228,7 @@ func (e *Engine) startLocked(re *ruleEntry) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		first := time.NewTimer(time.Duration(mrand.Int64N(int64(freq))))
+		first := time.NewTimer(e.opts.FirstDelay(freq))
 		defer first.Stop()
 		select {
 		case <-ctx.Done():
@@ -253,6 +275,9 @@ type Result struct {
 // Evaluate evaluates a rule now (enabled or not) and notifies the state
 // changes.
 func (e *Engine) Evaluate(ctx context.Context, id string) (Result, error) {
+	if e.opts.Passive {
+		return Result{}, ErrPassive
+	}
 	e.mu.Lock()
 	re := e.rules[id]
 	e.mu.Unlock()
@@ -505,7 +530,9 @@ func (e *Engine) saveRule(ctx context.Context, r Rule) error {
 	if err != nil {
 		return err
 	}
-	if err := e.opts.State.PutDoc(ctx, KindRule, r.ID, doc); err != nil {
+	err = e.opts.State.PutDoc(ctx, KindRule, r.ID, doc)
+	e.writes.Add(1)
+	if err != nil {
 		return fmt.Errorf("save rule %s: %w", r.ID, err)
 	}
 	return nil
@@ -582,16 +609,25 @@ func (e *Engine) Update(ctx context.Context, id string, r Rule) (Rule, error) {
 func (e *Engine) Delete(ctx context.Context, id string) error {
 	e.mu.Lock()
 	re := e.rules[id]
+	e.mu.Unlock()
 	if re == nil {
-		e.mu.Unlock()
 		return ErrNotFound
 	}
 	if re.rule.ReadOnly {
-		e.mu.Unlock()
 		return ErrReadOnly
 	}
-	e.stopLocked(re)
-	delete(e.rules, id)
+	// The store first, then memory: a Reload running meanwhile either
+	// still finds the rule in both or reads again (e.writes).
+	err := e.opts.State.DeleteDoc(ctx, KindRule, id)
+	e.writes.Add(1)
+	if err != nil {
+		return fmt.Errorf("delete rule %s: %w", id, err)
+	}
+	e.mu.Lock()
+	if e.rules[id] == re {
+		e.stopLocked(re)
+		delete(e.rules, id)
+	}
 	var drop []string
 	for aid, in := range e.alerts {
 		if in.RuleID == id {
@@ -600,15 +636,126 @@ func (e *Engine) Delete(ctx context.Context, id string) error {
 		}
 	}
 	e.mu.Unlock()
-	if err := e.opts.State.DeleteDoc(ctx, KindRule, id); err != nil {
-		return fmt.Errorf("delete rule %s: %w", id, err)
-	}
 	for _, aid := range drop {
 		if err := e.opts.State.DeleteDoc(ctx, KindInstance, aid); err != nil {
 			return fmt.Errorf("delete alert %s: %w", aid, err)
 		}
 	}
 	return nil
+}
+
+// Reload rereads the rules from the store, so that rules created,
+// changed or deleted through another genscope node sharing it take effect
+// here: new rules are scheduled, changed ones rescheduled (their alerts
+// forget their recent evaluations, and go when the split dimension
+// changed, as with Update), deleted ones stopped and their alerts
+// dropped. Rules from the config file stay as they are. A passive engine
+// also rereads the alerts. This engine's own changes are never undone: a
+// Reload that overlapped one reads again.
+func (e *Engine) Reload(ctx context.Context) error {
+	for range 5 {
+		before := e.writes.Load()
+		stored := map[string]Rule{}
+		err := e.opts.State.ListDocs(ctx, KindRule, func(id string, doc []byte) error {
+			var r Rule
+			if err := json.Unmarshal(doc, &r); err != nil {
+				return fmt.Errorf("rule %s: %w", id, err)
+			}
+			stored[r.ID] = r
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("reload alert rules: %w", err)
+		}
+		var alerts map[string]*Instance
+		if e.opts.Passive {
+			alerts = map[string]*Instance{}
+			err := e.opts.State.ListDocs(ctx, KindInstance, func(id string, doc []byte) error {
+				var in Instance
+				if err := json.Unmarshal(doc, &in); err != nil {
+					return fmt.Errorf("alert %s: %w", id, err)
+				}
+				alerts[in.ID] = &in
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("reload alert state: %w", err)
+			}
+		}
+		e.mu.Lock()
+		if e.writes.Load() != before {
+			e.mu.Unlock()
+			continue
+		}
+		drop := e.reloadLocked(stored, alerts)
+		e.mu.Unlock()
+		if e.opts.Passive {
+			return nil
+		}
+		for _, aid := range drop {
+			if err := e.opts.State.DeleteDoc(ctx, KindInstance, aid); err != nil {
+				return fmt.Errorf("drop alert %s: %w", aid, err)
+			}
+		}
+		return nil
+	}
+	return errors.New("reload alert rules: they kept changing while they were read; retrying at the next reload")
+}
+
+// reloadLocked applies the stored rules (and alerts, when not nil) and
+// returns the ids of the alerts it dropped. Callers hold e.mu.
+func (e *Engine) reloadLocked(stored map[string]Rule, alerts map[string]*Instance) []string {
+	var drop []string
+	dropAlerts := func(ruleID string) {
+		for aid, in := range e.alerts {
+			if in.RuleID == ruleID {
+				delete(e.alerts, aid)
+				drop = append(drop, aid)
+			}
+		}
+	}
+	for id, re := range e.rules {
+		if _, ok := stored[id]; !ok && !re.rule.ReadOnly {
+			e.stopLocked(re)
+			delete(e.rules, id)
+			dropAlerts(id)
+		}
+	}
+	for id, r := range stored {
+		re := e.rules[id]
+		switch {
+		case re == nil:
+			re = &ruleEntry{rule: r}
+			e.rules[id] = re
+			e.startLocked(re)
+		case re.rule.ReadOnly:
+			// The config file's rule wins, as in New.
+		case !re.rule.UpdatedAt.Equal(r.UpdatedAt):
+			// A new entry: an evaluation of the old one still running
+			// sees the rule as deleted and records nothing.
+			e.stopLocked(re)
+			if re.rule.SplitBy != r.SplitBy {
+				dropAlerts(id)
+			}
+			for _, in := range e.alerts {
+				if in.RuleID == id {
+					in.Recent = nil
+				}
+			}
+			re = &ruleEntry{rule: r}
+			e.rules[id] = re
+			e.startLocked(re)
+		}
+	}
+	if alerts != nil {
+		for id, in := range alerts {
+			if e.rules[in.RuleID] == nil {
+				delete(alerts, id)
+			}
+		}
+		e.alerts = alerts
+	}
+	return drop
 }
 
 // Alerts returns the alerts that fired at least once (fired or resolved),

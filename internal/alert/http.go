@@ -73,6 +73,8 @@ func errorStatus(log *slog.Logger, r *http.Request, err error) (int, any) {
 		return http.StatusNotFound, errorBody{"no such alert rule"}
 	case errors.Is(err, ErrReadOnly):
 		return http.StatusConflict, errorBody{"alert rule is read-only: it is defined in the config file"}
+	case errors.Is(err, ErrPassive):
+		return http.StatusConflict, errorBody{ErrPassive.Error() + " (genscope serve --components)"}
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, errorBody{"timed out"}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/genscope/genscope/internal/alert"
 	"github.com/genscope/genscope/internal/api"
+	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/notify"
 )
 
@@ -14,11 +15,21 @@ import (
 type alerting struct {
 	engine   *alert.Engine
 	notifier *notify.Notifier
+	// evaluate: the node runs the alerts component. Without it the engine
+	// is passive and the notifier never starts: the rules, groups, alerts
+	// and log are only served (and edited) through the API.
+	evaluate bool
 }
 
 // newAlerting builds alerting over the store (when the backend can hold
-// alert state and compute aggregates) and registers its endpoints.
+// alert state and compute aggregates) and, on a node running api,
+// registers its endpoints. It is nil on a node running neither api nor
+// alerts.
 func (a *App) newAlerting(ctx context.Context, mux *http.ServeMux) (*alerting, error) {
+	evaluate, serve := a.cfg.Components.Has(config.ComponentAlerts), a.cfg.Components.Has(config.ComponentAPI)
+	if !evaluate && !serve {
+		return nil, nil
+	}
 	q, okQ := a.st.(alert.Querier)
 	state, okS := a.st.(alert.StateStore)
 	if !okQ || !okS {
@@ -53,18 +64,26 @@ func (a *App) newAlerting(ctx context.Context, mux *http.ServeMux) (*alerting, e
 		GroupExists:    n.Exists,
 		Metrics:        a.reg,
 		Log:            a.log.With("component", "alert"),
+		Passive:        !evaluate,
+		FirstDelay:     a.hooks.alertFirstDelay,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alert engine: %w", err)
 	}
-	n.Register(mux)
-	e.Register(mux)
-	return &alerting{engine: e, notifier: n}, nil
+	if serve {
+		n.Register(mux)
+		e.Register(mux)
+	}
+	if !evaluate {
+		a.log.Info("this node does not evaluate alert rules or notify (no alerts component); one node sharing the store must")
+	}
+	return &alerting{engine: e, notifier: n, evaluate: evaluate}, nil
 }
 
-// start starts delivering and evaluating; ctx ends both.
+// start starts delivering and evaluating (on a node running alerts); ctx
+// ends both.
 func (al *alerting) start(ctx context.Context) {
-	if al == nil {
+	if al == nil || !al.evaluate {
 		return
 	}
 	al.notifier.Start(ctx)

@@ -47,14 +47,32 @@ type App struct {
 
 	httpLn, grpcLn net.Listener
 	ready          atomic.Bool
-	alerting       *alerting // nil when the store keeps no alert state
-	trust          *trust    // projects, keys, users; privacy; retention (trust.go)
+	alerting       *alerting  // nil when the store keeps no alert state, or the node runs neither api nor alerts
+	trust          *trust     // projects, keys, users; privacy; retention (trust.go)
+	sync           *stateSync // rereads shared state; nil unless the store is shared (statesync.go)
+	hooks          hooks
+}
+
+// hooks are what in-process tests change in an App's timing.
+type hooks struct {
+	// alertFirstDelay replaces the alert engine's random first delay.
+	alertFirstDelay func(time.Duration) time.Duration
 }
 
 // New opens the store and binds the listeners; Run serves. On error
-// everything opened so far is closed.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err error) {
-	a := &App{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+// everything opened so far is closed. cfg.Components says which parts
+// run: without ingest there are no OTLP or Application Insights
+// receivers (and no gRPC listener), without gateway no proxy, without api
+// no /api/v1 and no UI, and without alerts nothing evaluates or notifies.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	return newApp(ctx, cfg, log, hooks{})
+}
+
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (_ *App, err error) {
+	if err := cfg.Components.Validate(); err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, reg: prometheus.NewRegistry(), hooks: h}
 	defer func() {
 		if err != nil {
 			a.closeAll()
@@ -96,29 +114,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		return nil, err
 	}
 
-	rcv, err := otlp.New(a.rec, otlp.Options{
-		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
-		RetryAfter:     cfg.Ingest.RetryAfter.D(),
-		ProjectFor:     a.trust.ingestProject(),
-		GRPCProjectFor: a.trust.grpcProject(),
-	}, log, a.reg)
-	if err != nil {
-		return nil, err
-	}
-
-	ai, err := appinsights.New(a.rec, appinsights.Options{
-		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
-		RetryAfter:   cfg.Ingest.RetryAfter.D(),
-		ProjectFor:   a.trust.ikeyProject(),
-	}, log, a.reg)
-	if err != nil {
-		return nil, err
-	}
-
+	comps := cfg.Components
 	mux := http.NewServeMux()
-	rcv.Register(mux)
-	ai.Register(mux)
-	if cfg.Gateway.Enabled {
+	var rcv *otlp.Receiver
+	outer := func(h http.Handler) http.Handler { return h }
+	if comps.Has(config.ComponentIngest) {
+		if rcv, outer, err = a.newIngest(mux); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Gateway.Enabled && comps.Has(config.ComponentGateway) {
 		a.gw, err = gateway.New(a.rec, gateway.Options{
 			Deployments:    cfg.Gateway.Deployments,
 			Capture:        cfg.Gateway.Capture,
@@ -133,17 +138,67 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		}
 		a.gw.Register(mux)
 	}
-	var deployments []string
-	if a.gw != nil {
-		deployments = a.gw.Deployments()
+	if comps.Has(config.ComponentAPI) {
+		var deployments []string
+		if a.gw != nil {
+			deployments = a.gw.Deployments()
+		}
+		api.New(a.st, prices, log, api.Options{GRPCListen: cfg.GRPCListen, Deployments: deployments,
+			ProjectFor: a.trust.apiProject(), Content: a.trust.apiContent(), KeysRequired: cfg.Auth.Enabled}).Register(mux)
+		a.trust.register(mux)
+		web.New(web.Options{Log: log}).Register(mux)
 	}
-	api.New(a.st, prices, log, api.Options{GRPCListen: cfg.GRPCListen, Deployments: deployments,
-		ProjectFor: a.trust.apiProject(), Content: a.trust.apiContent(), KeysRequired: cfg.Auth.Enabled}).Register(mux)
-	a.trust.register(mux)
-	web.New(web.Options{Log: log}).Register(mux)
 	if a.alerting, err = a.newAlerting(ctx, mux); err != nil {
 		return nil, err
 	}
+	a.sync = a.newStateSync()
+	if err := a.serveMisc(mux, outer); err != nil {
+		return nil, err
+	}
+	if rcv != nil && cfg.GRPCListen != "" {
+		a.grpc = grpc.NewServer(rcv.GRPCServerOptions()...)
+		rcv.RegisterGRPC(a.grpc)
+		if a.grpcLn, err = net.Listen("tcp", cfg.GRPCListen); err != nil {
+			return nil, fmt.Errorf("listen %s: %w", cfg.GRPCListen, err)
+		}
+	}
+	return a, nil
+}
+
+// newIngest builds the OTLP and Application Insights receivers, registers
+// their endpoints, and returns the OTLP receiver (for gRPC) and the
+// wrapper the server's handler needs.
+func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) http.Handler, error) {
+	cfg, log := a.cfg, a.log
+	rcv, err := otlp.New(a.rec, otlp.Options{
+		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
+		RetryAfter:     cfg.Ingest.RetryAfter.D(),
+		ProjectFor:     a.trust.ingestProject(),
+		GRPCProjectFor: a.trust.grpcProject(),
+	}, log, a.reg)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	ai, err := appinsights.New(a.rec, appinsights.Options{
+		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
+		RetryAfter:   cfg.Ingest.RetryAfter.D(),
+		ProjectFor:   a.trust.ikeyProject(),
+	}, log, a.reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	rcv.Register(mux)
+	ai.Register(mux)
+	// Application Insights exporters post to //v2.1/track when their
+	// endpoint ends with a slash, and do not follow the mux's redirect.
+	return rcv, ai.Wrap, nil
+}
+
+// serveMisc adds metrics, health and profiling to mux, builds the HTTP
+// server (its handler outer(mux behind auth)) and binds the listener.
+func (a *App) serveMisc(mux *http.ServeMux, outer func(http.Handler) http.Handler) error {
+	cfg, log := a.cfg, a.log
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
@@ -159,9 +214,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	a.http = &http.Server{
-		// Application Insights exporters post to //v2.1/track when their
-		// endpoint ends with a slash, and do not follow the mux's redirect.
-		Handler:           ai.Wrap(a.trust.wrap(mux, func() *alerting { return a.alerting })),
+		Handler:           outer(a.trust.wrap(mux, func() *alerting { return a.alerting })),
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.D(),
 		ReadTimeout:       cfg.HTTP.ReadTimeout.D(),
 		WriteTimeout:      cfg.HTTP.WriteTimeout.D(),
@@ -173,7 +226,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		dir := filepath.Join(cfg.Data, "tls")
 		cert, key, created, err := tlsutil.SelfSigned(dir, nil, time.Now())
 		if err != nil {
-			return nil, fmt.Errorf("self-signed certificate: %w", err)
+			return fmt.Errorf("self-signed certificate: %w", err)
 		}
 		a.cfg.TLS.CertFile, a.cfg.TLS.KeyFile = cert, key
 		log.Info("serving HTTPS with a self-signed certificate; to trust it, point clients at it",
@@ -183,21 +236,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	if a.cfg.TLS.Enabled() {
 		pair, err := tls.LoadX509KeyPair(a.cfg.TLS.CertFile, a.cfg.TLS.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("tls: %w", err)
+			return fmt.Errorf("tls: %w", err)
 		}
 		a.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
+	var err error
 	if a.httpLn, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
-	if cfg.GRPCListen != "" {
-		a.grpc = grpc.NewServer(rcv.GRPCServerOptions()...)
-		rcv.RegisterGRPC(a.grpc)
-		if a.grpcLn, err = net.Listen("tcp", cfg.GRPCListen); err != nil {
-			return nil, fmt.Errorf("listen %s: %w", cfg.GRPCListen, err)
-		}
-	}
-	return a, nil
+	return nil
 }
 
 // HTTPAddr is the address the HTTP listener is bound to.
@@ -244,8 +291,10 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.alerting.start(ctx)
 	a.trust.start(ctx)
+	a.sync.start(ctx)
 	a.ready.Store(true)
-	a.log.Info("genscope is serving", "http", scheme+"://"+a.HTTPAddr(), "grpc", a.GRPCAddr(), "data", a.cfg.Data)
+	a.log.Info("genscope is serving", "http", scheme+"://"+a.HTTPAddr(), "grpc", a.GRPCAddr(), "data", a.cfg.Data,
+		"components", a.cfg.Components.String())
 
 	var runErr error
 	select {
@@ -283,6 +332,7 @@ func (a *App) shutdown() error {
 			errs = append(errs, err)
 		}
 	}
+	a.sync.stop()
 	a.alerting.stop()
 	a.trust.stop()
 	if err := a.rec.Close(ctx); err != nil {

@@ -51,15 +51,16 @@ func OpenDuckDB(ctx context.Context, cfg config.Config, path string) (*duckdb.DB
 // ClickHouseOptions are the ClickHouse store's options from its config.
 func ClickHouseOptions(c config.ClickHouse, log *slog.Logger) clickhouse.Options {
 	return clickhouse.Options{
-		Addrs:        c.Addrs,
-		HTTPAddr:     c.HTTPAddr,
-		Database:     c.Database,
-		Username:     c.Username,
-		Password:     c.Password.Reveal(),
-		Cluster:      c.Cluster,
-		DialTimeout:  c.DialTimeout.D(),
-		ReadTimeout:  c.ReadTimeout.D(),
-		MaxOpenConns: c.MaxOpenConns,
-		Logger:       log.With("component", "clickhouse"),
+		Addrs:            c.Addrs,
+		HTTPAddr:         c.HTTPAddr,
+		Database:         c.Database,
+		Username:         c.Username,
+		Password:         c.Password.Reveal(),
+		Cluster:          c.Cluster,
+		DialTimeout:      c.DialTimeout.D(),
+		ReadTimeout:      c.ReadTimeout.D(),
+		MaxOpenConns:     c.MaxOpenConns,
+		ExactPercentiles: c.ExactPercentiles,
+		Logger:           log.With("component", "clickhouse"),
 	}
 }

@@ -41,14 +41,23 @@ func (a *App) newTrust(ctx context.Context) (*trust, error) {
 	if d, ok := a.st.(auth.DocStore); ok {
 		ds = d
 	} else if c.Auth.Enabled {
-		return nil, fmt.Errorf("auth: the %s store cannot keep projects, keys and users; use duckdb", c.Store.Driver)
+		return nil, fmt.Errorf("auth: the %s store cannot keep projects, keys and users", c.Store.Driver)
 	}
 	projects := make([]auth.Project, 0, len(c.Projects))
 	for _, p := range c.Projects {
 		projects = append(projects, auth.Project{Name: p.Name, Capture: p.Capture, RedactPatterns: p.RedactPatterns,
 			SpanRetention: auth.Duration(p.Retention.Spans), ContentRetention: auth.Duration(p.Retention.Content)})
 	}
-	svc, err := auth.New(ctx, ds, auth.Options{AdminToken: c.Auth.AdminToken.Reveal(), SessionTTL: c.Auth.SessionTTL.D(), Projects: projects})
+	opts := auth.Options{AdminToken: c.Auth.AdminToken.Reveal(), SessionTTL: c.Auth.SessionTTL.D(), Projects: projects}
+	if a.sharedStore() {
+		// A key created through another node works here at once, not
+		// only after the next periodic reload (statesync.go).
+		opts.ReloadOnMiss = time.Second
+		if d := c.StateReloadInterval.D(); d > 0 && d < opts.ReloadOnMiss {
+			opts.ReloadOnMiss = d
+		}
+	}
+	svc, err := auth.New(ctx, ds, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -264,6 +265,14 @@ type Options struct {
 	Projects []Project
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ReloadOnMiss, when positive, makes an unknown key, token or session
+	// reread the state from the store before it is refused (another
+	// genscope node sharing the store may have just created it), at most
+	// once per ReloadOnMiss: unknown credentials cannot make the service
+	// query the store more often than that. Requests that arrive while
+	// such a reload runs wait for it. Zero (a store no other node writes)
+	// never rereads on a miss.
+	ReloadOnMiss time.Duration
 }
 
 // Service holds projects, keys, users and sessions in memory, written
@@ -282,6 +291,24 @@ type Service struct {
 	users    map[string]*User
 	sessions map[string]*session    // by hash
 	failures map[string][]time.Time // failed logins by user name, within failureWindow
+
+	// writes counts this service's writes to the store, each counted
+	// after the store has it: a Reload that read the store while one
+	// happened may have missed it, so it reads again (see Reload).
+	writes atomic.Uint64
+
+	missMu   sync.Mutex
+	lastMiss time.Time     // when the last reload on a miss started
+	missDone chan struct{} // closed when the running one ends; nil when none runs
+}
+
+// snapshot is the state as stored.
+type snapshot struct {
+	projects map[string]*Project
+	keys     map[string]*Key
+	keyIDs   map[string]*Key
+	users    map[string]*User
+	sessions map[string]*session
 }
 
 // DefaultProject always exists.
@@ -298,27 +325,39 @@ func New(ctx context.Context, st DocStore, opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Service{st: st, opts: opts, projects: map[string]*Project{}, keys: map[string]*Key{},
-		keyIDs: map[string]*Key{}, users: map[string]*User{}, sessions: map[string]*session{}, failures: map[string][]time.Time{}}
+	s := &Service{st: st, opts: opts, failures: map[string][]time.Time{}}
 	var err error
 	if s.dummyHash, err = bcrypt.GenerateFromPassword([]byte(newToken("")), opts.BcryptCost); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
+	snap, err := s.read(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.install(snap)
+	return s, nil
+}
+
+// read loads the stored state, with the config's projects over it;
+// created holds the creation times the config's projects had so far.
+func (s *Service) read(ctx context.Context, created map[string]time.Time) (*snapshot, error) {
+	s2 := &snapshot{projects: map[string]*Project{}, keys: map[string]*Key{}, keyIDs: map[string]*Key{},
+		users: map[string]*User{}, sessions: map[string]*session{}}
 	load := func(kind string, fn func(doc []byte) error) error {
-		return st.ListDocs(ctx, kind, func(id string, doc []byte) error {
+		return s.st.ListDocs(ctx, kind, func(id string, doc []byte) error {
 			if err := fn(doc); err != nil {
 				return fmt.Errorf("auth: load %s %s: %w", kind, id, err)
 			}
 			return nil
 		})
 	}
-	err = errors.Join(
+	err := errors.Join(
 		load(kindProject, func(doc []byte) error {
 			var p Project
 			if err := json.Unmarshal(doc, &p); err != nil {
 				return err
 			}
-			s.projects[p.Name] = &p
+			s2.projects[p.Name] = &p
 			return nil
 		}),
 		load(kindKey, func(doc []byte) error {
@@ -326,7 +365,7 @@ func New(ctx context.Context, st DocStore, opts Options) (*Service, error) {
 			if err := json.Unmarshal(doc, &k); err != nil {
 				return err
 			}
-			s.keys[k.Hash], s.keyIDs[k.ID] = &k, &k
+			s2.keys[k.Hash], s2.keyIDs[k.ID] = &k, &k
 			return nil
 		}),
 		load(kindUser, func(doc []byte) error {
@@ -334,7 +373,7 @@ func New(ctx context.Context, st DocStore, opts Options) (*Service, error) {
 			if err := json.Unmarshal(doc, &u); err != nil {
 				return err
 			}
-			s.users[u.Name] = &u
+			s2.users[u.Name] = &u
 			return nil
 		}),
 		load(kindSession, func(doc []byte) error {
@@ -342,32 +381,119 @@ func New(ctx context.Context, st DocStore, opts Options) (*Service, error) {
 			if err := json.Unmarshal(doc, &se); err != nil {
 				return err
 			}
-			s.sessions[se.Hash] = &se
+			s2.sessions[se.Hash] = &se
 			return nil
 		}),
 	)
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range opts.Projects {
+	for _, p := range s.opts.Projects {
 		p.Config = true
 		if p.Created.IsZero() {
-			p.Created = opts.Now()
+			p.Created = created[p.Name] // a reload keeps the creation time
 		}
-		s.projects[p.Name] = &p
+		if p.Created.IsZero() {
+			p.Created = s.opts.Now()
+		}
+		s2.projects[p.Name] = &p
 	}
-	if _, ok := s.projects[DefaultProject]; !ok {
-		s.projects[DefaultProject] = &Project{Name: DefaultProject, Created: opts.Now(), Config: true}
+	if _, ok := s2.projects[DefaultProject]; !ok {
+		p := &Project{Name: DefaultProject, Created: created[DefaultProject], Config: true}
+		if p.Created.IsZero() {
+			p.Created = s.opts.Now()
+		}
+		s2.projects[DefaultProject] = p
 	}
-	return s, nil
+	return s2, nil
 }
+
+// install makes a snapshot the service's state. Callers hold s.mu, or
+// are New.
+func (s *Service) install(snap *snapshot) {
+	s.projects, s.keys, s.keyIDs, s.users, s.sessions = snap.projects, snap.keys, snap.keyIDs, snap.users, snap.sessions
+}
+
+// Reload rereads projects, keys, users and sessions from the store, so
+// that what other genscope nodes sharing the store changed takes effect
+// here: keys they created work, keys they revoked stop working. The
+// service's own changes are never lost: a reload that overlapped one of
+// them reads again.
+func (s *Service) Reload(ctx context.Context) error {
+	for range 5 {
+		before := s.writes.Load()
+		created := map[string]time.Time{}
+		s.mu.RLock()
+		for name, p := range s.projects {
+			if p.Config {
+				created[name] = p.Created
+			}
+		}
+		s.mu.RUnlock()
+		// Not under s.mu: requests go on while the store is read.
+		snap, err := s.read(ctx, created)
+		if err != nil {
+			return fmt.Errorf("auth: reload: %w", err)
+		}
+		s.mu.Lock()
+		if s.writes.Load() == before {
+			s.install(snap)
+			s.mu.Unlock()
+			return nil
+		}
+		s.mu.Unlock()
+	}
+	return errors.New("auth: reload: the state kept changing while it was read; retrying at the next reload")
+}
+
+// reloadOnMiss rereads the state after an unknown credential, throttled
+// as Options.ReloadOnMiss says; it reports whether it reloaded (or waited
+// for a reload that ran).
+func (s *Service) reloadOnMiss() bool {
+	if s.opts.ReloadOnMiss <= 0 {
+		return false
+	}
+	s.missMu.Lock()
+	if done := s.missDone; done != nil {
+		s.missMu.Unlock()
+		<-done
+		return true
+	}
+	now := s.opts.Now()
+	if !s.lastMiss.IsZero() && now.Sub(s.lastMiss) < s.opts.ReloadOnMiss && now.Sub(s.lastMiss) >= 0 {
+		s.missMu.Unlock()
+		return false
+	}
+	done := make(chan struct{})
+	s.lastMiss, s.missDone = now, done
+	s.missMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), missReloadTimeout)
+	err := s.Reload(ctx)
+	cancel()
+	s.missMu.Lock()
+	s.missDone = nil
+	s.missMu.Unlock()
+	close(done)
+	return err == nil
+}
+
+// missReloadTimeout bounds a reload a request waits for.
+const missReloadTimeout = 5 * time.Second
 
 func (s *Service) put(ctx context.Context, kind, id string, v any) error {
 	doc, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return s.st.PutDoc(ctx, kind, id, doc)
+	err = s.st.PutDoc(ctx, kind, id, doc)
+	s.writes.Add(1)
+	return err
+}
+
+func (s *Service) del(ctx context.Context, kind, id string) error {
+	err := s.st.DeleteDoc(ctx, kind, id)
+	s.writes.Add(1)
+	return err
 }
 
 // Project returns a project.
@@ -513,7 +639,7 @@ func (s *Service) RevokeKey(ctx context.Context, id string) error {
 	if !ok {
 		return fmt.Errorf("key %q: %w", id, ErrNotFound)
 	}
-	if err := s.st.DeleteDoc(ctx, kindKey, id); err != nil {
+	if err := s.del(ctx, kindKey, id); err != nil {
 		return fmt.Errorf("revoke key: %w", err)
 	}
 	delete(s.keyIDs, id)
@@ -526,14 +652,21 @@ func (s *Service) RevokeKey(ctx context.Context, id string) error {
 // compared in constant time all the same).
 func (s *Service) lookupKey(tok string) (*Key, bool) {
 	h := hashToken(tok)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	k, ok := s.keys[h]
-	if !ok || !equal(k.Hash, h) {
-		return nil, false
+	find := func() (*Key, bool) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		k, ok := s.keys[h]
+		if !ok || !equal(k.Hash, h) {
+			return nil, false
+		}
+		c := *k
+		return &c, true
 	}
-	c := *k
-	return &c, true
+	k, ok := find()
+	if !ok && s.reloadOnMiss() {
+		k, ok = find()
+	}
+	return k, ok
 }
 
 // KeyProject returns the project of a key with the scope, or
@@ -655,13 +788,13 @@ func (s *Service) DeleteUser(ctx context.Context, name string) error {
 	if _, ok := s.users[name]; !ok {
 		return fmt.Errorf("user %q: %w", name, ErrNotFound)
 	}
-	if err := s.st.DeleteDoc(ctx, kindUser, name); err != nil {
+	if err := s.del(ctx, kindUser, name); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
 	delete(s.users, name)
 	for id, k := range s.keyIDs {
 		if k.Scope == ScopeUser && k.User == name {
-			_ = s.st.DeleteDoc(ctx, kindKey, id)
+			_ = s.del(ctx, kindKey, id)
 			delete(s.keyIDs, id)
 			delete(s.keys, k.Hash)
 		}
@@ -673,7 +806,7 @@ func (s *Service) DeleteUser(ctx context.Context, name string) error {
 func (s *Service) endSessionsLocked(ctx context.Context, user string) {
 	for h, se := range s.sessions {
 		if se.User == user {
-			_ = s.st.DeleteDoc(ctx, kindSession, h)
+			_ = s.del(ctx, kindSession, h)
 			delete(s.sessions, h)
 		}
 	}
@@ -742,7 +875,7 @@ func (s *Service) Logout(ctx context.Context, sid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.sessions[h]; ok {
-		_ = s.st.DeleteDoc(ctx, kindSession, h)
+		_ = s.del(ctx, kindSession, h)
 		delete(s.sessions, h)
 	}
 }
@@ -753,17 +886,27 @@ func (s *Service) sessionUser(sid string) (User, bool) {
 		return User{}, false
 	}
 	h := hashToken(sid)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	se, ok := s.sessions[h]
-	if !ok || !equal(se.Hash, h) || !s.opts.Now().Before(se.Expires) {
-		return User{}, false
+	find := func() (User, bool, bool) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		se, ok := s.sessions[h]
+		if !ok || !equal(se.Hash, h) {
+			return User{}, false, false
+		}
+		if !s.opts.Now().Before(se.Expires) {
+			return User{}, false, true
+		}
+		u, ok := s.users[se.User]
+		if !ok {
+			return User{}, false, true
+		}
+		return *u, true, true
 	}
-	u, ok := s.users[se.User]
-	if !ok {
-		return User{}, false
+	u, ok, known := find()
+	if !known && s.reloadOnMiss() {
+		u, ok, _ = find()
 	}
-	return *u, true
+	return u, ok
 }
 
 // ExpireSessions deletes expired sessions; run it now and then.
@@ -773,7 +916,7 @@ func (s *Service) ExpireSessions(ctx context.Context) {
 	defer s.mu.Unlock()
 	for h, se := range s.sessions {
 		if !now.Before(se.Expires) {
-			_ = s.st.DeleteDoc(ctx, kindSession, h)
+			_ = s.del(ctx, kindSession, h)
 			delete(s.sessions, h)
 		}
 	}

@@ -27,6 +27,17 @@ type Config struct {
 	Data string `yaml:"data"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// Components are the parts of genscope this node runs (components.go):
+	// ingest, gateway, api (with the UI) and alerts; empty means all.
+	// Several nodes sharing a ClickHouse store split them, with exactly
+	// one running alerts.
+	Components Components `yaml:"components"`
+	// StateReloadInterval is how often a node sharing its store with
+	// others (ClickHouse) rereads the shared state: projects, keys, users,
+	// sessions, alert rules and action groups (and, on nodes that do not
+	// run alerts, the alert state and notification log). Changes made
+	// through another node take effect here within it.
+	StateReloadInterval Duration `yaml:"state_reload_interval"`
 
 	HTTP     HTTP     `yaml:"http"`
 	TLS      TLS      `yaml:"tls"`
@@ -138,6 +149,8 @@ func Default() Config {
 		GRPCListen: "127.0.0.1:4317",
 		Data:       "./genscope-data",
 		LogLevel:   "info",
+
+		StateReloadInterval: Duration(5 * time.Second),
 		HTTP: HTTP{
 			ReadHeaderTimeout: Duration(10 * time.Second),
 			ReadTimeout:       Duration(60 * time.Second),
@@ -279,6 +292,7 @@ func (c *Config) Validate() error {
 		bad("store.duckdb.threads", "must not be negative")
 	}
 	c.Gateway.validate(bad)
+	c.validateComponents(bad)
 	c.validateAlerts(bad, &errs)
 	c.validateAuth(bad)
 	if _, err := pricing.New(c.Pricing); err != nil {

@@ -28,6 +28,10 @@ type ClickHouse struct {
 	DialTimeout  Duration `yaml:"dial_timeout"`
 	ReadTimeout  Duration `yaml:"read_timeout"`
 	MaxOpenConns int      `yaml:"max_open_conns"`
+	// ExactPercentiles is the most calls an aggregate gets exact
+	// percentiles over; beyond it they are estimates from the hourly
+	// rollups. 0 means 100,000.
+	ExactPercentiles int64 `yaml:"exact_percentiles"`
 }
 
 var chIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -61,6 +65,9 @@ func (c *ClickHouse) validate(bad func(field, format string, args ...any)) {
 	}
 	if c.MaxOpenConns < 0 {
 		bad("store.clickhouse.max_open_conns", "must not be negative")
+	}
+	if c.ExactPercentiles < 0 {
+		bad("store.clickhouse.exact_percentiles", "must not be negative")
 	}
 }
 

@@ -83,7 +83,9 @@ func (n *Notifier) saveGroup(ctx context.Context, g Group) error {
 	if err != nil {
 		return err
 	}
-	if err := n.opts.State.PutDoc(ctx, KindGroup, g.ID, doc); err != nil {
+	err = n.opts.State.PutDoc(ctx, KindGroup, g.ID, doc)
+	n.writes.Add(1)
+	if err != nil {
 		return fmt.Errorf("save action group %s: %w", g.ID, err)
 	}
 	return nil
@@ -154,7 +156,9 @@ func (n *Notifier) Delete(ctx context.Context, id string) error {
 	if g.ReadOnly {
 		return ErrReadOnly
 	}
-	if err := n.opts.State.DeleteDoc(ctx, KindGroup, id); err != nil {
+	err = n.opts.State.DeleteDoc(ctx, KindGroup, id)
+	n.writes.Add(1)
+	if err != nil {
 		return fmt.Errorf("delete action group %s: %w", id, err)
 	}
 	n.mu.Lock()
@@ -170,4 +174,64 @@ func (g Group) clone() Group {
 		g.Receivers[i].To = slices.Clone(g.Receivers[i].To)
 	}
 	return g
+}
+
+// Reload rereads the action groups from the store, so that groups
+// created, changed or deleted through another genscope node sharing it
+// take effect here; the config file's groups stay as they are. A
+// notifier that is not running (one that does not deliver: another node
+// does) also rereads the notification log, to show that node's. This
+// notifier's own changes are never undone: a Reload that overlapped one
+// reads again.
+func (n *Notifier) Reload(ctx context.Context) error {
+	for range 5 {
+		before := n.writes.Load()
+		groups := map[string]Group{}
+		err := n.opts.State.ListDocs(ctx, KindGroup, func(id string, doc []byte) error {
+			var s storedGroup
+			if err := json.Unmarshal(doc, &s); err != nil {
+				return fmt.Errorf("action group %s: %w", id, err)
+			}
+			groups[s.ID] = fromStored(s)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("reload action groups: %w", err)
+		}
+		n.mu.Lock()
+		running := n.runCtx != nil
+		n.mu.Unlock()
+		var deliveries map[string]*Delivery
+		if !running {
+			deliveries = map[string]*Delivery{}
+			err := n.opts.State.ListDocs(ctx, KindDelivery, func(id string, doc []byte) error {
+				var d Delivery
+				if err := json.Unmarshal(doc, &d); err != nil {
+					return fmt.Errorf("notification %s: %w", id, err)
+				}
+				deliveries[d.ID] = &d
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("reload notification log: %w", err)
+			}
+		}
+		n.mu.Lock()
+		if n.writes.Load() != before {
+			n.mu.Unlock()
+			continue
+		}
+		for id, g := range n.groups {
+			if g.ReadOnly {
+				groups[id] = g // the config file's group wins, as in New
+			}
+		}
+		n.groups = groups
+		if deliveries != nil && n.runCtx == nil {
+			n.deliveries = deliveries
+		}
+		n.mu.Unlock()
+		return nil
+	}
+	return errors.New("reload action groups: they kept changing while they were read; retrying at the next reload")
 }

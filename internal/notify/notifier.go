@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -158,6 +159,10 @@ type Notifier struct {
 	runCtx     context.Context
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
+
+	// writes counts the group changes this notifier stored, each counted
+	// after the store has it (see Reload).
+	writes atomic.Uint64
 }
 
 // New loads the stored action groups and notification log and adds the

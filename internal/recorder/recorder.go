@@ -48,6 +48,21 @@ type Options struct {
 	// Submit, a full batch or Close ends the wait. 0 means 50ms; negative
 	// means no wait.
 	AsyncLinger time.Duration
+	// MinBatchItems and Linger are for stores that pay much per write
+	// (ClickHouse makes a data part per insert): while fewer than
+	// MinBatchItems items are queued, the writer waits up to Linger for
+	// more, even when submitters wait for their write. 0 means no such
+	// wait, unless the store asks for one (BatchHinter).
+	MinBatchItems int
+	Linger        time.Duration
+}
+
+// BatchHinter is implemented by stores that write much faster in large
+// batches. The recorder takes their hint where Options leave the choice
+// open: MaxBatchItems is raised to maxItems, and MinBatchItems and Linger
+// default to minItems and linger.
+type BatchHinter interface {
+	BatchHint() (minItems, maxItems int, linger time.Duration)
 }
 
 // DefaultOptions are sized for a 2-core machine with a few hundred MiB.
@@ -100,6 +115,16 @@ func New(w Writer, opts Options, log *slog.Logger, reg prometheus.Registerer) (*
 	}
 	if opts.AsyncLinger == 0 {
 		opts.AsyncLinger = 50 * time.Millisecond
+	}
+	if h, ok := w.(BatchHinter); ok {
+		minItems, maxItems, linger := h.BatchHint()
+		opts.MaxBatchItems = max(opts.MaxBatchItems, maxItems)
+		if opts.MinBatchItems == 0 {
+			opts.MinBatchItems = minItems
+		}
+		if opts.Linger == 0 {
+			opts.Linger = linger
+		}
 	}
 	r := &Recorder{
 		w:        w,
@@ -247,29 +272,32 @@ func (r *Recorder) run() {
 }
 
 // linger waits while only asynchronous batches are queued, up to
-// AsyncLinger, for more to share their transaction.
+// AsyncLinger, for more to share their transaction; and while fewer than
+// MinBatchItems are queued, up to Linger.
 func (r *Recorder) linger() {
-	if r.opts.AsyncLinger < 0 {
-		return
-	}
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
+	start := time.Now()
 	for {
 		r.mu.Lock()
-		wait := r.items > 0 && r.waiters == 0 && r.items < r.opts.MaxBatchItems && !r.closed
+		items, waiters, closed := r.items, r.waiters, r.closed
 		r.mu.Unlock()
-		if !wait {
+		if items == 0 || closed || items >= r.opts.MaxBatchItems {
 			return
 		}
-		if timer == nil {
-			timer = time.NewTimer(r.opts.AsyncLinger)
+		var d time.Duration
+		if items < r.opts.MinBatchItems {
+			d = r.opts.Linger
 		}
+		if waiters == 0 {
+			d = max(d, r.opts.AsyncLinger)
+		}
+		left := d - time.Since(start)
+		if left <= 0 {
+			return
+		}
+		timer := time.NewTimer(left)
 		select {
 		case <-r.wake: // more work (or Close): look again
+			timer.Stop()
 		case <-timer.C:
 			return
 		}

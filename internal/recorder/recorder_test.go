@@ -255,3 +255,45 @@ func TestAsyncBatchesShareATransaction(t *testing.T) {
 		_ = r.Close(context.Background())
 	})
 }
+
+// hintWriter is a store that asks for large batches (as ClickHouse does).
+type hintWriter struct{ memWriter }
+
+func (*hintWriter) BatchHint() (int, int, time.Duration) { return 100, 1000, time.Second }
+
+// TestBatchHint: a store's hint makes synchronous submitters wait, up to
+// the linger, for a batch of the minimum size; a full one goes at once.
+func TestBatchHint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &hintWriter{}
+		r, _ := newRec(t, w, Options{MaxBatchItems: 10})
+		if r.opts.MaxBatchItems != 1000 || r.opts.MinBatchItems != 100 || r.opts.Linger != time.Second {
+			t.Fatalf("options %+v: want the store's hint", r.opts)
+		}
+		start := time.Now()
+		if err := r.Submit(context.Background(), batch(1)); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d != time.Second {
+			t.Errorf("a lone span was written after %s, want the 1s linger", d)
+		}
+		// Many submitters: written once the minimum is queued.
+		start = time.Now()
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() {
+				if err := r.Submit(context.Background(), batch(10)); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if d := time.Since(start); d != 0 {
+			t.Errorf("a batch of the minimum size waited %s", d)
+		}
+		if spans, writes := w.counts(); spans != 101 || writes != 2 {
+			t.Errorf("%d spans in %d writes, want 101 in 2", spans, writes)
+		}
+		_ = r.Close(context.Background())
+	})
+}

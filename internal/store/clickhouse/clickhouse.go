@@ -48,6 +48,13 @@ type Options struct {
 	ReadTimeout  time.Duration // default 60s: the longest a query or insert may wait for the server
 	MaxOpenConns int           // default 8
 	Logger       *slog.Logger  // default: discard
+	// ExactPercentiles is the most calls an aggregate gets exact
+	// percentiles over (from the spans); beyond it they are t-digest
+	// estimates from the hourly rollup. Default 100,000; negative: always
+	// estimates where the rollup can answer.
+	ExactPercentiles int64
+	// NoRollup answers every aggregate from the spans (for comparisons).
+	NoRollup bool
 }
 
 // DB is the ClickHouse store. Its methods are safe for concurrent use;
@@ -67,6 +74,11 @@ type DB struct {
 	mu     sync.Mutex // serializes Write and Close
 	closed bool
 	recent *recentSpans
+
+	ret retention // retention state and per-host connections (retention.go)
+
+	noRollup   bool
+	exactLimit int64 // Options.ExactPercentiles; negative: none exact
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -105,6 +117,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ExactPercentiles == 0 {
+		o.ExactPercentiles = 100_000
 	}
 	return nil
 }
@@ -145,7 +160,8 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse store %s: %w", where, err)
 	}
-	s := &DB{conn: conn, db: "`" + o.Database + "`", dbName: o.Database, cluster: o.Cluster, log: o.Logger}
+	s := &DB{conn: conn, db: "`" + o.Database + "`", dbName: o.Database, cluster: o.Cluster, log: o.Logger,
+		noRollup: o.NoRollup, exactLimit: o.ExactPercentiles}
 	if o.Cluster != "" {
 		s.global = "GLOBAL "
 	}
@@ -320,16 +336,22 @@ func migrate(ctx context.Context, c driver.Conn, database, cluster string, log *
 		ENGINE = MergeTree() ORDER BY version`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	var have uint32
-	if err := c.QueryRow(ctx, `SELECT toUInt32(max(version)) FROM `+db+`.schema_migrations`).Scan(&have); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
+	have, unlock, err := lockMigrations(ctx, c, db, ms[len(ms)-1].version, log)
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	suffix := ""
 	if cluster != "" {
 		suffix = "_local"
 	}
 	repl := strings.NewReplacer("{db}", db, "{spans}", "spans"+suffix,
-		"{message_records}", "message_records"+suffix, "{trace_ctx}", "trace_ctx"+suffix, "{cluster}", lit(cluster))
+		"{message_records}", "message_records"+suffix, "{trace_ctx}", "trace_ctx"+suffix, "{cluster}", lit(cluster),
+		"{rollup}", "rollup_hourly"+suffix, "{rollup_mv}", "rollup_hourly_mv"+suffix,
+		"{rollup_select}", rollupSelect, "{rollup_keys}", rollupKeys,
+		"{rollup_dim}", "rollup_dim"+suffix, "{rollup_dim_mv}", "rollup_dim_mv"+suffix,
+		"{rollup_dim_select}", rollupDimSelect, "{rollup_dim_keys}", rollupDimKeys, "{rollup_dim_values}", rollupDimValues,
+		"{rollup_day}", "rollup_dim_day"+suffix, "{rollup_day_mv}", "rollup_dim_day_mv"+suffix, "{rollup_day_select}", rollupDaySelect)
 	for _, m := range ms {
 		if uint32(m.version) <= have {
 			continue
@@ -354,6 +376,54 @@ func migrate(ctx context.Context, c driver.Conn, database, cluster string, log *
 	return nil
 }
 
+// migrationLockWait is how long a node waits for another one's migration.
+var migrationLockWait = 10 * time.Minute
+
+// lockMigrations returns the applied schema version and, when migrations
+// are pending, holds the database's migration lock: a table that only one
+// CREATE TABLE succeeds in making, so one node at a time migrates (a
+// backfill must not run twice). Nodes that find the lock taken wait for
+// it to go and read the version again.
+func lockMigrations(ctx context.Context, c driver.Conn, db string, latest int, log *slog.Logger) (uint32, func(), error) {
+	deadline := time.Now().Add(migrationLockWait)
+	for {
+		var have uint32
+		if err := c.QueryRow(ctx, `SELECT toUInt32(max(version)) FROM `+db+`.schema_migrations`).Scan(&have); err != nil {
+			return 0, nil, fmt.Errorf("read schema version: %w", err)
+		}
+		if int(have) >= latest {
+			return have, func() {}, nil
+		}
+		err := c.Exec(ctx, `CREATE TABLE `+db+`.migration_lock (since DateTime) ENGINE = Log`)
+		if err == nil {
+			unlock := func() {
+				if err := c.Exec(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+db+`.migration_lock`); err != nil {
+					log.Error("clickhouse migration lock not released: drop the table migration_lock", "database", db, "err", err)
+				}
+			}
+			// The holder before us may have finished in between.
+			if err := c.QueryRow(ctx, `SELECT toUInt32(max(version)) FROM `+db+`.schema_migrations`).Scan(&have); err != nil {
+				unlock()
+				return 0, nil, fmt.Errorf("read schema version: %w", err)
+			}
+			return have, unlock, nil
+		}
+		var exc *ch.Exception
+		if !errors.As(err, &exc) || exc.Code != 57 { // 57: TABLE_ALREADY_EXISTS
+			return 0, nil, fmt.Errorf("take the migration lock: %w", err)
+		}
+		if time.Now().After(deadline) {
+			return 0, nil, fmt.Errorf("another node has held the migration lock (table %s.migration_lock) for %s: if no genscope node is migrating, one died doing it; drop that table and start again", db, migrationLockWait)
+		}
+		log.Info("clickhouse: another node is migrating; waiting", "database", db)
+		select {
+		case <-ctx.Done():
+			return 0, nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
 // Close closes the connections.
 func (s *DB) Close() error {
 	s.mu.Lock()
@@ -363,6 +433,7 @@ func (s *DB) Close() error {
 	}
 	s.closed = true
 	s.ins.close()
+	s.ret.close()
 	if err := s.conn.Close(); err != nil {
 		return fmt.Errorf("close clickhouse store: %w", err)
 	}

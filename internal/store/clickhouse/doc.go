@@ -29,13 +29,15 @@
 // HTTP port on a trusted network (there is no TLS option yet).
 //
 // ClickHouse makes one part per INSERT (and merges them later), so large
-// batches ingest much faster than small ones: give the recorder a large
-// max_batch_items (10,000 or more) with this store.
+// batches ingest much faster than small ones: the store asks the recorder
+// (DB.BatchHint) for batches of 10,000 to 20,000 items, waiting up to a
+// second to fill one, so a quiet system still writes within a second.
 //
 // # What Write guarantees
 //
-// Write sends one INSERT block per table: message records, then the
-// trace context rows, then spans. When it returns nil, the server has
+// Write sends one INSERT block per table: message records and the trace
+// context rows (both at once), then spans, sorted by the table's key so
+// the server need not sort them. When it returns nil, the server has
 // written every row to its data parts (in a cluster, on the shards), so it
 // survives a crash of genscope or of the ClickHouse process, and queries
 // started afterwards see it. ClickHouse does not fsync parts by default,
@@ -77,10 +79,56 @@
 // groupArray) and interpolate in SQL. All hold every value of a group in
 // memory.
 //
+// # Retention
+//
+// The app's retention loop works through DeleteSpansBefore and
+// DropContentBefore (retention.go says how): whole UTC days are dropped
+// as partitions from every table partitioned by day where every project
+// in them is past its retention, a project with a shorter retention loses
+// its rows by a mutation, and content retention is a mutation too.
+//
 // # Not yet
 //
 // Alert state (rules, instances, history) is not kept in ClickHouse (the
 // store implements store.Aggregator but not the alert state store), so the
-// app runs without alerting on this backend; retention (dropping old
-// partitions) is not automated.
+// app runs without alerting on this backend.
+//
+// # Shared state and its consistency model
+//
+// (This supersedes the note on alert state above.) The state genscope
+// nodes share lives here too (state.go, sql/0003_state.sql): projects,
+// keys (hashed), users, sessions, alert rules, action groups, alert
+// state, the notification log as documents in state_docs, and alert
+// history and delivery attempts as events in state_events; in a cluster
+// through Distributed tables sharded by key. A put or delete is one
+// synchronous INSERT of a new version (nanoseconds, monotonic per
+// process): when it returns, the next read through any node sees it.
+// Readers take each document's highest version, so the last writer by
+// version wins: writes through two nodes to one document within their
+// clocks' skew may land in either order (keep clocks synchronized); there
+// are no transactions and no compare-and-set. A deleted document leaves
+// a tombstone row.
+//
+// Each genscope node keeps auth and alerting state in memory and rereads
+// it every state_reload_interval (5s by default), so a change made
+// through one node (a key created or revoked, a rule or group edited)
+// takes effect on the others within that interval; an unknown key,
+// token or session makes a node reread at once (at most once a second),
+// so new keys work everywhere immediately, while a revoked one keeps
+// working on other nodes until their next reread. A node's own changes
+// take effect on it at once.
+//
+// Exactly one node should run the alerts component (genscope serve
+// --components): it evaluates the rules and owns the alert state and the
+// notification log; nodes without it serve the rules through the API
+// (edits go to the store and reach the evaluator at its next reread),
+// refuse to evaluate, and show the evaluator's alerts and log as last
+// stored. If two nodes run alerts, both evaluate every rule and both
+// notify: receivers get each notification twice (normally with the same
+// delivery id, which webhook receivers see in X-Genscope-Delivery and may
+// deduplicate by), and alert state and history are written by both. The
+// notification log deduplicates only within a node. A node that takes
+// over alerts (after the previous one stopped) resumes from the shared
+// state: changes already notified are not sent again and pending
+// deliveries are retried.
 package clickhouse

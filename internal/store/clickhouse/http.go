@@ -77,6 +77,10 @@ func (r *rowBinary) str(s string) {
 	r.buf = binary.AppendUvarint(r.buf, uint64(len(s)))
 	r.buf = append(r.buf, s...)
 }
+func (r *rowBinary) bytes(b []byte) {
+	r.buf = binary.AppendUvarint(r.buf, uint64(len(b)))
+	r.buf = append(r.buf, b...)
+}
 func (r *rowBinary) i64(v int64)  { r.buf = binary.LittleEndian.AppendUint64(r.buf, uint64(v)) }
 func (r *rowBinary) u64(v uint64) { r.buf = binary.LittleEndian.AppendUint64(r.buf, v) }
 func (r *rowBinary) i32(v int32)  { r.buf = binary.LittleEndian.AppendUint32(r.buf, uint32(v)) }
@@ -95,9 +99,15 @@ func (r *rowBinary) b(v bool) {
 // day writes the UTC day of a time in nanoseconds as a Date (days since
 // the epoch).
 func (r *rowBinary) day(ns int64) {
+	r.buf = binary.LittleEndian.AppendUint16(r.buf, uint16(dayOf(ns)))
+}
+
+// dayOf is the UTC day of a time in nanoseconds, in days since the epoch,
+// as a Date column holds it (days before the epoch are day 0).
+func dayOf(ns int64) int64 {
 	d := ns / int64(24*time.Hour)
 	if ns < 0 && ns%int64(24*time.Hour) != 0 {
 		d--
 	}
-	r.buf = binary.LittleEndian.AppendUint16(r.buf, uint16(max(d, 0)))
+	return max(d, 0)
 }

@@ -66,15 +66,35 @@ func nanos(t time.Time) int64 { return t.UnixNano() }
 func windowSQL(col string, f store.Filter) string {
 	var p []string
 	if !f.From.IsZero() {
-		p = append(p, col+" >= "+i64(nanos(f.From)-window))
+		p = append(p, dayFrom(nanos(f.From)-window), col+" >= "+i64(nanos(f.From)-window))
 	}
 	if !f.To.IsZero() {
-		p = append(p, col+" < "+i64(nanos(f.To)+window))
+		p = append(p, dayBefore(nanos(f.To)+window), col+" < "+i64(nanos(f.To)+window))
 	}
 	if len(p) == 0 {
 		return "1"
 	}
 	return strings.Join(p, " AND ")
+}
+
+// dayFrom and dayBefore bound the day partition of the rows at or after
+// ns, and before ns, so a query over a time range reads only its days'
+// partitions. Every table's day is the UTC day of the time column that
+// ranges are given on.
+func dayFrom(ns int64) string { return dayCmp(">=", dayOf(ns)) }
+
+func dayBefore(ns int64) string { return dayCmp("<=", dayOf(ns-1)) }
+
+// dayThrough bounds the days to those of the times up to ns inclusive.
+func dayThrough(ns int64) string { return dayCmp("<=", dayOf(ns)) }
+
+// dayCmp compares the day with a day number; past what a Date holds
+// (2149) it leaves the bound to the time column.
+func dayCmp(op string, day int64) string {
+	if day >= 65000 {
+		return "1"
+	}
+	return "day " + op + " toDate('" + time.Unix(day*86400, 0).UTC().Format("2006-01-02") + "')"
 }
 
 func checkFilter(f store.Filter) error {
@@ -105,10 +125,10 @@ func (s *DB) newScope(f store.Filter, o scopeOpts) scope {
 	p := lit(f.Project)
 	sc.where = append(sc.where, "project = "+p)
 	if !f.From.IsZero() {
-		sc.where = append(sc.where, "start_ns >= "+i64(nanos(f.From)))
+		sc.where = append(sc.where, dayFrom(nanos(f.From)), "start_ns >= "+i64(nanos(f.From)))
 	}
 	if !f.To.IsZero() {
-		sc.where = append(sc.where, "start_ns < "+i64(nanos(f.To)))
+		sc.where = append(sc.where, dayBefore(nanos(f.To)), "start_ns < "+i64(nanos(f.To)))
 	}
 	if !o.all {
 		sc.where = append(sc.where, "is_genai = 1")
@@ -224,6 +244,9 @@ func (s *DB) Overview(ctx context.Context, f store.Filter) (store.Overview, erro
 		return store.Overview{}, err
 	}
 	sc := s.newScope(f, scopeOpts{})
+	if r := s.rollupFor(f); r.ok {
+		return s.rollupOverview(ctx, f, r, sc)
+	}
 	if !s.inclusive {
 		return s.overviewByRank(ctx, sc)
 	}
@@ -246,6 +269,23 @@ func (s *DB) overviewByRank(ctx context.Context, sc scope) (store.Overview, erro
 	if err := s.conn.QueryRow(ctx, "SELECT "+cheapTotals+s.from(sc)).Scan(d[:len(d)-2]...); err != nil {
 		return store.Overview{}, fmt.Errorf("overview: %w", err)
 	}
+	if err := s.exactPercentiles(ctx, sc, &t); err != nil {
+		return store.Overview{}, err
+	}
+	t.finish()
+	return t.Overview, nil
+}
+
+// exactPercentiles sets t's percentiles exactly from the spans in scope,
+// given t's counts.
+func (s *DB) exactPercentiles(ctx context.Context, sc scope, t *totals) error {
+	t.dur, t.ttft = nil, nil
+	if s.inclusive {
+		if err := s.conn.QueryRow(ctx, "SELECT "+s.pctTotals()+s.from(sc)).Scan(&t.dur, &t.ttft); err != nil {
+			return fmt.Errorf("overview percentiles: %w", err)
+		}
+		return nil
+	}
 	if t.Calls > 0 {
 		durL, durF := rankLevels(t.Calls, []float64{0.5, 0.95, 0.99})
 		cols := "quantilesExact(" + levelParams(durL) + ")(toFloat64(duration_ns))"
@@ -257,12 +297,11 @@ func (s *DB) overviewByRank(ctx context.Context, sc scope) (store.Overview, erro
 		}
 		var dur, ttft []float64
 		if err := s.conn.QueryRow(ctx, "SELECT "+cols+s.from(sc)).Scan(&dur, &ttft); err != nil {
-			return store.Overview{}, fmt.Errorf("overview percentiles: %w", err)
+			return fmt.Errorf("overview percentiles: %w", err)
 		}
 		t.dur, t.ttft = interpolate(dur, durF), interpolate(ttft, ttftF)
 	}
-	t.finish()
-	return t.Overview, nil
+	return nil
 }
 
 // rankLevels returns, for n sorted values and each type 7 level q
@@ -343,6 +382,13 @@ func (s *DB) Breakdown(ctx context.Context, q store.BreakdownQuery) ([]store.Bre
 	if err := checkDim(q.By); err != nil {
 		return nil, err
 	}
+	if col := rollupDim(q.By); col != "" {
+		if r := s.rollupFor(q.Filter); r.ok {
+			if rows, done, err := s.rollupBreakdown(ctx, q, col, limit, r); err != nil || done {
+				return rows, err
+			}
+		}
+	}
 	sc := s.newScope(q.Filter, dimOpts(q.By))
 	dim, _ := dimExpr(sc, q.By)
 	sqlText := "SELECT toString(" + dim + ") AS k, " + cheapTotals + ", " + s.pctTotals() + s.from(sc) +
@@ -360,16 +406,20 @@ func (s *DB) Breakdown(ctx context.Context, q store.BreakdownQuery) ([]store.Bre
 			return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)
 		}
 		t.finish()
-		out = append(out, store.BreakdownRow{
-			Key: key, Calls: t.Calls, Errors: t.Errors, ErrorRate: t.ErrorRate,
-			InputTokens: t.InputTokens, OutputTokens: t.OutputTokens, TotalTokens: t.TotalTokens,
-			CostUSD: t.CostUSD, CostUnknownCalls: t.CostUnknownCalls, DurationMS: t.DurationMS,
-		})
+		out = append(out, breakdownRow(key, &t))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)
 	}
 	return out, nil
+}
+
+func breakdownRow(key string, t *totals) store.BreakdownRow {
+	return store.BreakdownRow{
+		Key: key, Calls: t.Calls, Errors: t.Errors, ErrorRate: t.ErrorRate,
+		InputTokens: t.InputTokens, OutputTokens: t.OutputTokens, TotalTokens: t.TotalTokens,
+		CostUSD: t.CostUSD, CostUnknownCalls: t.CostUnknownCalls, DurationMS: t.DurationMS,
+	}
 }
 
 // metricSQL is the aggregate of a metric per bucket, and the count of the
@@ -449,6 +499,9 @@ func (s *DB) Timeseries(ctx context.Context, q store.TimeseriesQuery) ([]store.S
 			return nil, err
 		}
 	}
+	if out, done, err := s.rollupTimeseries(ctx, q, limit); err != nil || done {
+		return out, err
+	}
 	sc := s.newScope(q.Filter, dimOpts(q.GroupBy))
 	iv := i64(q.Interval.Nanoseconds())
 	bucket := "(start_ns - (start_ns % " + iv + "))"
@@ -512,19 +565,7 @@ func (s *DB) Timeseries(ctx context.Context, q store.TimeseriesQuery) ([]store.S
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("timeseries %s: %w", q.Metric, err)
 	}
-	out := []store.Series{}
-	if q.GroupBy == "" {
-		if sr := series[""]; sr != nil {
-			out = append(out, *sr)
-		}
-		return out, nil
-	}
-	for _, k := range groups {
-		if sr := series[k]; sr != nil {
-			out = append(out, *sr)
-		}
-	}
-	return out, nil
+	return orderSeries(series, q.GroupBy, groups), nil
 }
 
 // UnknownModels lists the models of calls whose cost is unknown.

@@ -242,7 +242,7 @@ func (s *DB) listSpans(ctx context.Context, f store.Filter, all, asc bool, sortK
 		spanIDs[i] = k.span
 	}
 	rs, err = s.conn.Query(ctx, "SELECT "+summaryCols+" FROM "+s.db+".spans WHERE project = "+lit(f.Project)+
-		" AND start_ns >= "+i64(lo)+" AND start_ns <= "+i64(hi)+" AND span_id IN ("+u64List(spanIDs)+")")
+		" AND "+dayFrom(lo)+" AND "+dayThrough(hi)+" AND start_ns >= "+i64(lo)+" AND start_ns <= "+i64(hi)+" AND span_id IN ("+u64List(spanIDs)+")")
 	if err != nil {
 		return nil, err
 	}
@@ -297,8 +297,8 @@ func (s *DB) resolve(ctx context.Context, project string, rows []row) error {
 		q := `SELECT trace_hi, trace_lo,
 				argMinIf(session_id, tuple(start_ns, span_id), session_id != ''),
 				argMinIf(user_id, tuple(start_ns, span_id), user_id != '')
-			FROM ` + s.db + `.trace_ctx WHERE project = ` + lit(project) + ` AND start_ns >= ` + i64(minStart-window) +
-			` AND start_ns <= ` + i64(maxStart+window) + ` AND trace_hi IN (` + u64List(needCtx) + `)
+			FROM ` + s.db + `.trace_ctx WHERE project = ` + lit(project) + ` AND ` + dayFrom(minStart-window) + ` AND ` + dayThrough(maxStart+window) +
+			` AND start_ns >= ` + i64(minStart-window) + ` AND start_ns <= ` + i64(maxStart+window) + ` AND trace_hi IN (` + u64List(needCtx) + `)
 			GROUP BY trace_hi, trace_lo`
 		rs, err := s.conn.Query(ctx, q)
 		if err != nil {

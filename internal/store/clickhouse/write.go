@@ -1,6 +1,8 @@
 package clickhouse
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	json "github.com/goccy/go-json"
 
@@ -105,22 +108,78 @@ func (r *recentSpans) add(k fullKey) {
 	r.curMax = max(r.curMax, k.start)
 }
 
+// detailOpts: the detail is read back by a JSON decoder only, so it needs
+// neither HTML escaping nor sorted map keys.
+var detailOpts = []json.EncodeOptionFunc{json.DisableHTMLEscape(), json.UnorderedMap()}
+
 // encodeDetail is what spans.detail holds: the whole span but its ids, as
-// JSON with non-finite numbers written as strings.
-func encodeDetail(sp *genai.Span) (string, error) {
-	raw, err := json.Marshal(sp)
-	if err == nil {
-		return string(raw), nil
+// JSON with non-finite numbers written as strings, the messages last,
+// after contentMark (see retention.go), so content retention can cut them
+// off.
+func encodeDetail(w *detailBuf, sp *genai.Span) error {
+	if w.enc == nil {
+		w.enc, w.span = json.NewEncoder(w), new(genai.Span)
 	}
-	c := *sp
-	c.Attributes, _ = finite(sp.Attributes).(map[string]any)
-	c.ResourceAttributes, _ = finite(sp.ResourceAttributes).(map[string]any)
-	c.Events = slices.Clone(sp.Events)
-	for i := range c.Events {
-		c.Events[i].Attributes, _ = finite(c.Events[i].Attributes).(map[string]any)
+	enc, c := w.enc, w.span
+	*c = *sp
+	c.SystemInstructions, c.InputMessages, c.OutputMessages = nil, nil, nil
+	if err := enc.EncodeWithOption(c, detailOpts...); err != nil {
+		c.Attributes, _ = finite(sp.Attributes).(map[string]any)
+		c.ResourceAttributes, _ = finite(sp.ResourceAttributes).(map[string]any)
+		c.Events = slices.Clone(sp.Events)
+		for i := range c.Events {
+			c.Events[i].Attributes, _ = finite(c.Events[i].Attributes).(map[string]any)
+		}
+		if err := enc.EncodeWithOption(c, detailOpts...); err != nil {
+			return err
+		}
 	}
-	raw, err = json.Marshal(&c)
-	return string(raw), err
+	*c = genai.Span{} // no references kept
+	if len(sp.SystemInstructions) == 0 && len(sp.InputMessages) == 0 && len(sp.OutputMessages) == 0 {
+		return nil
+	}
+	w.keep = true
+	defer func() { w.keep = false }()
+	w.b = append(w.b[:len(w.b)-1], contentMark...) // the object's "}"
+	if len(sp.SystemInstructions) > 0 {
+		w.b = append(w.b, `,"system_instructions":`...)
+		if err := enc.EncodeWithOption(sp.SystemInstructions, detailOpts...); err != nil {
+			return err
+		}
+	}
+	if len(sp.InputMessages) > 0 {
+		w.b = append(w.b, `,"input_messages":`...)
+		if err := enc.EncodeWithOption(sp.InputMessages, detailOpts...); err != nil {
+			return err
+		}
+	}
+	if len(sp.OutputMessages) > 0 {
+		w.b = append(w.b, `,"output_messages":`...)
+		if err := enc.EncodeWithOption(sp.OutputMessages, detailOpts...); err != nil {
+			return err
+		}
+	}
+	w.b = append(w.b, '}')
+	return nil
+}
+
+// detailBuf keeps the JSON documents written to it, without their
+// newlines: the last one, or, with keep, all of them one after another.
+// It holds the encoder that writes to it and its scratch span, reused
+// span after span.
+type detailBuf struct {
+	b    []byte
+	keep bool
+	enc  *json.Encoder
+	span *genai.Span
+}
+
+func (d *detailBuf) Write(p []byte) (int, error) {
+	if !d.keep {
+		d.b = d.b[:0]
+	}
+	d.b = append(d.b, bytes.TrimSuffix(p, []byte{'\n'})...)
+	return len(p), nil
 }
 
 // finite returns v with every non-finite float replaced by its string form.
@@ -149,66 +208,144 @@ func finite(v any) any {
 	return v
 }
 
-// row0 is the part of a span's row that takes CPU to make; Prepare makes
-// it before Write when it can.
-type row0 struct {
-	detail  string
-	content string // own system, input and output text joined by NUL
-	mask    uint8
+// encRow is a span's row of the spans table in RowBinary, but for the two
+// columns that depend on the rest of the batch (eff_session, eff_user,
+// which come between head and tail). Prepare makes it before Write; the
+// slices of a batch share one buffer.
+type encRow struct {
+	head, tail []byte
 }
 
 var _ store.Preparer = (*DB)(nil)
 
-// Prepare encodes the batch's rows so Write only sends them. It is safe to
-// call concurrently for different batches.
+// Prepare encodes the batch's rows so Write only copies them. It is safe
+// to call concurrently for different batches.
 func (s *DB) Prepare(b *store.Batch) error {
 	if len(b.Prepared) == len(b.Spans) {
 		return nil
 	}
-	rows, err := makeRows(b.Spans)
+	rows, err := encodeRows(b.Spans)
 	if err != nil {
 		return err
 	}
 	b.Prepared = make([]any, len(rows))
-	for i, r := range rows {
-		b.Prepared[i] = r
+	for i := range rows {
+		b.Prepared[i] = &rows[i]
 	}
 	return nil
 }
 
-func preparedRows(b *store.Batch) ([]*row0, error) {
+// preparedRows returns the batch's encoded rows, encoding them if Prepare
+// did not (or a merge dropped them).
+func preparedRows(b *store.Batch) ([]*encRow, error) {
+	out := make([]*encRow, len(b.Spans))
 	if len(b.Prepared) == len(b.Spans) {
-		rows := make([]*row0, len(b.Spans))
+		ok := true
 		for i, p := range b.Prepared {
-			r, ok := p.(*row0)
-			if !ok {
-				return makeRows(b.Spans)
+			if out[i], ok = p.(*encRow); !ok {
+				break
 			}
-			rows[i] = r
 		}
-		return rows, nil
+		if ok {
+			return out, nil
+		}
 	}
-	return makeRows(b.Spans)
+	rows, err := encodeRows(b.Spans)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		out[i] = &rows[i]
+	}
+	return out, nil
 }
 
-func makeRows(spans []genai.Span) ([]*row0, error) {
-	rows := make([]*row0, len(spans))
-	all := make([]row0, len(spans))
+// encodeRows encodes the spans' rows into a few shared buffers.
+func encodeRows(spans []genai.Span) ([]encRow, error) {
+	rows := make([]encRow, len(spans))
+	var (
+		t     rowBinary // one row at a time
+		d     detailBuf
+		arena []byte
+	)
 	for i := range spans {
-		sp, r := &spans[i], &all[i]
-		rows[i] = r
-		d, err := encodeDetail(sp)
-		if err != nil {
+		sp := &spans[i]
+		if err := encodeDetail(&d, sp); err != nil {
 			return nil, fmt.Errorf("span %s/%s: encode: %w", sp.TraceID, sp.SpanID, err)
 		}
-		r.detail = d
-		r.mask, r.content = store.OwnContent(sp)
+		t.buf = t.buf[:0]
+		spanHead(&t, sp)
+		h := len(t.buf)
+		mask, content := store.OwnContent(sp)
+		t.u8(mask)
+		t.str(content)
+		t.bytes(d.b)
+		if cap(arena)-len(arena) < len(t.buf) {
+			arena = make([]byte, 0, max(arenaChunk, len(t.buf)))
+		}
+		at := len(arena)
+		arena = append(arena, t.buf...)
+		row := arena[at:len(arena):len(arena)]
+		rows[i] = encRow{head: row[:h:h], tail: row[h:]}
 	}
 	return rows, nil
 }
 
-// Write stores the batch: one INSERT block per table (message records,
-// trace context, spans, in that order). See doc.go for what it guarantees.
+// arenaChunk is the size of the buffers encoded rows share.
+const arenaChunk = 1 << 20
+
+// spanHead writes the columns of the spans table up to user_id.
+func spanHead(t *rowBinary, sp *genai.Span) {
+	hi, lo := traceHiLo(sp.TraceID)
+	status := string(sp.Status)
+	if status == "" {
+		status = string(genai.StatusUnset)
+	}
+	t.day(sp.StartUnixNano)
+	t.str(sp.Project)
+	t.i64(sp.StartUnixNano)
+	t.u64(spanU64(sp.SpanID))
+	t.u64(hi)
+	t.u64(lo)
+	t.u64(spanU64(sp.ParentSpanID))
+	t.i64(sp.DurationNano)
+	t.i64(sp.TTFTNano)
+	t.str(sp.Name)
+	t.str(sp.Service)
+	t.str(status)
+	t.str(sp.ErrorType)
+	t.b(sp.IsGenAI())
+	t.str(sp.Operation)
+	t.str(sp.Provider)
+	t.str(sp.Model())
+	t.str(sp.RequestModel)
+	t.str(sp.ResponseModel)
+	t.i64(sp.Usage.InputTokens)
+	t.i64(sp.Usage.OutputTokens)
+	t.i64(sp.Usage.CachedInputTokens)
+	t.i64(sp.Usage.ReasoningTokens)
+	t.b(sp.CostKnown)
+	if sp.CostKnown {
+		t.f64(sp.CostUSD)
+	} else {
+		t.f64(0)
+	}
+	t.str(sp.SessionID)
+	t.str(sp.UserID)
+}
+
+// BatchHint is what the store asks of the recorder (recorder.BatchHinter):
+// batches of at least 10,000 items, waiting up to a second for them, and
+// up to 20,000. ClickHouse makes a data part per insert and merges them in
+// the background, so few large inserts ingest much faster than many small
+// ones (and keep the part count far from "too many parts").
+func (s *DB) BatchHint() (minItems, maxItems int, linger time.Duration) {
+	return 10_000, 20_000, time.Second
+}
+
+// Write stores the batch: one INSERT block per table (message records and
+// trace context, concurrently, then spans). See doc.go for what it
+// guarantees.
 func (s *DB) Write(ctx context.Context, b *store.Batch) error {
 	if b == nil || b.Len() == 0 {
 		return nil
@@ -229,84 +366,102 @@ func (s *DB) write(ctx context.Context, b *store.Batch) error {
 	if err != nil {
 		return err
 	}
+	var msgBody, ctxBody []byte
 	if len(b.Messages) > 0 {
-		body, err := messageRows(b.Messages)
-		if err != nil {
-			return err
-		}
-		if err := s.ins.insert(ctx, s.db+".message_records", body); err != nil {
+		if msgBody, err = messageRows(b.Messages); err != nil {
 			return err
 		}
 	}
-	if len(idx) == 0 {
-		return nil
-	}
-	rows, err := preparedRows(b)
-	if err != nil {
-		return err
-	}
-	if body := ctxRows(b.Spans, idx); len(body) > 0 {
-		if err := s.ins.insert(ctx, s.db+".trace_ctx", body); err != nil {
+	var rows []*encRow
+	if len(idx) > 0 {
+		if rows, err = preparedRows(b); err != nil {
 			return err
 		}
+		ctxBody = ctxRows(b.Spans, idx)
+	}
+	// Message records and trace context go first (a reader that sees a
+	// span sees them), both at once, while the spans' block is put
+	// together.
+	ictx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	pending := 0
+	for _, in := range []struct {
+		table string
+		body  []byte
+	}{{"message_records", msgBody}, {"trace_ctx", ctxBody}} {
+		if len(in.body) == 0 {
+			continue
+		}
+		pending++
+		go func() { errs <- s.ins.insert(ictx, s.db+"."+in.table, in.body) }()
+	}
+	var body []byte
+	if len(idx) > 0 {
+		body = spanRows(b.Spans, rows, idx)
+	}
+	var first error
+	for range pending {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	if first != nil || len(idx) == 0 {
+		return first
 	}
 	// From here a failure may leave part of the spans stored: remember
 	// their keys so a retry checks the table.
 	for _, i := range idx {
 		s.recent.add(keyOf(&b.Spans[i]))
 	}
-	return s.ins.insert(ctx, s.db+".spans", spanRows(b.Spans, rows, idx))
+	return s.ins.insert(ctx, s.db+".spans", body)
 }
 
-// spanRows is the spans' rows in the column order of the spans table.
-func spanRows(spans []genai.Span, rows []*row0, idx []int) []byte {
+// spanRows is the spans' rows in the column order of the spans table, in
+// the order of its sorting key (so the server need not sort the block).
+// It sorts idx.
+func spanRows(spans []genai.Span, rows []*encRow, idx []int) []byte {
 	carriers := store.BatchCarriers(spans, idx)
-	var t rowBinary
-	for _, i := range idx {
-		sp, r := &spans[i], rows[i]
-		hi, lo := traceHiLo(sp.TraceID)
-		status := string(sp.Status)
-		if status == "" {
-			status = string(genai.StatusUnset)
-		}
-		t.day(sp.StartUnixNano)
-		t.str(sp.Project)
-		t.i64(sp.StartUnixNano)
-		t.u64(spanU64(sp.SpanID))
-		t.u64(hi)
-		t.u64(lo)
-		t.u64(spanU64(sp.ParentSpanID))
-		t.i64(sp.DurationNano)
-		t.i64(sp.TTFTNano)
-		t.str(sp.Name)
-		t.str(sp.Service)
-		t.str(status)
-		t.str(sp.ErrorType)
-		t.b(sp.IsGenAI())
-		t.str(sp.Operation)
-		t.str(sp.Provider)
-		t.str(sp.Model())
-		t.str(sp.RequestModel)
-		t.str(sp.ResponseModel)
-		t.i64(sp.Usage.InputTokens)
-		t.i64(sp.Usage.OutputTokens)
-		t.i64(sp.Usage.CachedInputTokens)
-		t.i64(sp.Usage.ReasoningTokens)
-		t.b(sp.CostKnown)
-		if sp.CostKnown {
-			t.f64(sp.CostUSD)
-		} else {
-			t.f64(0)
-		}
-		t.str(sp.SessionID)
-		t.str(sp.UserID)
-		t.str(carriers.Session(sp.TraceID))
-		t.str(carriers.User(sp.TraceID))
-		t.u8(r.mask)
-		t.str(r.content)
-		t.str(r.detail)
+	sortSpans(spans, idx)
+	type eff struct{ session, user string }
+	effs := make([]eff, len(idx))
+	n := 0
+	for k, i := range idx {
+		sp := &spans[i]
+		e := eff{carriers.Session(sp.TraceID), carriers.User(sp.TraceID)}
+		effs[k] = e
+		n += len(rows[i].head) + len(rows[i].tail) + 2*binary.MaxVarintLen64 + len(e.session) + len(e.user)
+	}
+	t := rowBinary{buf: make([]byte, 0, n)}
+	for k, i := range idx {
+		t.buf = append(t.buf, rows[i].head...)
+		t.str(effs[k].session)
+		t.str(effs[k].user)
+		t.buf = append(t.buf, rows[i].tail...)
 	}
 	return t.buf
+}
+
+// sortSpans sorts idx in the order of the spans table's partition and
+// sorting key: (day, project, start_ns, span_id, trace_hi, trace_lo).
+func sortSpans(spans []genai.Span, idx []int) {
+	slices.SortFunc(idx, func(a, b int) int {
+		x, y := &spans[a], &spans[b]
+		if c := cmp.Compare(dayOf(x.StartUnixNano), dayOf(y.StartUnixNano)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x.Project, y.Project); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.StartUnixNano, y.StartUnixNano); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(spanU64(x.SpanID), spanU64(y.SpanID)); c != 0 {
+			return c
+		}
+		return bytes.Compare(x.TraceID[:], y.TraceID[:])
+	})
 }
 
 // messageRows is the records' rows in the column order of message_records.

@@ -1,0 +1,507 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/genscope/genscope/internal/store"
+)
+
+// The hourly rollup (sql/0002_rollups.sql) answers the aggregates over
+// long ranges: the whole hours of a range come from the rollup, the
+// partial hours at its ends from the spans, both as aggregate states
+// merged in one query. Sums and counts are exact. Percentiles are exact
+// (from the spans) when the query selects at most Options.ExactPercentiles
+// calls, and t-digest estimates from the rollup beyond that.
+
+const (
+	hourNS = int64(time.Hour)
+	dayNS  = 24 * hourNS
+)
+
+// rollupDims are the rollup's dimension columns, after day and hour.
+const rollupDims = "project, service, provider, operation, status, model, request_model, response_model"
+
+// rollupLevels are the levels the rollup's t-digests are finished at.
+var rollupLevels = []float64{0.5, 0.9, 0.95, 0.99}
+
+// rollupStates are the aggregate states of a group of spans, named as the
+// rollup's columns. The materialized view, the backfill and the partial
+// hours of a query all use it, so their types agree.
+const rollupStates = `countState() AS calls, sumState(toUInt64(status = 'error')) AS errors,
+	sumState(input_tokens) AS in_tok, sumState(output_tokens) AS out_tok,
+	sumState(cached_tokens) AS cached_tok, sumState(reasoning_tokens) AS reason_tok,
+	sumState(cost_usd) AS cost_all, sumIfState(cost_usd, cost_known = 1) AS cost_priced,
+	sumState(toUInt64(cost_known = 0)) AS cost_unpriced,
+	sumState(duration_ns) AS dur_sum, minState(duration_ns) AS dur_min, maxState(duration_ns) AS dur_max,
+	quantilesTDigestState(0.5, 0.9, 0.95, 0.99)(toFloat64(duration_ns)) AS dur_q,
+	sumState(toUInt64(ttft_ns > 0)) AS ttft_n, sumIfState(ttft_ns, ttft_ns > 0) AS ttft_sum,
+	minIfState(ttft_ns, ttft_ns > 0) AS ttft_min, maxIfState(ttft_ns, ttft_ns > 0) AS ttft_max,
+	quantilesTDigestIfState(0.5, 0.9, 0.95, 0.99)(toFloat64(ttft_ns), ttft_ns > 0) AS ttft_q`
+
+// rollupStateCols are the state columns in rollupStates' order.
+const rollupStateCols = `calls, errors, in_tok, out_tok, cached_tok, reason_tok, cost_all, cost_priced, cost_unpriced,
+	dur_sum, dur_min, dur_max, dur_q, ttft_n, ttft_sum, ttft_min, ttft_max, ttft_q`
+
+// rollupSelect is the select list of the materialized view and the
+// backfill; rollupKeys their GROUP BY.
+const (
+	rollupSelect = "day, start_ns - start_ns % 3600000000000 AS hour, " + rollupDims + ",\n\t" + rollupStates
+	rollupKeys   = "day, hour, " + rollupDims
+)
+
+// rollupDimValues are the (dimension, value) pairs a span is counted
+// under in rollup_dim; rollupDimSelect and rollupDimKeys that view's
+// select list and GROUP BY.
+const (
+	rollupDimValues = "[('', ''), ('service', service), ('provider', provider), ('operation', operation), ('status', status), " +
+		"('model', model), ('model_any', request_model), ('model_any', if(response_model != request_model, response_model, ''))]"
+	rollupDimSelect = "day, start_ns - start_ns % 3600000000000 AS hour, project, dv.1 AS dim, dv.2 AS value,\n\t" + rollupStates
+	rollupDimKeys   = "day, hour, project, dim, value"
+	// rollup_dim_day's: its hour column holds the start of the day.
+	rollupDaySelect = "day, start_ns - start_ns % 86400000000000 AS hour, project, dv.1 AS dim, dv.2 AS value,\n\t" + rollupStates
+)
+
+// merged totals over the rollup's states, in the order of totals.dest
+// without the percentiles.
+const rollupTotals = `toInt64(countMerge(calls)), toInt64(sumMerge(errors)),
+	toInt64(sumMerge(in_tok)), toInt64(sumMerge(out_tok)), toInt64(sumMerge(cached_tok)), toInt64(sumMerge(reason_tok)),
+	toFloat64(sumMerge(cost_all)), toInt64(sumMerge(cost_unpriced)),
+	if(countMerge(calls) = 0, 0, sumMerge(dur_sum) / countMerge(calls)), toInt64(sumMerge(ttft_n))`
+
+// rollupPct are the merged t-digests of duration and TTFT at rollupLevels.
+const rollupPct = `arrayMap(v -> toFloat64(v), quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(dur_q)),
+	arrayMap(v -> toFloat64(v), quantilesTDigestIfMerge(0.5, 0.9, 0.95, 0.99)(ttft_q))`
+
+// rollupRange is how a filter's time range splits into whole hours (from
+// the rollup) and the rest (from the spans).
+type rollupRange struct {
+	ok bool // the filter can be answered from the rollup
+	// Whole hours [h1, h2) from the rollup; no bound where the filter has
+	// none. The spans in the filter's range outside them are the edges.
+	h1, h2 int64
+	from   bool // the filter has a lower bound
+	to     bool // the filter has an upper bound
+}
+
+// rollupFor says whether (and how) a GenAI aggregate over f can use the
+// rollup: no session, user or text filter (the rollup has no such
+// columns), and at least one whole hour in the range.
+func (s *DB) rollupFor(f store.Filter) rollupRange {
+	if s.noRollup || f.Session != "" || f.User != "" || f.Text != "" {
+		return rollupRange{}
+	}
+	r := rollupRange{ok: true, h1: math.MinInt64, h2: math.MaxInt64, from: !f.From.IsZero(), to: !f.To.IsZero()}
+	if r.from {
+		ns := nanos(f.From)
+		r.h1 = ns - mod(ns, hourNS)
+		if r.h1 < ns {
+			r.h1 += hourNS
+		}
+	}
+	if r.to {
+		ns := nanos(f.To)
+		r.h2 = ns - mod(ns, hourNS)
+	}
+	if r.h1 >= r.h2 {
+		return rollupRange{}
+	}
+	return r
+}
+
+// mod is a modulo that is never negative.
+func mod(a, b int64) int64 {
+	m := a % b
+	if m < 0 {
+		m += b
+	}
+	return m
+}
+
+// rollupSource is a FROM source of every GenAI call the filter selects,
+// as rows of (hour, k, states...) where k is the value of the dimension
+// group (” when none): the rollup's whole hours, unioned with the states
+// of the spans in the partial hours at the range's ends. With no filter,
+// or one filter and no group, it reads rollup_dim (one dimension at a
+// time, few rows); else rollup_hourly (every combination).
+func (s *DB) rollupSource(f store.Filter, r rollupRange, group string, daily bool) string {
+	p := lit(f.Project)
+	type cond struct{ dim, col, val string }
+	var conds []cond
+	for _, c := range []cond{{"service", "service", f.Service}, {"provider", "provider", f.Provider},
+		{"operation", "operation", f.Operation}, {"status", "status", string(f.Status)}} {
+		if c.val != "" {
+			conds = append(conds, c)
+		}
+	}
+	if f.Model != "" {
+		conds = append(conds, cond{dim: "model_any", val: f.Model})
+	}
+	var spanW []string // the filter on spans and rollup_hourly
+	for _, c := range conds {
+		if c.dim == "model_any" {
+			m := lit(c.val)
+			spanW = append(spanW, "(request_model = "+m+" OR response_model = "+m+")")
+		} else {
+			spanW = append(spanW, c.col+" = "+lit(c.val))
+		}
+	}
+	// between bounds a rollup's hour column to [lo, hi); math.MinInt64 and
+	// math.MaxInt64 stand for no bound.
+	between := func(lo, hi int64) []string {
+		w := []string{"project = " + p}
+		if lo != math.MinInt64 {
+			w = append(w, dayFrom(lo), "hour >= "+i64(lo))
+		}
+		if hi != math.MaxInt64 {
+			w = append(w, dayBefore(hi), "hour < "+i64(hi))
+		}
+		return w
+	}
+	k := "''"
+	if group != "" {
+		k = group
+	}
+	var parts []string
+	switch {
+	case len(conds) == 0 || (len(conds) == 1 && group == ""):
+		dw := []string{"dim = ''", "value = ''"}
+		kk := "''"
+		switch {
+		case group != "":
+			dw, kk = []string{"dim = " + lit(group)}, "value"
+		case len(conds) == 1:
+			dw = []string{"dim = " + lit(conds[0].dim), "value = " + lit(conds[0].val)}
+		}
+		from := func(table string, lo, hi int64) {
+			parts = append(parts, "SELECT hour, "+kk+" AS k, "+rollupStateCols+" FROM "+s.db+"."+table+" WHERE "+
+				strings.Join(append(between(lo, hi), dw...), " AND "))
+		}
+		// Whole days from the daily table (a day's states merged once
+		// instead of 24 times), the hours around them from the hourly one.
+		d1, d2 := r.h1, r.h2
+		if r.from {
+			d1 = r.h1 - mod(r.h1, dayNS)
+			if d1 < r.h1 {
+				d1 += dayNS
+			}
+		}
+		if r.to {
+			d2 = r.h2 - mod(r.h2, dayNS)
+		}
+		if !daily || d1 >= d2 {
+			from("rollup_dim", r.h1, r.h2)
+			break
+		}
+		if r.h1 < d1 {
+			from("rollup_dim", r.h1, d1)
+		}
+		from("rollup_dim_day", d1, d2)
+		if d2 < r.h2 {
+			from("rollup_dim", d2, r.h2)
+		}
+	default:
+		parts = append(parts, "SELECT hour, toString("+k+") AS k, "+rollupStateCols+" FROM "+s.db+".rollup_hourly WHERE "+
+			strings.Join(append(between(r.h1, r.h2), spanW...), " AND "))
+	}
+	// Each partial hour on its own, so each reads its own day.
+	var edges [][2]int64
+	if r.from && nanos(f.From) < r.h1 {
+		edges = append(edges, [2]int64{nanos(f.From), r.h1})
+	}
+	if r.to && r.h2 < nanos(f.To) {
+		edges = append(edges, [2]int64{r.h2, nanos(f.To)})
+	}
+	for _, e := range edges {
+		raw := append([]string{"project = " + p, "is_genai = 1", dayFrom(e[0]), dayBefore(e[1]),
+			"start_ns >= " + i64(e[0]), "start_ns < " + i64(e[1])}, spanW...)
+		parts = append(parts, "SELECT start_ns - start_ns % 3600000000000 AS hour, toString("+k+") AS k,\n\t"+rollupStates+
+			"\nFROM "+s.db+".spans WHERE "+strings.Join(raw, " AND ")+"\nGROUP BY hour, k")
+	}
+	return " FROM (" + strings.Join(parts, "\nUNION ALL\n") + ") "
+}
+
+// exactPct says whether percentiles over n calls of f's range come from
+// the spans: when the range holds at most the exact limit of the
+// project's calls, so the exact query's cost is bounded whatever the
+// filter (a narrow filter over a month still reads the month's spans).
+func (s *DB) exactPct(ctx context.Context, f store.Filter, r rollupRange, n int64) (bool, error) {
+	if n > s.exactLimit {
+		return false, nil
+	}
+	all := store.Filter{Project: f.Project, From: f.From, To: f.To}
+	if f == all {
+		return true, nil
+	}
+	var total int64
+	if err := s.conn.QueryRow(ctx, "SELECT toInt64(countMerge(calls))"+s.rollupSource(all, r, "", true)).Scan(&total); err != nil {
+		return false, fmt.Errorf("calls in range: %w", err)
+	}
+	return total <= s.exactLimit, nil
+}
+
+// pickLevels returns the values of v (at rollupLevels) at levels.
+func pickLevels(v []float64, levels ...float64) []float64 {
+	out := make([]float64, 0, len(levels))
+	for _, l := range levels {
+		for i, rl := range rollupLevels {
+			if rl == l && i < len(v) {
+				out = append(out, v[i])
+			}
+		}
+	}
+	return out
+}
+
+// rollupOverview is Overview from the rollup, with exact percentiles
+// from the spans in sc when the calls are few.
+func (s *DB) rollupOverview(ctx context.Context, f store.Filter, r rollupRange, sc scope) (store.Overview, error) {
+	var t totals
+	d := t.dest()
+	var dur, ttft []float64
+	q := "SELECT " + rollupTotals + ", " + rollupPct + s.rollupSource(f, r, "", true)
+	if err := s.conn.QueryRow(ctx, q).Scan(append(d[:len(d)-2:len(d)-2], &dur, &ttft)...); err != nil {
+		return store.Overview{}, fmt.Errorf("overview: %w", err)
+	}
+	exact, err := s.exactPct(ctx, f, r, t.Calls)
+	if err != nil {
+		return store.Overview{}, err
+	}
+	if exact {
+		if err := s.exactPercentiles(ctx, sc, &t); err != nil {
+			return store.Overview{}, err
+		}
+	} else {
+		t.dur, t.ttft = pickLevels(dur, 0.5, 0.95, 0.99), pickLevels(ttft, 0.5, 0.95)
+	}
+	t.finish()
+	return t.Overview, nil
+}
+
+// rollupDim is a dimension's column in the rollup, or "" when the rollup
+// does not have it.
+func rollupDim(dim string) string {
+	switch dim {
+	case store.DimModel, store.DimProvider, store.DimService, store.DimOperation, store.DimStatus:
+		return dim
+	}
+	return ""
+}
+
+// rollupBreakdown is Breakdown from the rollup; done is false when the
+// calls are few enough for exact percentiles from the spans.
+func (s *DB) rollupBreakdown(ctx context.Context, q store.BreakdownQuery, col string, limit int, r rollupRange) ([]store.BreakdownRow, bool, error) {
+	sqlText := "SELECT k, " + rollupTotals + ", " + rollupPct + s.rollupSource(q.Filter, r, col, true) +
+		"GROUP BY k ORDER BY countMerge(calls) DESC, k LIMIT " + strconv.Itoa(limit)
+	rows, err := s.conn.Query(ctx, sqlText)
+	if err != nil {
+		return nil, false, fmt.Errorf("breakdown by %s: %w", q.By, err)
+	}
+	defer rows.Close()
+	out := []store.BreakdownRow{}
+	var n int64
+	for rows.Next() {
+		var t totals
+		var key string
+		var dur, ttft []float64
+		d := t.dest()
+		if err := rows.Scan(append(append([]any{&key}, d[:len(d)-2]...), &dur, &ttft)...); err != nil {
+			return nil, false, fmt.Errorf("breakdown by %s: %w", q.By, err)
+		}
+		t.dur, t.ttft = pickLevels(dur, 0.5, 0.95, 0.99), pickLevels(ttft, 0.5, 0.95)
+		t.finish()
+		n += t.Calls
+		out = append(out, breakdownRow(key, &t))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("breakdown by %s: %w", q.By, err)
+	}
+	if exact, err := s.exactPct(ctx, q.Filter, r, n); err != nil || exact {
+		return nil, false, err
+	}
+	return out, true, nil
+}
+
+// rollupMetric is the merged aggregate of a metric per group of rollup
+// rows and the count of calls with a value; ok is false for the
+// aggregations the rollup cannot give (min, max and percentiles of tokens
+// and cost). pct says the value is a t-digest estimate.
+func rollupMetric(metric, agg string) (val, valued string, always, pct, ok bool) {
+	calls := "countMerge(calls)"
+	type m struct {
+		sum, n, min, max, q string
+		scale               string
+		def                 string
+	}
+	var x m
+	switch metric {
+	case store.MetricCalls:
+		return "toFloat64(" + calls + ")", "toInt64(" + calls + ")", true, false, true
+	case store.MetricErrors:
+		return "toFloat64(sumMerge(errors))", "toInt64(" + calls + ")", true, false, true
+	case store.MetricErrorRate:
+		return "toFloat64(sumMerge(errors)) / " + calls, "toInt64(" + calls + ")", true, false, true
+	case store.MetricInputTokens:
+		x = m{sum: "sumMerge(in_tok)", n: calls, def: store.AggSum}
+	case store.MetricOutputTokens:
+		x = m{sum: "sumMerge(out_tok)", n: calls, def: store.AggSum}
+	case store.MetricTotalTokens:
+		x = m{sum: "(sumMerge(in_tok) + sumMerge(out_tok))", n: calls, def: store.AggSum}
+	case store.MetricCostUSD:
+		x = m{sum: "sumIfMerge(cost_priced)", n: "(" + calls + " - sumMerge(cost_unpriced))", def: store.AggSum}
+	case store.MetricDurationMS:
+		x = m{sum: "sumMerge(dur_sum)", n: calls, min: "minMerge(dur_min)", max: "maxMerge(dur_max)",
+			q: "quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(dur_q)", scale: " / 1e6", def: store.AggAvg}
+	case store.MetricTTFTMS:
+		x = m{sum: "sumIfMerge(ttft_sum)", n: "sumMerge(ttft_n)", min: "minIfMerge(ttft_min)", max: "maxIfMerge(ttft_max)",
+			q: "quantilesTDigestIfMerge(0.5, 0.9, 0.95, 0.99)(ttft_q)", scale: " / 1e6", def: store.AggAvg}
+	default:
+		return "", "", false, false, false
+	}
+	if agg == "" {
+		agg = x.def
+	}
+	valued = "toInt64(" + x.n + ")"
+	switch agg {
+	case store.AggSum:
+		return "toFloat64(" + x.sum + x.scale + ")", valued, true, false, true
+	case store.AggCount:
+		return "toFloat64(" + x.n + ")", valued, true, false, true
+	case store.AggAvg:
+		return "if(" + x.n + " = 0, nan, toFloat64(" + x.sum + ") / " + x.n + x.scale + ")", valued, false, false, true
+	case store.AggMin:
+		if x.min != "" {
+			return "toFloat64(" + x.min + x.scale + ")", valued, false, false, true
+		}
+	case store.AggMax:
+		if x.max != "" {
+			return "toFloat64(" + x.max + x.scale + ")", valued, false, false, true
+		}
+	case store.AggP50, store.AggP90, store.AggP95, store.AggP99:
+		if x.q != "" {
+			lv := map[string]float64{store.AggP50: 0.5, store.AggP90: 0.9, store.AggP95: 0.95, store.AggP99: 0.99}[agg]
+			i := 0
+			for k, l := range rollupLevels {
+				if l == lv {
+					i = k + 1
+				}
+			}
+			return "toFloat64(" + x.q + "[" + strconv.Itoa(i) + "]" + x.scale + ")", valued, false, true, true
+		}
+	}
+	return "", "", false, false, false
+}
+
+// rollupTimeseries is Timeseries from the rollup; done is false when the
+// rollup cannot answer it (the interval is not whole hours, the
+// aggregation is not kept, or a percentile over few calls).
+func (s *DB) rollupTimeseries(ctx context.Context, q store.TimeseriesQuery, limit int) ([]store.Series, bool, error) {
+	iv := q.Interval.Nanoseconds()
+	if iv%hourNS != 0 {
+		return nil, false, nil
+	}
+	r := s.rollupFor(q.Filter)
+	if !r.ok {
+		return nil, false, nil
+	}
+	val, valued, always, pct, ok := rollupMetric(q.Metric, q.Agg)
+	if !ok {
+		return nil, false, nil
+	}
+	g := ""
+	if q.GroupBy != "" {
+		if g = rollupDim(q.GroupBy); g == "" {
+			return nil, false, nil
+		}
+	}
+	src := s.rollupSource(q.Filter, r, g, iv%dayNS == 0)
+	// The top groups are totals over the range: whole days will do.
+	totalSrc := s.rollupSource(q.Filter, r, g, true)
+	var groups []string
+	where := ""
+	if q.GroupBy != "" {
+		rows, err := s.conn.Query(ctx, "SELECT k"+totalSrc+"GROUP BY k ORDER BY countMerge(calls) DESC, k LIMIT "+strconv.Itoa(limit))
+		if err != nil {
+			return nil, false, fmt.Errorf("timeseries %s: groups: %w", q.Metric, err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, false, fmt.Errorf("timeseries %s: groups: %w", q.Metric, err)
+			}
+			groups = append(groups, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, false, fmt.Errorf("timeseries %s: groups: %w", q.Metric, err)
+		}
+		if len(groups) == 0 {
+			return []store.Series{}, true, nil
+		}
+		lits := make([]string, len(groups))
+		for i, k := range groups {
+			lits[i] = lit(k)
+		}
+		where = "WHERE k IN (" + strings.Join(lits, ",") + ") "
+	}
+	sqlText := "SELECT k, hour - hour % " + i64(iv) + " AS t, " + val + " AS v, " + valued + " AS n" + src +
+		where + "GROUP BY k, t ORDER BY k, t"
+	rows, err := s.conn.Query(ctx, sqlText)
+	if err != nil {
+		return nil, false, fmt.Errorf("timeseries %s: %w", q.Metric, err)
+	}
+	defer rows.Close()
+	series := map[string]*store.Series{}
+	var total int64
+	for rows.Next() {
+		var gk string
+		var t, n int64
+		var v float64
+		if err := rows.Scan(&gk, &t, &v, &n); err != nil {
+			return nil, false, fmt.Errorf("timeseries %s: %w", q.Metric, err)
+		}
+		total += n
+		if (!always && n == 0) || math.IsNaN(v) {
+			continue
+		}
+		sr := series[gk]
+		if sr == nil {
+			sr = &store.Series{Group: gk, Points: []store.Point{}}
+			series[gk] = sr
+		}
+		sr.Points = append(sr.Points, store.Point{Time: time.Unix(0, t).UTC(), Value: v})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("timeseries %s: %w", q.Metric, err)
+	}
+	if !pct {
+		return orderSeries(series, q.GroupBy, groups), true, nil
+	}
+	if exact, err := s.exactPct(ctx, q.Filter, r, total); err != nil || exact {
+		return nil, false, err
+	}
+	return orderSeries(series, q.GroupBy, groups), true, nil
+}
+
+// orderSeries returns the series in the groups' order (the one series
+// when not grouped).
+func orderSeries(series map[string]*store.Series, groupBy string, groups []string) []store.Series {
+	out := []store.Series{}
+	if groupBy == "" {
+		if sr := series[""]; sr != nil {
+			out = append(out, *sr)
+		}
+		return out
+	}
+	for _, k := range groups {
+		if sr := series[k]; sr != nil {
+			out = append(out, *sr)
+		}
+	}
+	return out
+}
