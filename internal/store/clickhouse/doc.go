@@ -87,15 +87,27 @@
 // in them is past its retention, a project with a shorter retention loses
 // its rows by a mutation, and content retention is a mutation too.
 //
-// # Not yet
+// # Rollups
 //
-// Alert state (rules, instances, history) is not kept in ClickHouse (the
-// store implements store.Aggregator but not the alert state store), so the
-// app runs without alerting on this backend.
+// Three AggregatingMergeTree tables hold aggregate states of the GenAI
+// spans, filled by materialized views at every insert (sql/0002_rollups.sql,
+// rollup.go): rollup_hourly, one row per hour and combination of service,
+// provider, operation, status and models; rollup_dim, one row per hour and
+// value of one dimension at a time; rollup_dim_day, the same per day.
+// Overview, Breakdown and Timeseries take the whole hours (and days) of a
+// range from them and the partial hours at its ends from the spans, merged
+// in one query. Sums, counts and averages equal the spans'. Percentiles
+// are exact (from the spans) while the range holds at most
+// Options.ExactPercentiles of the project's calls, t-digest estimates from
+// the rollups beyond. Session, user and text filters and the session and
+// user dimensions always read the spans. Every table is partitioned by the
+// UTC day of its time column and every query bounds the day as well as the
+// time, so it reads only its days' partitions. The rollups cost the
+// server work at every insert (three more aggregations of each block).
 //
 // # Shared state and its consistency model
 //
-// (This supersedes the note on alert state above.) The state genscope
+// The state genscope
 // nodes share lives here too (state.go, sql/0003_state.sql): projects,
 // keys (hashed), users, sessions, alert rules, action groups, alert
 // state, the notification log as documents in state_docs, and alert

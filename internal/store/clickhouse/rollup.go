@@ -162,7 +162,9 @@ func (s *DB) rollupSource(f store.Filter, r rollupRange, group string, daily boo
 		}
 		return w
 	}
-	k := "''"
+	// k is never a constant: a Distributed table's blocks (18.16) must
+	// agree on what is constant.
+	k := "materialize('')"
 	if group != "" {
 		k = group
 	}
@@ -170,7 +172,7 @@ func (s *DB) rollupSource(f store.Filter, r rollupRange, group string, daily boo
 	switch {
 	case len(conds) == 0 || (len(conds) == 1 && group == ""):
 		dw := []string{"dim = ''", "value = ''"}
-		kk := "''"
+		kk := k
 		switch {
 		case group != "":
 			dw, kk = []string{"dim = " + lit(group)}, "value"

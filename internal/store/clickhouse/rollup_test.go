@@ -144,15 +144,31 @@ func checkPct(t *testing.T, name string, n int64, got, want store.Latency, tol f
 // not fall on whole hours and for each filter the rollup serves.
 func TestRollupMatchesSpans(t *testing.T) {
 	addr := serverAddr(t)
-	db := testDatabase(t, addr)
+	testRollupMatchesSpans(t, Options{Addrs: []string{addr}, Database: testDatabase(t, addr)})
+}
+
+// TestRollupMatchesSpansCluster does the same through the Distributed
+// tables of a two-shard cluster, whose rollups are per shard.
+func TestRollupMatchesSpansCluster(t *testing.T) {
+	name, nodes := clusterNodes(t)
+	testRollupMatchesSpans(t, Options{Addrs: []string{nodes[1][0]}, HTTPAddr: nodes[1][1],
+		Database: testDatabase(t, nodes[0][0], nodes[1][0]), Cluster: name})
+}
+
+func testRollupMatchesSpans(t *testing.T, base Options) {
 	end := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	start := end.Add(-72 * time.Hour)
-	est := openOpts(t, Options{Addrs: []string{addr}, Database: db, ExactPercentiles: -1})
+	with := func(f func(o *Options)) Options {
+		o := base
+		f(&o)
+		return o
+	}
+	est := openOpts(t, with(func(o *Options) { o.ExactPercentiles = -1 }))
 	loadSynth(t, est, 60_000, start, end)
-	exact := openOpts(t, Options{Addrs: []string{addr}, Database: db}) // rollup sums, exact percentiles
-	raw := openOpts(t, Options{Addrs: []string{addr}, Database: db, NoRollup: true})
+	exact := openOpts(t, base) // rollup sums, exact percentiles
+	raw := openOpts(t, with(func(o *Options) { o.NoRollup = true }))
 	// Exact while the range holds at most 20,000 calls, whatever the filter.
-	mid := openOpts(t, Options{Addrs: []string{addr}, Database: db, ExactPercentiles: 20_000})
+	mid := openOpts(t, with(func(o *Options) { o.ExactPercentiles = 20_000 }))
 	ctx := context.Background()
 
 	ranges := []store.Filter{
