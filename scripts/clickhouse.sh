@@ -13,11 +13,15 @@
 # on :19001 and :18124. Each has its own config, data directory and log
 # under $GENSCOPE_CH_DIR (default /tmp/genscope-clickhouse). Both know the
 # cluster "genscope_test": two shards, one replica each, the two servers.
-# Tests read (native address, the HTTP address inserts go to, and the
-# cluster as NAME@native=http,native=http):
+# Server 1 also speaks TLS (native port + 440, HTTPS port + 320) with a
+# certificate for 127.0.0.1 from a test CA made here with openssl.
+# Tests read (native address, the HTTP address inserts go to, the
+# cluster as NAME@native=http,native=http, and the TLS ports and CA):
 #   GENSCOPE_CLICKHOUSE=127.0.0.1:19000
 #   GENSCOPE_CLICKHOUSE_HTTP=127.0.0.1:18123
 #   GENSCOPE_CLICKHOUSE_CLUSTER=genscope_test@127.0.0.1:19000=127.0.0.1:18123,127.0.0.1:19001=127.0.0.1:18124
+#   GENSCOPE_CLICKHOUSE_TLS=127.0.0.1:19440=127.0.0.1:18443
+#   GENSCOPE_CLICKHOUSE_CA=$GENSCOPE_CH_DIR/tls/ca.crt
 set -euo pipefail
 
 dir=${GENSCOPE_CH_DIR:-/tmp/genscope-clickhouse}
@@ -37,7 +41,7 @@ server_bin() {
 }
 
 install() {
-  if server_bin >/dev/null && command -v clickhouse-client >/dev/null; then
+  if server_bin >/dev/null && command -v clickhouse-client >/dev/null && command -v openssl >/dev/null; then
     return 0
   fi
   local sudo=""
@@ -48,7 +52,41 @@ install() {
     sleep 2
   done
   $sudo apt-get update
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends clickhouse-server clickhouse-client
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends clickhouse-server clickhouse-client openssl
+}
+
+# make_certs makes a test CA and a certificate for 127.0.0.1 it signed.
+make_certs() {
+  local t="$dir/tls"
+  [ -s "$t/server.crt" ] && return 0
+  mkdir -p "$t"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=genscope test CA" \
+    -keyout "$t/ca.key" -out "$t/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$t/server.key" -out "$t/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$t/san.ext"
+  openssl x509 -req -in "$t/server.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$t/san.ext" -out "$t/server.crt" 2>/dev/null
+  chmod 600 "$t/server.key" "$t/ca.key"
+}
+
+# tls_config is server 1's TLS listeners (none for the others).
+tls_config() { # n tcp http
+  [ "$1" = 1 ] || return 0
+  cat <<EOF
+    <tcp_port_secure>$(($2 + 440))</tcp_port_secure>
+    <https_port>$(($3 + 320))</https_port>
+    <openSSL>
+        <server>
+            <certificateFile>$dir/tls/server.crt</certificateFile>
+            <privateKeyFile>$dir/tls/server.key</privateKeyFile>
+            <verificationMode>none</verificationMode>
+            <loadDefaultCAFile>false</loadDefaultCAFile>
+            <cacheSessions>true</cacheSessions>
+            <disableProtocols>sslv2,sslv3,tlsv1,tlsv1_1</disableProtocols>
+            <preferServerCiphers>true</preferServerCiphers>
+        </server>
+    </openSSL>
+EOF
 }
 
 write_config() { # n tcp http
@@ -67,6 +105,7 @@ write_config() { # n tcp http
     <listen_host>127.0.0.1</listen_host>
     <tcp_port>$tcp</tcp_port>
     <http_port>$http</http_port>
+$(tls_config "$n" "$tcp" "$http")
     <interserver_http_port>$((http + 100))</interserver_http_port>
     <interserver_http_host>127.0.0.1</interserver_http_host>
     <max_connections>256</max_connections>
@@ -141,6 +180,7 @@ answers() { # http port
 
 start() {
   install
+  make_certs
   local bin
   bin=$(server_bin)
   for i in 0 1; do
@@ -180,6 +220,8 @@ env_vars() {
   echo "export GENSCOPE_CLICKHOUSE=127.0.0.1:${tcp_ports[0]}"
   echo "export GENSCOPE_CLICKHOUSE_HTTP=127.0.0.1:${http_ports[0]}"
   echo "export GENSCOPE_CLICKHOUSE_CLUSTER=$cluster@127.0.0.1:${tcp_ports[0]}=127.0.0.1:${http_ports[0]},127.0.0.1:${tcp_ports[1]}=127.0.0.1:${http_ports[1]}"
+  echo "export GENSCOPE_CLICKHOUSE_TLS=127.0.0.1:$((tcp_ports[0] + 440))=127.0.0.1:$((http_ports[0] + 320))"
+  echo "export GENSCOPE_CLICKHOUSE_CA=$dir/tls/ca.crt"
 }
 
 stop() {

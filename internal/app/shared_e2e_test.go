@@ -61,7 +61,8 @@ func sharedClickHouse(t *testing.T, cluster bool) [2]config.ClickHouse {
 			if i == 1 && !cluster {
 				break
 			}
-			if err := clickhouse.DropDatabase(ctx, ClickHouseOptions(n, slog.New(slog.DiscardHandler))); err != nil {
+			o, _ := ClickHouseOptions(n, slog.New(slog.DiscardHandler))
+			if err := clickhouse.DropDatabase(ctx, o); err != nil {
 				t.Errorf("drop test database: %v", err)
 			}
 		}

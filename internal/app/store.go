@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
@@ -20,7 +22,11 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.
 	switch cfg.Store.Driver {
 	case "clickhouse":
 		c := cfg.Store.ClickHouse
-		db, err := clickhouse.Open(ctx, ClickHouseOptions(c, log))
+		o, err := ClickHouseOptions(c, log)
+		if err != nil {
+			return nil, err
+		}
+		db, err := clickhouse.Open(ctx, o)
 		if err != nil {
 			return nil, err // names the addresses and database, never the password
 		}
@@ -49,8 +55,9 @@ func OpenDuckDB(ctx context.Context, cfg config.Config, path string) (*duckdb.DB
 }
 
 // ClickHouseOptions are the ClickHouse store's options from its config.
-func ClickHouseOptions(c config.ClickHouse, log *slog.Logger) clickhouse.Options {
-	return clickhouse.Options{
+// It fails only on a CA file it cannot use.
+func ClickHouseOptions(c config.ClickHouse, log *slog.Logger) (clickhouse.Options, error) {
+	o := clickhouse.Options{
 		Addrs:            c.Addrs,
 		HTTPAddr:         c.HTTPAddr,
 		Database:         c.Database,
@@ -63,4 +70,19 @@ func ClickHouseOptions(c config.ClickHouse, log *slog.Logger) clickhouse.Options
 		ExactPercentiles: c.ExactPercentiles,
 		Logger:           log.With("component", "clickhouse"),
 	}
+	if c.Secure {
+		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		if c.CAFile != "" {
+			pem, err := os.ReadFile(c.CAFile)
+			if err != nil {
+				return o, fmt.Errorf("clickhouse ca_file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return o, fmt.Errorf("clickhouse ca_file %s: no PEM certificate in it", c.CAFile)
+			}
+			o.TLS.RootCAs = pool
+		}
+	}
+	return o, nil
 }

@@ -46,7 +46,10 @@ func clickhouseMain(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("bench clickhouse: -store: want clickhouse://HOST:PORT/DATABASE (%v)", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	opts := app.ClickHouseOptions(st.ClickHouse, log)
+	opts, err := app.ClickHouseOptions(st.ClickHouse, log)
+	if err != nil {
+		return err
+	}
 	opts.ReadTimeout = 10 * time.Minute
 	if *ingestN > 0 {
 		iopts := opts

@@ -32,6 +32,11 @@ type ClickHouse struct {
 	// percentiles over; beyond it they are estimates from the hourly
 	// rollups. 0 means 100,000.
 	ExactPercentiles int64 `yaml:"exact_percentiles"`
+	// Secure speaks TLS on both protocols (ClickHouse's tcp_port_secure,
+	// 9440, and https_port, 8443, by default); the server's certificate is
+	// checked against the system's roots, or CAFile's (PEM) when set.
+	Secure bool   `yaml:"secure"`
+	CAFile string `yaml:"ca_file"`
 }
 
 var chIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -69,13 +74,16 @@ func (c *ClickHouse) validate(bad func(field, format string, args ...any)) {
 	if c.ExactPercentiles < 0 {
 		bad("store.clickhouse.exact_percentiles", "must not be negative")
 	}
+	if c.CAFile != "" && !c.Secure {
+		bad("store.clickhouse.ca_file", "is for secure: true")
+	}
 }
 
 // ParseStoreURL reads a store location as the --store, --from and --to
 // flags take it, onto a copy of base:
 //
 //	duckdb:PATH
-//	clickhouse://[USER[:PASSWORD]@]HOST:PORT/DATABASE[?cluster=NAME&http_addr=HOST:PORT&dial_timeout=5s&read_timeout=1m]
+//	clickhouse://[USER[:PASSWORD]@]HOST:PORT/DATABASE[?cluster=NAME&http_addr=HOST:PORT&dial_timeout=5s&read_timeout=1m&secure=true&ca_file=PATH]
 //
 // It returns the store and, for duckdb, the file's path.
 func ParseStoreURL(base Store, s string) (Store, string, error) {
@@ -91,9 +99,21 @@ func ParseStoreURL(base Store, s string) (Store, string, error) {
 		return base, "", fmt.Errorf("store: want duckdb:PATH or clickhouse://HOST:PORT/DATABASE, got %q", redactURL(s))
 	}
 	ch := base.ClickHouse
+	q := u.Query()
+	if v := q.Get("secure"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return base, "", fmt.Errorf("store: secure=%q is not true or false", v)
+		}
+		ch.Secure = b
+	}
 	host := u.Host
 	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "9000")
+		port := "9000"
+		if ch.Secure {
+			port = "9440"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
 	}
 	ch.Addrs = []string{host}
 	if db := strings.Trim(u.Path, "/"); db != "" {
@@ -105,9 +125,11 @@ func ParseStoreURL(base Store, s string) (Store, string, error) {
 			ch.Password = Secret(p)
 		}
 	}
-	q := u.Query()
 	for k := range q {
 		switch k {
+		case "secure":
+		case "ca_file":
+			ch.CAFile = q.Get(k)
 		case "cluster":
 			ch.Cluster = q.Get(k)
 		case "http_addr":

@@ -29,8 +29,12 @@ func TestParseStoreURL(t *testing.T) {
 	if err != nil || s.ClickHouse.Addrs[0] != "localhost:9000" {
 		t.Errorf("default port: %+v %v", s, err)
 	}
+	s, _, err = ParseStoreURL(base, "clickhouse://ch1/genscope?secure=true&ca_file=/etc/ch/ca.pem")
+	if err != nil || !s.ClickHouse.Secure || s.ClickHouse.CAFile != "/etc/ch/ca.pem" || s.ClickHouse.Addrs[0] != "ch1:9440" {
+		t.Errorf("secure: %+v %v", s, err)
+	}
 	for _, bad := range []string{"", "duckdb:", "mysql://x/y", "clickhouse:///db", "clickhouse://h:1/bad-name", "clickhouse://h:1/d?color=red",
-		"clickhouse://u:pw-canary@h:1/d?read_timeout=forever"} {
+		"clickhouse://u:pw-canary@h:1/d?read_timeout=forever", "clickhouse://h:1/d?secure=maybe", "clickhouse://h:1/d?ca_file=/ca.pem"} {
 		_, _, err := ParseStoreURL(base, bad)
 		if err == nil {
 			t.Errorf("%q: no error", bad)

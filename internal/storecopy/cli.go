@@ -61,7 +61,11 @@ func Open(ctx context.Context, loc string) (store.Store, error) {
 	if st.Driver == "duckdb" {
 		return app.OpenDuckDB(ctx, cfg, path)
 	}
-	return clickhouse.Open(ctx, app.ClickHouseOptions(st.ClickHouse, slog.New(slog.DiscardHandler)))
+	o, err := app.ClickHouseOptions(st.ClickHouse, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	return clickhouse.Open(ctx, o)
 }
 
 // redact drops the password from a store location.

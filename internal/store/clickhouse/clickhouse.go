@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"crypto/tls"
 	"embed"
 	"errors"
 	"fmt"
@@ -55,6 +56,9 @@ type Options struct {
 	ExactPercentiles int64
 	// NoRollup answers every aggregate from the spans (for comparisons).
 	NoRollup bool
+	// TLS, when set, is used on both protocols (HTTPS for inserts); the
+	// default ports are then ClickHouse's secure ones.
+	TLS *tls.Config
 }
 
 // DB is the ClickHouse store. Its methods are safe for concurrent use;
@@ -101,7 +105,11 @@ func (o *Options) defaults() error {
 		if err != nil {
 			return fmt.Errorf("address %q: %w", o.Addrs[0], err)
 		}
-		o.HTTPAddr = net.JoinHostPort(host, "8123")
+		port := "8123"
+		if o.TLS != nil {
+			port = "8443"
+		}
+		o.HTTPAddr = net.JoinHostPort(host, port)
 	}
 	if o.Username == "" {
 		o.Username = "default"
@@ -135,6 +143,7 @@ func connect(ctx context.Context, o Options, addrs []string, database string) (d
 		ConnMaxLifetime:  time.Hour,
 		Compression:      &ch.Compression{Method: ch.CompressionLZ4},
 		ConnOpenStrategy: ch.ConnOpenInOrder,
+		TLS:              o.TLS,
 	})
 	if err != nil {
 		return nil, err
@@ -171,7 +180,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		// returned is on the shards.
 		settings.Set("insert_distributed_sync", "1")
 	}
-	s.ins = newInserter(o.HTTPAddr, o.Username, o.Password, o.ReadTimeout, settings)
+	s.ins = newInserter(o.HTTPAddr, o.Username, o.Password, o.ReadTimeout, settings, o.TLS)
 	if err := s.init(ctx, o); err != nil {
 		_ = conn.Close()
 		s.ins.close()

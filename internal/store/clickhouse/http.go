@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -19,16 +20,22 @@ import (
 // POST of RowBinary rows is one INSERT block.
 type inserter struct {
 	client   *http.Client
-	base     string // http://host:port/
+	base     string // http://host:port/ or https://
 	user     string
 	password string // sent as basic auth, never logged
 	settings url.Values
 }
 
-func newInserter(addr, user, password string, timeout time.Duration, settings url.Values) *inserter {
+func newInserter(addr, user, password string, timeout time.Duration, settings url.Values, tlsConf *tls.Config) *inserter {
+	tr := &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute, TLSHandshakeTimeout: 10 * time.Second}
+	scheme := "http://"
+	if tlsConf != nil {
+		tr.TLSClientConfig = tlsConf.Clone()
+		scheme = "https://"
+	}
 	return &inserter{
-		client:   &http.Client{Timeout: timeout, Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}},
-		base:     "http://" + addr + "/",
+		client:   &http.Client{Timeout: timeout, Transport: tr},
+		base:     scheme + addr + "/",
 		user:     user,
 		password: password,
 		settings: settings,
