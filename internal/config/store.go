@@ -28,9 +28,9 @@ type ClickHouse struct {
 	DialTimeout  Duration `yaml:"dial_timeout"`
 	ReadTimeout  Duration `yaml:"read_timeout"`
 	MaxOpenConns int      `yaml:"max_open_conns"`
-	// ExactPercentiles is the most calls an aggregate gets exact
-	// percentiles over; beyond it they are estimates from the hourly
-	// rollups. 0 means 100,000.
+	// ExactPercentiles is the most calls of the project a query's time
+	// range may hold for exact percentiles; beyond it they are estimates
+	// from the rollups. 0 means 100,000.
 	ExactPercentiles int64 `yaml:"exact_percentiles"`
 	// Secure speaks TLS on both protocols (ClickHouse's tcp_port_secure,
 	// 9440, and https_port, 8443, by default); the server's certificate is

@@ -49,10 +49,10 @@ type Options struct {
 	ReadTimeout  time.Duration // default 60s: the longest a query or insert may wait for the server
 	MaxOpenConns int           // default 8
 	Logger       *slog.Logger  // default: discard
-	// ExactPercentiles is the most calls an aggregate gets exact
-	// percentiles over (from the spans); beyond it they are t-digest
-	// estimates from the hourly rollup. Default 100,000; negative: always
-	// estimates where the rollup can answer.
+	// ExactPercentiles is the most calls of the project a query's time
+	// range may hold for exact percentiles (from the spans); beyond it
+	// they are t-digest estimates from the rollups. Default 100,000;
+	// negative: always estimates where the rollups can answer.
 	ExactPercentiles int64
 	// NoRollup answers every aggregate from the spans (for comparisons).
 	NoRollup bool

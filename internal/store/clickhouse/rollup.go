@@ -11,12 +11,12 @@ import (
 	"github.com/genscope/genscope/internal/store"
 )
 
-// The hourly rollup (sql/0002_rollups.sql) answers the aggregates over
-// long ranges: the whole hours of a range come from the rollup, the
-// partial hours at its ends from the spans, both as aggregate states
-// merged in one query. Sums and counts are exact. Percentiles are exact
-// (from the spans) when the query selects at most Options.ExactPercentiles
-// calls, and t-digest estimates from the rollup beyond that.
+// The rollups (sql/0002_rollups.sql) answer the aggregates over long
+// ranges: the whole days and hours of a range come from them, the partial
+// hours at its ends from the spans, all as aggregate states merged in one
+// query. Sums and counts are exact. Percentiles are exact (from the spans)
+// while the range holds at most Options.ExactPercentiles of the project's
+// calls, and t-digest estimates from the rollups beyond that.
 
 const (
 	hourNS = int64(time.Hour)
