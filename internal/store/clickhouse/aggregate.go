@@ -24,7 +24,7 @@ func (s *DB) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.Agg
 	case limit < 0 || limit > 1000:
 		return nil, fmt.Errorf("%w: limit %d out of 0..1000", store.ErrBadQuery, limit)
 	}
-	val, valued, _, err := s.metricSQL(q.Metric, q.Agg)
+	val, valued, _, err := metricSQL(q.Metric, q.Agg, s.pct)
 	if err != nil {
 		return nil, err
 	}

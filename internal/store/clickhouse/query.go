@@ -200,8 +200,36 @@ const cheapTotals = `toInt64(count()), toInt64(countIf(status = 'error')),
 	toFloat64(sum(cost_usd)), toInt64(countIf(cost_known = 0)),
 	toFloat64(if(count() = 0, 0, avg(duration_ns))), toInt64(countIf(ttft_ns > 0))`
 
-func (s *DB) pctTotals() string {
-	return s.pct("duration_ns", "1", []float64{0.5, 0.95, 0.99}) + ", " + s.pct("ttft_ns", "ttft_ns > 0", []float64{0.5, 0.95})
+func (s *DB) pctTotals() string { return pctTotalsWith(s.pct) }
+
+func pctTotalsWith(pct pctFunc) string {
+	return pct("duration_ns", "1", []float64{0.5, 0.95, 0.99}) + ", " + pct("ttft_ns", "ttft_ns > 0", []float64{0.5, 0.95})
+}
+
+// tdigestPct estimates the quantiles with a t-digest, as the rollups do.
+func tdigestPct(x, cond string, levels []float64) string {
+	return "arrayMap(v -> toFloat64(v), quantilesTDigestIf(" + levelParams(levels) + ")(toFloat64(" + x + "), " + cond + "))"
+}
+
+// rawPct is the percentile SQL for an aggregate over f's spans that the
+// rollups cannot answer (a session, user or text filter, a session or
+// user dimension): exact while f's range holds at most the exact limit
+// of the project's calls (or the rollups cannot count them), t-digest
+// estimates beyond, as from the rollups.
+func (s *DB) rawPct(ctx context.Context, f store.Filter) (pctFunc, bool, error) {
+	all := store.Filter{Project: f.Project, From: f.From, To: f.To}
+	r := s.rollupFor(all)
+	if !r.ok {
+		return s.pct, true, nil
+	}
+	var total int64
+	if err := s.conn.QueryRow(ctx, "SELECT toInt64(countMerge(calls))"+s.rollupSource(all, r, "", true)).Scan(&total); err != nil {
+		return nil, false, fmt.Errorf("calls in range: %w", err)
+	}
+	if total <= s.exactLimit {
+		return s.pct, true, nil
+	}
+	return tdigestPct, false, nil
 }
 
 type totals struct {
@@ -247,10 +275,14 @@ func (s *DB) Overview(ctx context.Context, f store.Filter) (store.Overview, erro
 	if r := s.rollupFor(f); r.ok {
 		return s.rollupOverview(ctx, f, r, sc)
 	}
-	if !s.inclusive {
+	pct, exact, err := s.rawPct(ctx, f)
+	if err != nil {
+		return store.Overview{}, err
+	}
+	if exact && !s.inclusive {
 		return s.overviewByRank(ctx, sc)
 	}
-	q := "SELECT " + cheapTotals + ", " + s.pctTotals() + s.from(sc)
+	q := "SELECT " + cheapTotals + ", " + pctTotalsWith(pct) + s.from(sc)
 	var t totals
 	if err := s.conn.QueryRow(ctx, q).Scan(t.dest()...); err != nil {
 		return store.Overview{}, fmt.Errorf("overview: %w", err)
@@ -391,7 +423,11 @@ func (s *DB) Breakdown(ctx context.Context, q store.BreakdownQuery) ([]store.Bre
 	}
 	sc := s.newScope(q.Filter, dimOpts(q.By))
 	dim, _ := dimExpr(sc, q.By)
-	sqlText := "SELECT toString(" + dim + ") AS k, " + cheapTotals + ", " + s.pctTotals() + s.from(sc) +
+	pct, _, err := s.rawPct(ctx, q.Filter)
+	if err != nil {
+		return nil, err
+	}
+	sqlText := "SELECT toString(" + dim + ") AS k, " + cheapTotals + ", " + pctTotalsWith(pct) + s.from(sc) +
 		"GROUP BY k ORDER BY count() DESC, k LIMIT " + strconv.Itoa(limit)
 	rows, err := s.conn.Query(ctx, sqlText)
 	if err != nil {
@@ -425,7 +461,7 @@ func breakdownRow(key string, t *totals) store.BreakdownRow {
 // metricSQL is the aggregate of a metric per bucket, and the count of the
 // calls with a value (a bucket with none is omitted unless the
 // aggregation is sum or count).
-func (s *DB) metricSQL(metric, agg string) (val string, valued string, always bool, err error) {
+func metricSQL(metric, agg string, pct pctFunc) (val string, valued string, always bool, err error) {
 	var x, cond string
 	def := store.AggSum
 	switch metric {
@@ -470,7 +506,7 @@ func (s *DB) metricSQL(metric, agg string) (val string, valued string, always bo
 		return "toFloat64(maxIf(" + x + ", " + cond + "))", valued, false, nil
 	case store.AggP50, store.AggP90, store.AggP95, store.AggP99:
 		lv := map[string]float64{store.AggP50: 0.5, store.AggP90: 0.9, store.AggP95: 0.95, store.AggP99: 0.99}[agg]
-		return s.pct(x, cond, []float64{lv}) + "[1]", valued, false, nil
+		return pct(x, cond, []float64{lv}) + "[1]", valued, false, nil
 	}
 	return "", "", false, fmt.Errorf("%w: unknown aggregation %q", store.ErrBadQuery, agg)
 }
@@ -490,7 +526,15 @@ func (s *DB) Timeseries(ctx context.Context, q store.TimeseriesQuery) ([]store.S
 	case limit < 0 || limit > 1000:
 		return nil, fmt.Errorf("%w: limit %d out of 0..1000", store.ErrBadQuery, limit)
 	}
-	val, valued, always, err := s.metricSQL(q.Metric, q.Agg)
+	pct := s.pct
+	switch q.Agg {
+	case store.AggP50, store.AggP90, store.AggP95, store.AggP99:
+		var err error
+		if pct, _, err = s.rawPct(ctx, q.Filter); err != nil {
+			return nil, err
+		}
+	}
+	val, valued, always, err := metricSQL(q.Metric, q.Agg, pct)
 	if err != nil {
 		return nil, err
 	}

@@ -190,6 +190,27 @@ func testRollupMatchesSpans(t *testing.T, base Options) {
 	if err != nil || len(bdp) < 1 {
 		t.Fatalf("breakdown %v %v", bdp, err)
 	}
+	// A user filter reads the spans; over a range holding more calls than
+	// the limit its percentiles are estimates too.
+	users, err := raw.Breakdown(ctx, store.BreakdownQuery{Filter: ranges[0], By: store.DimUser, Limit: 1})
+	if err != nil || len(users) != 1 {
+		t.Fatalf("users %v %v", users, err)
+	}
+	uf := ranges[0]
+	uf.User = users[0].Key
+	want, err := raw.Overview(ctx, uf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := est.Overview(ctx, uf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOverview(t, "estimated overview of a user", got, want, 0.05, rankIn(t, raw, uf, "", ""))
+	bu, err := est.Breakdown(ctx, store.BreakdownQuery{Filter: ranges[0], By: store.DimUser, Limit: 3})
+	if err != nil || len(bu) != 3 || bu[0].Key != users[0].Key || bu[0].Calls != users[0].Calls {
+		t.Fatalf("estimated breakdown by user: %+v %v, spans say %+v", bu, err, users)
+	}
 	var filters []store.Filter
 	for _, r := range ranges {
 		filters = append(filters, r)
@@ -277,9 +298,11 @@ func testRollupMatchesSpans(t *testing.T, base Options) {
 					}
 					tol := 1e-9
 					var lo, hi []store.Series
-					if len(m.agg) == 3 && m.agg[0] == 'p' && iv >= time.Hour {
-						// A t-digest over one bucket's few hundred calls:
-						// within the bucket's range of values.
+					if len(m.agg) == 3 && m.agg[0] == 'p' {
+						// A t-digest over one bucket's few hundred calls
+						// (from the rollups, or from the spans where the
+						// interval is not whole hours): within the
+						// bucket's range of values.
 						tol = math.Inf(1)
 						mq := q
 						mq.Agg = store.AggMin
