@@ -9,7 +9,6 @@ import (
 	"hash/maphash"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -124,11 +123,11 @@ func encodeDetail(w *detailBuf, sp *genai.Span) error {
 	*c = *sp
 	c.SystemInstructions, c.InputMessages, c.OutputMessages = nil, nil, nil
 	if err := enc.EncodeWithOption(c, detailOpts...); err != nil {
-		c.Attributes, _ = finite(sp.Attributes).(map[string]any)
-		c.ResourceAttributes, _ = finite(sp.ResourceAttributes).(map[string]any)
+		c.Attributes, _ = store.Finite(sp.Attributes).(map[string]any)
+		c.ResourceAttributes, _ = store.Finite(sp.ResourceAttributes).(map[string]any)
 		c.Events = slices.Clone(sp.Events)
 		for i := range c.Events {
-			c.Events[i].Attributes, _ = finite(c.Events[i].Attributes).(map[string]any)
+			c.Events[i].Attributes, _ = store.Finite(c.Events[i].Attributes).(map[string]any)
 		}
 		if err := enc.EncodeWithOption(c, detailOpts...); err != nil {
 			return err
@@ -180,32 +179,6 @@ func (d *detailBuf) Write(p []byte) (int, error) {
 	}
 	d.b = append(d.b, bytes.TrimSuffix(p, []byte{'\n'})...)
 	return len(p), nil
-}
-
-// finite returns v with every non-finite float replaced by its string form.
-func finite(v any) any {
-	switch x := v.(type) {
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return strconv.FormatFloat(x, 'g', -1, 64)
-		}
-	case map[string]any:
-		if x == nil {
-			return x
-		}
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = finite(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = finite(e)
-		}
-		return out
-	}
-	return v
 }
 
 // encRow is a span's row of the spans table in RowBinary, but for the two

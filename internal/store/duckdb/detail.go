@@ -3,9 +3,7 @@ package duckdb
 import (
 	"fmt"
 	"hash/fnv"
-	"math"
 	"reflect"
-	"strconv"
 
 	json "github.com/goccy/go-json"
 
@@ -42,37 +40,11 @@ func encodeDetail(sp *genai.Span) ([]byte, error) {
 	}
 	// JSON has no NaN or infinities, which OTLP doubles may carry: write
 	// those as strings and try once more.
-	sp.Attributes = finite(sp.Attributes).(map[string]any)
+	sp.Attributes = store.Finite(sp.Attributes).(map[string]any)
 	for i := range sp.Events {
-		sp.Events[i].Attributes = finite(sp.Events[i].Attributes).(map[string]any)
+		sp.Events[i].Attributes = store.Finite(sp.Events[i].Attributes).(map[string]any)
 	}
 	return marshalDetail(sp)
-}
-
-// finite returns v with every non-finite float replaced by its string form.
-func finite(v any) any {
-	switch x := v.(type) {
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return strconv.FormatFloat(x, 'g', -1, 64)
-		}
-	case map[string]any:
-		if x == nil {
-			return x
-		}
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = finite(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = finite(e)
-		}
-		return out
-	}
-	return v
 }
 
 func marshalDetail(sp *genai.Span) ([]byte, error) {
@@ -175,7 +147,7 @@ func makeRows(spans []genai.Span) ([]*row0, error) {
 			r.resHash, r.resJSON = prev.resHash, prev.resJSON
 			continue
 		}
-		raw, err := json.Marshal(finite(sp.ResourceAttributes)) // keys sorted: equal maps encode equally
+		raw, err := json.Marshal(store.Finite(sp.ResourceAttributes)) // keys sorted: equal maps encode equally
 		if err != nil {
 			return nil, fmt.Errorf("span %s/%s: encode resource: %w", sp.TraceID, sp.SpanID, err)
 		}
