@@ -40,10 +40,10 @@ func (s *DB) Export(ctx context.Context, from, to time.Time, batchSize int, fn f
 		var sp genai.Span
 		if err := json.Unmarshal([]byte(detail), &sp); err != nil {
 			rows.Close()
-			return fmt.Errorf("export span %s/%s: decode: %w", traceFromHiLo(hi, lo), spanFromU64(span), err)
+			return fmt.Errorf("export span %s/%s: decode: %w", store.TraceFromHiLo(hi, lo), store.SpanFromU64(span), err)
 		}
 		sp.Project, sp.StartUnixNano = project, start
-		sp.TraceID, sp.SpanID, sp.ParentSpanID = traceFromHiLo(hi, lo), spanFromU64(span), spanFromU64(parent)
+		sp.TraceID, sp.SpanID, sp.ParentSpanID = store.TraceFromHiLo(hi, lo), store.SpanFromU64(span), store.SpanFromU64(parent)
 		b.Spans = append(b.Spans, sp)
 		if len(b.Spans) >= batchSize {
 			if err := fn(b); err != nil {
@@ -79,7 +79,7 @@ func (s *DB) Export(ctx context.Context, from, to time.Time, batchSize int, fn f
 		if err := rows.Scan(&project, &hi, &lo, &span, &kind, &t, &seq, &trunc, &msg); err != nil {
 			return fmt.Errorf("export message records: %w", err)
 		}
-		m := genai.MessageRecord{Project: project, TraceID: traceFromHiLo(hi, lo), SpanID: spanFromU64(span),
+		m := genai.MessageRecord{Project: project, TraceID: store.TraceFromHiLo(hi, lo), SpanID: store.SpanFromU64(span),
 			Kind: genai.MessageKind(kind), TimeUnixNano: t, Seq: int(seq), Truncated: trunc == 1}
 		if err := json.Unmarshal([]byte(msg), &m.Message); err != nil {
 			return fmt.Errorf("export message record: decode: %w", err)

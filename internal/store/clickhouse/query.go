@@ -217,14 +217,13 @@ func tdigestPct(x, cond string, levels []float64) string {
 // of the project's calls (or the rollups cannot count them), t-digest
 // estimates beyond, as from the rollups.
 func (s *DB) rawPct(ctx context.Context, f store.Filter) (pctFunc, bool, error) {
-	all := store.Filter{Project: f.Project, From: f.From, To: f.To}
-	r := s.rollupFor(all)
+	r := s.rollupFor(rangeOf(f))
 	if !r.ok {
 		return s.pct, true, nil
 	}
-	var total int64
-	if err := s.conn.QueryRow(ctx, "SELECT toInt64(countMerge(calls))"+s.rollupSource(all, r, "", true)).Scan(&total); err != nil {
-		return nil, false, fmt.Errorf("calls in range: %w", err)
+	total, err := s.rangeCalls(ctx, f, r)
+	if err != nil {
+		return nil, false, err
 	}
 	if total <= s.exactLimit {
 		return s.pct, true, nil
@@ -550,52 +549,75 @@ func (s *DB) Timeseries(ctx context.Context, q store.TimeseriesQuery) ([]store.S
 	iv := i64(q.Interval.Nanoseconds())
 	bucket := "(start_ns - (start_ns % " + iv + "))"
 	var groups []string
-	rank := map[string]int{}
 	g := "''"
 	if q.GroupBy != "" {
 		dim, _ := dimExpr(sc, q.GroupBy)
 		g = "toString(" + dim + ")"
 		// The top groups by calls over the whole range first.
-		rows, err := s.conn.Query(ctx, "SELECT "+g+" AS g"+s.from(sc)+"GROUP BY g ORDER BY count() DESC, g LIMIT "+strconv.Itoa(limit))
-		if err != nil {
-			return nil, fmt.Errorf("timeseries %s: groups: %w", q.Metric, err)
+		var err error
+		groups, err = s.topGroups(ctx, q.Metric, "SELECT "+g+" AS g"+s.from(sc)+"GROUP BY g ORDER BY count() DESC, g LIMIT "+strconv.Itoa(limit))
+		if err != nil || len(groups) == 0 {
+			return []store.Series{}, err
 		}
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("timeseries %s: groups: %w", q.Metric, err)
-			}
-			rank[k] = len(groups)
-			groups = append(groups, k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("timeseries %s: groups: %w", q.Metric, err)
-		}
-		if len(groups) == 0 {
-			return []store.Series{}, nil
-		}
-		lits := make([]string, len(groups))
-		for i, k := range groups {
-			lits[i] = lit(k)
-		}
-		sc.where = append(sc.where, g+" IN ("+strings.Join(lits, ",")+")")
+		sc.where = append(sc.where, g+" IN "+inList(groups))
 	}
-	sqlText := "SELECT " + g + " AS g, " + bucket + " AS t, " + val + " AS v, " + valued + " AS n" + s.from(sc) + "GROUP BY g, t ORDER BY g, t"
+	series, _, err := s.querySeries(ctx, q.Metric, "SELECT "+g+" AS g, "+bucket+" AS t, "+val+" AS v, "+valued+" AS n"+s.from(sc)+"GROUP BY g, t ORDER BY g, t", always)
+	if err != nil {
+		return nil, err
+	}
+	return orderSeries(series, q.GroupBy, groups), nil
+}
+
+// topGroups runs a query of one string column: a timeseries' groups.
+func (s *DB) topGroups(ctx context.Context, metric, sqlText string) ([]string, error) {
 	rows, err := s.conn.Query(ctx, sqlText)
 	if err != nil {
-		return nil, fmt.Errorf("timeseries %s: %w", q.Metric, err)
+		return nil, fmt.Errorf("timeseries %s: groups: %w", metric, err)
+	}
+	defer rows.Close()
+	var groups []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("timeseries %s: groups: %w", metric, err)
+		}
+		groups = append(groups, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("timeseries %s: groups: %w", metric, err)
+	}
+	return groups, nil
+}
+
+// inList is the values as an SQL list, for IN.
+func inList(vals []string) string {
+	lits := make([]string, len(vals))
+	for i, v := range vals {
+		lits[i] = lit(v)
+	}
+	return "(" + strings.Join(lits, ",") + ")"
+}
+
+// querySeries runs a query of (group, bucket start, value, calls with a
+// value) rows into series by group, and sums those calls. A bucket
+// whose value is NaN is left out, and so is one with no valued call
+// unless always.
+func (s *DB) querySeries(ctx context.Context, metric, sqlText string, always bool) (map[string]*store.Series, int64, error) {
+	rows, err := s.conn.Query(ctx, sqlText)
+	if err != nil {
+		return nil, 0, fmt.Errorf("timeseries %s: %w", metric, err)
 	}
 	defer rows.Close()
 	series := map[string]*store.Series{}
+	var total int64
 	for rows.Next() {
 		var gk string
 		var t, n int64
 		var v float64
 		if err := rows.Scan(&gk, &t, &v, &n); err != nil {
-			return nil, fmt.Errorf("timeseries %s: %w", q.Metric, err)
+			return nil, 0, fmt.Errorf("timeseries %s: %w", metric, err)
 		}
+		total += n
 		if (!always && n == 0) || math.IsNaN(v) {
 			continue
 		}
@@ -607,9 +629,9 @@ func (s *DB) Timeseries(ctx context.Context, q store.TimeseriesQuery) ([]store.S
 		sr.Points = append(sr.Points, store.Point{Time: time.Unix(0, t).UTC(), Value: v})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("timeseries %s: %w", q.Metric, err)
+		return nil, 0, fmt.Errorf("timeseries %s: %w", metric, err)
 	}
-	return orderSeries(series, q.GroupBy, groups), nil
+	return series, total, nil
 }
 
 // UnknownModels lists the models of calls whose cost is unknown.

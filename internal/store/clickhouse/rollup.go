@@ -235,15 +235,26 @@ func (s *DB) exactPct(ctx context.Context, f store.Filter, r rollupRange, n int6
 	if n > s.exactLimit {
 		return false, nil
 	}
-	all := store.Filter{Project: f.Project, From: f.From, To: f.To}
-	if f == all {
+	if f == rangeOf(f) {
 		return true, nil
 	}
-	var total int64
-	if err := s.conn.QueryRow(ctx, "SELECT toInt64(countMerge(calls))"+s.rollupSource(all, r, "", true)).Scan(&total); err != nil {
-		return false, fmt.Errorf("calls in range: %w", err)
+	total, err := s.rangeCalls(ctx, f, r)
+	return total <= s.exactLimit, err
+}
+
+// rangeOf is f without the filters: the project's calls in f's range.
+func rangeOf(f store.Filter) store.Filter {
+	return store.Filter{Project: f.Project, From: f.From, To: f.To}
+}
+
+// rangeCalls counts the project's GenAI calls in f's range (r, the
+// rollups' split of it) from the rollups.
+func (s *DB) rangeCalls(ctx context.Context, f store.Filter, r rollupRange) (int64, error) {
+	var n int64
+	if err := s.conn.QueryRow(ctx, "SELECT toInt64(countMerge(calls))"+s.rollupSource(rangeOf(f), r, "", true)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("calls in range: %w", err)
 	}
-	return total <= s.exactLimit, nil
+	return n, nil
 }
 
 // pickLevels returns the values of v (at rollupLevels) at levels.
@@ -426,60 +437,17 @@ func (s *DB) rollupTimeseries(ctx context.Context, q store.TimeseriesQuery, limi
 	var groups []string
 	where := ""
 	if q.GroupBy != "" {
-		rows, err := s.conn.Query(ctx, "SELECT k"+totalSrc+"GROUP BY k ORDER BY countMerge(calls) DESC, k LIMIT "+strconv.Itoa(limit))
-		if err != nil {
-			return nil, false, fmt.Errorf("timeseries %s: groups: %w", q.Metric, err)
+		var err error
+		groups, err = s.topGroups(ctx, q.Metric, "SELECT k"+totalSrc+"GROUP BY k ORDER BY countMerge(calls) DESC, k LIMIT "+strconv.Itoa(limit))
+		if err != nil || len(groups) == 0 {
+			return []store.Series{}, err == nil, err
 		}
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return nil, false, fmt.Errorf("timeseries %s: groups: %w", q.Metric, err)
-			}
-			groups = append(groups, k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, false, fmt.Errorf("timeseries %s: groups: %w", q.Metric, err)
-		}
-		if len(groups) == 0 {
-			return []store.Series{}, true, nil
-		}
-		lits := make([]string, len(groups))
-		for i, k := range groups {
-			lits[i] = lit(k)
-		}
-		where = "WHERE k IN (" + strings.Join(lits, ",") + ") "
+		where = "WHERE k IN " + inList(groups) + " "
 	}
-	sqlText := "SELECT k, hour - hour % " + i64(iv) + " AS t, " + val + " AS v, " + valued + " AS n" + src +
-		where + "GROUP BY k, t ORDER BY k, t"
-	rows, err := s.conn.Query(ctx, sqlText)
+	series, total, err := s.querySeries(ctx, q.Metric, "SELECT k, hour - hour % "+i64(iv)+" AS t, "+val+" AS v, "+valued+" AS n"+src+
+		where+"GROUP BY k, t ORDER BY k, t", always)
 	if err != nil {
-		return nil, false, fmt.Errorf("timeseries %s: %w", q.Metric, err)
-	}
-	defer rows.Close()
-	series := map[string]*store.Series{}
-	var total int64
-	for rows.Next() {
-		var gk string
-		var t, n int64
-		var v float64
-		if err := rows.Scan(&gk, &t, &v, &n); err != nil {
-			return nil, false, fmt.Errorf("timeseries %s: %w", q.Metric, err)
-		}
-		total += n
-		if (!always && n == 0) || math.IsNaN(v) {
-			continue
-		}
-		sr := series[gk]
-		if sr == nil {
-			sr = &store.Series{Group: gk, Points: []store.Point{}}
-			series[gk] = sr
-		}
-		sr.Points = append(sr.Points, store.Point{Time: time.Unix(0, t).UTC(), Value: v})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("timeseries %s: %w", q.Metric, err)
+		return nil, false, err
 	}
 	if !pct {
 		return orderSeries(series, q.GroupBy, groups), true, nil

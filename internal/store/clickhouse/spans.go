@@ -90,8 +90,8 @@ func (r *row) summary() store.SpanSummary {
 	sys, rest, _ := strings.Cut(r.content, "\x00")
 	input, output, _ := strings.Cut(rest, "\x00")
 	ss := store.SpanSummary{
-		TraceID:       traceFromHiLo(r.hi, r.lo).String(),
-		SpanID:        spanFromU64(r.span).String(),
+		TraceID:       store.TraceFromHiLo(r.hi, r.lo).String(),
+		SpanID:        store.SpanFromU64(r.span).String(),
 		Name:          r.name,
 		Service:       r.service,
 		StartTime:     time.Unix(0, r.start).UTC(),
@@ -111,7 +111,7 @@ func (r *row) summary() store.SpanSummary {
 		Output:        store.Preview(pick(r.mask&maskOutput != 0, output, r.recOut)),
 	}
 	if r.parent != 0 {
-		ss.ParentSpanID = spanFromU64(r.parent).String()
+		ss.ParentSpanID = store.SpanFromU64(r.parent).String()
 	}
 	if r.ttft > 0 {
 		v := float64(r.ttft) / 1e6
@@ -412,7 +412,7 @@ func (s *DB) Trace(ctx context.Context, project string, id genai.TraceID) (store
 	if project == "" {
 		return store.Trace{}, fmt.Errorf("trace: %w: project is required", store.ErrBadQuery)
 	}
-	hi, lo := traceHiLo(id)
+	hi, lo := store.TraceHiLo(id)
 	q := `SELECT ` + summaryCols + `, detail FROM ` + s.db + `.spans WHERE project = ` + lit(project) +
 		` AND trace_hi = ` + u64(hi) + ` AND trace_lo = ` + u64(lo) + ` ORDER BY start_ns, span_id`
 	rs, err := s.conn.Query(ctx, q)
@@ -469,10 +469,10 @@ func (s *DB) Trace(ctx context.Context, project string, id genai.TraceID) (store
 		r := &rows[i]
 		var sp genai.Span
 		if err := json.Unmarshal([]byte(r.detail), &sp); err != nil {
-			return store.Trace{}, fmt.Errorf("trace %s: span %s: decode: %w", id, spanFromU64(r.span), err)
+			return store.Trace{}, fmt.Errorf("trace %s: span %s: decode: %w", id, store.SpanFromU64(r.span), err)
 		}
 		sp.Project, sp.Status = project, genai.Status(r.status)
-		sp.TraceID, sp.SpanID, sp.ParentSpanID = id, spanFromU64(r.span), spanFromU64(r.parent)
+		sp.TraceID, sp.SpanID, sp.ParentSpanID = id, store.SpanFromU64(r.span), store.SpanFromU64(r.parent)
 		if err := applyRecords(&sp, r.mask, recs[recKey{r.hi, r.lo, r.span}]); err != nil {
 			return store.Trace{}, fmt.Errorf("trace %s: span %s: %w", id, sp.SpanID, err)
 		}

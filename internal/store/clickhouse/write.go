@@ -32,25 +32,6 @@ const recentGeneration = 1 << 20
 
 var window = store.CorrelationWindow.Nanoseconds()
 
-func traceHiLo(t genai.TraceID) (uint64, uint64) {
-	return binary.BigEndian.Uint64(t[:8]), binary.BigEndian.Uint64(t[8:])
-}
-
-func spanU64(s genai.SpanID) uint64 { return binary.BigEndian.Uint64(s[:]) }
-
-func traceFromHiLo(hi, lo uint64) genai.TraceID {
-	var t genai.TraceID
-	binary.BigEndian.PutUint64(t[:8], hi)
-	binary.BigEndian.PutUint64(t[8:], lo)
-	return t
-}
-
-func spanFromU64(v uint64) genai.SpanID {
-	var s genai.SpanID
-	binary.BigEndian.PutUint64(s[:], v)
-	return s
-}
-
 // fullKey identifies a span exactly.
 type fullKey struct {
 	project      string
@@ -59,8 +40,8 @@ type fullKey struct {
 }
 
 func keyOf(sp *genai.Span) fullKey {
-	hi, lo := traceHiLo(sp.TraceID)
-	return fullKey{sp.Project, hi, lo, spanU64(sp.SpanID), sp.StartUnixNano}
+	hi, lo := store.TraceHiLo(sp.TraceID)
+	return fullKey{sp.Project, hi, lo, store.SpanU64(sp.SpanID), sp.StartUnixNano}
 }
 
 // recentSpans remembers a 64-bit hash of the keys of the spans this node
@@ -269,7 +250,7 @@ const arenaChunk = 1 << 20
 
 // spanHead writes the columns of the spans table up to user_id.
 func spanHead(t *rowBinary, sp *genai.Span) {
-	hi, lo := traceHiLo(sp.TraceID)
+	hi, lo := store.TraceHiLo(sp.TraceID)
 	status := string(sp.Status)
 	if status == "" {
 		status = string(genai.StatusUnset)
@@ -277,10 +258,10 @@ func spanHead(t *rowBinary, sp *genai.Span) {
 	t.day(sp.StartUnixNano)
 	t.str(sp.Project)
 	t.i64(sp.StartUnixNano)
-	t.u64(spanU64(sp.SpanID))
+	t.u64(store.SpanU64(sp.SpanID))
 	t.u64(hi)
 	t.u64(lo)
-	t.u64(spanU64(sp.ParentSpanID))
+	t.u64(store.SpanU64(sp.ParentSpanID))
 	t.i64(sp.DurationNano)
 	t.i64(sp.TTFTNano)
 	t.str(sp.Name)
@@ -430,7 +411,7 @@ func sortSpans(spans []genai.Span, idx []int) {
 		if c := cmp.Compare(x.StartUnixNano, y.StartUnixNano); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(spanU64(x.SpanID), spanU64(y.SpanID)); c != 0 {
+		if c := cmp.Compare(store.SpanU64(x.SpanID), store.SpanU64(y.SpanID)); c != 0 {
 			return c
 		}
 		return bytes.Compare(x.TraceID[:], y.TraceID[:])
@@ -447,7 +428,7 @@ func messageRows(msgs []genai.MessageRecord) ([]byte, error) {
 		default:
 			return nil, fmt.Errorf("message record %s/%s: unknown kind %q", m.TraceID, m.SpanID, m.Kind)
 		}
-		hi, lo := traceHiLo(m.TraceID)
+		hi, lo := store.TraceHiLo(m.TraceID)
 		js, err := json.Marshal(m.Message)
 		if err != nil {
 			return nil, fmt.Errorf("message record %s/%s: encode: %w", m.TraceID, m.SpanID, err)
@@ -457,7 +438,7 @@ func messageRows(msgs []genai.MessageRecord) ([]byte, error) {
 		t.str(m.Project)
 		t.u64(hi)
 		t.u64(lo)
-		t.u64(spanU64(m.SpanID))
+		t.u64(store.SpanU64(m.SpanID))
 		t.str(string(m.Kind))
 		t.i64(m.TimeUnixNano)
 		t.i32(int32(m.Seq))
@@ -476,13 +457,13 @@ func ctxRows(spans []genai.Span, idx []int) []byte {
 		if sp.SessionID == "" && sp.UserID == "" {
 			continue
 		}
-		hi, lo := traceHiLo(sp.TraceID)
+		hi, lo := store.TraceHiLo(sp.TraceID)
 		t.day(sp.StartUnixNano)
 		t.str(sp.Project)
 		t.u64(hi)
 		t.u64(lo)
 		t.i64(sp.StartUnixNano)
-		t.u64(spanU64(sp.SpanID))
+		t.u64(store.SpanU64(sp.SpanID))
 		t.str(sp.SessionID)
 		t.str(sp.UserID)
 	}
@@ -537,7 +518,7 @@ func (s *DB) storedKeys(ctx context.Context, spans []*genai.Span) (map[fullKey]b
 	var plist []string
 	for i, sp := range spans {
 		starts[i] = sp.StartUnixNano
-		ids[i] = spanU64(sp.SpanID)
+		ids[i] = store.SpanU64(sp.SpanID)
 		if !projects[sp.Project] {
 			projects[sp.Project] = true
 			plist = append(plist, lit(sp.Project))

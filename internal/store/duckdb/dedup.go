@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/store"
 )
 
 // recentGeneration is how many span keys one generation of the recent set
@@ -123,8 +124,8 @@ type fullKey struct {
 }
 
 func keyOf(sp *genai.Span) fullKey {
-	hi, lo := traceHiLo(sp.TraceID)
-	return fullKey{sp.Project, hi, lo, spanU64(sp.SpanID), sp.StartUnixNano}
+	hi, lo := store.TraceHiLo(sp.TraceID)
+	return fullKey{sp.Project, hi, lo, store.SpanU64(sp.SpanID), sp.StartUnixNano}
 }
 
 // storedKeys returns which of spans are stored, read from the table.
@@ -133,7 +134,7 @@ func (r *recentSpans) storedKeys(ctx context.Context, q queryer, spans []*genai.
 	ids := make([]uint64, len(spans))
 	for i, sp := range spans {
 		starts[i] = sp.StartUnixNano
-		ids[i] = spanU64(sp.SpanID)
+		ids[i] = store.SpanU64(sp.SpanID)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT project, trace_hi, trace_lo, span_id, start_ns FROM spans
 		WHERE (`+rangesSQL("start_ns", starts)+`) AND span_id IN (`+u64List(ids)+`)`)

@@ -69,9 +69,9 @@ func (s *DB) Export(ctx context.Context, from, to time.Time, batchSize int, fn f
 			r := &rows[i]
 			sp := r.span0(projects[i], &ext[i], resources)
 			if err := decodeDetail(r.detail, &sp); err != nil {
-				return fmt.Errorf("export span %s: decode: %w", spanFromU64(r.span), err)
+				return fmt.Errorf("export span %s: decode: %w", store.SpanFromU64(r.span), err)
 			}
-			sp.TraceID, sp.SpanID, sp.ParentSpanID = traceFromHiLo(r.hi, r.lo), spanFromU64(r.span), spanFromU64(r.parent)
+			sp.TraceID, sp.SpanID, sp.ParentSpanID = store.TraceFromHiLo(r.hi, r.lo), store.SpanFromU64(r.span), store.SpanFromU64(r.parent)
 			b.Spans = append(b.Spans, sp)
 		}
 		last := rows[len(rows)-1]
@@ -98,7 +98,7 @@ func (s *DB) Export(ctx context.Context, from, to time.Time, batchSize int, fn f
 		if err := rs.Scan(&m.Project, &thi, &tlo, &span, &kind, &m.TimeUnixNano, &seq, &m.Truncated, &msg); err != nil {
 			return fmt.Errorf("export message records: %w", err)
 		}
-		m.TraceID, m.SpanID, m.Kind, m.Seq = traceFromHiLo(thi, tlo), spanFromU64(span), genai.MessageKind(kind), int(seq)
+		m.TraceID, m.SpanID, m.Kind, m.Seq = store.TraceFromHiLo(thi, tlo), store.SpanFromU64(span), genai.MessageKind(kind), int(seq)
 		if err := json.Unmarshal([]byte(msg), &m.Message); err != nil {
 			return fmt.Errorf("export message record: decode: %w", err)
 		}

@@ -89,8 +89,8 @@ func (r *row) summary() store.SpanSummary {
 	sys, rest, _ := strings.Cut(r.content, "\x00")
 	input, output, _ := strings.Cut(rest, "\x00")
 	ss := store.SpanSummary{
-		TraceID:       traceFromHiLo(r.hi, r.lo).String(),
-		SpanID:        spanFromU64(r.span).String(),
+		TraceID:       store.TraceFromHiLo(r.hi, r.lo).String(),
+		SpanID:        store.SpanFromU64(r.span).String(),
 		Name:          r.name,
 		Service:       r.service,
 		StartTime:     time.Unix(0, r.start).UTC(),
@@ -110,7 +110,7 @@ func (r *row) summary() store.SpanSummary {
 		Output:        store.Preview(pick(r.mask&maskOutput != 0, output, r.recOut)),
 	}
 	if r.parent != 0 {
-		ss.ParentSpanID = spanFromU64(r.parent).String()
+		ss.ParentSpanID = store.SpanFromU64(r.parent).String()
 	}
 	if r.ttft > 0 {
 		v := float64(r.ttft) / 1e6
@@ -403,7 +403,7 @@ func (s *DB) Trace(ctx context.Context, project string, id genai.TraceID) (store
 	if project == "" {
 		return store.Trace{}, fmt.Errorf("trace: %w: project is required", store.ErrBadQuery)
 	}
-	hi, lo := traceHiLo(id)
+	hi, lo := store.TraceHiLo(id)
 	idSQL := `trace_hi = ` + strconv.FormatUint(hi, 10) + ` AND trace_lo = ` + strconv.FormatUint(lo, 10)
 	// The trace's time range from the small index, so the spans scan
 	// reads only the row groups whose start_ns zone maps overlap it.
@@ -473,9 +473,9 @@ func (s *DB) Trace(ctx context.Context, project string, id genai.TraceID) (store
 		r := &rows[i]
 		sp := r.span0(project, &ext[i], resources)
 		if err := decodeDetail(r.detail, &sp); err != nil {
-			return store.Trace{}, fmt.Errorf("trace %s: span %s: decode: %w", id, spanFromU64(r.span), err)
+			return store.Trace{}, fmt.Errorf("trace %s: span %s: decode: %w", id, store.SpanFromU64(r.span), err)
 		}
-		sp.TraceID, sp.SpanID, sp.ParentSpanID = id, spanFromU64(r.span), spanFromU64(r.parent)
+		sp.TraceID, sp.SpanID, sp.ParentSpanID = id, store.SpanFromU64(r.span), store.SpanFromU64(r.parent)
 		if err := applyRecords(&sp, r.mask, recs[recKey{r.hi, r.lo, r.span}]); err != nil {
 			return store.Trace{}, fmt.Errorf("trace %s: span %s: %w", id, sp.SpanID, err)
 		}

@@ -3,7 +3,6 @@ package duckdb
 import (
 	"context"
 	"database/sql/driver"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,25 +31,6 @@ const rangeGap = int64(10 * 60 * 1e9)
 // maxRanges caps the ranges of one duplicate check; past it one range
 // covers the whole batch.
 const maxRanges = 16
-
-func traceHiLo(t genai.TraceID) (uint64, uint64) {
-	return binary.BigEndian.Uint64(t[:8]), binary.BigEndian.Uint64(t[8:])
-}
-
-func spanU64(s genai.SpanID) uint64 { return binary.BigEndian.Uint64(s[:]) }
-
-func traceFromHiLo(hi, lo uint64) genai.TraceID {
-	var t genai.TraceID
-	binary.BigEndian.PutUint64(t[:8], hi)
-	binary.BigEndian.PutUint64(t[8:], lo)
-	return t
-}
-
-func spanFromU64(v uint64) genai.SpanID {
-	var s genai.SpanID
-	binary.BigEndian.PutUint64(s[:], v)
-	return s
-}
 
 // Write stores the batch atomically and durably; see store.Store.
 func (s *DB) Write(ctx context.Context, b *store.Batch) error {
@@ -249,7 +229,7 @@ func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx [
 	vals := make([]driver.Value, 31)
 	for _, i := range idx {
 		sp, r := &spans[i], rows[i]
-		hi, lo := traceHiLo(sp.TraceID)
+		hi, lo := store.TraceHiLo(sp.TraceID)
 		if r.resHash != 0 && !s.resources.stored[r.resHash] {
 			added[r.resHash] = r.resJSON
 		}
@@ -262,7 +242,7 @@ func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx [
 			status = string(genai.StatusUnset)
 		}
 		vals = append(vals[:0],
-			sp.Project, hi, lo, spanU64(sp.SpanID), spanU64(sp.ParentSpanID),
+			sp.Project, hi, lo, store.SpanU64(sp.SpanID), store.SpanU64(sp.ParentSpanID),
 			sp.StartUnixNano, sp.DurationNano, sp.TTFTNano,
 			sp.Name, sp.Service, status, sp.ErrorType, sp.IsGenAI(),
 			sp.Operation, sp.Provider, sp.Model(), sp.RequestModel, sp.ResponseModel,
@@ -324,8 +304,8 @@ func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx [
 		return err
 	}
 	for _, sp := range ctx {
-		hi, lo := traceHiLo(sp.TraceID)
-		if err := tc.AppendRow(sp.Project, hi, lo, sp.StartUnixNano, spanU64(sp.SpanID), sp.SessionID, sp.UserID); err != nil {
+		hi, lo := store.TraceHiLo(sp.TraceID)
+		if err := tc.AppendRow(sp.Project, hi, lo, sp.StartUnixNano, store.SpanU64(sp.SpanID), sp.SessionID, sp.UserID); err != nil {
 			_ = tc.Close()
 			return fmt.Errorf("trace context: %w", err)
 		}
@@ -349,14 +329,14 @@ func appendMessages(dc driver.Conn, msgs []genai.MessageRecord) error {
 			_ = a.Close()
 			return fmt.Errorf("message record %s/%s: unknown kind %q", m.TraceID, m.SpanID, m.Kind)
 		}
-		hi, lo := traceHiLo(m.TraceID)
+		hi, lo := store.TraceHiLo(m.TraceID)
 		js, err := json.Marshal(m.Message)
 		if err != nil {
 			_ = a.Close()
 			return fmt.Errorf("message record %s/%s: encode: %w", m.TraceID, m.SpanID, err)
 		}
 		text := store.PartsText(m.Message.Parts)
-		err = a.AppendRow(m.Project, hi, lo, spanU64(m.SpanID), messageTime(m), int32(m.Seq), string(m.Kind),
+		err = a.AppendRow(m.Project, hi, lo, store.SpanU64(m.SpanID), messageTime(m), int32(m.Seq), string(m.Kind),
 			m.Truncated, string(js), text, strings.ToLower(text))
 		if err != nil {
 			_ = a.Close()
