@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/genscope/genscope/internal/jsonhttp"
 	"github.com/genscope/genscope/internal/store"
 )
 
@@ -28,7 +29,7 @@ func (e *Engine) Register(mux *http.ServeMux) {
 			if err != nil {
 				code, out = errorStatus(e.log, r, err)
 			}
-			WriteJSON(w, code, out)
+			jsonhttp.Write(w, code, out)
 		}
 	}
 	mux.HandleFunc("POST /api/v1/alert-rules", h(e.httpCreate))
@@ -43,43 +44,28 @@ func (e *Engine) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/alerts/history", h(e.httpHistory))
 }
 
-// errorBody is the API's error shape.
-type errorBody struct {
-	Error string `json:"error"`
-}
-
 // badRequest is a request error whose message names the field.
 type badRequest struct{ msg string }
 
 func (b *badRequest) Error() string { return b.msg }
-
-// WriteJSON writes v as the JSON answer.
-func WriteJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	if v != nil {
-		_ = json.NewEncoder(w).Encode(v)
-	}
-}
 
 func errorStatus(log *slog.Logger, r *http.Request, err error) (int, any) {
 	var fe *FieldError
 	var br *badRequest
 	switch {
 	case errors.As(err, &fe), errors.As(err, &br), errors.Is(err, store.ErrBadQuery):
-		return http.StatusBadRequest, errorBody{strings.ReplaceAll(err.Error(), "\n", "; ")}
+		return http.StatusBadRequest, jsonhttp.ErrorBody{Error: strings.ReplaceAll(err.Error(), "\n", "; ")}
 	case errors.Is(err, ErrNotFound):
-		return http.StatusNotFound, errorBody{"no such alert rule"}
+		return http.StatusNotFound, jsonhttp.ErrorBody{Error: "no such alert rule"}
 	case errors.Is(err, ErrReadOnly):
-		return http.StatusConflict, errorBody{"alert rule is read-only: it is defined in the config file"}
+		return http.StatusConflict, jsonhttp.ErrorBody{Error: "alert rule is read-only: it is defined in the config file"}
 	case errors.Is(err, ErrPassive):
-		return http.StatusConflict, errorBody{ErrPassive.Error() + " (genscope serve --components)"}
+		return http.StatusConflict, jsonhttp.ErrorBody{Error: ErrPassive.Error() + " (genscope serve --components)"}
 	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable, errorBody{"timed out"}
+		return http.StatusServiceUnavailable, jsonhttp.ErrorBody{Error: "timed out"}
 	}
 	log.Error("alert API", "path", r.URL.Path, "err", err)
-	return http.StatusInternalServerError, errorBody{"internal error; see the server log"}
+	return http.StatusInternalServerError, jsonhttp.ErrorBody{Error: "internal error; see the server log"}
 }
 
 // decodeRule reads a rule over the defaults of NewRule, refusing unknown

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/genscope/genscope/internal/jsonhttp"
 )
 
 // HandlerOptions configure the HTTP endpoints.
@@ -76,26 +78,15 @@ func (h *Handler) Middleware(next http.Handler) http.Handler {
 		p, err := h.s.Authenticate(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="genscope"`)
-			writeJSON(w, http.StatusUnauthorized, errorBody{"authentication required: a key, token or login session"})
+			jsonhttp.Write(w, http.StatusUnauthorized, jsonhttp.ErrorBody{Error: "authentication required: a key, token or login session"})
 			return
 		}
 		if err := CheckCSRF(r, p); err != nil {
-			writeJSON(w, http.StatusForbidden, errorBody{"missing or wrong " + CSRFHeader + " header (or cross-origin request)"})
+			jsonhttp.Write(w, http.StatusForbidden, jsonhttp.ErrorBody{Error: "missing or wrong " + CSRFHeader + " header (or cross-origin request)"})
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 	})
-}
-
-type errorBody struct {
-	Error string `json:"error"`
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p *Principal) (int, any, error)
@@ -106,7 +97,7 @@ func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p := FromContext(r.Context())
 		if p == nil {
-			writeJSON(w, http.StatusUnauthorized, errorBody{"authentication required"})
+			jsonhttp.Write(w, http.StatusUnauthorized, jsonhttp.ErrorBody{Error: "authentication required"})
 			return
 		}
 		code, out, err := fn(w, r, p)
@@ -114,25 +105,25 @@ func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
 			h.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, code, out)
+		jsonhttp.Write(w, code, out)
 	}
 }
 
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, ErrInvalid):
-		writeJSON(w, http.StatusBadRequest, errorBody{err.Error()})
+		jsonhttp.Write(w, http.StatusBadRequest, jsonhttp.ErrorBody{Error: err.Error()})
 	case errors.Is(err, ErrNotFound):
-		writeJSON(w, http.StatusNotFound, errorBody{err.Error()})
+		jsonhttp.Write(w, http.StatusNotFound, jsonhttp.ErrorBody{Error: err.Error()})
 	case errors.Is(err, ErrExists), errors.Is(err, ErrReadOnly):
-		writeJSON(w, http.StatusConflict, errorBody{err.Error()})
+		jsonhttp.Write(w, http.StatusConflict, jsonhttp.ErrorBody{Error: err.Error()})
 	case errors.Is(err, ErrUnauthorized):
-		writeJSON(w, http.StatusUnauthorized, errorBody{"unauthorized"})
+		jsonhttp.Write(w, http.StatusUnauthorized, jsonhttp.ErrorBody{Error: "unauthorized"})
 	case errors.Is(err, ErrForbidden):
-		writeJSON(w, http.StatusForbidden, errorBody{"forbidden"})
+		jsonhttp.Write(w, http.StatusForbidden, jsonhttp.ErrorBody{Error: "forbidden"})
 	default:
 		h.opts.Log.Error("auth request failed", "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusInternalServerError, errorBody{"internal error; see the server log"})
+		jsonhttp.Write(w, http.StatusInternalServerError, jsonhttp.ErrorBody{Error: "internal error; see the server log"})
 	}
 }
 
@@ -165,12 +156,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	sid, exp, err := h.s.Login(r.Context(), in.Username, in.Password)
 	if err != nil {
 		if errors.Is(err, ErrUnauthorized) {
-			writeJSON(w, http.StatusUnauthorized, errorBody{"wrong user name or password"})
+			jsonhttp.Write(w, http.StatusUnauthorized, jsonhttp.ErrorBody{Error: "wrong user name or password"})
 			return
 		}
 		if errors.Is(err, ErrThrottled) {
 			w.Header().Set("Retry-After", "900")
-			writeJSON(w, http.StatusTooManyRequests, errorBody{err.Error()})
+			jsonhttp.Write(w, http.StatusTooManyRequests, jsonhttp.ErrorBody{Error: err.Error()})
 			return
 		}
 		h.writeError(w, r, err)
@@ -181,7 +172,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: csrf, Path: "/", Expires: exp, Secure: h.opts.Secure, SameSite: http.SameSiteStrictMode})
 	u, _ := h.s.user(in.Username)
 	p := h.s.userPrincipal(u)
-	writeJSON(w, http.StatusOK, h.meBody(p, csrf, exp))
+	jsonhttp.Write(w, http.StatusOK, h.meBody(p, csrf, exp))
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
@@ -190,7 +181,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		// end a session.
 		if _, ok := h.s.sessionUser(c.Value); ok {
 			if got := r.Header.Get(CSRFHeader); got == "" || !equal(got, csrfToken(c.Value)) {
-				writeJSON(w, http.StatusForbidden, errorBody{"missing or wrong " + CSRFHeader + " header"})
+				jsonhttp.Write(w, http.StatusForbidden, jsonhttp.ErrorBody{Error: "missing or wrong " + CSRFHeader + " header"})
 				return
 			}
 		}

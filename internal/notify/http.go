@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/config"
+	"github.com/genscope/genscope/internal/jsonhttp"
 )
 
 // Register adds the action group and notification log endpoints to mux.
@@ -23,7 +24,7 @@ func (n *Notifier) Register(mux *http.ServeMux) {
 			if err != nil {
 				code, out = n.errorStatus(r, err)
 			}
-			writeJSON(w, code, out)
+			jsonhttp.Write(w, code, out)
 		}
 	}
 	mux.HandleFunc("POST /api/v1/action-groups", h(n.httpCreate))
@@ -36,31 +37,18 @@ func (n *Notifier) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/notifications/attempts", h(n.httpAttempts))
 }
 
-type errorBody struct {
-	Error string `json:"error"`
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	if v != nil {
-		_ = json.NewEncoder(w).Encode(v)
-	}
-}
-
 func (n *Notifier) errorStatus(r *http.Request, err error) (int, any) {
 	var ve *ValidationError
 	switch {
 	case errors.As(err, &ve):
-		return http.StatusBadRequest, errorBody{ve.Error()}
+		return http.StatusBadRequest, jsonhttp.ErrorBody{Error: ve.Error()}
 	case errors.Is(err, ErrNotFound):
-		return http.StatusNotFound, errorBody{"no such action group"}
+		return http.StatusNotFound, jsonhttp.ErrorBody{Error: "no such action group"}
 	case errors.Is(err, ErrReadOnly):
-		return http.StatusConflict, errorBody{"action group is read-only: it is defined in the config file"}
+		return http.StatusConflict, jsonhttp.ErrorBody{Error: "action group is read-only: it is defined in the config file"}
 	}
 	n.log.Error("action group API", "path", r.URL.Path, "err", err)
-	return http.StatusInternalServerError, errorBody{"internal error; see the server log"}
+	return http.StatusInternalServerError, jsonhttp.ErrorBody{Error: "internal error; see the server log"}
 }
 
 // groupView is a group as the API shows it: secrets redacted, and for
