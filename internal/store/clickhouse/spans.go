@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -462,9 +463,7 @@ func (s *DB) Trace(ctx context.Context, project string, id genai.TraceID) (store
 			return store.Trace{}, fmt.Errorf("trace %s: %w", id, err)
 		}
 	}
-	nodes := make(map[uint64]*store.TraceNode, len(rows))
-	order := make([]*store.TraceNode, 0, len(rows))
-	parents := make([]uint64, 0, len(rows))
+	var tb store.TraceBuilder
 	for i := range rows {
 		r := &rows[i]
 		var sp genai.Span
@@ -476,43 +475,9 @@ func (s *DB) Trace(ctx context.Context, project string, id genai.TraceID) (store
 		if err := applyRecords(&sp, r.mask, recs[recKey{r.hi, r.lo, r.span}]); err != nil {
 			return store.Trace{}, fmt.Errorf("trace %s: span %s: %w", id, sp.SpanID, err)
 		}
-		n := &store.TraceNode{
-			TraceID:    id.String(),
-			SpanID:     sp.SpanID.String(),
-			StartTime:  time.Unix(0, r.start).UTC(),
-			DurationMS: float64(r.dur) / 1e6,
-			Session:    orElse(r.session, sess),
-			User:       orElse(r.user, user),
-			Span:       sp,
-			Children:   []*store.TraceNode{},
-		}
-		if r.parent != 0 {
-			n.ParentSpanID = sp.ParentSpanID.String()
-		}
-		if _, dup := nodes[r.span]; dup {
-			continue // a span id reused within the trace (different start): keep the first
-		}
-		nodes[r.span] = n
-		order = append(order, n)
-		parents = append(parents, r.parent)
+		tb.Add(sp, r.start, r.dur, cmp.Or(r.session, sess), cmp.Or(r.user, user))
 	}
-	t := store.Trace{TraceID: id.String(), Roots: []*store.TraceNode{}}
-	for i, n := range order {
-		p := nodes[parents[i]]
-		if parents[i] == 0 || p == nil || p == n {
-			t.Roots = append(t.Roots, n)
-			continue
-		}
-		p.Children = append(p.Children, n)
-	}
-	return t, nil
-}
-
-func orElse(own, inherited string) string {
-	if own != "" {
-		return own
-	}
-	return inherited
+	return tb.Trace(id), nil
 }
 
 // applyRecords sets the kinds of content the span lacks from its records.
