@@ -319,28 +319,7 @@ function ruleRow(r: Rule, alerts: Instance[], groups: Map<string, string>): HTML
   });
   add(actions, evalBtn, " ", h("a", { class: "btn small ghost", href: edit, "data-link": true }, r.read_only ? "View" : "Edit"));
   if (!r.read_only) {
-    const del = h("button", { type: "button", class: "btn small ghost danger", title: "delete this rule" }, "Delete");
-    del.addEventListener("click", () => {
-      const yes = h("button", { type: "button", class: "btn small danger-solid" }, "Delete “" + r.name + "”");
-      const no = h("button", { type: "button", class: "btn small ghost" }, "Cancel");
-      const box = h("span", { class: "confirm", role: "group", "aria-label": "confirm delete" }, yes, " ", no);
-      del.replaceWith(box);
-      yes.focus();
-      no.addEventListener("click", () => {
-        box.replaceWith(del);
-        del.focus();
-      });
-      yes.addEventListener("click", async () => {
-        yes.disabled = true;
-        try {
-          await send("DELETE", "alert-rules/" + encodeURIComponent(r.id));
-          go(location.pathname + location.search, true);
-        } catch (err) {
-          box.replaceWith(del, h("div", { class: "bad small", role: "alert" }, (err as Error).message));
-        }
-      });
-    });
-    add(actions, " ", del);
+    add(actions, " ", deleteButton("Delete “" + r.name + "”", "alert-rules/" + encodeURIComponent(r.id), "delete this rule"));
   }
   const groupNames = (r.action_groups || []).map((g) => groups.get(g) || g);
   const tr = h("tr", { "data-rule": r.id, "data-state": r.state || "ok" },
@@ -567,4 +546,32 @@ export async function historyPage(main: HTMLElement, signal: AbortSignal) {
         }))))));
   }
   main.dataset.loaded = "true";
+}
+
+// deleteButton is a Delete button that asks first (confirm is the text
+// of the confirming button), then deletes path and reloads the page; an
+// error shows next to the button.
+export function deleteButton(confirm: string, path: string, title?: string): HTMLButtonElement {
+  const del = h("button", { type: "button", class: "btn small ghost danger", title }, "Delete");
+  del.addEventListener("click", () => {
+    const yes = h("button", { type: "button", class: "btn small danger-solid" }, confirm);
+    const no = h("button", { type: "button", class: "btn small ghost" }, "Cancel");
+    const box = h("span", { class: "confirm", role: "group", "aria-label": "confirm delete" }, yes, " ", no);
+    del.replaceWith(box);
+    yes.focus();
+    no.addEventListener("click", () => {
+      box.replaceWith(del);
+      del.focus();
+    });
+    yes.addEventListener("click", async () => {
+      yes.disabled = true;
+      try {
+        await send("DELETE", path);
+        go(location.pathname + location.search, true);
+      } catch (err) {
+        box.replaceWith(del, h("div", { class: "bad small", role: "alert" }, (err as Error).message));
+      }
+    });
+  });
+  return del;
 }

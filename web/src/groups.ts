@@ -2,7 +2,7 @@
 // Receiver secrets (URLs, HMAC secrets, routing keys) are write-only: the
 // API answers "[redacted]", shown here as "set"; sending "[redacted]" back
 // keeps the stored value.
-import { attemptText, clearErrors, field, Rule, showErrors, tabs, unmarkOnEdit } from "./alerts";
+import { attemptText, clearErrors, deleteButton, field, Rule, showErrors, tabs, unmarkOnEdit } from "./alerts";
 import { api, APIError, go, href, send } from "./state";
 import { add, h } from "./util";
 
@@ -95,28 +95,8 @@ export async function groupsPage(main: HTMLElement, signal: AbortSignal) {
         const actions = h("td", { class: "actions nowrap" }, testButton(g, out), " ", h("a", { class: "btn small ghost", href: edit, "data-link": true }, g.read_only ? "View" : "Edit"));
         const users = usedBy(g.id);
         if (!g.read_only) {
-          const del = h("button", { type: "button", class: "btn small ghost danger" }, "Delete");
-          del.addEventListener("click", () => {
-            const yes = h("button", { type: "button", class: "btn small danger-solid" }, users.length ? `Delete (used by ${users.length} rule${users.length === 1 ? "" : "s"})` : "Delete “" + g.name + "”");
-            const no = h("button", { type: "button", class: "btn small ghost" }, "Cancel");
-            const box = h("span", { class: "confirm", role: "group", "aria-label": "confirm delete" }, yes, " ", no);
-            del.replaceWith(box);
-            yes.focus();
-            no.addEventListener("click", () => {
-              box.replaceWith(del);
-              del.focus();
-            });
-            yes.addEventListener("click", async () => {
-              yes.disabled = true;
-              try {
-                await send("DELETE", "action-groups/" + encodeURIComponent(g.id));
-                go(location.pathname + location.search, true);
-              } catch (err) {
-                box.replaceWith(del, h("div", { class: "bad small", role: "alert" }, (err as Error).message));
-              }
-            });
-          });
-          add(actions, " ", del);
+          const confirm = users.length ? `Delete (used by ${users.length} rule${users.length === 1 ? "" : "s"})` : "Delete “" + g.name + "”";
+          add(actions, " ", deleteButton(confirm, "action-groups/" + encodeURIComponent(g.id)));
         }
         return h("tr", { "data-group": g.id },
           h("td", null, h("a", { href: edit, "data-link": true }, g.name)),
