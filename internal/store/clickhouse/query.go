@@ -221,12 +221,9 @@ func (s *DB) rawPct(ctx context.Context, f store.Filter) (pctFunc, bool, error) 
 	if !r.ok {
 		return s.pct, true, nil
 	}
-	total, err := s.rangeCalls(ctx, f, r)
-	if err != nil {
-		return nil, false, err
-	}
-	if total <= s.exactLimit {
-		return s.pct, true, nil
+	exact, err := s.exactPct(ctx, f, r)
+	if err != nil || exact {
+		return s.pct, exact, err
 	}
 	return tdigestPct, false, nil
 }
@@ -561,7 +558,7 @@ func (s *DB) Timeseries(ctx context.Context, q store.TimeseriesQuery) ([]store.S
 		}
 		sc.where = append(sc.where, g+" IN "+inList(groups))
 	}
-	series, _, err := s.querySeries(ctx, q.Metric, "SELECT "+g+" AS g, "+bucket+" AS t, "+val+" AS v, "+valued+" AS n"+s.from(sc)+"GROUP BY g, t ORDER BY g, t", always)
+	series, err := s.querySeries(ctx, q.Metric, "SELECT "+g+" AS g, "+bucket+" AS t, "+val+" AS v, "+valued+" AS n"+s.from(sc)+"GROUP BY g, t ORDER BY g, t", always)
 	if err != nil {
 		return nil, err
 	}
@@ -599,25 +596,22 @@ func inList(vals []string) string {
 }
 
 // querySeries runs a query of (group, bucket start, value, calls with a
-// value) rows into series by group, and sums those calls. A bucket
-// whose value is NaN is left out, and so is one with no valued call
-// unless always.
-func (s *DB) querySeries(ctx context.Context, metric, sqlText string, always bool) (map[string]*store.Series, int64, error) {
+// value) rows into series by group. A bucket whose value is NaN is left
+// out, and so is one with no valued call unless always.
+func (s *DB) querySeries(ctx context.Context, metric, sqlText string, always bool) (map[string]*store.Series, error) {
 	rows, err := s.conn.Query(ctx, sqlText)
 	if err != nil {
-		return nil, 0, fmt.Errorf("timeseries %s: %w", metric, err)
+		return nil, fmt.Errorf("timeseries %s: %w", metric, err)
 	}
 	defer rows.Close()
 	series := map[string]*store.Series{}
-	var total int64
 	for rows.Next() {
 		var gk string
 		var t, n int64
 		var v float64
 		if err := rows.Scan(&gk, &t, &v, &n); err != nil {
-			return nil, 0, fmt.Errorf("timeseries %s: %w", metric, err)
+			return nil, fmt.Errorf("timeseries %s: %w", metric, err)
 		}
-		total += n
 		if (!always && n == 0) || math.IsNaN(v) {
 			continue
 		}
@@ -629,9 +623,9 @@ func (s *DB) querySeries(ctx context.Context, metric, sqlText string, always boo
 		sr.Points = append(sr.Points, store.Point{Time: time.Unix(0, t).UTC(), Value: v})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("timeseries %s: %w", metric, err)
+		return nil, fmt.Errorf("timeseries %s: %w", metric, err)
 	}
-	return series, total, nil
+	return series, nil
 }
 
 // UnknownModels lists the models of calls whose cost is unknown.

@@ -227,16 +227,14 @@ func (s *DB) rollupSource(f store.Filter, r rollupRange, group string, daily boo
 	return " FROM (" + strings.Join(parts, "\nUNION ALL\n") + ") "
 }
 
-// exactPct says whether percentiles over n calls of f's range come from
-// the spans: when the range holds at most the exact limit of the
-// project's calls, so the exact query's cost is bounded whatever the
-// filter (a narrow filter over a month still reads the month's spans).
-func (s *DB) exactPct(ctx context.Context, f store.Filter, r rollupRange, n int64) (bool, error) {
-	if n > s.exactLimit {
+// exactPct says whether percentiles over f's range come from the spans:
+// when the range holds at most the exact limit of the project's calls,
+// so the exact query's cost is bounded whatever the filter (a narrow
+// filter over a month still reads the month's spans). It is decided
+// before the aggregate runs, so only one of the two paths does.
+func (s *DB) exactPct(ctx context.Context, f store.Filter, r rollupRange) (bool, error) {
+	if s.exactLimit < 0 {
 		return false, nil
-	}
-	if f == rangeOf(f) {
-		return true, nil
 	}
 	total, err := s.rangeCalls(ctx, f, r)
 	return total <= s.exactLimit, err
@@ -280,9 +278,13 @@ func (s *DB) rollupOverview(ctx context.Context, f store.Filter, r rollupRange, 
 	if err := s.conn.QueryRow(ctx, q).Scan(append(d[:len(d)-2:len(d)-2], &dur, &ttft)...); err != nil {
 		return store.Overview{}, fmt.Errorf("overview: %w", err)
 	}
-	exact, err := s.exactPct(ctx, f, r, t.Calls)
-	if err != nil {
-		return store.Overview{}, err
+	// Without filters the calls are the range's: no need to count them.
+	exact := t.Calls <= s.exactLimit
+	if exact && f != rangeOf(f) {
+		var err error
+		if exact, err = s.exactPct(ctx, f, r); err != nil {
+			return store.Overview{}, err
+		}
 	}
 	if exact {
 		if err := s.exactPercentiles(ctx, sc, &t); err != nil {
@@ -308,6 +310,9 @@ func rollupDim(dim string) string {
 // rollupBreakdown is Breakdown from the rollup; done is false when the
 // calls are few enough for exact percentiles from the spans.
 func (s *DB) rollupBreakdown(ctx context.Context, q store.BreakdownQuery, col string, limit int, r rollupRange) ([]store.BreakdownRow, bool, error) {
+	if exact, err := s.exactPct(ctx, q.Filter, r); err != nil || exact {
+		return nil, false, err
+	}
 	sqlText := "SELECT k, " + rollupTotals + ", " + rollupPct + s.rollupSource(q.Filter, r, col, true) +
 		"GROUP BY k ORDER BY countMerge(calls) DESC, k LIMIT " + strconv.Itoa(limit)
 	rows, err := s.conn.Query(ctx, sqlText)
@@ -316,7 +321,6 @@ func (s *DB) rollupBreakdown(ctx context.Context, q store.BreakdownQuery, col st
 	}
 	defer rows.Close()
 	out := []store.BreakdownRow{}
-	var n int64
 	for rows.Next() {
 		var t totals
 		var key string
@@ -327,14 +331,10 @@ func (s *DB) rollupBreakdown(ctx context.Context, q store.BreakdownQuery, col st
 		}
 		t.dur, t.ttft = pickLevels(dur, 0.5, 0.95, 0.99), pickLevels(ttft, 0.5, 0.95)
 		t.finish()
-		n += t.Calls
 		out = append(out, breakdownRow(key, &t))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("breakdown by %s: %w", q.By, err)
-	}
-	if exact, err := s.exactPct(ctx, q.Filter, r, n); err != nil || exact {
-		return nil, false, err
 	}
 	return out, true, nil
 }
@@ -425,6 +425,11 @@ func (s *DB) rollupTimeseries(ctx context.Context, q store.TimeseriesQuery, limi
 	if !ok {
 		return nil, false, nil
 	}
+	if pct {
+		if exact, err := s.exactPct(ctx, q.Filter, r); err != nil || exact {
+			return nil, false, err
+		}
+	}
 	g := ""
 	if q.GroupBy != "" {
 		if g = rollupDim(q.GroupBy); g == "" {
@@ -444,15 +449,9 @@ func (s *DB) rollupTimeseries(ctx context.Context, q store.TimeseriesQuery, limi
 		}
 		where = "WHERE k IN " + inList(groups) + " "
 	}
-	series, total, err := s.querySeries(ctx, q.Metric, "SELECT k, hour - hour % "+i64(iv)+" AS t, "+val+" AS v, "+valued+" AS n"+src+
+	series, err := s.querySeries(ctx, q.Metric, "SELECT k, hour - hour % "+i64(iv)+" AS t, "+val+" AS v, "+valued+" AS n"+src+
 		where+"GROUP BY k, t ORDER BY k, t", always)
 	if err != nil {
-		return nil, false, err
-	}
-	if !pct {
-		return orderSeries(series, q.GroupBy, groups), true, nil
-	}
-	if exact, err := s.exactPct(ctx, q.Filter, r, total); err != nil || exact {
 		return nil, false, err
 	}
 	return orderSeries(series, q.GroupBy, groups), true, nil
