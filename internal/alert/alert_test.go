@@ -15,7 +15,7 @@ import (
 	"github.com/genscope/genscope/internal/store"
 )
 
-// memState is an in-memory StateStore.
+// memState is an in-memory store.StateStore.
 type memState struct {
 	mu     sync.Mutex
 	docs   map[string]map[string][]byte

@@ -22,7 +22,7 @@
 // internal/app), which queues durably and returns.
 //
 // Consistency model (one evaluator node; the state lives in the store's
-// file through StateStore):
+// file through store.StateStore):
 //   - A state change is written (alert state, then a history event)
 //     before it is handed to the notify function; the alert records which
 //     change it last handed over (NotifiedChange) after the hand-over.

@@ -38,7 +38,7 @@ type Querier interface {
 // Options configure an Engine.
 type Options struct {
 	Query  Querier
-	State  StateStore
+	State  store.StateStore
 	Notify NotifyFunc
 	// DefaultProject is the project of rules whose filters name none.
 	DefaultProject string

@@ -146,23 +146,6 @@ type Notification struct {
 // tries again at the rule's next evaluation and at start.
 type NotifyFunc func(ctx context.Context, n Notification) error
 
-// StateStore keeps rules, alert state and history as JSON documents. It
-// is defined here and implemented by the DuckDB backend without importing
-// this package (only plain types cross it).
-type StateStore interface {
-	// PutDoc creates or replaces the document (kind, id), durably.
-	PutDoc(ctx context.Context, kind, id string, doc []byte) error
-	// DeleteDoc removes the document; a missing one is not an error.
-	DeleteDoc(ctx context.Context, kind, id string) error
-	// ListDocs calls fn for every document of a kind, in id order.
-	ListDocs(ctx context.Context, kind string, fn func(id string, doc []byte) error) error
-	// AppendEvent adds an event under key at time t, durably.
-	AppendEvent(ctx context.Context, kind, key string, t time.Time, doc []byte) error
-	// ListEvents calls fn for the newest limit events of a kind (of one
-	// key, or of every key when key is ""), newest first.
-	ListEvents(ctx context.Context, kind, key string, limit int, fn func(doc []byte) error) error
-}
-
 // Kinds of documents and events the engine stores.
 const (
 	KindRule     = "alert_rule"

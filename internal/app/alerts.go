@@ -9,6 +9,8 @@ import (
 	"github.com/genscope/genscope/internal/api"
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/notify"
+
+	"github.com/genscope/genscope/internal/store"
 )
 
 // alerting is the alert engine and the notifier, wired together.
@@ -31,7 +33,7 @@ func (a *App) newAlerting(ctx context.Context, mux *http.ServeMux) (*alerting, e
 		return nil, nil
 	}
 	q, okQ := a.st.(alert.Querier)
-	state, okS := a.st.(alert.StateStore)
+	state, okS := a.st.(store.StateStore)
 	if !okQ || !okS {
 		a.log.Warn("alerting is off: the store backend keeps no alert state", "driver", a.cfg.Store.Driver)
 		return nil, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/genscope/genscope/internal/api"
 	"github.com/genscope/genscope/internal/auth"
 	"github.com/genscope/genscope/internal/privacy"
+	"github.com/genscope/genscope/internal/store"
 )
 
 // trust is access control (projects, keys, users; on when auth is
@@ -37,8 +38,8 @@ var errNoKey = errors.New("a valid ingest key is required (Authorization: Bearer
 // privacy and retention machinery.
 func (a *App) newTrust(ctx context.Context) (*trust, error) {
 	c := a.cfg
-	var ds auth.DocStore = &auth.MemStore{}
-	if d, ok := a.st.(auth.DocStore); ok {
+	var ds store.DocStore = &auth.MemStore{}
+	if d, ok := a.st.(store.DocStore); ok {
 		ds = d
 	} else if c.Auth.Enabled {
 		return nil, fmt.Errorf("auth: the %s store cannot keep projects, keys and users", c.Store.Driver)
@@ -204,18 +205,6 @@ func (t *trust) stop() {
 	t.ret.stop()
 }
 
-// retainer is implemented by stores that can enforce retention (DuckDB):
-// each call deletes at most limit rows in one short transaction.
-type retainer interface {
-	DeleteSpansBefore(ctx context.Context, project string, t time.Time, limit int) (int64, error)
-	DropContentBefore(ctx context.Context, project string, t time.Time, limit int) (int64, error)
-}
-
-// diskUser is implemented by stores that know their size on disk.
-type diskUser interface {
-	DiskBytes() (int64, error)
-}
-
 // retention deletes expired spans and content, project by project, in
 // small batches, and reports disk usage.
 type retention struct {
@@ -245,7 +234,7 @@ func newRetention(st any, svc *auth.Service, log *slog.Logger, reg prometheus.Re
 	}
 	if reg != nil {
 		reg.MustRegister(r.deleted)
-		if du, ok := st.(diskUser); ok {
+		if du, ok := st.(store.DiskUser); ok {
 			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "genscope_store_disk_bytes",
 				Help: "Size of the store's files on disk (DuckDB database and write-ahead log).",
@@ -263,7 +252,7 @@ func newRetention(st any, svc *auth.Service, log *slog.Logger, reg prometheus.Re
 
 // usage is the storage figures GET /api/v1/projects shows.
 func (r *retention) usage(context.Context) map[string]any {
-	du, ok := r.st.(diskUser)
+	du, ok := r.st.(store.DiskUser)
 	if !ok {
 		return nil
 	}
@@ -275,7 +264,7 @@ func (r *retention) usage(context.Context) map[string]any {
 }
 
 func (r *retention) start(ctx context.Context) {
-	rt, ok := r.st.(retainer)
+	rt, ok := r.st.(store.Retainer)
 	if !ok {
 		return
 	}
@@ -312,7 +301,7 @@ func (r *retention) stop() {
 }
 
 // sweep enforces every project's retention once.
-func (r *retention) sweep(ctx context.Context, rt retainer) {
+func (r *retention) sweep(ctx context.Context, rt store.Retainer) {
 	now := r.now()
 	for _, p := range r.svc.Projects() {
 		if d := time.Duration(p.ContentRetention); d > 0 {

@@ -562,7 +562,7 @@ func TestTrust(t *testing.T) {
 	}
 
 	// The canary: no secret in logs, metrics, bodies or stored state.
-	docs := a.Store().(auth.DocStore)
+	docs := a.Store().(store.DocStore)
 	var stored []string
 	for _, kind := range []string{"auth.project", "auth.key", "auth.user", "auth.session"} {
 		_ = docs.ListDocs(context.Background(), kind, func(id string, doc []byte) error {

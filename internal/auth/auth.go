@@ -12,18 +12,11 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/genscope/genscope/internal/store"
 )
 
-// DocStore keeps JSON documents by (kind, id); the DuckDB store
-// implements it (its state_docs table). Put and Delete are durable when
-// they return.
-type DocStore interface {
-	PutDoc(ctx context.Context, kind, id string, doc []byte) error
-	DeleteDoc(ctx context.Context, kind, id string) error
-	ListDocs(ctx context.Context, kind string, fn func(id string, doc []byte) error) error
-}
-
-// Document kinds in the DocStore.
+// Document kinds in the store.DocStore.
 const (
 	kindProject = "auth.project"
 	kindKey     = "auth.key"
@@ -276,9 +269,9 @@ type Options struct {
 }
 
 // Service holds projects, keys, users and sessions in memory, written
-// through to a DocStore. Its methods are safe for concurrent use.
+// through to a store.DocStore. Its methods are safe for concurrent use.
 type Service struct {
-	st   DocStore
+	st   store.DocStore
 	opts Options
 
 	// dummyHash is compared against when a login names no user.
@@ -315,7 +308,7 @@ type snapshot struct {
 const DefaultProject = "default"
 
 // New loads the state from st.
-func New(ctx context.Context, st DocStore, opts Options) (*Service, error) {
+func New(ctx context.Context, st store.DocStore, opts Options) (*Service, error) {
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = 12 * time.Hour
 	}
@@ -933,14 +926,14 @@ func (s *Service) user(name string) (User, bool) {
 	return *u, true
 }
 
-// MemStore is a DocStore in memory, for tests and stores that keep no
+// MemStore is a store.DocStore in memory, for tests and stores that keep no
 // state.
 type MemStore struct {
 	mu   sync.Mutex
 	docs map[string]map[string][]byte
 }
 
-// PutDoc implements DocStore.
+// PutDoc implements store.DocStore.
 func (m *MemStore) PutDoc(_ context.Context, kind, id string, doc []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -954,7 +947,7 @@ func (m *MemStore) PutDoc(_ context.Context, kind, id string, doc []byte) error 
 	return nil
 }
 
-// DeleteDoc implements DocStore.
+// DeleteDoc implements store.DocStore.
 func (m *MemStore) DeleteDoc(_ context.Context, kind, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -962,7 +955,7 @@ func (m *MemStore) DeleteDoc(_ context.Context, kind, id string) error {
 	return nil
 }
 
-// ListDocs implements DocStore.
+// ListDocs implements store.DocStore.
 func (m *MemStore) ListDocs(_ context.Context, kind string, fn func(id string, doc []byte) error) error {
 	m.mu.Lock()
 	ids := make([]string, 0, len(m.docs[kind]))

@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/genscope/genscope/internal/store"
 )
 
 const adminToken = "admin-token-canary-0123456789"
 
-func newService(t *testing.T, st DocStore) *Service {
+func newService(t *testing.T, st store.DocStore) *Service {
 	t.Helper()
 	s, err := New(context.Background(), st, Options{AdminToken: adminToken, BcryptCost: bcrypt.MinCost,
 		Projects: []Project{{Name: "cfg", Capture: CaptureMetadata}}})

@@ -20,6 +20,8 @@ import (
 
 	"github.com/genscope/genscope/internal/alert"
 	"github.com/genscope/genscope/internal/config"
+
+	"github.com/genscope/genscope/internal/store"
 )
 
 // Kinds of documents and events the notifier stores.
@@ -43,7 +45,7 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 
 // Options configure a Notifier.
 type Options struct {
-	State               alert.StateStore
+	State               store.StateStore
 	AllowPrivateTargets bool
 	SMTP                config.SMTP
 	Attempts            int           // tries per delivery; 0 means 5

@@ -19,7 +19,7 @@ import (
 	"github.com/genscope/genscope/internal/notify/notifytest"
 )
 
-// memState is an in-memory alert.StateStore.
+// memState is an in-memory store.StateStore.
 type memState struct {
 	mu     sync.Mutex
 	docs   map[string]map[string][]byte

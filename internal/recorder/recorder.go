@@ -52,17 +52,9 @@ type Options struct {
 	// (ClickHouse makes a data part per insert): while fewer than
 	// MinBatchItems items are queued, the writer waits up to Linger for
 	// more, even when submitters wait for their write. 0 means no such
-	// wait, unless the store asks for one (BatchHinter).
+	// wait, unless the store asks for one (store.BatchHinter).
 	MinBatchItems int
 	Linger        time.Duration
-}
-
-// BatchHinter is implemented by stores that write much faster in large
-// batches. The recorder takes their hint where Options leave the choice
-// open: MaxBatchItems is raised to maxItems, and MinBatchItems and Linger
-// default to minItems and linger.
-type BatchHinter interface {
-	BatchHint() (minItems, maxItems int, linger time.Duration)
 }
 
 // DefaultOptions are sized for a 2-core machine with a few hundred MiB.
@@ -116,7 +108,7 @@ func New(w Writer, opts Options, log *slog.Logger, reg prometheus.Registerer) (*
 	if opts.AsyncLinger == 0 {
 		opts.AsyncLinger = 50 * time.Millisecond
 	}
-	if h, ok := w.(BatchHinter); ok {
+	if h, ok := w.(store.BatchHinter); ok {
 		minItems, maxItems, linger := h.BatchHint()
 		opts.MaxBatchItems = max(opts.MaxBatchItems, maxItems)
 		if opts.MinBatchItems == 0 {

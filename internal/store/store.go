@@ -56,14 +56,6 @@ func (b *Batch) Merge(o *Batch) {
 	}
 }
 
-// Preparer is implemented by backends that can do the CPU-heavy part of a
-// write (encoding rows) before Write, concurrently, on the submitter's
-// goroutine, so that the single writer only appends. Prepare must be safe
-// to call concurrently for different batches.
-type Preparer interface {
-	Prepare(b *Batch) error
-}
-
 // Len is the number of items in the batch.
 func (b *Batch) Len() int { return len(b.Spans) + len(b.Messages) }
 

@@ -9,8 +9,6 @@ import (
 	"github.com/genscope/genscope/internal/store"
 )
 
-var _ store.Aggregator = (*DB)(nil)
-
 // Aggregate computes one aggregate of a metric over the filter's range,
 // optionally per value of a dimension; see store.Aggregator.
 func (s *DB) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.AggregateRow, error) {

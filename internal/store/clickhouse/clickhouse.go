@@ -23,7 +23,17 @@ import (
 	"github.com/genscope/genscope/internal/store"
 )
 
-var _ store.Store = (*DB)(nil)
+// The store contract and the optional capabilities the ClickHouse store
+// has (store.Preparer is guarded next to Prepare). It has no
+// store.DiskUser: its disk is the server's.
+var (
+	_ store.Store       = (*DB)(nil)
+	_ store.Aggregator  = (*DB)(nil)
+	_ store.Exporter    = (*DB)(nil)
+	_ store.StateStore  = (*DB)(nil)
+	_ store.Retainer    = (*DB)(nil)
+	_ store.BatchHinter = (*DB)(nil)
+)
 
 //go:embed sql/*.sql
 var sqlFiles embed.FS

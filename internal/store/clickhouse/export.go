@@ -11,8 +11,6 @@ import (
 	"github.com/genscope/genscope/internal/store"
 )
 
-var _ store.Exporter = (*DB)(nil)
-
 // spanKeyCols are the columns that identify a span copy, for LIMIT 1 BY.
 const spanKeyCols = "project, trace_hi, trace_lo, span_id, start_ns"
 

@@ -11,8 +11,8 @@ import (
 
 // The methods below keep the state every genscope node shares: alert
 // rules, action groups, alert state and the notification log
-// (alert.StateStore, the notifier's log) and projects, keys, users and
-// sessions (auth.DocStore), as JSON documents in state_docs, and their
+// (alerting and the notifier's log) and projects, keys, users and
+// sessions (auth): store.StateStore, as JSON documents in state_docs, and their
 // append-only events in state_events (sql/0003_state.sql). They do not go
 // through the span writer: each is one synchronous INSERT, durable (on
 // its shard, in a cluster) when it returns, or one query.

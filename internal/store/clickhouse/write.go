@@ -288,7 +288,7 @@ func spanHead(t *rowBinary, sp *genai.Span) {
 	t.str(sp.UserID)
 }
 
-// BatchHint is what the store asks of the recorder (recorder.BatchHinter):
+// BatchHint is what the store asks of the recorder (store.BatchHinter):
 // batches of at least 10,000 items, waiting up to a second for them, and
 // up to 20,000. ClickHouse makes a data part per insert and merges them in
 // the background, so few large inserts ingest much faster than many small

@@ -9,8 +9,6 @@ import (
 	"github.com/genscope/genscope/internal/store"
 )
 
-var _ store.Aggregator = (*DB)(nil)
-
 // countSQL is the number of values metricSQL aggregates.
 func countSQL(metric string) string {
 	switch metric {

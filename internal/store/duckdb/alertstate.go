@@ -7,7 +7,7 @@ import (
 )
 
 // The methods below keep alert rules, action groups, alert state and
-// notification logs (internal/alert.StateStore and the notifier's log)
+// notification logs (store.StateStore: alerting, the notifier's log, auth)
 // as JSON documents in the same file as the spans. They do not go
 // through the span writer: each is its own small transaction on the
 // read pool, durable when it returns.

@@ -20,7 +20,16 @@ import (
 	"github.com/genscope/genscope/internal/store"
 )
 
-var _ store.Store = (*DB)(nil)
+// The store contract and the optional capabilities the DuckDB store has
+// (store.Preparer is guarded next to Prepare).
+var (
+	_ store.Store      = (*DB)(nil)
+	_ store.Aggregator = (*DB)(nil)
+	_ store.Exporter   = (*DB)(nil)
+	_ store.StateStore = (*DB)(nil)
+	_ store.Retainer   = (*DB)(nil)
+	_ store.DiskUser   = (*DB)(nil)
+)
 
 // Options tune the embedded database. Zero values leave DuckDB's defaults.
 type Options struct {

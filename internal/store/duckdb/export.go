@@ -11,8 +11,6 @@ import (
 	"github.com/genscope/genscope/internal/store"
 )
 
-var _ store.Exporter = (*DB)(nil)
-
 // Export streams the spans, then the message records, of [from, to).
 func (s *DB) Export(ctx context.Context, from, to time.Time, batchSize int, fn func(*store.Batch) error) error {
 	if batchSize <= 0 {

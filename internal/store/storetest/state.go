@@ -8,17 +8,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/genscope/genscope/internal/store"
 )
 
-// StateStore is the part of a store that keeps shared state as JSON
-// documents by (kind, id) and append-only events by (kind, key): what
-// alert.StateStore and auth.DocStore need.
+// StateStore is a store.StateStore the suite can close (and reopen by
+// name, see RunState).
 type StateStore interface {
-	PutDoc(ctx context.Context, kind, id string, doc []byte) error
-	DeleteDoc(ctx context.Context, kind, id string) error
-	ListDocs(ctx context.Context, kind string, fn func(id string, doc []byte) error) error
-	AppendEvent(ctx context.Context, kind, key string, t time.Time, doc []byte) error
-	ListEvents(ctx context.Context, kind, key string, limit int, fn func(doc []byte) error) error
+	store.StateStore
 	Close() error
 }
 
