@@ -38,6 +38,7 @@
 // themselves) and skip the check.
 //
 // State (projects, keys, users, sessions) is small; it is loaded into
-// memory at start and written through to a store.DocStore (the store's state_docs
-// table, DuckDB or ClickHouse), so a lookup on the ingest path is a map access.
+// memory at start and written through to a store.DocStore (the store's
+// state_docs table, DuckDB or ClickHouse), so a lookup on the ingest path
+// is a map access.
 package auth

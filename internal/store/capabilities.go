@@ -7,10 +7,10 @@ import (
 
 // The optional capabilities of a backend. Store is what every backend
 // does; a backend may do more, and callers find out by asserting one of
-// these interfaces on the Store they hold (st.(store.Aggregator)). Both
-// backends (DuckDB and ClickHouse) implement every one of them except
-// DiskUser (DuckDB only: ClickHouse's disk is the server's); each backend
-// has compile-time guards for the ones it implements.
+// these interfaces on the Store they hold (st.(store.Aggregator)). The
+// DuckDB backend has all but BatchHinter, the ClickHouse backend all but
+// DiskUser (its disk is the server's); each guards the ones it has at
+// compile time, next to their methods.
 
 // Preparer is implemented by backends that can do the CPU-heavy part of a
 // write (encoding rows) before Write, concurrently, on the submitter's

@@ -23,17 +23,10 @@ import (
 	"github.com/genscope/genscope/internal/store"
 )
 
-// The store contract and the optional capabilities the ClickHouse store
-// has (store.Preparer is guarded next to Prepare). It has no
-// store.DiskUser: its disk is the server's.
-var (
-	_ store.Store       = (*DB)(nil)
-	_ store.Aggregator  = (*DB)(nil)
-	_ store.Exporter    = (*DB)(nil)
-	_ store.StateStore  = (*DB)(nil)
-	_ store.Retainer    = (*DB)(nil)
-	_ store.BatchHinter = (*DB)(nil)
-)
+// The store contract; each optional capability (store.Aggregator ...) is
+// guarded next to its methods. There is no store.DiskUser: the disk is
+// the server's.
+var _ store.Store = (*DB)(nil)
 
 //go:embed sql/*.sql
 var sqlFiles embed.FS

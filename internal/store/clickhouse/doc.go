@@ -1,6 +1,13 @@
 // Package clickhouse is the scale-out store: the store.Store contract over
 // a ClickHouse server or cluster, through clickhouse-go's native protocol.
 //
+// What is the same on every backend is not here: queries are checked by
+// the Normalize/Validate methods of package store before any SQL runs,
+// and package store/internal/spanrows turns the rows this package's SQL
+// reads into answers (summaries, pages and cursors, sessions, traces,
+// aggregates) and holds the write path's duplicate-check helpers. This
+// package keeps the ClickHouse SQL, its schema, rollups and retention.
+//
 // # Schema
 //
 // The SQL in sql/ runs on the ClickHouse Debian ships (18.16) and on

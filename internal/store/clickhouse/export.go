@@ -9,7 +9,10 @@ import (
 
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/store/internal/spanrows"
 )
+
+var _ store.Exporter = (*DB)(nil)
 
 // spanKeyCols are the columns that identify a span copy, for LIMIT 1 BY.
 const spanKeyCols = "project, trace_hi, trace_lo, span_id, start_ns"
@@ -66,37 +69,7 @@ func (s *DB) Export(ctx context.Context, from, to time.Time, batchSize int, fn f
 	if err != nil {
 		return fmt.Errorf("export message records: %w", err)
 	}
-	defer rows.Close()
-	b = &store.Batch{}
-	for rows.Next() {
-		var project, kind, msg string
-		var hi, lo, span uint64
-		var t int64
-		var seq int32
-		var trunc uint8
-		if err := rows.Scan(&project, &hi, &lo, &span, &kind, &t, &seq, &trunc, &msg); err != nil {
-			return fmt.Errorf("export message records: %w", err)
-		}
-		m := genai.MessageRecord{Project: project, TraceID: store.TraceFromHiLo(hi, lo), SpanID: store.SpanFromU64(span),
-			Kind: genai.MessageKind(kind), TimeUnixNano: t, Seq: int(seq), Truncated: trunc == 1}
-		if err := json.Unmarshal([]byte(msg), &m.Message); err != nil {
-			return fmt.Errorf("export message record: decode: %w", err)
-		}
-		b.Messages = append(b.Messages, m)
-		if len(b.Messages) >= batchSize {
-			if err := fn(b); err != nil {
-				return err
-			}
-			b = &store.Batch{}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("export message records: %w", err)
-	}
-	if len(b.Messages) > 0 {
-		return fn(b)
-	}
-	return nil
+	return spanrows.ExportRecords(rows, batchSize, fn)
 }
 
 // Count counts the spans and message records of [from, to), each once.

@@ -11,6 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/store/internal/spanrows"
 )
 
 // pctFunc returns SQL for the type 7 quantiles at levels of x over the
@@ -97,13 +98,6 @@ func dayCmp(op string, day int64) string {
 	return "day " + op + " toDate('" + time.Unix(day*86400, 0).UTC().Format("2006-01-02") + "')"
 }
 
-func checkFilter(f store.Filter) error {
-	if f.Project == "" {
-		return fmt.Errorf("%w: project is required", store.ErrBadQuery)
-	}
-	return nil
-}
-
 // scope is the FROM and WHERE of a query over spans that a filter
 // selects. Columns are unqualified: 18.16 allows one JOIN per SELECT and
 // resolves its columns by name.
@@ -118,6 +112,11 @@ type scope struct {
 type scopeOpts struct {
 	all           bool // non-GenAI spans too
 	session, user bool // the effective session / user expressions
+}
+
+// dimOpts are the scope options a query grouped by dim needs.
+func dimOpts(dim string) scopeOpts {
+	return scopeOpts{session: dim == store.DimSession, user: dim == store.DimUser}
 }
 
 func (s *DB) newScope(f store.Filter, o scopeOpts) scope {
@@ -152,7 +151,7 @@ func (s *DB) newScope(f store.Filter, o scopeOpts) scope {
 		for _, k := range []struct {
 			kind string
 			bit  uint8
-		}{{"system", maskSystem}, {"input", maskInput}, {"output", maskOutput}} {
+		}{{"system", store.MaskSystem}, {"input", store.MaskInput}, {"output", store.MaskOutput}} {
 			conds = append(conds, "(bitAnd(content_mask, "+strconv.Itoa(int(k.bit))+") = 0 AND (trace_hi, trace_lo, span_id) "+s.global+
 				"IN (SELECT trace_hi, trace_lo, span_id FROM "+s.db+".message_records WHERE project = "+p+" AND kind = '"+k.kind+
 				"' AND positionCaseInsensitiveUTF8(text, "+q+") > 0 AND "+windowSQL("time_ns", f)+"))")
@@ -262,9 +261,15 @@ func (t *totals) finish() {
 	t.TTFTMS.P50, t.TTFTMS.P95 = at(t.ttft, 0), at(t.ttft, 1)
 }
 
+// overview is the totals once scanned.
+func (t *totals) overview() store.Overview {
+	t.finish()
+	return t.Overview
+}
+
 // Overview returns the totals of the calls the filter selects.
 func (s *DB) Overview(ctx context.Context, f store.Filter) (store.Overview, error) {
-	if err := checkFilter(f); err != nil {
+	if err := f.Validate(); err != nil {
 		return store.Overview{}, err
 	}
 	sc := s.newScope(f, scopeOpts{})
@@ -362,184 +367,100 @@ func interpolate(pairs, fracs []float64) []float64 {
 	return out
 }
 
-// dimExpr is the SQL of a dimension over the scope.
-func dimExpr(sc scope, dim string) (string, error) {
-	switch dim {
-	case store.DimModel:
-		return "model", nil
-	case store.DimProvider:
-		return "provider", nil
-	case store.DimService:
-		return "service", nil
-	case store.DimOperation:
-		return "operation", nil
-	case store.DimStatus:
-		return "status", nil
-	case store.DimSession:
-		return sc.session, nil
-	case store.DimUser:
-		return sc.user, nil
-	}
-	return "", fmt.Errorf("%w: unknown dimension %q", store.ErrBadQuery, dim)
-}
-
-func checkDim(dim string) error {
-	switch dim {
-	case store.DimModel, store.DimProvider, store.DimService, store.DimOperation, store.DimStatus, store.DimSession, store.DimUser:
-		return nil
-	}
-	return fmt.Errorf("%w: unknown dimension %q", store.ErrBadQuery, dim)
-}
-
-func dimOpts(dim string) scopeOpts {
-	return scopeOpts{session: dim == store.DimSession, user: dim == store.DimUser}
-}
+// dimExpr is the SQL of a (valid) dimension over the scope.
+func dimExpr(sc scope, dim string) string { return spanrows.DimSQL(dim, "", sc.session, sc.user) }
 
 // Breakdown returns totals per value of a dimension.
 func (s *DB) Breakdown(ctx context.Context, q store.BreakdownQuery) ([]store.BreakdownRow, error) {
-	if err := checkFilter(q.Filter); err != nil {
-		return nil, err
-	}
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = 100
-	case limit < 0 || limit > 10000:
-		return nil, fmt.Errorf("%w: limit %d out of 0..10000", store.ErrBadQuery, limit)
-	}
-	if err := checkDim(q.By); err != nil {
+	if err := q.Normalize(); err != nil {
 		return nil, err
 	}
 	if col := rollupDim(q.By); col != "" {
 		if r := s.rollupFor(q.Filter); r.ok {
-			if rows, done, err := s.rollupBreakdown(ctx, q, col, limit, r); err != nil || done {
+			if rows, done, err := s.rollupBreakdown(ctx, q, col, r); err != nil || done {
 				return rows, err
 			}
 		}
 	}
 	sc := s.newScope(q.Filter, dimOpts(q.By))
-	dim, _ := dimExpr(sc, q.By)
+	dim := dimExpr(sc, q.By)
 	pct, _, err := s.rawPct(ctx, q.Filter)
 	if err != nil {
 		return nil, err
 	}
 	sqlText := "SELECT toString(" + dim + ") AS k, " + cheapTotals + ", " + pctTotalsWith(pct) + s.from(sc) +
-		"GROUP BY k ORDER BY count() DESC, k LIMIT " + strconv.Itoa(limit)
+		"GROUP BY k ORDER BY count() DESC, k LIMIT " + strconv.Itoa(q.Limit)
 	rows, err := s.conn.Query(ctx, sqlText)
 	if err != nil {
 		return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)
 	}
-	defer rows.Close()
-	out := []store.BreakdownRow{}
-	for rows.Next() {
-		var t totals
-		var key string
-		if err := rows.Scan(append([]any{&key}, t.dest()...)...); err != nil {
-			return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)
-		}
-		t.finish()
-		out = append(out, breakdownRow(key, &t))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)
-	}
-	return out, nil
+	return spanrows.ScanBreakdown(rows, q.By, func() ([]any, func() store.Overview) {
+		t := new(totals)
+		return t.dest(), t.overview
+	})
 }
 
-func breakdownRow(key string, t *totals) store.BreakdownRow {
-	return store.BreakdownRow{
-		Key: key, Calls: t.Calls, Errors: t.Errors, ErrorRate: t.ErrorRate,
-		InputTokens: t.InputTokens, OutputTokens: t.OutputTokens, TotalTokens: t.TotalTokens,
-		CostUSD: t.CostUSD, CostUnknownCalls: t.CostUnknownCalls, DurationMS: t.DurationMS,
-	}
+// metricValues are the value of each call that a metric aggregates and
+// the condition for a call to have one (calls, errors and error_rate
+// count calls instead).
+var metricValues = map[string]struct{ x, cond string }{
+	store.MetricInputTokens:  {"input_tokens", "1"},
+	store.MetricOutputTokens: {"output_tokens", "1"},
+	store.MetricTotalTokens:  {"(input_tokens + output_tokens)", "1"},
+	store.MetricCostUSD:      {"cost_usd", "cost_known = 1"},
+	store.MetricDurationMS:   {"(duration_ns / 1e6)", "1"},
+	store.MetricTTFTMS:       {"(ttft_ns / 1e6)", "ttft_ns > 0"},
 }
 
 // metricSQL is the aggregate of a metric per bucket, and the count of the
 // calls with a value (a bucket with none is omitted unless the
-// aggregation is sum or count).
-func metricSQL(metric, agg string, pct pctFunc) (val string, valued string, always bool, err error) {
-	var x, cond string
-	def := store.AggSum
+// aggregation is sum or count), for a normalized metric and aggregation
+// (store.TimeseriesQuery.Normalize).
+func metricSQL(metric, agg string, pct pctFunc) (val string, valued string, always bool) {
 	switch metric {
 	case store.MetricCalls:
-		return "toFloat64(count())", "toInt64(count())", true, nil
+		return "toFloat64(count())", "toInt64(count())", true
 	case store.MetricErrors:
-		return "toFloat64(countIf(status = 'error'))", "toInt64(count())", true, nil
+		return "toFloat64(countIf(status = 'error'))", "toInt64(count())", true
 	case store.MetricErrorRate:
-		return "toFloat64(countIf(status = 'error')) / count()", "toInt64(count())", true, nil
-	case store.MetricInputTokens:
-		x, cond = "input_tokens", "1"
-	case store.MetricOutputTokens:
-		x, cond = "output_tokens", "1"
-	case store.MetricTotalTokens:
-		x, cond = "(input_tokens + output_tokens)", "1"
-	case store.MetricCostUSD:
-		x, cond = "cost_usd", "cost_known = 1"
-	case store.MetricDurationMS:
-		x, cond, def = "(duration_ns / 1e6)", "1", store.AggAvg
-	case store.MetricTTFTMS:
-		x, cond, def = "(ttft_ns / 1e6)", "ttft_ns > 0", store.AggAvg
-	default:
-		return "", "", false, fmt.Errorf("%w: unknown metric %q", store.ErrBadQuery, metric)
+		return "toFloat64(countIf(status = 'error')) / count()", "toInt64(count())", true
 	}
-	if agg == "" {
-		agg = def
-	}
+	m := metricValues[metric]
+	x, cond := m.x, m.cond
 	valued = "toInt64(countIf(" + cond + "))"
 	if cond == "1" {
 		valued = "toInt64(count())"
 	}
 	switch agg {
 	case store.AggSum:
-		return "toFloat64(sumIf(" + x + ", " + cond + "))", valued, true, nil
+		return "toFloat64(sumIf(" + x + ", " + cond + "))", valued, true
 	case store.AggCount:
-		return "toFloat64(countIf(" + cond + "))", valued, true, nil
+		return "toFloat64(countIf(" + cond + "))", valued, true
 	case store.AggAvg:
-		return "toFloat64(avgIf(" + x + ", " + cond + "))", valued, false, nil
+		return "toFloat64(avgIf(" + x + ", " + cond + "))", valued, false
 	case store.AggMin:
-		return "toFloat64(minIf(" + x + ", " + cond + "))", valued, false, nil
+		return "toFloat64(minIf(" + x + ", " + cond + "))", valued, false
 	case store.AggMax:
-		return "toFloat64(maxIf(" + x + ", " + cond + "))", valued, false, nil
-	case store.AggP50, store.AggP90, store.AggP95, store.AggP99:
-		lv := map[string]float64{store.AggP50: 0.5, store.AggP90: 0.9, store.AggP95: 0.95, store.AggP99: 0.99}[agg]
-		return pct(x, cond, []float64{lv}) + "[1]", valued, false, nil
+		return "toFloat64(maxIf(" + x + ", " + cond + "))", valued, false
 	}
-	return "", "", false, fmt.Errorf("%w: unknown aggregation %q", store.ErrBadQuery, agg)
+	lv, _ := store.Quantile(agg)
+	return pct(x, cond, []float64{lv}) + "[1]", valued, false
 }
 
 // Timeseries returns one metric per time bucket, per group.
 func (s *DB) Timeseries(ctx context.Context, q store.TimeseriesQuery) ([]store.Series, error) {
-	if err := checkFilter(q.Filter); err != nil {
+	if err := q.Normalize(); err != nil {
 		return nil, err
 	}
-	if q.Interval <= 0 {
-		return nil, fmt.Errorf("%w: interval must be positive", store.ErrBadQuery)
-	}
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = 10
-	case limit < 0 || limit > 1000:
-		return nil, fmt.Errorf("%w: limit %d out of 0..1000", store.ErrBadQuery, limit)
-	}
 	pct := s.pct
-	switch q.Agg {
-	case store.AggP50, store.AggP90, store.AggP95, store.AggP99:
+	if _, ok := store.Quantile(q.Agg); ok {
 		var err error
 		if pct, _, err = s.rawPct(ctx, q.Filter); err != nil {
 			return nil, err
 		}
 	}
-	val, valued, always, err := metricSQL(q.Metric, q.Agg, pct)
-	if err != nil {
-		return nil, err
-	}
-	if q.GroupBy != "" {
-		if err := checkDim(q.GroupBy); err != nil {
-			return nil, err
-		}
-	}
-	if out, done, err := s.rollupTimeseries(ctx, q, limit); err != nil || done {
+	val, valued, always := metricSQL(q.Metric, q.Agg, pct)
+	if out, done, err := s.rollupTimeseries(ctx, q); err != nil || done {
 		return out, err
 	}
 	sc := s.newScope(q.Filter, dimOpts(q.GroupBy))
@@ -548,11 +469,11 @@ func (s *DB) Timeseries(ctx context.Context, q store.TimeseriesQuery) ([]store.S
 	var groups []string
 	g := "''"
 	if q.GroupBy != "" {
-		dim, _ := dimExpr(sc, q.GroupBy)
+		dim := dimExpr(sc, q.GroupBy)
 		g = "toString(" + dim + ")"
 		// The top groups by calls over the whole range first.
 		var err error
-		groups, err = s.topGroups(ctx, q.Metric, "SELECT "+g+" AS g"+s.from(sc)+"GROUP BY g ORDER BY count() DESC, g LIMIT "+strconv.Itoa(limit))
+		groups, err = s.topGroups(ctx, q.Metric, "SELECT "+g+" AS g"+s.from(sc)+"GROUP BY g ORDER BY count() DESC, g LIMIT "+strconv.Itoa(q.Limit))
 		if err != nil || len(groups) == 0 {
 			return []store.Series{}, err
 		}
@@ -630,7 +551,7 @@ func (s *DB) querySeries(ctx context.Context, metric, sqlText string, always boo
 
 // UnknownModels lists the models of calls whose cost is unknown.
 func (s *DB) UnknownModels(ctx context.Context, f store.Filter) ([]store.UnknownModel, error) {
-	if err := checkFilter(f); err != nil {
+	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	sc := s.newScope(f, scopeOpts{})
@@ -640,19 +561,5 @@ func (s *DB) UnknownModels(ctx context.Context, f store.Filter) ([]store.Unknown
 	if err != nil {
 		return nil, fmt.Errorf("unknown models: %w", err)
 	}
-	defer rows.Close()
-	out := []store.UnknownModel{}
-	for rows.Next() {
-		var m store.UnknownModel
-		var last int64
-		if err := rows.Scan(&m.Provider, &m.Model, &m.Calls, &last); err != nil {
-			return nil, fmt.Errorf("unknown models: %w", err)
-		}
-		m.LastSeen = time.Unix(0, last).UTC()
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("unknown models: %w", err)
-	}
-	return out, nil
+	return spanrows.ScanUnknownModels(rows)
 }

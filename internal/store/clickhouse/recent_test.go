@@ -3,11 +3,13 @@ package clickhouse
 import (
 	"math"
 	"testing"
+
+	"github.com/genscope/genscope/internal/store/internal/spanrows"
 )
 
 func TestRecentSpans(t *testing.T) {
 	r := newRecentSpans(2)
-	k := func(i int64) fullKey { return fullKey{project: "p", span: uint64(i), start: i} }
+	k := func(i int64) spanrows.FullKey { return spanrows.FullKey{Project: "p", Span: uint64(i), Start: i} }
 	r.add(k(1))
 	r.add(k(2))
 	if !r.has(k(1)) || !r.has(k(2)) || r.has(k(3)) || r.floor != math.MinInt64 {

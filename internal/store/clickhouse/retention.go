@@ -9,7 +9,11 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/genscope/genscope/internal/store"
 )
+
+var _ store.Retainer = (*DB)(nil)
 
 // Retention (the app's retention loop calls DeleteSpansBefore and
 // DropContentBefore once per project and sweep, see internal/app) works on

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/store/internal/spanrows"
 )
 
 // The rollups (sql/0002_rollups.sql) answer the aggregates over long
@@ -309,34 +310,26 @@ func rollupDim(dim string) string {
 
 // rollupBreakdown is Breakdown from the rollup; done is false when the
 // calls are few enough for exact percentiles from the spans.
-func (s *DB) rollupBreakdown(ctx context.Context, q store.BreakdownQuery, col string, limit int, r rollupRange) ([]store.BreakdownRow, bool, error) {
+func (s *DB) rollupBreakdown(ctx context.Context, q store.BreakdownQuery, col string, r rollupRange) ([]store.BreakdownRow, bool, error) {
 	if exact, err := s.exactPct(ctx, q.Filter, r); err != nil || exact {
 		return nil, false, err
 	}
 	sqlText := "SELECT k, " + rollupTotals + ", " + rollupPct + s.rollupSource(q.Filter, r, col, true) +
-		"GROUP BY k ORDER BY countMerge(calls) DESC, k LIMIT " + strconv.Itoa(limit)
+		"GROUP BY k ORDER BY countMerge(calls) DESC, k LIMIT " + strconv.Itoa(q.Limit)
 	rows, err := s.conn.Query(ctx, sqlText)
 	if err != nil {
 		return nil, false, fmt.Errorf("breakdown by %s: %w", q.By, err)
 	}
-	defer rows.Close()
-	out := []store.BreakdownRow{}
-	for rows.Next() {
-		var t totals
-		var key string
+	out, err := spanrows.ScanBreakdown(rows, q.By, func() ([]any, func() store.Overview) {
+		t := new(totals)
 		var dur, ttft []float64
 		d := t.dest()
-		if err := rows.Scan(append(append([]any{&key}, d[:len(d)-2]...), &dur, &ttft)...); err != nil {
-			return nil, false, fmt.Errorf("breakdown by %s: %w", q.By, err)
+		return append(d[:len(d)-2], &dur, &ttft), func() store.Overview {
+			t.dur, t.ttft = pickLevels(dur, 0.5, 0.95, 0.99), pickLevels(ttft, 0.5, 0.95)
+			return t.overview()
 		}
-		t.dur, t.ttft = pickLevels(dur, 0.5, 0.95, 0.99), pickLevels(ttft, 0.5, 0.95)
-		t.finish()
-		out = append(out, breakdownRow(key, &t))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("breakdown by %s: %w", q.By, err)
-	}
-	return out, true, nil
+	})
+	return out, true, err
 }
 
 // rollupMetric is the merged aggregate of a metric per group of rollup
@@ -396,7 +389,7 @@ func rollupMetric(metric, agg string) (val, valued string, always, pct, ok bool)
 		}
 	case store.AggP50, store.AggP90, store.AggP95, store.AggP99:
 		if x.q != "" {
-			lv := map[string]float64{store.AggP50: 0.5, store.AggP90: 0.9, store.AggP95: 0.95, store.AggP99: 0.99}[agg]
+			lv, _ := store.Quantile(agg)
 			i := 0
 			for k, l := range rollupLevels {
 				if l == lv {
@@ -412,7 +405,7 @@ func rollupMetric(metric, agg string) (val, valued string, always, pct, ok bool)
 // rollupTimeseries is Timeseries from the rollup; done is false when the
 // rollup cannot answer it (the interval is not whole hours, the
 // aggregation is not kept, or a percentile over few calls).
-func (s *DB) rollupTimeseries(ctx context.Context, q store.TimeseriesQuery, limit int) ([]store.Series, bool, error) {
+func (s *DB) rollupTimeseries(ctx context.Context, q store.TimeseriesQuery) ([]store.Series, bool, error) {
 	iv := q.Interval.Nanoseconds()
 	if iv%hourNS != 0 {
 		return nil, false, nil
@@ -443,7 +436,7 @@ func (s *DB) rollupTimeseries(ctx context.Context, q store.TimeseriesQuery, limi
 	where := ""
 	if q.GroupBy != "" {
 		var err error
-		groups, err = s.topGroups(ctx, q.Metric, "SELECT k"+totalSrc+"GROUP BY k ORDER BY countMerge(calls) DESC, k LIMIT "+strconv.Itoa(limit))
+		groups, err = s.topGroups(ctx, q.Metric, "SELECT k"+totalSrc+"GROUP BY k ORDER BY countMerge(calls) DESC, k LIMIT "+strconv.Itoa(q.Limit))
 		if err != nil || len(groups) == 0 {
 			return []store.Series{}, err == nil, err
 		}

@@ -99,7 +99,7 @@ func rankIn(t *testing.T, s *DB, f store.Filter, dim, key string) rankFunc {
 	return func(ms float64) float64 {
 		sc := s.newScope(f, dimOpts(dim))
 		if dim != "" {
-			d, _ := dimExpr(sc, dim)
+			d := dimExpr(sc, dim)
 			sc.where = append(sc.where, "toString("+d+") = "+lit(key))
 		}
 		var r float64

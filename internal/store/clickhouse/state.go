@@ -7,7 +7,11 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/genscope/genscope/internal/store"
 )
+
+var _ store.StateStore = (*DB)(nil)
 
 // The methods below keep the state every genscope node shares: alert
 // rules, action groups, alert state and the notification log

@@ -16,14 +16,7 @@ import (
 
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/store"
-)
-
-// Content kinds in spans.content_mask.
-const (
-	maskSystem = store.MaskSystem
-	maskInput  = store.MaskInput
-	maskOutput = store.MaskOutput
-	maskAll    = store.MaskAll
+	"github.com/genscope/genscope/internal/store/internal/spanrows"
 )
 
 // recentGeneration is how many span keys one generation of the recent set
@@ -31,18 +24,6 @@ const (
 const recentGeneration = 1 << 20
 
 var window = store.CorrelationWindow.Nanoseconds()
-
-// fullKey identifies a span exactly.
-type fullKey struct {
-	project      string
-	hi, lo, span uint64
-	start        int64
-}
-
-func keyOf(sp *genai.Span) fullKey {
-	hi, lo := store.TraceHiLo(sp.TraceID)
-	return fullKey{sp.Project, hi, lo, store.SpanU64(sp.SpanID), sp.StartUnixNano}
-}
 
 // recentSpans remembers a 64-bit hash of the keys of the spans this node
 // wrote (or may have written: a failed Write's), so retries are recognised
@@ -65,9 +46,9 @@ func newRecentSpans(genSize int) *recentSpans {
 		curMax: math.MinInt64, prevMax: math.MinInt64, floor: math.MinInt64}
 }
 
-func (r *recentSpans) hash(k fullKey) uint64 { return maphash.Comparable(r.seed, k) }
+func (r *recentSpans) hash(k spanrows.FullKey) uint64 { return maphash.Comparable(r.seed, k) }
 
-func (r *recentSpans) has(k fullKey) bool {
+func (r *recentSpans) has(k spanrows.FullKey) bool {
 	h := r.hash(k)
 	if _, ok := r.cur[h]; ok {
 		return true
@@ -76,7 +57,7 @@ func (r *recentSpans) has(k fullKey) bool {
 	return ok
 }
 
-func (r *recentSpans) add(k fullKey) {
+func (r *recentSpans) add(k spanrows.FullKey) {
 	if len(r.cur) >= r.genSize {
 		// The dropped generation's spans are checked against the table
 		// from now on.
@@ -85,7 +66,7 @@ func (r *recentSpans) add(k fullKey) {
 		r.cur, r.curMax = make(map[uint64]struct{}, r.genSize), math.MinInt64
 	}
 	r.cur[r.hash(k)] = struct{}{}
-	r.curMax = max(r.curMax, k.start)
+	r.curMax = max(r.curMax, k.Start)
 }
 
 // detailOpts: the detail is read back by a JSON decoder only, so it needs
@@ -288,6 +269,8 @@ func spanHead(t *rowBinary, sp *genai.Span) {
 	t.str(sp.UserID)
 }
 
+var _ store.BatchHinter = (*DB)(nil)
+
 // BatchHint is what the store asks of the recorder (store.BatchHinter):
 // batches of at least 10,000 items, waiting up to a second for them, and
 // up to 20,000. ClickHouse makes a data part per insert and merges them in
@@ -367,7 +350,7 @@ func (s *DB) write(ctx context.Context, b *store.Batch) error {
 	// From here a failure may leave part of the spans stored: remember
 	// their keys so a retry checks the table.
 	for _, i := range idx {
-		s.recent.add(keyOf(&b.Spans[i]))
+		s.recent.add(spanrows.KeyOf(&b.Spans[i]))
 	}
 	return s.ins.insert(ctx, s.db+".spans", body)
 }
@@ -476,10 +459,10 @@ func ctxRows(spans []genai.Span, idx []int) []byte {
 func (s *DB) fresh(ctx context.Context, spans []genai.Span) ([]int, error) {
 	out := make([]int, 0, len(spans))
 	var check []*genai.Span
-	seen := make(map[fullKey]struct{}, len(spans))
+	seen := make(map[spanrows.FullKey]struct{}, len(spans))
 	for i := range spans {
 		sp := &spans[i]
-		k := keyOf(sp)
+		k := spanrows.KeyOf(sp)
 		if _, dup := seen[k]; dup {
 			continue
 		}
@@ -501,7 +484,7 @@ func (s *DB) fresh(ctx context.Context, spans []genai.Span) ([]int, error) {
 	}
 	n := 0
 	for _, i := range out {
-		if stored[keyOf(&spans[i])] {
+		if stored[spanrows.KeyOf(&spans[i])] {
 			continue
 		}
 		out[n] = i
@@ -511,73 +494,19 @@ func (s *DB) fresh(ctx context.Context, spans []genai.Span) ([]int, error) {
 }
 
 // storedKeys returns which of spans are stored.
-func (s *DB) storedKeys(ctx context.Context, spans []*genai.Span) (map[fullKey]bool, error) {
-	starts := make([]int64, len(spans))
-	ids := make([]uint64, len(spans))
+func (s *DB) storedKeys(ctx context.Context, spans []*genai.Span) (map[spanrows.FullKey]bool, error) {
 	projects := map[string]bool{}
 	var plist []string
-	for i, sp := range spans {
-		starts[i] = sp.StartUnixNano
-		ids[i] = store.SpanU64(sp.SpanID)
+	for _, sp := range spans {
 		if !projects[sp.Project] {
 			projects[sp.Project] = true
 			plist = append(plist, lit(sp.Project))
 		}
 	}
 	rows, err := s.conn.Query(ctx, `SELECT project, trace_hi, trace_lo, span_id, start_ns FROM `+s.db+`.spans
-		WHERE project IN (`+strings.Join(plist, ",")+`) AND (`+rangesSQL("start_ns", starts)+`) AND span_id IN (`+u64List(ids)+`)`)
+		WHERE project IN (`+strings.Join(plist, ",")+`) AND `+spanrows.StoredWhere(spans))
 	if err != nil {
 		return nil, fmt.Errorf("read stored span keys: %w", err)
 	}
-	defer rows.Close()
-	out := map[fullKey]bool{}
-	for rows.Next() {
-		var k fullKey
-		if err := rows.Scan(&k.project, &k.hi, &k.lo, &k.span, &k.start); err != nil {
-			return nil, fmt.Errorf("read stored span keys: %w", err)
-		}
-		out[k] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read stored span keys: %w", err)
-	}
-	return out, nil
-}
-
-// rangeGap splits values into separate ranges when further apart, so a
-// late span does not widen a scan to everything in between.
-const rangeGap = int64(10 * 60 * 1e9)
-
-// rangesSQL is a predicate on col covering the values in a few ranges.
-func rangesSQL(col string, vals []int64) string {
-	vals = slices.Clone(vals)
-	slices.Sort(vals)
-	type rng struct{ lo, hi int64 }
-	var rs []rng
-	for _, v := range vals {
-		if n := len(rs); n > 0 && v-rs[n-1].hi <= rangeGap {
-			rs[n-1].hi = v
-			continue
-		}
-		rs = append(rs, rng{v, v})
-	}
-	if len(rs) > 16 {
-		rs = []rng{{vals[0], vals[len(vals)-1]}}
-	}
-	parts := make([]string, len(rs))
-	for i, r := range rs {
-		parts[i] = "(" + col + " >= " + i64(r.lo) + " AND " + col + " <= " + i64(r.hi) + ")"
-	}
-	return strings.Join(parts, " OR ")
-}
-
-func u64List(vs []uint64) string {
-	vs = slices.Clone(vs)
-	slices.Sort(vs)
-	vs = slices.Compact(vs)
-	parts := make([]string, len(vs))
-	for i, v := range vs {
-		parts[i] = u64(v)
-	}
-	return strings.Join(parts, ",")
+	return spanrows.ScanStored(rows)
 }

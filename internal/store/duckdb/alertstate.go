@@ -4,7 +4,11 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/genscope/genscope/internal/store"
 )
+
+var _ store.StateStore = (*DB)(nil)
 
 // The methods below keep alert rules, action groups, alert state and
 // notification logs (store.StateStore: alerting, the notifier's log, auth)

@@ -10,7 +10,7 @@ import (
 	"strconv"
 
 	"github.com/genscope/genscope/internal/genai"
-	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/store/internal/spanrows"
 )
 
 // recentGeneration is how many span keys one generation of the recent set
@@ -116,44 +116,13 @@ func (r *recentSpans) load(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// fullKey identifies a span exactly.
-type fullKey struct {
-	project      string
-	hi, lo, span uint64
-	start        int64
-}
-
-func keyOf(sp *genai.Span) fullKey {
-	hi, lo := store.TraceHiLo(sp.TraceID)
-	return fullKey{sp.Project, hi, lo, store.SpanU64(sp.SpanID), sp.StartUnixNano}
-}
-
 // storedKeys returns which of spans are stored, read from the table.
-func (r *recentSpans) storedKeys(ctx context.Context, q queryer, spans []*genai.Span) (map[fullKey]bool, error) {
-	starts := make([]int64, len(spans))
-	ids := make([]uint64, len(spans))
-	for i, sp := range spans {
-		starts[i] = sp.StartUnixNano
-		ids[i] = store.SpanU64(sp.SpanID)
-	}
-	rows, err := q.QueryContext(ctx, `SELECT project, trace_hi, trace_lo, span_id, start_ns FROM spans
-		WHERE (`+rangesSQL("start_ns", starts)+`) AND span_id IN (`+u64List(ids)+`)`)
+func (r *recentSpans) storedKeys(ctx context.Context, q queryer, spans []*genai.Span) (map[spanrows.FullKey]bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT project, trace_hi, trace_lo, span_id, start_ns FROM spans WHERE `+spanrows.StoredWhere(spans))
 	if err != nil {
 		return nil, fmt.Errorf("read stored span keys: %w", err)
 	}
-	defer rows.Close()
-	out := map[fullKey]bool{}
-	for rows.Next() {
-		var k fullKey
-		if err := rows.Scan(&k.project, &k.hi, &k.lo, &k.span, &k.start); err != nil {
-			return nil, fmt.Errorf("read stored span keys: %w", err)
-		}
-		out[k] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read stored span keys: %w", err)
-	}
-	return out, nil
+	return spanrows.ScanStored(rows)
 }
 
 type queryer interface {

@@ -41,4 +41,11 @@
 //
 // Schema changes are embedded SQL files in migrations/, applied in order,
 // each in a transaction, and recorded in schema_migrations.
+//
+// What is the same on every backend is not here: queries are checked by
+// the Normalize/Validate methods of package store before any SQL runs,
+// and package store/internal/spanrows turns the rows this package's SQL
+// reads into answers (summaries, pages and cursors, sessions, traces,
+// aggregates) and holds the write path's duplicate-check helpers. This
+// package keeps the DuckDB SQL and its schema.
 package duckdb

@@ -20,16 +20,9 @@ import (
 	"github.com/genscope/genscope/internal/store"
 )
 
-// The store contract and the optional capabilities the DuckDB store has
-// (store.Preparer is guarded next to Prepare).
-var (
-	_ store.Store      = (*DB)(nil)
-	_ store.Aggregator = (*DB)(nil)
-	_ store.Exporter   = (*DB)(nil)
-	_ store.StateStore = (*DB)(nil)
-	_ store.Retainer   = (*DB)(nil)
-	_ store.DiskUser   = (*DB)(nil)
-)
+// The store contract; each optional capability (store.Aggregator ...) is
+// guarded next to its methods.
+var _ store.Store = (*DB)(nil)
 
 // Options tune the embedded database. Zero values leave DuckDB's defaults.
 type Options struct {

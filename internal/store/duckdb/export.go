@@ -3,13 +3,15 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/store/internal/spanrows"
 )
+
+var _ store.Exporter = (*DB)(nil)
 
 // Export streams the spans, then the message records, of [from, to).
 func (s *DB) Export(ctx context.Context, from, to time.Time, batchSize int, fn func(*store.Batch) error) error {
@@ -32,27 +34,14 @@ func (s *DB) Export(ctx context.Context, from, to time.Time, batchSize int, fn f
 			cond = fmt.Sprintf(`(s.start_ns > $1 OR (s.start_ns = $1 AND (s.span_id > %d OR (s.span_id = %d AND (s.trace_hi > %d OR (s.trace_hi = %d AND s.trace_lo > %d))))))`,
 				after.span, after.span, after.thi, after.thi, after.tlo)
 		}
-		q := `SELECT s.project, ` + summaryCols + `, s.detail, s.request_model, s.cached_tokens, s.reasoning_tokens, s.resource_hash
+		q := `SELECT s.project, ` + fullCols + `
 			FROM spans s WHERE ` + cond + ` AND s.start_ns < $2 ORDER BY s.start_ns, s.span_id, s.trace_hi, s.trace_lo LIMIT ` + fmt.Sprint(batchSize)
 		rs, err := s.sqlDB().QueryContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("export spans: %w", err)
 		}
-		var rows []row
-		var projects []string
-		var ext []traceCols
-		for rs.Next() {
-			var r row
-			var x traceCols
-			var p string
-			if err := rs.Scan(append(append([]any{&p}, r.dest()...), &r.detail, &x.reqModel, &x.cached, &x.reasoning, &x.resource)...); err != nil {
-				rs.Close()
-				return fmt.Errorf("export spans: %w", err)
-			}
-			rows, projects, ext = append(rows, r), append(projects, p), append(ext, x)
-		}
-		rs.Close()
-		if err := rs.Err(); err != nil {
+		rows, projects, ext, err := scanFull(rs, true)
+		if err != nil {
 			return fmt.Errorf("export spans: %w", err)
 		}
 		if len(rows) == 0 {
@@ -65,15 +54,15 @@ func (s *DB) Export(ctx context.Context, from, to time.Time, batchSize int, fn f
 		b := &store.Batch{Spans: make([]genai.Span, 0, len(rows))}
 		for i := range rows {
 			r := &rows[i]
-			sp := r.span0(projects[i], &ext[i], resources)
-			if err := decodeDetail(r.detail, &sp); err != nil {
-				return fmt.Errorf("export span %s: decode: %w", store.SpanFromU64(r.span), err)
+			sp := span0(r, projects[i], &ext[i], resources)
+			if err := decodeDetail(r.Detail, &sp); err != nil {
+				return fmt.Errorf("export span %s: decode: %w", store.SpanFromU64(r.Span), err)
 			}
-			sp.TraceID, sp.SpanID, sp.ParentSpanID = store.TraceFromHiLo(r.hi, r.lo), store.SpanFromU64(r.span), store.SpanFromU64(r.parent)
+			sp.TraceID, sp.SpanID, sp.ParentSpanID = store.TraceFromHiLo(r.Hi, r.Lo), store.SpanFromU64(r.Span), store.SpanFromU64(r.Parent)
 			b.Spans = append(b.Spans, sp)
 		}
 		last := rows[len(rows)-1]
-		after.start, after.span, after.thi, after.tlo, after.first = last.start, last.span, last.hi, last.lo, false
+		after.start, after.span, after.thi, after.tlo, after.first = last.Start, last.Span, last.Hi, last.Lo, false
 		if err := fn(b); err != nil {
 			return err
 		}
@@ -86,35 +75,7 @@ func (s *DB) Export(ctx context.Context, from, to time.Time, batchSize int, fn f
 	if err != nil {
 		return fmt.Errorf("export message records: %w", err)
 	}
-	defer rs.Close()
-	b := &store.Batch{}
-	for rs.Next() {
-		var m genai.MessageRecord
-		var thi, tlo, span uint64
-		var kind, msg string
-		var seq int32
-		if err := rs.Scan(&m.Project, &thi, &tlo, &span, &kind, &m.TimeUnixNano, &seq, &m.Truncated, &msg); err != nil {
-			return fmt.Errorf("export message records: %w", err)
-		}
-		m.TraceID, m.SpanID, m.Kind, m.Seq = store.TraceFromHiLo(thi, tlo), store.SpanFromU64(span), genai.MessageKind(kind), int(seq)
-		if err := json.Unmarshal([]byte(msg), &m.Message); err != nil {
-			return fmt.Errorf("export message record: decode: %w", err)
-		}
-		b.Messages = append(b.Messages, m)
-		if len(b.Messages) >= batchSize {
-			if err := fn(b); err != nil {
-				return err
-			}
-			b = &store.Batch{}
-		}
-	}
-	if err := rs.Err(); err != nil {
-		return fmt.Errorf("export message records: %w", err)
-	}
-	if len(b.Messages) > 0 {
-		return fn(b)
-	}
-	return nil
+	return spanrows.ExportRecords(rs, batchSize, fn)
 }
 
 // Count counts the spans and message records of [from, to).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/store/internal/spanrows"
 )
 
 // sqlb accumulates the numbered parameters of one statement.
@@ -41,6 +42,11 @@ type scopeOpts struct {
 	ignoreSessionFilt bool // do not add the session filter (the caller did)
 }
 
+// dimOpts are the scope options a query grouped by dim needs.
+func dimOpts(dim string) scopeOpts {
+	return scopeOpts{session: dim == store.DimSession, user: dim == store.DimUser}
+}
+
 var window = store.CorrelationWindow.Nanoseconds()
 
 func nanos(t time.Time) int64 { return t.UnixNano() }
@@ -59,13 +65,6 @@ func windowSQL(b *sqlb, col string, f store.Filter) string {
 		return "TRUE"
 	}
 	return strings.Join(p, " AND ")
-}
-
-func checkFilter(f store.Filter) error {
-	if f.Project == "" {
-		return fmt.Errorf("%w: project is required", store.ErrBadQuery)
-	}
-	return nil
 }
 
 // newScope builds the scope of filter f.
@@ -203,6 +202,12 @@ func (t *totals) finish() {
 	}
 }
 
+// overview is the totals once scanned.
+func (t *totals) overview() store.Overview {
+	t.finish()
+	return t.Overview
+}
+
 // nullMS scans a nullable nanosecond value as milliseconds (NULL: 0).
 type nullMS struct{ p *float64 }
 
@@ -259,7 +264,7 @@ func toFloat(v any) (float64, bool) {
 
 // Overview returns the totals of the calls the filter selects.
 func (s *DB) Overview(ctx context.Context, f store.Filter) (store.Overview, error) {
-	if err := checkFilter(f); err != nil {
+	if err := f.Validate(); err != nil {
 		return store.Overview{}, err
 	}
 	var b sqlb
@@ -273,153 +278,79 @@ func (s *DB) Overview(ctx context.Context, f store.Filter) (store.Overview, erro
 	return t.Overview, nil
 }
 
-// dimExpr is the SQL of a dimension over the scope.
-func dimExpr(sc scope, dim string) (string, error) {
-	switch dim {
-	case store.DimModel:
-		return "s.model", nil
-	case store.DimProvider:
-		return "s.provider", nil
-	case store.DimService:
-		return "s.service", nil
-	case store.DimOperation:
-		return "s.operation", nil
-	case store.DimStatus:
-		return "s.status", nil
-	case store.DimSession:
-		return sc.session, nil
-	case store.DimUser:
-		return sc.user, nil
-	}
-	return "", fmt.Errorf("%w: unknown dimension %q", store.ErrBadQuery, dim)
-}
-
-func dimOpts(dim string) scopeOpts {
-	return scopeOpts{session: dim == store.DimSession, user: dim == store.DimUser}
-}
+// dimExpr is the SQL of a (valid) dimension over the scope.
+func dimExpr(sc scope, dim string) string { return spanrows.DimSQL(dim, "s.", sc.session, sc.user) }
 
 // Breakdown returns totals per value of a dimension.
 func (s *DB) Breakdown(ctx context.Context, q store.BreakdownQuery) ([]store.BreakdownRow, error) {
-	if err := checkFilter(q.Filter); err != nil {
+	if err := q.Normalize(); err != nil {
 		return nil, err
-	}
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = 100
-	case limit < 0 || limit > 10000:
-		return nil, fmt.Errorf("%w: limit %d out of 0..10000", store.ErrBadQuery, limit)
 	}
 	var b sqlb
 	sc := newScope(&b, q.Filter, dimOpts(q.By))
-	dim, err := dimExpr(sc, q.By)
-	if err != nil {
-		return nil, err
-	}
+	dim := dimExpr(sc, q.By)
 	// Two phases: the cheap totals of every value pick the top rows, then
 	// the percentiles (which hold every duration in memory) are computed
 	// for those values only. With thousands of users or sessions this
 	// bounds memory and time by the rows shown, not by all of them.
 	ctes := append(sc.ctes, `base AS (SELECT `+dim+` AS k, `+cheapTotalsSQL+sc.from()+
-		`GROUP BY k ORDER BY 2 DESC, k LIMIT `+strconv.Itoa(limit)+`)`,
+		`GROUP BY k ORDER BY 2 DESC, k LIMIT `+strconv.Itoa(q.Limit)+`)`,
 		`pct AS (SELECT `+dim+` AS k, `+pctSQL+sc.from()+` AND `+dim+` IN (SELECT k FROM base) GROUP BY k)`)
 	sqlText := "WITH " + strings.Join(ctes, ",\n") + "\nSELECT base.*, pct.* EXCLUDE (k) FROM base LEFT JOIN pct ON pct.k = base.k ORDER BY 2 DESC, base.k"
 	rows, err := s.sqlDB().QueryContext(ctx, sqlText, b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)
 	}
-	defer rows.Close()
-	out := []store.BreakdownRow{}
-	for rows.Next() {
-		var t totals
-		var key string
-		if err := rows.Scan(append([]any{&key}, t.splitDest()...)...); err != nil {
-			return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)
-		}
-		t.finish()
-		out = append(out, store.BreakdownRow{
-			Key: key, Calls: t.Calls, Errors: t.Errors, ErrorRate: t.ErrorRate,
-			InputTokens: t.InputTokens, OutputTokens: t.OutputTokens, TotalTokens: t.TotalTokens,
-			CostUSD: t.CostUSD, CostUnknownCalls: t.CostUnknownCalls, DurationMS: t.DurationMS,
-		})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)
-	}
-	return out, nil
+	return spanrows.ScanBreakdown(rows, q.By, func() ([]any, func() store.Overview) {
+		t := new(totals)
+		return t.splitDest(), t.overview
+	})
 }
 
-// metricSQL is the aggregate of a metric per bucket.
-func metricSQL(metric, agg string) (string, error) {
-	var x string
-	def := store.AggSum
+// metricValues are the value of each call that a metric aggregates
+// (calls, errors and error_rate count calls instead).
+var metricValues = map[string]string{
+	store.MetricInputTokens:  "s.input_tokens::DOUBLE",
+	store.MetricOutputTokens: "s.output_tokens::DOUBLE",
+	store.MetricTotalTokens:  "(s.input_tokens + s.output_tokens)::DOUBLE",
+	store.MetricCostUSD:      "s.cost_usd",
+	store.MetricDurationMS:   "(s.duration_ns / 1e6)",
+	store.MetricTTFTMS:       "(CASE WHEN s.ttft_ns > 0 THEN s.ttft_ns / 1e6 END)",
+}
+
+// aggFuncs are the aggregations of a value (its SQL in place of %s).
+var aggFuncs = map[string]string{
+	store.AggSum:   "coalesce(sum(%s), 0)::DOUBLE",
+	store.AggAvg:   "avg(%s)::DOUBLE",
+	store.AggMin:   "min(%s)::DOUBLE",
+	store.AggMax:   "max(%s)::DOUBLE",
+	store.AggCount: "count(%s)::DOUBLE",
+	store.AggP50:   "quantile_cont(%s, 0.5)::DOUBLE",
+	store.AggP90:   "quantile_cont(%s, 0.9)::DOUBLE",
+	store.AggP95:   "quantile_cont(%s, 0.95)::DOUBLE",
+	store.AggP99:   "quantile_cont(%s, 0.99)::DOUBLE",
+}
+
+// metricSQL is the aggregate of a metric per bucket, for a normalized
+// metric and aggregation (store.TimeseriesQuery.Normalize).
+func metricSQL(metric, agg string) string {
 	switch metric {
 	case store.MetricCalls:
-		return "count(*)::DOUBLE", nil
+		return "count(*)::DOUBLE"
 	case store.MetricErrors:
-		return "(count(*) FILTER (WHERE s.status = 'error'))::DOUBLE", nil
+		return "(count(*) FILTER (WHERE s.status = 'error'))::DOUBLE"
 	case store.MetricErrorRate:
-		return "(count(*) FILTER (WHERE s.status = 'error'))::DOUBLE / count(*)", nil
-	case store.MetricInputTokens:
-		x = "s.input_tokens::DOUBLE"
-	case store.MetricOutputTokens:
-		x = "s.output_tokens::DOUBLE"
-	case store.MetricTotalTokens:
-		x = "(s.input_tokens + s.output_tokens)::DOUBLE"
-	case store.MetricCostUSD:
-		x = "s.cost_usd"
-	case store.MetricDurationMS:
-		x, def = "(s.duration_ns / 1e6)", store.AggAvg
-	case store.MetricTTFTMS:
-		x, def = "(CASE WHEN s.ttft_ns > 0 THEN s.ttft_ns / 1e6 END)", store.AggAvg
-	default:
-		return "", fmt.Errorf("%w: unknown metric %q", store.ErrBadQuery, metric)
+		return "(count(*) FILTER (WHERE s.status = 'error'))::DOUBLE / count(*)"
 	}
-	if agg == "" {
-		agg = def
-	}
-	switch agg {
-	case store.AggSum:
-		return "coalesce(sum(" + x + "), 0)::DOUBLE", nil
-	case store.AggAvg:
-		return "avg(" + x + ")::DOUBLE", nil
-	case store.AggMin:
-		return "min(" + x + ")::DOUBLE", nil
-	case store.AggMax:
-		return "max(" + x + ")::DOUBLE", nil
-	case store.AggCount:
-		return "count(" + x + ")::DOUBLE", nil
-	case store.AggP50:
-		return "quantile_cont(" + x + ", 0.5)::DOUBLE", nil
-	case store.AggP90:
-		return "quantile_cont(" + x + ", 0.9)::DOUBLE", nil
-	case store.AggP95:
-		return "quantile_cont(" + x + ", 0.95)::DOUBLE", nil
-	case store.AggP99:
-		return "quantile_cont(" + x + ", 0.99)::DOUBLE", nil
-	}
-	return "", fmt.Errorf("%w: unknown aggregation %q", store.ErrBadQuery, agg)
+	return strings.ReplaceAll(aggFuncs[agg], "%s", metricValues[metric])
 }
 
 // Timeseries returns one metric per time bucket, per group.
 func (s *DB) Timeseries(ctx context.Context, q store.TimeseriesQuery) ([]store.Series, error) {
-	if err := checkFilter(q.Filter); err != nil {
+	if err := q.Normalize(); err != nil {
 		return nil, err
 	}
-	if q.Interval <= 0 {
-		return nil, fmt.Errorf("%w: interval must be positive", store.ErrBadQuery)
-	}
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = 10
-	case limit < 0 || limit > 1000:
-		return nil, fmt.Errorf("%w: limit %d out of 0..1000", store.ErrBadQuery, limit)
-	}
-	val, err := metricSQL(q.Metric, q.Agg)
-	if err != nil {
-		return nil, err
-	}
+	val := metricSQL(q.Metric, q.Agg)
 	var b sqlb
 	sc := newScope(&b, q.Filter, dimOpts(q.GroupBy))
 	iv := b.arg(q.Interval.Nanoseconds())
@@ -429,14 +360,11 @@ func (s *DB) Timeseries(ctx context.Context, q store.TimeseriesQuery) ([]store.S
 		sqlText = sc.with() + "SELECT '' AS g, 0 AS rk, " + bucket + " AS t, " + val + " AS v" + sc.from() +
 			"GROUP BY t ORDER BY t"
 	} else {
-		dim, err := dimExpr(sc, q.GroupBy)
-		if err != nil {
-			return nil, err
-		}
+		dim := dimExpr(sc, q.GroupBy)
 		// Rank the groups by calls over the whole range in a first pass
 		// that reads only the columns the ranking needs.
 		ctes := append(sc.ctes, `top AS (SELECT `+dim+` AS g, row_number() OVER (ORDER BY count(*) DESC, `+dim+`) AS rk`+
-			sc.from()+`GROUP BY g ORDER BY rk LIMIT `+strconv.Itoa(limit)+`)`)
+			sc.from()+`GROUP BY g ORDER BY rk LIMIT `+strconv.Itoa(q.Limit)+`)`)
 		sqlText = "WITH " + strings.Join(ctes, ",\n") + "\nSELECT top.g, top.rk, " + bucket + " AS t, " + val +
 			" AS v FROM spans s " + strings.Join(sc.joins, " ") + " JOIN top ON top.g = " + dim +
 			" WHERE " + strings.Join(sc.where, " AND ") + " GROUP BY top.g, top.rk, t ORDER BY top.rk, t"
@@ -480,7 +408,7 @@ func (s *DB) Timeseries(ctx context.Context, q store.TimeseriesQuery) ([]store.S
 
 // UnknownModels lists the models of calls whose cost is unknown.
 func (s *DB) UnknownModels(ctx context.Context, f store.Filter) ([]store.UnknownModel, error) {
-	if err := checkFilter(f); err != nil {
+	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	var b sqlb
@@ -491,19 +419,5 @@ func (s *DB) UnknownModels(ctx context.Context, f store.Filter) ([]store.Unknown
 	if err != nil {
 		return nil, fmt.Errorf("unknown models: %w", err)
 	}
-	defer rows.Close()
-	out := []store.UnknownModel{}
-	for rows.Next() {
-		var m store.UnknownModel
-		var last int64
-		if err := rows.Scan(&m.Provider, &m.Model, &m.Calls, &last); err != nil {
-			return nil, fmt.Errorf("unknown models: %w", err)
-		}
-		m.LastSeen = time.Unix(0, last).UTC()
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("unknown models: %w", err)
-	}
-	return out, nil
+	return spanrows.ScanUnknownModels(rows)
 }

@@ -7,6 +7,13 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/genscope/genscope/internal/store"
+)
+
+var (
+	_ store.Retainer = (*DB)(nil)
+	_ store.DiskUser = (*DB)(nil)
 )
 
 // The methods below enforce retention. Each deletes at most limit rows in

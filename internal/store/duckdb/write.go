@@ -6,31 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/store/internal/spanrows"
 )
-
-// Content kinds in spans.content_mask.
-const (
-	maskSystem = store.MaskSystem
-	maskInput  = store.MaskInput
-	maskOutput = store.MaskOutput
-)
-
-// rangeGap splits a batch's start times into separate ranges for the
-// duplicate check when they are further apart than this, so a late span
-// does not widen the scan of stored rows to everything in between.
-const rangeGap = int64(10 * 60 * 1e9)
-
-// maxRanges caps the ranges of one duplicate check; past it one range
-// covers the whole batch.
-const maxRanges = 16
 
 // Write stores the batch atomically and durably; see store.Store.
 func (s *DB) Write(ctx context.Context, b *store.Batch) error {
@@ -111,7 +94,7 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 			WHERE NOT EXISTS (SELECT 1 FROM message_records m
 				WHERE m.project = st.project AND m.trace_hi = st.trace_hi AND m.trace_lo = st.trace_lo
 				AND m.span_id = st.span_id AND m.time_ns = st.time_ns AND m.seq = st.seq AND m.kind = st.kind
-				AND (` + rangesSQL("m.time_ns", times) + `))
+				AND (` + spanrows.RangesSQL("m.time_ns", times) + `))
 			QUALIFY row_number() OVER (PARTITION BY project, trace_hi, trace_lo, span_id, time_ns, seq, kind) = 1`
 		if _, err := c.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("insert messages: %w", err)
@@ -140,15 +123,15 @@ func (s *DB) fresh(ctx context.Context, spans []genai.Span) ([]int, []uint64, er
 	out := make([]int, 0, len(spans))
 	keys := make([]uint64, 0, len(spans))
 	var check []*genai.Span
-	seen := make(map[fullKey]struct{}, len(spans))
+	seen := make(map[spanrows.FullKey]struct{}, len(spans))
 	for i := range spans {
 		sp := &spans[i]
-		fk := keyOf(sp)
+		fk := spanrows.KeyOf(sp)
 		if _, dup := seen[fk]; dup {
 			continue
 		}
 		seen[fk] = struct{}{}
-		k := s.recent.key(fk.project, fk.hi, fk.lo, fk.span, fk.start)
+		k := s.recent.key(fk.Project, fk.Hi, fk.Lo, fk.Span, fk.Start)
 		if sp.StartUnixNano <= s.recent.floor || s.recent.has(k) {
 			check = append(check, sp)
 		}
@@ -167,37 +150,13 @@ func (s *DB) fresh(ctx context.Context, spans []genai.Span) ([]int, []uint64, er
 	}
 	n := 0
 	for i := range out {
-		if stored[keyOf(&spans[out[i]])] {
+		if stored[spanrows.KeyOf(&spans[out[i]])] {
 			continue
 		}
 		out[n], keys[n] = out[i], keys[i]
 		n++
 	}
 	return out[:n], keys[:n], nil
-}
-
-// rangesSQL is a predicate on col covering the values in a few ranges, so
-// zone maps prune the stored rows the duplicate check reads.
-func rangesSQL(col string, vals []int64) string {
-	vals = slices.Clone(vals)
-	slices.Sort(vals)
-	type rng struct{ lo, hi int64 }
-	var rs []rng
-	for _, v := range vals {
-		if n := len(rs); n > 0 && v-rs[n-1].hi <= rangeGap {
-			rs[n-1].hi = v
-			continue
-		}
-		rs = append(rs, rng{v, v})
-	}
-	if len(rs) > maxRanges {
-		rs = []rng{{vals[0], vals[len(vals)-1]}}
-	}
-	parts := make([]string, len(rs))
-	for i, r := range rs {
-		parts[i] = col + " BETWEEN " + strconv.FormatInt(r.lo, 10) + " AND " + strconv.FormatInt(r.hi, 10)
-	}
-	return strings.Join(parts, " OR ")
 }
 
 // messageTime is the stored time of a record; a record without one gets 0
@@ -268,50 +227,48 @@ func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx [
 	if err := a.Close(); err != nil {
 		return err
 	}
-	ti, err := duckdb.NewAppender(dc, "", "main", "trace_index")
-	if err != nil {
+	if err := appendRows(dc, "trace_index", "trace index", len(order), func(i int) []driver.Value {
+		t := order[i]
+		return []driver.Value{t.project, t.hi, t.lo, t.minStart, t.max}
+	}); err != nil {
 		return err
 	}
-	for _, t := range order {
-		if err := ti.AppendRow(t.project, t.hi, t.lo, t.minStart, t.max); err != nil {
-			_ = ti.Close()
-			return fmt.Errorf("trace index: %w", err)
-		}
-	}
-	if err := ti.Close(); err != nil {
-		return fmt.Errorf("trace index: %w", err)
-	}
 	if len(added) > 0 {
-		ra, err := duckdb.NewAppender(dc, "", "main", "resources")
-		if err != nil {
+		hashes := make([]uint64, 0, len(added))
+		for h := range added {
+			hashes = append(hashes, h)
+		}
+		if err := appendRows(dc, "resources", "resources", len(hashes), func(i int) []driver.Value {
+			return []driver.Value{hashes[i], added[hashes[i]]}
+		}); err != nil {
 			return err
-		}
-		for h, attrs := range added {
-			if err := ra.AppendRow(h, attrs); err != nil {
-				_ = ra.Close()
-				return fmt.Errorf("resources: %w", err)
-			}
-		}
-		if err := ra.Close(); err != nil {
-			return fmt.Errorf("resources: %w", err)
 		}
 	}
 	if len(ctx) == 0 {
 		return nil
 	}
-	tc, err := duckdb.NewAppender(dc, "", "main", "trace_ctx")
+	return appendRows(dc, "trace_ctx", "trace context", len(ctx), func(i int) []driver.Value {
+		sp := ctx[i]
+		hi, lo := store.TraceHiLo(sp.TraceID)
+		return []driver.Value{sp.Project, hi, lo, sp.StartUnixNano, store.SpanU64(sp.SpanID), sp.SessionID, sp.UserID}
+	})
+}
+
+// appendRows appends n rows (row(i) each) to table through an appender;
+// errors name what.
+func appendRows(dc driver.Conn, table, what string, n int, row func(i int) []driver.Value) error {
+	a, err := duckdb.NewAppender(dc, "", "main", table)
 	if err != nil {
 		return err
 	}
-	for _, sp := range ctx {
-		hi, lo := store.TraceHiLo(sp.TraceID)
-		if err := tc.AppendRow(sp.Project, hi, lo, sp.StartUnixNano, store.SpanU64(sp.SpanID), sp.SessionID, sp.UserID); err != nil {
-			_ = tc.Close()
-			return fmt.Errorf("trace context: %w", err)
+	for i := range n {
+		if err := a.AppendRow(row(i)...); err != nil {
+			_ = a.Close()
+			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	if err := tc.Close(); err != nil {
-		return fmt.Errorf("trace context: %w", err)
+	if err := a.Close(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }

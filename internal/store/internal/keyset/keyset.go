@@ -1,6 +1,7 @@
 // Package keyset encodes the opaque cursors of the store's paged
 // queries (the spans table in each order, and sessions), so that every
-// backend issues and accepts the same cursors.
+// backend issues and accepts the same cursors. It is internal to the
+// store: package spanrows issues and reads the cursors for the backends.
 package keyset
 
 import (
