@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // Errors the engine's callers map to HTTP statuses.
@@ -107,7 +108,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	opts.MaxConcurrent = cmp.Or(opts.MaxConcurrent, 4)
 	opts.EvalTimeout = cmp.Or(opts.EvalTimeout, 30*time.Second)
 	opts.MaxSplit = cmp.Or(opts.MaxSplit, 100)
-	opts.DefaultProject = cmp.Or(opts.DefaultProject, "default")
+	opts.DefaultProject = cmp.Or(opts.DefaultProject, tenancy.DefaultProject)
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}

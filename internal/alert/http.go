@@ -14,6 +14,7 @@ import (
 
 	"github.com/genscope/genscope/internal/jsonhttp"
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/timeutil"
 )
 
 // maxBody bounds a rule's JSON.
@@ -86,7 +87,7 @@ func decodeRule(r *http.Request) (Rule, error) {
 		var fields map[string]json.RawMessage
 		if json.Unmarshal(raw, &fields) == nil {
 			for _, f := range []string{"window", "frequency"} {
-				var d Duration
+				var d timeutil.Duration
 				if v, ok := fields[f]; ok && json.Unmarshal(v, &d) != nil {
 					return Rule{}, &badRequest{f + ": " + strings.Trim(string(v), " ") + " is not a duration like 5m or 1h"}
 				}

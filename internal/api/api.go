@@ -11,11 +11,8 @@ import (
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/pricing"
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/tenancy"
 )
-
-// DefaultProject is the project every request reads while authentication
-// is off.
-const DefaultProject = "default"
 
 // API serves the query endpoints.
 type API struct {
@@ -24,7 +21,7 @@ type API struct {
 	log    *slog.Logger
 	now    func() time.Time
 	// ProjectFor names the project a request may read, or returns an error
-	// to refuse it with 401. Nil means DefaultProject.
+	// to refuse it with 401. Nil means tenancy.DefaultProject.
 	projectFor   func(r *http.Request) (string, error)
 	timeout      time.Duration
 	grpcListen   string
@@ -35,7 +32,7 @@ type API struct {
 
 // Options tune the API.
 type Options struct {
-	// ProjectFor names the project a request reads; nil means DefaultProject.
+	// ProjectFor names the project a request reads; nil means tenancy.DefaultProject.
 	ProjectFor func(r *http.Request) (string, error)
 	// QueryTimeout bounds one store query; 0 means 30s.
 	QueryTimeout time.Duration
@@ -104,7 +101,7 @@ type handlerFunc func(r request) (any, error)
 // project, runs the handler and maps its error to a status and JSON body.
 func (a *API) handle(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		project := DefaultProject
+		project := tenancy.DefaultProject
 		if a.projectFor != nil {
 			p, err := a.projectFor(r)
 			if errors.Is(err, ErrForbidden) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/genscope/genscope/internal/auth"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // alertGuard scopes the alerting endpoints to the caller's projects when
@@ -115,7 +116,7 @@ func writeForbidden(w http.ResponseWriter) {
 
 func projectOr(p string) string {
 	if p == "" {
-		return auth.DefaultProject
+		return tenancy.DefaultProject
 	}
 	return p
 }

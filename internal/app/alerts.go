@@ -6,9 +6,9 @@ import (
 	"net/http"
 
 	"github.com/genscope/genscope/internal/alert"
-	"github.com/genscope/genscope/internal/api"
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/notify"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // alerting is the alert engine and the notifier, wired together.
@@ -59,7 +59,7 @@ func (a *App) newAlerting(ctx context.Context, mux *http.ServeMux) (*alerting, e
 		Query:          q,
 		State:          state,
 		Notify:         n.Notify,
-		DefaultProject: api.DefaultProject,
+		DefaultProject: tenancy.DefaultProject,
 		ConfigRules:    rules,
 		GroupExists:    n.Exists,
 		Metrics:        a.reg,

@@ -15,6 +15,8 @@ import (
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/store/duckdb"
+	"github.com/genscope/genscope/internal/tenancy"
+	"github.com/genscope/genscope/internal/timeutil"
 )
 
 // alertsMain measures the CPU that evaluating many alert rules costs:
@@ -53,7 +55,7 @@ func alertsMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	models, err := db.Breakdown(ctx, store.BreakdownQuery{Filter: store.Filter{Project: "default", From: now.Add(-24 * time.Hour), To: now},
+	models, err := db.Breakdown(ctx, store.BreakdownQuery{Filter: store.Filter{Project: tenancy.DefaultProject, From: now.Add(-24 * time.Hour), To: now},
 		By: store.DimModel, Limit: 50})
 	if err != nil {
 		return err
@@ -70,7 +72,7 @@ func alertsMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		r := alert.NewRule()
 		s := sigs[i%len(sigs)]
 		r.Name, r.Signal, r.Aggregation, r.Operator, r.Threshold = fmt.Sprintf("rule %d", i), s.signal, s.agg, ">", 1e12
-		r.Window = alert.Duration(windows[(i/len(sigs))%len(windows)])
+		r.Window = timeutil.Duration(windows[(i/len(sigs))%len(windows)])
 		switch {
 		case i%10 == 9:
 			r.SplitBy = store.DimModel

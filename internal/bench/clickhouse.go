@@ -21,6 +21,7 @@ import (
 	"github.com/genscope/genscope/internal/store/clickhouse"
 	"github.com/genscope/genscope/internal/store/duckdb"
 	"github.com/genscope/genscope/internal/synth"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // clickhouseMain runs `genscope bench clickhouse`: ingest into a local
@@ -265,7 +266,7 @@ func loadSynth(ctx context.Context, s *clickhouse.DB, ds dataset, n, batch int, 
 
 // compareQueries times the aggregate queries on both stores.
 func compareQueries(ctx context.Context, ds dataset, runs int, ch, db store.Store, out io.Writer) error {
-	rng := store.Filter{Project: "default", From: ds.Start, To: ds.End.Add(time.Hour)}
+	rng := store.Filter{Project: tenancy.DefaultProject, From: ds.Start, To: ds.End.Add(time.Hour)}
 	day := rng
 	day.From = ds.End.Add(-24 * time.Hour)
 	type q struct {

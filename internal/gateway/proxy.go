@@ -19,6 +19,7 @@ import (
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/ingest/httpbody"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 const (
@@ -69,7 +70,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeploym
 	c := &call{op: op, start: time.Now()}
 	g.m.inflight.Inc()
 	defer g.m.inflight.Dec()
-	c.project = "default"
+	c.project = tenancy.DefaultProject
 	if g.opts.ProjectFor != nil {
 		p, err := g.opts.ProjectFor(r)
 		if err != nil {

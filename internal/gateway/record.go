@@ -8,6 +8,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/privacy"
 	"github.com/genscope/genscope/internal/simmodel"
 )
 
@@ -199,7 +200,7 @@ func (g *Gateway) buildSpan(c *call) genai.Span {
 	if c.dropped {
 		sp.ContentTruncated = true
 	}
-	if g.opts.Capture != CaptureMetadata {
+	if g.opts.Capture != privacy.Metadata {
 		g.content(&sp, &req, outs)
 	}
 	return sp
@@ -287,7 +288,7 @@ func (g *Gateway) content(sp *genai.Span, req *chatRequest, outs []*choice) {
 			s = truncate(s, maxPartBytes)
 			sp.ContentTruncated = true
 		}
-		if g.opts.Capture == CaptureRedacted && g.redact != nil {
+		if g.opts.Capture == privacy.Redacted && g.redact != nil {
 			return g.redact.String(s)
 		}
 		return s

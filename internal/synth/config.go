@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // Config says what to generate. Zero fields take the defaults noted on them.
@@ -29,7 +30,7 @@ type Config struct {
 	// ErrorRate is the fraction of model calls (chat and embeddings) that
 	// fail (default 0.05; a negative value means none).
 	ErrorRate float64
-	// Project is the project of every span (default "default").
+	// Project is the project of every span (default tenancy.DefaultProject).
 	Project string
 	// OmitContent leaves out system instructions and messages, as an
 	// instrumentation with content capture off does.
@@ -92,7 +93,7 @@ func (c Config) withDefaults() (Config, error) {
 		errs = append(errs, fmt.Errorf("error_rate: %g is more than 1", c.ErrorRate))
 	}
 	if c.Project == "" {
-		c.Project = "default"
+		c.Project = tenancy.DefaultProject
 	}
 	return c, errors.Join(errs...)
 }

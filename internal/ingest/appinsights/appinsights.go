@@ -27,9 +27,6 @@ type Sink interface {
 
 var _ Sink = (*recorder.Recorder)(nil)
 
-// DefaultProject is the project of every item when no ProjectFor is set.
-const DefaultProject = "default"
-
 // Defaults of Options.
 const (
 	DefaultMaxBodyBytes = 16 << 20
@@ -47,7 +44,7 @@ type Options struct {
 	RetryAfter time.Duration
 	// ProjectFor names the project of an instrumentation key, or returns an
 	// error to refuse the items sent with it (400: the exporters drop them).
-	// Nil means every key belongs to DefaultProject.
+	// Nil means every key belongs to tenancy.DefaultProject.
 	ProjectFor func(ikey string) (string, error)
 }
 

@@ -29,9 +29,6 @@ type Sink interface {
 
 var _ Sink = (*recorder.Recorder)(nil)
 
-// DefaultProject is the project records belong to when no project hook is set.
-const DefaultProject = "default"
-
 // Defaults of Options.
 const (
 	DefaultMaxBodyBytes = 16 << 20
@@ -49,7 +46,7 @@ type Options struct {
 	// for the HTTP Retry-After header.
 	RetryAfter time.Duration
 	// ProjectFor names the project of an HTTP request, or returns an error
-	// to refuse it with 401. Nil means every request goes to DefaultProject.
+	// to refuse it with 401. Nil means every request goes to tenancy.DefaultProject.
 	// This is where per-project ingestion keys plug in.
 	ProjectFor func(r *http.Request) (string, error)
 	// GRPCProjectFor is ProjectFor for gRPC: md is the call's incoming
