@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -68,6 +69,10 @@ type Options struct {
 	// evaluated; nil means a random offset within its first period, so
 	// that rules do not all query at once.
 	FirstDelay func(frequency time.Duration) time.Duration
+	// AccessFor is what an API request may do (the app builds it from the
+	// request's principal); nil lets every request do everything, as when
+	// authentication is off. See Access.
+	AccessFor func(r *http.Request) Access
 	// Metrics registers the engine's metrics; nil means none.
 	Metrics prometheus.Registerer
 	Log     *slog.Logger

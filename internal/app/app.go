@@ -214,7 +214,7 @@ func (a *App) serveMisc(mux *http.ServeMux, outer func(http.Handler) http.Handle
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	a.http = &http.Server{
-		Handler:           outer(a.trust.wrap(mux, func() *alerting { return a.alerting })),
+		Handler:           outer(a.trust.wrap(mux)),
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.D(),
 		ReadTimeout:       cfg.HTTP.ReadTimeout.D(),
 		WriteTimeout:      cfg.HTTP.WriteTimeout.D(),

@@ -56,6 +56,10 @@ type Options struct {
 	// Retention is how long the log keeps deliveries that are done; 0
 	// means 30 days.
 	Retention time.Duration
+	// AccessFor is what an API request may do (the app builds it from the
+	// request's principal); nil lets every request do everything, as when
+	// authentication is off. See Access.
+	AccessFor func(r *http.Request) Access
 	// Metrics registers the notifier's metrics; nil means none.
 	Metrics prometheus.Registerer
 	Log     *slog.Logger
