@@ -14,18 +14,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/genscope/genscope/internal/ingest/httpbody"
-	"github.com/genscope/genscope/internal/recorder"
+	"github.com/genscope/genscope/internal/process"
 	"github.com/genscope/genscope/internal/store"
 )
 
-// Sink takes converted records; the recorder implements it. Submit returns
-// when the batch is durable, or with recorder.ErrFull, recorder.ErrClosed,
-// an error wrapping recorder.ErrStore, or the context's error.
+// Sink takes converted records: the processing stage (process.Stage), in
+// front of the recorder. Submit returns when the batch is durable, or
+// with process.ErrFull, process.ErrClosed, an error wrapping
+// process.ErrStore, or the context's error.
 type Sink interface {
 	Submit(ctx context.Context, b *store.Batch) error
 }
 
-var _ Sink = (*recorder.Recorder)(nil)
+var _ Sink = (*process.Stage)(nil)
 
 // Defaults of Options.
 const (
@@ -160,7 +161,7 @@ func (r *Receiver) serveTrack(w http.ResponseWriter, req *http.Request) {
 		if err := r.sink.Submit(req.Context(), &c.batch); err != nil {
 			reason := reasonUnavailable
 			switch {
-			case errors.Is(err, recorder.ErrFull):
+			case errors.Is(err, process.ErrFull):
 				reason = reasonOverload
 			case req.Context().Err() != nil:
 				reason = reasonAbandoned
