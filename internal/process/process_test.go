@@ -21,8 +21,11 @@ type next struct {
 	ok  bool
 }
 
-func (n *next) Submit(_ context.Context, b *store.Batch) error { n.got = append(n.got, b); return n.err }
-func (n *next) Enqueue(b *store.Batch) bool                    { n.got = append(n.got, b); return n.ok }
+func (n *next) Submit(_ context.Context, b *store.Batch) error {
+	n.got = append(n.got, b)
+	return n.err
+}
+func (n *next) Enqueue(b *store.Batch) bool { n.got = append(n.got, b); return n.ok }
 
 func batch(project, text string) *store.Batch {
 	msg := []genai.Message{{Role: "user", Parts: []genai.Part{{Type: "text", Content: text}}}}
