@@ -22,6 +22,11 @@
 // Receivers can drop such a repeat by X-Genscope-Delivery (webhooks), the
 // alertId (common schema) or the dedup_key (PagerDuty).
 //
+// Access: every route is registered with the permission it needs, which
+// Options.AccessFor (an Access the app builds from the request's
+// principal) grants or not: listing groups, or managing them and reading
+// the notification log.
+//
 // Safety: receiver URLs are checked when saved and every address is
 // checked again when dialed (a net.Dialer Control), so a name that
 // resolves to a forbidden address is refused too: link-local
