@@ -22,8 +22,8 @@ import (
 	"github.com/genscope/genscope/internal/app"
 	"github.com/genscope/genscope/internal/bench"
 	"github.com/genscope/genscope/internal/config"
-	"github.com/genscope/genscope/internal/demo"
 	"github.com/genscope/genscope/internal/ingest/appinsights"
+	"github.com/genscope/genscope/internal/sim/demo"
 	"github.com/genscope/genscope/internal/storecopy"
 	"github.com/genscope/genscope/internal/tenancy"
 )

@@ -17,9 +17,10 @@ import (
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/ingest/httpbody"
+	"github.com/genscope/genscope/internal/jsonhttp"
 	"github.com/genscope/genscope/internal/privacy"
 	"github.com/genscope/genscope/internal/redact"
-	"github.com/genscope/genscope/internal/simmodel"
+	"github.com/genscope/genscope/internal/sim/model"
 	"github.com/genscope/genscope/internal/store"
 )
 
@@ -78,7 +79,7 @@ type deployment struct {
 	cfg    config.Deployment
 	base   *url.URL
 	client *http.Client
-	sim    *simmodel.Model
+	sim    *model.Model
 }
 
 // New builds the gateway; Close stops its record workers.
@@ -148,7 +149,7 @@ func New(rec Recorder, opts Options, log *slog.Logger, reg prometheus.Registerer
 func newDeployment(c config.Deployment) (*deployment, error) {
 	d := &deployment{cfg: c}
 	if c.Type == config.DeploymentSimulated {
-		so := simmodel.Options{
+		so := model.Options{
 			Deployment:        c.Name,
 			Model:             c.Model,
 			ContextWindow:     c.Simulated.ContextWindow,
@@ -161,10 +162,10 @@ func newDeployment(c config.Deployment) (*deployment, error) {
 		if c.Simulated.Jitter != nil {
 			so.Jitter = *c.Simulated.Jitter
 			if so.Jitter == 0 {
-				so.Jitter = -1 // simmodel: negative means none
+				so.Jitter = -1 // sim/model: negative means none
 			}
 		}
-		m, err := simmodel.New(so)
+		m, err := model.New(so)
 		if err != nil {
 			return nil, err
 		}
@@ -280,5 +281,5 @@ func (g *Gateway) models(w http.ResponseWriter, r *http.Request) {
 	for _, name := range g.order {
 		out.Data = append(out.Data, model{ID: name, Object: "model", OwnedBy: "genscope:" + g.deps[name].cfg.Type})
 	}
-	writeJSON(w, http.StatusOK, out)
+	jsonhttp.Write(w, http.StatusOK, out)
 }

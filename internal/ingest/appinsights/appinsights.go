@@ -2,7 +2,6 @@ package appinsights
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/genscope/genscope/internal/ingest/httpbody"
+	"github.com/genscope/genscope/internal/jsonhttp"
 	"github.com/genscope/genscope/internal/process"
 	"github.com/genscope/genscope/internal/store"
 )
@@ -183,7 +183,7 @@ func (r *Receiver) serveTrack(w http.ResponseWriter, req *http.Request) {
 			slog.String("reason", c.resp.Errors[0].Message))
 	}
 	r.m.requests.WithLabelValues(strconv.Itoa(code)).Inc()
-	writeJSON(w, code, c.resp, "")
+	jsonhttp.Write(w, code, c.resp)
 }
 
 // fail counts, logs and answers a failed request.
@@ -206,26 +206,10 @@ func (r *Receiver) fail(w http.ResponseWriter, req *http.Request, herr *httpErro
 	if len(resp.Errors) == 0 && herr.status != http.StatusServiceUnavailable {
 		resp.Errors = append(resp.Errors, itemError{Index: 0, StatusCode: herr.status, Message: herr.msg})
 	}
-	retryAfter := ""
 	if herr.status == http.StatusServiceUnavailable {
-		retryAfter = strconv.FormatInt(int64((r.opts.RetryAfter+time.Second-1)/time.Second), 10)
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((r.opts.RetryAfter+time.Second-1)/time.Second), 10))
 	}
-	writeJSON(w, herr.status, resp, retryAfter)
-}
-
-func writeJSON(w http.ResponseWriter, code int, resp response, retryAfter string) {
-	body, err := json.Marshal(resp)
-	if err != nil {
-		body = []byte("{}")
-	}
-	h := w.Header()
-	if retryAfter != "" {
-		h.Set("Retry-After", retryAfter)
-	}
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(code)
-	_, _ = w.Write(body) // the client may be gone; nothing to do about it
+	jsonhttp.Write(w, herr.status, resp)
 }
 
 // readBody reads the (maybe compressed) body, at most MaxBodyBytes after

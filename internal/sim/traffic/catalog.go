@@ -1,4 +1,4 @@
-package synth
+package traffic
 
 // Model is one entry of the synthetic model catalog.
 type Model struct {

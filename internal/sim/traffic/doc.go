@@ -1,4 +1,4 @@
-// Package synth generates deterministic synthetic GenAI telemetry for
+// Package traffic generates deterministic synthetic GenAI telemetry for
 // benchmarks and demos: canonical genai.Span values, in start-time order and
 // with bounded memory, shaped like what real OpenTelemetry GenAI
 // instrumentations send (parent spans carrying session and user, one to three
@@ -7,4 +7,4 @@
 // semantic conventions.
 //
 // The same Config (including Seed) always yields the same spans.
-package synth
+package traffic

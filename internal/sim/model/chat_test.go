@@ -1,4 +1,4 @@
-package simmodel
+package model
 
 import (
 	"bufio"

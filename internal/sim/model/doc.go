@@ -1,4 +1,4 @@
-// Package simmodel is a simulated model deployment: an http.Handler that
+// Package model is a simulated model deployment: an http.Handler that
 // answers OpenAI- and Azure-OpenAI-format requests (chat completions,
 // embeddings, model list) the way a real gpt-4o or text-embedding-3
 // deployment on Azure OpenAI does, with no network and no API key.
@@ -54,4 +54,4 @@
 //
 // Request bodies are limited to 32 MiB (413 beyond). The handler never
 // panics on any input: bad requests get a 400 in OpenAI's error shape.
-package simmodel
+package model

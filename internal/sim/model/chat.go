@@ -1,4 +1,4 @@
-package simmodel
+package model
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ import (
 var o200k = sync.OnceValue(func() tokenizer.Codec {
 	c, err := tokenizer.Get(tokenizer.O200kBase)
 	if err != nil {
-		panic(fmt.Sprintf("simmodel: o200k_base is built into the tokenizer: %v", err))
+		panic(fmt.Sprintf("sim/model: o200k_base is built into the tokenizer: %v", err))
 	}
 	return c
 })

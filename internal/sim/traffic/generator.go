@@ -1,4 +1,4 @@
-package synth
+package traffic
 
 import (
 	"encoding/binary"
