@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/genscope/genscope/internal/pricing"
+	"github.com/genscope/genscope/internal/secret"
 	"github.com/genscope/genscope/internal/timeutil"
 )
 
@@ -123,6 +124,10 @@ type DuckDB struct {
 	// checkpoint, e.g. "256MB".
 	CheckpointThreshold string `yaml:"checkpoint_threshold"`
 }
+
+// Secret is the config's name for secret.Secret: a credential that
+// redacts itself wherever it is printed, logged or marshalled.
+type Secret = secret.Secret
 
 // Duration is the config's name for timeutil.Duration, the one duration
 // type ("30s", "5m", "720h", "30d").

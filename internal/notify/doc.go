@@ -33,6 +33,6 @@
 // (169.254.0.0/16, fe80::/10) and cloud metadata addresses and names
 // always, private and loopback addresses unless
 // notify.allow_private_targets. No proxy, no redirects. Secrets (URLs,
-// HMAC secrets, routing keys, the SMTP password) are config.Secret values:
+// HMAC secrets, routing keys, the SMTP password) are secret.Secret values:
 // redacted in API answers and logs; errors never carry the URL.
 package notify

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/jsonhttp"
 )
 
@@ -92,7 +91,7 @@ type groupView struct {
 }
 
 type receiverView struct {
-	config.Receiver
+	Receiver
 	Target string `json:"target,omitempty"` // scheme://host of the URL
 }
 

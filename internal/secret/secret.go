@@ -1,4 +1,4 @@
-package config
+package secret
 
 import (
 	"fmt"
@@ -29,7 +29,7 @@ func (s Secret) String() string {
 }
 
 // GoString redacts the value for %#v.
-func (s Secret) GoString() string { return fmt.Sprintf("config.Secret(%q)", s.String()) }
+func (s Secret) GoString() string { return fmt.Sprintf("secret.Secret(%q)", s.String()) }
 
 // LogValue redacts the value in slog output.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
