@@ -264,23 +264,46 @@ func (g *Generator) genTrace() {
 		"app.turn":   int64(sess.turn),
 	}
 
-	model := func() int {
-		if g.rng.Float64() < 0.75 {
-			return sess.model
-		}
-		return g.chat.pick(g.rng)
-	}
-	t := root.StartUnixNano + g.dur(2*time.Millisecond, 0.5)
-	var failed *genai.Span
-	call := func(s *genai.Span) bool {
-		t = s.StartUnixNano + s.DurationNano + g.dur(8*time.Millisecond, 0.7)
-		if s.Status == genai.StatusError {
-			failed = s
-			return false
-		}
-		return true
-	}
+	b := &traceBuild{g: g, sess: sess, t: root.StartUnixNano + g.dur(2*time.Millisecond, 0.5)}
+	b.children(root, svc)
+	g.finishRoot(root, b.t, b.failed)
+	g.queueTrace()
+}
 
+// traceBuild is a trace being generated under its root: the time the
+// next child starts at and the child that failed, if one did.
+type traceBuild struct {
+	g      *Generator
+	sess   *session
+	t      int64
+	failed *genai.Span
+}
+
+// model is the catalog index of the next call's model: mostly the
+// session's.
+func (b *traceBuild) model() int {
+	if b.g.rng.Float64() < 0.75 {
+		return b.sess.model
+	}
+	return b.g.chat.pick(b.g.rng)
+}
+
+// call moves the clock past a child span and reports whether the trace
+// goes on (it stops at the first failed call).
+func (b *traceBuild) call(s *genai.Span) bool {
+	b.t = s.StartUnixNano + s.DurationNano + b.g.dur(8*time.Millisecond, 0.7)
+	if s.Status == genai.StatusError {
+		b.failed = s
+		return false
+	}
+	return true
+}
+
+// children generates the root's child spans in the shape of its service:
+// plain completions, a RAG pipeline or an agent with a tool call.
+func (b *traceBuild) children(root *genai.Span, svc int) {
+	g, sess := b.g, b.sess
+	model, call := b.model, b.call
 	system, question := g.system(), g.question()
 	switch g.shapeOf(svc) {
 	case shapePlain:
@@ -292,7 +315,7 @@ func (g *Generator) genTrace() {
 			n = 2
 		}
 		for i := range n {
-			c := g.chatCall(root, t, model(), system, question, sess.turn+i, nil)
+			c := g.chatCall(root, b.t, model(), system, question, sess.turn+i, nil)
 			if !call(c) {
 				break
 			}
@@ -301,13 +324,13 @@ func (g *Generator) genTrace() {
 		root.Name = "rag_pipeline"
 		root.Attributes["traceloop.span.kind"] = "workflow"
 		root.Attributes["traceloop.workflow.name"] = "answer_question"
-		if call(g.embeddings(root, t)) {
+		if call(g.embeddings(root, b.t)) {
 			n := 1
 			if g.rng.Float64() < 0.2 {
 				n = 2
 			}
 			for i := range n {
-				if !call(g.chatCall(root, t, model(), system, question, sess.turn+i, nil)) {
+				if !call(g.chatCall(root, b.t, model(), system, question, sess.turn+i, nil)) {
 					break
 				}
 			}
@@ -323,20 +346,24 @@ func (g *Generator) genTrace() {
 		root.Attributes["gen_ai.agent.name"] = agent
 		root.Attributes["gen_ai.agent.id"] = "asst_" + agent
 		if g.rng.Float64() < 0.3 {
-			call(g.chatCall(root, t, idx, system, question, sess.turn, nil))
+			call(g.chatCall(root, b.t, idx, system, question, sess.turn, nil))
 			break
 		}
 		tl := tools[g.rng.IntN(len(tools))]
 		tc := &toolCall{tool: tl, id: "call_" + g.alnum(24), arg: nouns[g.rng.IntN(len(nouns))]}
-		if !call(g.chatCall(root, t, idx, system, question, sess.turn, tc)) {
+		if !call(g.chatCall(root, b.t, idx, system, question, sess.turn, tc)) {
 			break
 		}
 		tc.result = g.sentence(6 + g.rng.IntN(6))
-		call(g.toolSpan(root, t, tc))
+		call(g.toolSpan(root, b.t, tc))
 		tc.done = true
-		call(g.chatCall(root, t, idx, system, question, sess.turn, tc))
+		call(g.chatCall(root, b.t, idx, system, question, sess.turn, tc))
 	}
 
+}
+
+// finishRoot ends the root at t, failed as its failed child did.
+func (g *Generator) finishRoot(root *genai.Span, t int64, failed *genai.Span) {
 	root.DurationNano = t - root.StartUnixNano
 	if failed != nil {
 		root.Status = genai.StatusError
@@ -350,8 +377,11 @@ func (g *Generator) genTrace() {
 		}
 		root.Events = []genai.Event{exception(t-1000, typ, failed.StatusMessage)}
 	}
+}
 
-	// The last trace may be cut to make the count exact.
+// queueTrace queues the trace's spans by start time (the last trace may
+// be cut to make the count exact).
+func (g *Generator) queueTrace() {
 	if keep := g.cfg.Spans - g.planned; len(g.trace) > keep {
 		for _, s := range g.trace[keep:] {
 			*s = genai.Span{}
