@@ -22,9 +22,10 @@ import (
 	"github.com/genscope/genscope/internal/app"
 	"github.com/genscope/genscope/internal/bench"
 	"github.com/genscope/genscope/internal/config"
-	"github.com/genscope/genscope/internal/demo"
 	"github.com/genscope/genscope/internal/ingest/appinsights"
+	"github.com/genscope/genscope/internal/sim/demo"
 	"github.com/genscope/genscope/internal/storecopy"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 const usage = `genscope — monitoring for generative-AI applications
@@ -167,7 +168,7 @@ func connectionString(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("connection-string", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	endpoint := fs.String("endpoint", "http://"+config.Default().Listen, "genscope's HTTP address as the exporter reaches it (https://... when serving TLS)")
-	project := fs.String("project", "default", "project the telemetry goes to")
+	project := fs.String("project", tenancy.DefaultProject, "project the telemetry goes to")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/timeutil"
 )
 
 // memState is an in-memory store.StateStore.
@@ -221,7 +222,7 @@ func newEngine(t *testing.T, st *fakeStore, ms *memState, n *notifications) *Eng
 func TestValidate(t *testing.T) {
 	r := NewRule()
 	r.Severity, r.Signal, r.Aggregation, r.Operator = 7, "latency", "median", "=="
-	r.Window, r.Frequency, r.Violations, r.Evaluations, r.NoData, r.SplitBy = Duration(time.Second), Duration(2*time.Hour), 3, 2, "maybe", "session"
+	r.Window, r.Frequency, r.Violations, r.Evaluations, r.NoData, r.SplitBy = timeutil.Duration(time.Second), timeutil.Duration(2*time.Hour), 3, 2, "maybe", "session"
 	r.Filters.Status = "bad"
 	err := r.Validate()
 	for _, f := range []string{"name:", "severity:", "signal:", "aggregation:", "operator:", "window:", "frequency:", "violations:", "no_data:", "split_by:", "filters.status:"} {
@@ -288,7 +289,7 @@ func TestMofN(t *testing.T) {
 		st, n := &fakeStore{}, &notifications{}
 		e := newEngine(t, st, newMemState(), n)
 		r := slowRule()
-		r.Window, r.Violations, r.Evaluations = Duration(time.Minute), 2, 3
+		r.Window, r.Violations, r.Evaluations = timeutil.Duration(time.Minute), 2, 3
 		r, _ = e.Create(t.Context(), r)
 		var states []State
 		for _, ms := range []float64{5000, 100, 100, 5000, 100, 5000, 100, 100} {
@@ -409,7 +410,7 @@ func TestScheduler(t *testing.T) {
 		r := slowRule()
 		r, _ = e.Create(ctx, r)
 		r2 := slowRule()
-		r2.Frequency = Duration(5 * time.Minute)
+		r2.Frequency = timeutil.Duration(5 * time.Minute)
 		r2, _ = e.Create(ctx, r2)
 		st.add("gpt-4o", 5000)
 		time.Sleep(10*time.Minute + time.Second)

@@ -21,6 +21,14 @@
 // changes go to a NotifyFunc (internal/notify's Notifier.Notify, wired in
 // internal/app), which queues durably and returns.
 //
+// Access: the HTTP handlers (Register, one route table) check each request
+// against the rule they touch, through Options.AccessFor (an Access the
+// app builds from the request's principal): a rule belongs to the
+// project its filters name; reading it, its previews, alerts and history
+// needs read access there, changing or evaluating it the editor role; the
+// lists are filtered per project. The package knows nothing of keys or
+// users.
+//
 // Consistency model (one evaluator node; the state lives in the store's
 // file through store.StateStore):
 //   - A state change is written (alert state, then a history event)

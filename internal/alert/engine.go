@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // Errors the engine's callers map to HTTP statuses.
@@ -67,6 +69,10 @@ type Options struct {
 	// evaluated; nil means a random offset within its first period, so
 	// that rules do not all query at once.
 	FirstDelay func(frequency time.Duration) time.Duration
+	// AccessFor is what an API request may do (the app builds it from the
+	// request's principal); nil lets every request do everything, as when
+	// authentication is off. See Access.
+	AccessFor func(r *http.Request) Access
 	// Metrics registers the engine's metrics; nil means none.
 	Metrics prometheus.Registerer
 	Log     *slog.Logger
@@ -107,7 +113,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	opts.MaxConcurrent = cmp.Or(opts.MaxConcurrent, 4)
 	opts.EvalTimeout = cmp.Or(opts.EvalTimeout, 30*time.Second)
 	opts.MaxSplit = cmp.Or(opts.MaxSplit, 100)
-	opts.DefaultProject = cmp.Or(opts.DefaultProject, "default")
+	opts.DefaultProject = cmp.Or(opts.DefaultProject, tenancy.DefaultProject)
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
@@ -303,31 +309,57 @@ func (e *Engine) evaluate(ctx context.Context, re *ruleEntry) (Result, error) {
 	now := e.opts.Now()
 	f := r.filter(e.opts.DefaultProject, now)
 	query := r.queryText(f)
+	rows, err := e.query(ctx, r, f)
+	if err != nil {
+		return Result{}, err
+	}
+	touched, changes := e.step(re, r, rows, query, now)
+	if err := e.persist(ctx, r, touched, changes, query, now); err != nil {
+		return Result{}, err
+	}
+	e.notifyPending(ctx, r)
+	return e.result(r, touched, len(changes) > 0, query, now), nil
+}
+
+// query runs a rule's aggregate over its window, counting the evaluation.
+func (e *Engine) query(ctx context.Context, r Rule, f store.Filter) ([]store.AggregateRow, error) {
 	qctx, cancel := context.WithTimeout(ctx, min(e.opts.EvalTimeout, r.Frequency.D()))
+	defer cancel()
 	t0 := time.Now()
 	rows, err := e.opts.Query.Aggregate(qctx, store.AggregateQuery{Filter: f, Metric: r.Signal, Agg: r.agg(),
 		SplitBy: r.SplitBy, Limit: e.opts.MaxSplit})
-	cancel()
 	e.metrics.duration.Observe(time.Since(t0).Seconds())
 	if err != nil {
 		e.metrics.evaluations.WithLabelValues("error").Inc()
-		return Result{}, fmt.Errorf("evaluate rule %s: %w", r.ID, err)
+		return nil, fmt.Errorf("evaluate rule %s: %w", r.ID, err)
 	}
 	e.metrics.evaluations.WithLabelValues("ok").Inc()
-	seen := map[string]bool{}
-	type change struct {
-		in   *Instance
-		from State
+	return rows, nil
+}
+
+// change is an alert whose state an evaluation changed, and its state
+// before.
+type change struct {
+	in   *Instance
+	from State
+}
+
+// step moves the rule's alerts one evaluation on, under one hold of e.mu:
+// one alert per row (per split value), and for a split rule the values
+// without calls in the window as having no data. It returns copies of
+// the alerts it stepped and the changes (live instances); nothing when
+// the rule was deleted while it was queried.
+func (e *Engine) step(re *ruleEntry, r Rule, rows []store.AggregateRow, query string, now time.Time) ([]*Instance, []change) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.rules[r.ID] != re {
+		return nil, nil // deleted while evaluating
 	}
 	var touched []*Instance
 	var changes []change
+	seen := map[string]bool{}
 	apply := func(id, key string, o outcome, v float64) {
 		seen[id] = true
-		e.mu.Lock()
-		if e.rules[r.ID] != re {
-			e.mu.Unlock() // deleted while evaluating
-			return
-		}
 		in := e.alerts[id]
 		if in == nil {
 			in = &Instance{ID: id, RuleID: r.ID, SplitBy: r.SplitBy, Key: key, State: StateOK,
@@ -341,7 +373,6 @@ func (e *Engine) evaluate(ctx context.Context, re *ruleEntry) (Result, error) {
 		}
 		cp := *in
 		cp.Recent = slices.Clone(in.Recent)
-		e.mu.Unlock()
 		touched = append(touched, &cp)
 	}
 	for _, row := range rows {
@@ -356,43 +387,53 @@ func (e *Engine) evaluate(ctx context.Context, re *ruleEntry) (Result, error) {
 	}
 	if r.SplitBy != "" {
 		// Split values without calls in the window have no data.
-		e.mu.Lock()
 		var missing []*Instance
 		for _, in := range e.alerts {
 			if in.RuleID == r.ID && !seen[in.ID] {
 				missing = append(missing, in)
 			}
 		}
-		e.mu.Unlock()
 		for _, in := range missing {
 			apply(in.ID, in.Key, noData, 0)
 		}
 	}
+	return touched, changes
+}
 
-	persistAll := r.Evaluations > 1
+// persist stores the changed alerts with a history event each, and, for
+// rules that look at more than one evaluation, every stepped alert (its
+// recent outcomes).
+func (e *Engine) persist(ctx context.Context, r Rule, touched []*Instance, changes []change, query string, now time.Time) error {
 	for _, c := range changes {
 		ev := Event{Time: now, AlertID: c.in.ID, RuleID: r.ID, RuleName: r.Name, Severity: r.Severity, Key: c.in.Key,
 			From: c.from, To: c.in.State, Value: c.in.Value, HasValue: c.in.HasValue, Operator: r.Operator,
 			Threshold: r.Threshold, Query: query, ChangeID: c.in.ChangeID}
 		if err := e.saveInstance(ctx, c.in); err != nil {
-			return Result{}, err
+			return err
 		}
-		if doc, err := json.Marshal(ev); err == nil {
-			if err := e.opts.State.AppendEvent(ctx, KindHistory, r.ID, now, doc); err != nil {
-				return Result{}, fmt.Errorf("alert history: %w", err)
-			}
+		doc, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("alert history: %w", err)
+		}
+		if err := e.opts.State.AppendEvent(ctx, KindHistory, r.ID, now, doc); err != nil {
+			return fmt.Errorf("alert history: %w", err)
 		}
 		e.log.Info("alert state changed", "rule", r.ID, "alert", c.in.ID, "from", c.from, "to", c.in.State, "value", c.in.Value)
 	}
-	if persistAll {
+	if r.Evaluations > 1 {
 		for _, in := range touched {
 			if err := e.saveInstance(ctx, in); err != nil {
-				return Result{}, err
+				return err
 			}
 		}
 	}
-	// Hand over every change not yet handed over (this one's, and any an
-	// earlier failure left pending).
+	return nil
+}
+
+// notifyPending hands over every change of the rule's alerts not yet
+// handed over (this evaluation's, and any an earlier failure left
+// pending).
+func (e *Engine) notifyPending(ctx context.Context, r Rule) {
 	e.mu.Lock()
 	var pending []*Instance
 	for _, in := range e.alerts {
@@ -404,11 +445,20 @@ func (e *Engine) evaluate(ctx context.Context, re *ruleEntry) (Result, error) {
 	for _, in := range pending {
 		e.notify(ctx, r, in)
 	}
+}
 
-	res := Result{RuleID: r.ID, State: StateOK, Changed: len(changes) > 0, Query: query, EvaluatedAt: now, Alerts: []Instance{}}
+// result is what an evaluation reports: the stepped alerts as they are
+// now (after notifying), the rule's overall state, and the first alert's
+// value.
+func (e *Engine) result(r Rule, touched []*Instance, changed bool, query string, now time.Time) Result {
+	res := Result{RuleID: r.ID, State: StateOK, Changed: changed, Query: query, EvaluatedAt: now, Alerts: []Instance{}}
 	e.mu.Lock()
 	for _, t := range touched {
-		cur := *e.alerts[t.ID]
+		in, ok := e.alerts[t.ID]
+		if !ok {
+			continue // the rule was deleted meanwhile
+		}
+		cur := *in
 		cur.Recent = slices.Clone(cur.Recent)
 		res.Alerts = append(res.Alerts, cur)
 	}
@@ -424,7 +474,7 @@ func (e *Engine) evaluate(ctx context.Context, re *ruleEntry) (Result, error) {
 		v := res.Alerts[0].Value
 		res.Value = &v
 	}
-	return res, nil
+	return res
 }
 
 // notify hands an instance's latest change to the notify function and

@@ -14,6 +14,7 @@ import (
 
 	"github.com/genscope/genscope/internal/jsonhttp"
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/timeutil"
 )
 
 // maxBody bounds a rule's JSON.
@@ -32,16 +33,41 @@ func (e *Engine) Register(mux *http.ServeMux) {
 			jsonhttp.Write(w, code, out)
 		}
 	}
-	mux.HandleFunc("POST /api/v1/alert-rules", h(e.httpCreate))
-	mux.HandleFunc("GET /api/v1/alert-rules", h(e.httpList))
-	mux.HandleFunc("POST /api/v1/alert-rules/preview", h(e.httpPreviewNew))
-	mux.HandleFunc("GET /api/v1/alert-rules/{id}", h(e.httpGet))
-	mux.HandleFunc("PUT /api/v1/alert-rules/{id}", h(e.httpUpdate))
-	mux.HandleFunc("DELETE /api/v1/alert-rules/{id}", h(e.httpDelete))
-	mux.HandleFunc("POST /api/v1/alert-rules/{id}/evaluate", h(e.httpEvaluate))
-	mux.HandleFunc("GET /api/v1/alert-rules/{id}/preview", h(e.httpPreview))
-	mux.HandleFunc("GET /api/v1/alerts", h(e.httpAlerts))
-	mux.HandleFunc("GET /api/v1/alerts/history", h(e.httpHistory))
+	for _, rt := range e.routes() {
+		mux.HandleFunc(rt.pattern, h(rt.f))
+	}
+}
+
+type route struct {
+	pattern string
+	f       func(*http.Request) (int, any, error)
+}
+
+// routes are the endpoints; each handler checks the request's Access
+// against the rule it touches.
+func (e *Engine) routes() []route {
+	return []route{
+		{"POST /api/v1/alert-rules", e.httpCreate},
+		{"GET /api/v1/alert-rules", e.httpList},
+		{"POST /api/v1/alert-rules/preview", e.httpPreviewNew},
+		{"GET /api/v1/alert-rules/{id}", e.httpGet},
+		{"PUT /api/v1/alert-rules/{id}", e.httpUpdate},
+		{"DELETE /api/v1/alert-rules/{id}", e.httpDelete},
+		{"POST /api/v1/alert-rules/{id}/evaluate", e.httpEvaluate},
+		{"GET /api/v1/alert-rules/{id}/preview", e.httpPreview},
+		{"GET /api/v1/alerts", e.httpAlerts},
+		{"GET /api/v1/alerts/history", e.httpHistory},
+	}
+}
+
+// Routes lists the patterns Register adds, so that a test can check
+// every one of them against a caller without permission.
+func (e *Engine) Routes() []string {
+	var out []string
+	for _, rt := range e.routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
 }
 
 // badRequest is a request error whose message names the field.
@@ -57,6 +83,8 @@ func errorStatus(log *slog.Logger, r *http.Request, err error) (int, any) {
 		return http.StatusBadRequest, jsonhttp.ErrorBody{Error: strings.ReplaceAll(err.Error(), "\n", "; ")}
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound, jsonhttp.ErrorBody{Error: "no such alert rule"}
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden, jsonhttp.ErrorBody{Error: ErrForbidden.Error()}
 	case errors.Is(err, ErrReadOnly):
 		return http.StatusConflict, jsonhttp.ErrorBody{Error: "alert rule is read-only: it is defined in the config file"}
 	case errors.Is(err, ErrPassive):
@@ -86,7 +114,7 @@ func decodeRule(r *http.Request) (Rule, error) {
 		var fields map[string]json.RawMessage
 		if json.Unmarshal(raw, &fields) == nil {
 			for _, f := range []string{"window", "frequency"} {
-				var d Duration
+				var d timeutil.Duration
 				if v, ok := fields[f]; ok && json.Unmarshal(v, &d) != nil {
 					return Rule{}, &badRequest{f + ": " + strings.Trim(string(v), " ") + " is not a duration like 5m or 1h"}
 				}
@@ -146,10 +174,27 @@ func (e *Engine) lastEvaluation(r Rule) *lastEvaluation {
 	return out
 }
 
+// ruleFor returns the rule the request's path names, when the request
+// may read it (and, with edit, change it).
+func (e *Engine) ruleFor(r *http.Request, edit bool) (Rule, error) {
+	rule, err := e.Rule(r.PathValue("id"))
+	if err != nil {
+		return Rule{}, err
+	}
+	a, pr := e.access(r), e.project(rule)
+	if !a.CanRead(pr) || (edit && !a.CanEdit(pr)) {
+		return Rule{}, ErrForbidden
+	}
+	return rule, nil
+}
+
 func (e *Engine) httpCreate(r *http.Request) (int, any, error) {
 	rule, err := decodeRule(r)
 	if err != nil {
 		return 0, nil, err
+	}
+	if !e.access(r).CanEdit(e.project(rule)) {
+		return 0, nil, ErrForbidden
 	}
 	rule, err = e.Create(r.Context(), rule)
 	if err != nil {
@@ -158,16 +203,19 @@ func (e *Engine) httpCreate(r *http.Request) (int, any, error) {
 	return http.StatusCreated, e.view(rule), nil
 }
 
-func (e *Engine) httpList(*http.Request) (int, any, error) {
+func (e *Engine) httpList(r *http.Request) (int, any, error) {
+	a := e.access(r)
 	out := []ruleView{}
-	for _, r := range e.Rules() {
-		out = append(out, e.view(r))
+	for _, rule := range e.Rules() {
+		if a.CanRead(e.project(rule)) {
+			out = append(out, e.view(rule))
+		}
 	}
 	return http.StatusOK, map[string]any{"rules": out}, nil
 }
 
 func (e *Engine) httpGet(r *http.Request) (int, any, error) {
-	rule, err := e.Rule(r.PathValue("id"))
+	rule, err := e.ruleFor(r, false)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -175,7 +223,7 @@ func (e *Engine) httpGet(r *http.Request) (int, any, error) {
 }
 
 func (e *Engine) httpUpdate(r *http.Request) (int, any, error) {
-	if old, err := e.Rule(r.PathValue("id")); err != nil {
+	if old, err := e.ruleFor(r, true); err != nil {
 		return 0, nil, err
 	} else if old.ReadOnly {
 		return 0, nil, ErrReadOnly
@@ -183,6 +231,9 @@ func (e *Engine) httpUpdate(r *http.Request) (int, any, error) {
 	rule, err := decodeRule(r)
 	if err != nil {
 		return 0, nil, err
+	}
+	if !e.access(r).CanEdit(e.project(rule)) { // the project it moves to
+		return 0, nil, ErrForbidden
 	}
 	rule, err = e.Update(r.Context(), r.PathValue("id"), rule)
 	if err != nil {
@@ -192,6 +243,9 @@ func (e *Engine) httpUpdate(r *http.Request) (int, any, error) {
 }
 
 func (e *Engine) httpDelete(r *http.Request) (int, any, error) {
+	if _, err := e.ruleFor(r, true); err != nil {
+		return 0, nil, err
+	}
 	if err := e.Delete(r.Context(), r.PathValue("id")); err != nil {
 		return 0, nil, err
 	}
@@ -199,6 +253,9 @@ func (e *Engine) httpDelete(r *http.Request) (int, any, error) {
 }
 
 func (e *Engine) httpEvaluate(r *http.Request) (int, any, error) {
+	if _, err := e.ruleFor(r, true); err != nil {
+		return 0, nil, err
+	}
 	res, err := e.Evaluate(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
@@ -223,7 +280,7 @@ func (e *Engine) httpPreview(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	rule, err := e.Rule(r.PathValue("id"))
+	rule, err := e.ruleFor(r, false)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -244,6 +301,9 @@ func (e *Engine) httpPreviewNew(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	if !e.access(r).CanRead(e.project(rule)) {
+		return 0, nil, ErrForbidden
+	}
 	if rule.Name == "" {
 		rule.Name = "preview"
 	}
@@ -259,9 +319,13 @@ func (e *Engine) httpAlerts(r *http.Request) (int, any, error) {
 	if want != "" && want != StateFired && want != StateResolved {
 		return 0, nil, &badRequest{"state: " + strconv.Quote(string(want)) + " is not fired or resolved"}
 	}
+	a := e.access(r)
+	if err := e.checkRuleParam(r, a); err != nil {
+		return 0, nil, err
+	}
 	out := []Instance{}
 	for _, in := range e.Alerts() {
-		if want == "" || in.State == want {
+		if (want == "" || in.State == want) && e.canRead(a, in.RuleID) {
 			out = append(out, in)
 		}
 	}
@@ -278,9 +342,32 @@ func (e *Engine) httpHistory(r *http.Request) (int, any, error) {
 		}
 		limit = n
 	}
+	a := e.access(r)
+	if err := e.checkRuleParam(r, a); err != nil {
+		return 0, nil, err
+	}
 	h, err := e.History(r.Context(), q.Get("rule_id"), limit)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"history": h}, nil
+	out := h[:0]
+	for _, ev := range h {
+		if e.canRead(a, ev.RuleID) {
+			out = append(out, ev)
+		}
+	}
+	return http.StatusOK, map[string]any{"history": out}, nil
+}
+
+// checkRuleParam refuses a list asked for by the rule_id of a rule the
+// request may not read.
+func (e *Engine) checkRuleParam(r *http.Request, a Access) error {
+	id := r.URL.Query().Get("rule_id")
+	if id == "" {
+		return nil
+	}
+	if rule, err := e.Rule(id); err == nil && !a.CanRead(e.project(rule)) {
+		return ErrForbidden
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/timeutil"
 )
 
 // Rule is an alert rule: a signal aggregated over a window, compared with
@@ -30,10 +31,10 @@ type Rule struct {
 	Filters     Filters `json:"filters" yaml:"filters"`
 	// Operator is >, >=, < or <=: the rule is violated when
 	// value Operator Threshold.
-	Operator  string   `json:"operator" yaml:"operator"`
-	Threshold float64  `json:"threshold" yaml:"threshold"`
-	Window    Duration `json:"window" yaml:"window"`       // 1m..24h
-	Frequency Duration `json:"frequency" yaml:"frequency"` // 1m..1h
+	Operator  string            `json:"operator" yaml:"operator"`
+	Threshold float64           `json:"threshold" yaml:"threshold"`
+	Window    timeutil.Duration `json:"window" yaml:"window"`       // 1m..24h
+	Frequency timeutil.Duration `json:"frequency" yaml:"frequency"` // 1m..1h
 	// Violations out of the last Evaluations evaluations fire the alert
 	// (both 1 by default: every violation fires).
 	Violations  int `json:"violations" yaml:"violations"`
@@ -71,7 +72,7 @@ type Filters struct {
 // frequency 1m, severity 3.
 func NewRule() Rule {
 	return Rule{Enabled: true, AutoResolve: true, Violations: 1, Evaluations: 1, NoData: NoDataKeep,
-		Window: Duration(5 * time.Minute), Frequency: Duration(time.Minute), Severity: 3, Operator: ">"}
+		Window: timeutil.Duration(5 * time.Minute), Frequency: timeutil.Duration(time.Minute), Severity: 3, Operator: ">"}
 }
 
 // No-data policies.
@@ -80,25 +81,6 @@ const (
 	NoDataOK   = "ok"
 	NoDataFire = "fire"
 )
-
-// Duration is a time.Duration written as "5m" in JSON and YAML.
-type Duration time.Duration
-
-// D returns the time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// MarshalText writes the duration like "5m0s".
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText reads a Go duration ("5m", "1h30m").
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("%q is not a duration like 5m or 1h", b)
-	}
-	*d = Duration(v)
-	return nil
-}
 
 // FieldError is a problem with one field of a rule.
 type FieldError struct {

@@ -2,20 +2,17 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/jsonhttp"
 	"github.com/genscope/genscope/internal/pricing"
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/tenancy"
 )
-
-// DefaultProject is the project every request reads while authentication
-// is off.
-const DefaultProject = "default"
 
 // API serves the query endpoints.
 type API struct {
@@ -24,7 +21,7 @@ type API struct {
 	log    *slog.Logger
 	now    func() time.Time
 	// ProjectFor names the project a request may read, or returns an error
-	// to refuse it with 401. Nil means DefaultProject.
+	// to refuse it with 401. Nil means tenancy.DefaultProject.
 	projectFor   func(r *http.Request) (string, error)
 	timeout      time.Duration
 	grpcListen   string
@@ -35,7 +32,7 @@ type API struct {
 
 // Options tune the API.
 type Options struct {
-	// ProjectFor names the project a request reads; nil means DefaultProject.
+	// ProjectFor names the project a request reads; nil means tenancy.DefaultProject.
 	ProjectFor func(r *http.Request) (string, error)
 	// QueryTimeout bounds one store query; 0 means 30s.
 	QueryTimeout time.Duration
@@ -81,7 +78,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/pricing/unknown", a.handle(a.unknownModels))
 	mux.HandleFunc("GET /api/v1/status", a.handle(a.status))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "no such endpoint: " + r.Method + " " + r.URL.Path})
+		jsonhttp.Write(w, http.StatusNotFound, errorBody{Error: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
 }
 
@@ -104,22 +101,22 @@ type handlerFunc func(r request) (any, error)
 // project, runs the handler and maps its error to a status and JSON body.
 func (a *API) handle(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		project := DefaultProject
+		project := tenancy.DefaultProject
 		if a.projectFor != nil {
 			p, err := a.projectFor(r)
 			if errors.Is(err, ErrForbidden) {
-				writeJSON(w, http.StatusForbidden, errorBody{Error: "this project is not readable with these credentials"})
+				jsonhttp.Write(w, http.StatusForbidden, errorBody{Error: "this project is not readable with these credentials"})
 				return
 			}
 			if err != nil {
-				writeJSON(w, http.StatusUnauthorized, errorBody{Error: err.Error()})
+				jsonhttp.Write(w, http.StatusUnauthorized, errorBody{Error: err.Error()})
 				return
 			}
 			project = p
 		}
 		content := a.contentAllowed(r, project)
 		if !content && r.URL.Query().Get(contentParam) != "" {
-			writeJSON(w, http.StatusForbidden, errorBody{Error: contentParam + ": searching message text needs the content permission"})
+			jsonhttp.Write(w, http.StatusForbidden, errorBody{Error: contentParam + ": searching message text needs the content permission"})
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), a.timeout)
@@ -133,7 +130,7 @@ func (a *API) handle(h handlerFunc) http.HandlerFunc {
 			out = withoutContent(out)
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, out)
+		jsonhttp.Write(w, http.StatusOK, out)
 	}
 }
 
@@ -141,28 +138,22 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *paramError
 	switch {
 	case errors.As(err, &pe):
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: pe.Error()})
+		jsonhttp.Write(w, http.StatusBadRequest, errorBody{Error: pe.Error()})
 	case errors.Is(err, store.ErrBadCursor):
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: "cursor: " + err.Error()})
+		jsonhttp.Write(w, http.StatusBadRequest, errorBody{Error: "cursor: " + err.Error()})
 	case errors.Is(err, store.ErrBadQuery):
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
+		jsonhttp.Write(w, http.StatusBadRequest, errorBody{Error: err.Error()})
 	case errors.Is(err, store.ErrNotFound):
-		writeJSON(w, http.StatusNotFound, errorBody{Error: err.Error()})
+		jsonhttp.Write(w, http.StatusNotFound, errorBody{Error: err.Error()})
 	case errors.Is(err, context.DeadlineExceeded):
 		a.log.Warn("query timed out", "path", r.URL.Path, "timeout", a.timeout)
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "query timed out"})
+		jsonhttp.Write(w, http.StatusServiceUnavailable, errorBody{Error: "query timed out"})
 	case errors.Is(err, context.Canceled):
 		// The client left.
 	default:
 		a.log.Error("query failed", "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error; see the server log"})
+		jsonhttp.Write(w, http.StatusInternalServerError, errorBody{Error: "internal error; see the server log"})
 	}
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 func (a *API) filter(r request) (store.Filter, error) {

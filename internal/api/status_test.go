@@ -17,6 +17,7 @@ import (
 	"github.com/genscope/genscope/internal/pricing"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/store/duckdb"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 func TestStatusAndSort(t *testing.T) {
@@ -72,7 +73,7 @@ func TestStatusAndSort(t *testing.T) {
 	start := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
 	var spans []genai.Span
 	for i, d := range []time.Duration{3, 1, 2} {
-		spans = append(spans, genai.Span{Project: api.DefaultProject, TraceID: genai.TraceID{1, byte(i)}, SpanID: genai.SpanID{2, byte(i)},
+		spans = append(spans, genai.Span{Project: tenancy.DefaultProject, TraceID: genai.TraceID{1, byte(i)}, SpanID: genai.SpanID{2, byte(i)},
 			Name: "chat", Operation: "chat", StartUnixNano: start.Add(time.Duration(i) * time.Second).UnixNano(), DurationNano: int64(d * time.Second),
 			Usage: genai.Usage{InputTokens: int64(10 * i)}})
 	}

@@ -6,11 +6,11 @@ import (
 	"net/http"
 
 	"github.com/genscope/genscope/internal/alert"
-	"github.com/genscope/genscope/internal/api"
+	"github.com/genscope/genscope/internal/auth"
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/notify"
-
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // alerting is the alert engine and the notifier, wired together.
@@ -39,6 +39,12 @@ func (a *App) newAlerting(ctx context.Context, mux *http.ServeMux) (*alerting, e
 		return nil, nil
 	}
 	c := a.cfg
+	var groupAccess func(*http.Request) notify.Access
+	var ruleAccess func(*http.Request) alert.Access
+	if c.Auth.Enabled {
+		groupAccess = func(r *http.Request) notify.Access { return principalAccess{auth.FromContext(r.Context())} }
+		ruleAccess = func(r *http.Request) alert.Access { return principalAccess{auth.FromContext(r.Context())} }
+	}
 	n, err := notify.New(ctx, notify.Options{
 		State:               state,
 		AllowPrivateTargets: c.Notify.AllowPrivateTargets,
@@ -47,6 +53,7 @@ func (a *App) newAlerting(ctx context.Context, mux *http.ServeMux) (*alerting, e
 		AttemptTimeout:      c.Notify.AttemptTimeout.D(),
 		Backoff:             c.Notify.Backoff.D(),
 		ConfigGroups:        c.ActionGroups,
+		AccessFor:           groupAccess,
 		Metrics:             a.reg,
 		Log:                 a.log.With("component", "notify"),
 	})
@@ -61,13 +68,14 @@ func (a *App) newAlerting(ctx context.Context, mux *http.ServeMux) (*alerting, e
 		Query:          q,
 		State:          state,
 		Notify:         n.Notify,
-		DefaultProject: api.DefaultProject,
+		DefaultProject: tenancy.DefaultProject,
 		ConfigRules:    rules,
 		GroupExists:    n.Exists,
 		Metrics:        a.reg,
 		Log:            a.log.With("component", "alert"),
 		Passive:        !evaluate,
 		FirstDelay:     a.hooks.alertFirstDelay,
+		AccessFor:      ruleAccess,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alert engine: %w", err)
@@ -110,3 +118,21 @@ func (a *App) Alerts() *alert.Engine {
 	}
 	return a.alerting.engine
 }
+
+// principalAccess is what a request's principal may do with alert rules
+// (alert.Access: read them with read access to their project, change them
+// as an editor there) and with action groups and the notification log
+// (notify.Access: users list groups, administrators change them and read
+// the log). A nil principal may do nothing.
+type principalAccess struct{ p *auth.Principal }
+
+var (
+	_ alert.Access  = principalAccess{}
+	_ notify.Access = principalAccess{}
+)
+
+func (a principalAccess) CanRead(project string) bool { return a.p.CanRead(project) }
+func (a principalAccess) CanEdit(project string) bool { return a.p.HasRole(project, auth.RoleEditor) }
+func (a principalAccess) CanReadAll() bool            { return a.p != nil && a.p.Admin }
+func (a principalAccess) CanListGroups() bool         { return a.p != nil && (a.p.Admin || a.p.User != "") }
+func (a principalAccess) CanManage() bool             { return a.p != nil && a.p.Admin }

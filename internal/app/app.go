@@ -25,6 +25,7 @@ import (
 	"github.com/genscope/genscope/internal/ingest/appinsights"
 	"github.com/genscope/genscope/internal/ingest/otlp"
 	"github.com/genscope/genscope/internal/pricing"
+	"github.com/genscope/genscope/internal/process"
 	"github.com/genscope/genscope/internal/recorder"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/tlsutil"
@@ -41,6 +42,7 @@ type App struct {
 	reg  *prometheus.Registry
 	st   store.Store
 	rec  *recorder.Recorder
+	proc *process.Stage // receivers and the gateway submit here; it passes batches to rec
 	gw   *gateway.Gateway
 	http *http.Server
 	grpc *grpc.Server
@@ -99,20 +101,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		MaxQueueBytes: cfg.Recorder.MaxQueueBytes,
 		MaxBatchItems: cfg.Recorder.MaxBatchItems,
 		WriteTimeout:  cfg.Recorder.WriteTimeout.D(),
-		Prepare: func(b *store.Batch) {
-			for i := range b.Spans {
-				b.Spans[i].ValidUTF8() // one span with bad text must not fail its batch
-				prices.Apply(&b.Spans[i])
-			}
-			for i := range b.Messages {
-				b.Messages[i].ValidUTF8()
-			}
-			a.trust.privacy.Apply(b) // every source's content policy, before the store
-		},
 	}, log, a.reg)
 	if err != nil {
 		return nil, err
 	}
+	// receiver → normalize → process → recorder → store
+	a.proc = process.New(a.rec, prices, a.trust.privacy)
 
 	comps := cfg.Components
 	mux := http.NewServeMux()
@@ -124,7 +118,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		}
 	}
 	if cfg.Gateway.Enabled && comps.Has(config.ComponentGateway) {
-		a.gw, err = gateway.New(a.rec, gateway.Options{
+		a.gw, err = gateway.New(a.proc, gateway.Options{
 			Deployments:    cfg.Gateway.Deployments,
 			Capture:        cfg.Gateway.Capture,
 			Redact:         cfg.Gateway.RedactPatterns,
@@ -170,7 +164,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 // wrapper the server's handler needs.
 func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) http.Handler, error) {
 	cfg, log := a.cfg, a.log
-	rcv, err := otlp.New(a.rec, otlp.Options{
+	rcv, err := otlp.New(a.proc, otlp.Options{
 		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
 		RetryAfter:     cfg.Ingest.RetryAfter.D(),
 		ProjectFor:     a.trust.ingestProject(),
@@ -180,7 +174,7 @@ func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) 
 		return nil, nil, err
 	}
 
-	ai, err := appinsights.New(a.rec, appinsights.Options{
+	ai, err := appinsights.New(a.proc, appinsights.Options{
 		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
 		RetryAfter:   cfg.Ingest.RetryAfter.D(),
 		ProjectFor:   a.trust.ikeyProject(),
@@ -214,7 +208,7 @@ func (a *App) serveMisc(mux *http.ServeMux, outer func(http.Handler) http.Handle
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	a.http = &http.Server{
-		Handler:           outer(a.trust.wrap(mux, func() *alerting { return a.alerting })),
+		Handler:           outer(a.trust.wrap(mux)),
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.D(),
 		ReadTimeout:       cfg.HTTP.ReadTimeout.D(),
 		WriteTimeout:      cfg.HTTP.WriteTimeout.D(),

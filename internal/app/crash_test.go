@@ -16,9 +16,9 @@ import (
 
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/sim/traffic"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/store/duckdb"
-	"github.com/genscope/genscope/internal/synth"
 )
 
 // TestMain lets the test binary act as a genscope server child process
@@ -74,7 +74,7 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 
 	// 400 requests of 100 distinct spans each, ready to send.
 	const requests, per = 400, 100
-	g, err := synth.New(synth.Config{Seed: 3, Spans: requests * per, Start: time.Now().Add(-time.Hour), End: time.Now()})
+	g, err := traffic.New(traffic.Config{Seed: 3, Spans: requests * per, Start: time.Now().Add(-time.Hour), End: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 		if len(spans) == 0 {
 			break
 		}
-		body, err := synth.MarshalProto(spans)
+		body, err := traffic.MarshalProto(spans)
 		if err != nil {
 			t.Fatal(err)
 		}

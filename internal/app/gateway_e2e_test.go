@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/config"
-	"github.com/genscope/genscope/internal/demo"
 	"github.com/genscope/genscope/internal/genai"
-	"github.com/genscope/genscope/internal/simmodel"
+	"github.com/genscope/genscope/internal/sim/demo"
+	"github.com/genscope/genscope/internal/sim/model"
 	"github.com/genscope/genscope/internal/store"
 )
 
@@ -69,7 +69,7 @@ func TestLabDemo(t *testing.T) {
 	}
 	// Prompt tokens are the tokenizer's count.
 	body := `{"model":"gpt-4o","messages":[{"role":"system","content":"` + demo.TravelGuide + `"},{"role":"user","content":"` + demo.Camping + `"}]}`
-	if n, _ := simmodel.CountChat([]byte(body)); int64(n) != start.InputTokens {
+	if n, _ := model.CountChat([]byte(body)); int64(n) != start.InputTokens {
 		t.Errorf("prompt tokens %d, tokenizer says %d", start.InputTokens, n)
 	}
 

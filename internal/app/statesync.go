@@ -10,8 +10,8 @@ import (
 )
 
 // stateSync rereads the state several genscope nodes share through their
-// store (ClickHouse), every cfg.StateReloadInterval: projects, keys,
-// users and sessions (auth), alert rules and action groups, and, on a node
+// store (ClickHouse), every cfg.StateReloadInterval: projects (tenancy),
+// keys, users and sessions (auth), alert rules and action groups, and, on a node
 // that does not evaluate alerts, the alert state and notification log it
 // shows. Each node keeps that state in memory (ingest checks keys without
 // a query); this is how a change made through another node reaches it.
@@ -45,7 +45,7 @@ func (a *App) newStateSync() *stateSync {
 		every = config.Default().StateReloadInterval.D()
 	}
 	s := &stateSync{every: every, log: a.log.With("component", "state_sync")}
-	s.reload = append(s.reload, namedReload{"auth", a.trust.svc.Reload})
+	s.reload = append(s.reload, namedReload{"projects", a.trust.projects.Reload}, namedReload{"auth", a.trust.svc.Reload})
 	s.expire = a.trust.svc.ExpireSessions
 	if al := a.alerting; al != nil {
 		s.reload = append(s.reload, namedReload{"action_groups", al.notifier.Reload}, namedReload{"alert_rules", al.engine.Reload})

@@ -17,18 +17,20 @@ import (
 	"github.com/genscope/genscope/internal/auth"
 	"github.com/genscope/genscope/internal/privacy"
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // trust is access control (projects, keys, users; on when auth is
 // enabled), the per-project content policy applied at ingest, and
 // retention. Privacy and retention apply whether or not auth is on.
 type trust struct {
-	enabled bool
-	svc     *auth.Service
-	h       *auth.Handler
-	privacy *privacy.Applier
-	ret     *retention
-	log     *slog.Logger
+	enabled  bool
+	projects *tenancy.Registry
+	svc      *auth.Service
+	h        *auth.Handler
+	privacy  *privacy.Applier
+	ret      *retention
+	log      *slog.Logger
 }
 
 // errNoKey is what a refused ingest request is told: never the key.
@@ -44,10 +46,14 @@ func (a *App) newTrust(ctx context.Context) (*trust, error) {
 	} else if c.Auth.Enabled {
 		return nil, fmt.Errorf("auth: the %s store cannot keep projects, keys and users", c.Store.Driver)
 	}
-	projects := make([]auth.Project, 0, len(c.Projects))
+	cfgProjects := make([]tenancy.Project, 0, len(c.Projects))
 	for _, p := range c.Projects {
-		projects = append(projects, auth.Project{Name: p.Name, Capture: p.Capture, RedactPatterns: p.RedactPatterns,
-			SpanRetention: auth.Duration(p.Retention.Spans), ContentRetention: auth.Duration(p.Retention.Content)})
+		cfgProjects = append(cfgProjects, tenancy.Project{Name: p.Name, Capture: p.Capture, RedactPatterns: p.RedactPatterns,
+			SpanRetention: p.Retention.Spans, ContentRetention: p.Retention.Content})
+	}
+	projects, err := tenancy.NewRegistry(ctx, ds, cfgProjects, nil)
+	if err != nil {
+		return nil, err
 	}
 	opts := auth.Options{AdminToken: c.Auth.AdminToken.Reveal(), SessionTTL: c.Auth.SessionTTL.D(), Projects: projects}
 	if a.sharedStore() {
@@ -62,12 +68,12 @@ func (a *App) newTrust(ctx context.Context) (*trust, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &trust{enabled: c.Auth.Enabled, svc: svc, log: a.log.With("component", "auth")}
+	t := &trust{enabled: c.Auth.Enabled, projects: projects, svc: svc, log: a.log.With("component", "auth")}
 	t.privacy = privacy.New(func(project string) privacy.Policy {
-		p, _ := svc.Project(project)
-		return privacy.Policy{Capture: p.Capture, RedactPatterns: p.RedactPatterns}
+		p, _ := projects.Project(project)
+		return p.ContentPolicy()
 	})
-	t.ret = newRetention(a.st, svc, a.log.With("component", "retention"), a.reg)
+	t.ret = newRetention(a.st, projects, svc, a.log.With("component", "retention"), a.reg)
 	if t.enabled {
 		t.h = auth.NewHandler(svc, auth.HandlerOptions{Secure: c.TLS.Enabled(), Usage: t.ret.usage, Log: t.log})
 	}
@@ -82,12 +88,12 @@ func (t *trust) register(mux *http.ServeMux) {
 }
 
 // wrap guards the API (when auth is on): every /api/ request needs a
-// principal, and alerting endpoints their project's permission.
-func (t *trust) wrap(next http.Handler, al func() *alerting) http.Handler {
+// principal, which the handlers then check against what they touch.
+func (t *trust) wrap(next http.Handler) http.Handler {
 	if t == nil || !t.enabled {
 		return next
 	}
-	return t.h.Middleware(alertGuard(next, al))
+	return t.h.Middleware(next)
 }
 
 // ingestProject is the OTLP/HTTP hook: an ingest key's project.
@@ -208,13 +214,14 @@ func (t *trust) stop() {
 // retention deletes expired spans and content, project by project, in
 // small batches, and reports disk usage.
 type retention struct {
-	st    any
-	svc   *auth.Service
-	log   *slog.Logger
-	every time.Duration
-	batch int
-	pause time.Duration // between batches, so ingest gets the writer
-	now   func() time.Time
+	st       any
+	projects *tenancy.Registry
+	svc      *auth.Service
+	log      *slog.Logger
+	every    time.Duration
+	batch    int
+	pause    time.Duration // between batches, so ingest gets the writer
+	now      func() time.Time
 
 	deleted *prometheus.CounterVec
 
@@ -224,8 +231,8 @@ type retention struct {
 	kick   chan struct{}
 }
 
-func newRetention(st any, svc *auth.Service, log *slog.Logger, reg prometheus.Registerer) *retention {
-	r := &retention{st: st, svc: svc, log: log, every: time.Minute, batch: 5000, pause: 20 * time.Millisecond, now: time.Now,
+func newRetention(st any, projects *tenancy.Registry, svc *auth.Service, log *slog.Logger, reg prometheus.Registerer) *retention {
+	r := &retention{st: st, projects: projects, svc: svc, log: log, every: time.Minute, batch: 5000, pause: 20 * time.Millisecond, now: time.Now,
 		kick: make(chan struct{}, 1),
 		deleted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "genscope_retention_deleted_total",
@@ -303,7 +310,7 @@ func (r *retention) stop() {
 // sweep enforces every project's retention once.
 func (r *retention) sweep(ctx context.Context, rt store.Retainer) {
 	now := r.now()
-	for _, p := range r.svc.Projects() {
+	for _, p := range r.projects.Projects() {
 		if d := time.Duration(p.ContentRetention); d > 0 {
 			r.loop(ctx, "content", p.Name, func() (int64, error) { return rt.DropContentBefore(ctx, p.Name, now.Add(-d), r.batch) })
 		}

@@ -17,9 +17,9 @@ import (
 
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/sim/traffic"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/store/duckdb"
-	"github.com/genscope/genscope/internal/synth"
 )
 
 // crashRetention is the crash child's retention (with
@@ -71,12 +71,12 @@ func TestKill9LoopDuringIngestAndRetention(t *testing.T) {
 			if i%2 == 1 {
 				start, end = now.Add(-5*time.Hour), now.Add(-4*time.Hour)
 			}
-			g, err := synth.New(synth.Config{Seed: int64(round*1000 + i + 1), Spans: per, Start: start, End: end})
+			g, err := traffic.New(traffic.Config{Seed: int64(round*1000 + i + 1), Spans: per, Start: start, End: end})
 			if err != nil {
 				t.Fatal(err)
 			}
 			spans := g.Next(make([]genai.Span, 0, per))
-			body, err := synth.MarshalProto(spans)
+			body, err := traffic.MarshalProto(spans)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,12 +13,13 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/genscope/genscope/internal/tenancy"
+
 	"github.com/genscope/genscope/internal/store"
 )
 
 // Document kinds in the store.DocStore.
 const (
-	kindProject = "auth.project"
 	kindKey     = "auth.key"
 	kindUser    = "auth.user"
 	kindSession = "auth.session"
@@ -62,10 +63,10 @@ func (r Role) rank() int {
 
 // Errors the service returns; the HTTP layer maps them to statuses.
 var (
-	ErrNotFound     = errors.New("not found")
-	ErrExists       = errors.New("already exists")
-	ErrInvalid      = errors.New("invalid")
-	ErrReadOnly     = errors.New("defined in the config file")
+	ErrNotFound     = tenancy.ErrNotFound
+	ErrExists       = tenancy.ErrExists
+	ErrInvalid      = tenancy.ErrInvalid
+	ErrReadOnly     = tenancy.ErrReadOnly
 	ErrUnauthorized = errors.New("unauthorized")
 	ErrForbidden    = errors.New("forbidden")
 	// ErrThrottled refuses a login after too many failures for the user.
@@ -79,105 +80,6 @@ const (
 	maxFailures   = 10
 	failureWindow = 15 * time.Minute
 )
-
-// Capture policies.
-const (
-	CaptureFull     = "full"
-	CaptureMetadata = "metadata"
-	CaptureRedacted = "redacted"
-)
-
-// Project is a tenant: its telemetry, keys and members are its own.
-type Project struct {
-	Name    string    `json:"name"`
-	Created time.Time `json:"created"`
-	// Capture is full, metadata or redacted ("" means full).
-	Capture        string   `json:"capture,omitempty"`
-	RedactPatterns []string `json:"redact_patterns,omitempty"`
-	// SpanRetention and ContentRetention keep spans, and their message
-	// content, this long; 0 keeps them forever. Content retention is
-	// never longer than span retention.
-	SpanRetention    Duration `json:"span_retention,omitempty"`
-	ContentRetention Duration `json:"content_retention,omitempty"`
-	// Config marks projects from the config file: not editable through
-	// the API.
-	Config bool `json:"config,omitempty"`
-}
-
-// Duration is a time.Duration written as "720h" in JSON.
-type Duration time.Duration
-
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads "720h", "30d" or a number of seconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var n float64
-		if err := json.Unmarshal(b, &n); err != nil {
-			return errors.New("a duration is a string like 720h or 30d")
-		}
-		*d = Duration(time.Duration(n * float64(time.Second)))
-		return nil
-	}
-	v, err := ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// ParseDuration reads a Go duration or a number of days ("30d").
-func ParseDuration(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, nil
-	}
-	if n := len(s); n > 1 && s[n-1] == 'd' {
-		var days int
-		if _, err := fmt.Sscanf(s[:n-1], "%d", &days); err == nil && days >= 0 && days <= 36500 && fmt.Sprint(days) == s[:n-1] {
-			return time.Duration(days) * 24 * time.Hour, nil
-		}
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("%q is not a duration like 720h or 30d", s)
-	}
-	return v, nil
-}
-
-var projectName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-
-// ValidProjectName reports whether name can name a project: 1 to 63
-// lowercase letters, digits, - and _, starting with a letter or digit.
-func ValidProjectName(name string) bool { return projectName.MatchString(name) }
-
-// ValidateProject checks a project's fields, returning problems as
-// "field: why".
-func ValidateProject(p Project) []error {
-	var errs []error
-	if !ValidProjectName(p.Name) {
-		errs = append(errs, fmt.Errorf("name: %q must be 1-63 of a-z, 0-9, - and _", p.Name))
-	}
-	switch p.Capture {
-	case "", CaptureFull, CaptureMetadata, CaptureRedacted:
-	default:
-		errs = append(errs, fmt.Errorf("capture: %q is not full, metadata or redacted", p.Capture))
-	}
-	for i, pat := range p.RedactPatterns {
-		if _, err := regexp.Compile(pat); err != nil {
-			errs = append(errs, fmt.Errorf("redact_patterns[%d]: %v", i, err))
-		}
-	}
-	if p.SpanRetention < 0 || p.ContentRetention < 0 {
-		errs = append(errs, errors.New("retention: must not be negative"))
-	}
-	if p.SpanRetention > 0 && p.ContentRetention > p.SpanRetention {
-		errs = append(errs, errors.New("retention.content: must not be longer than retention.spans"))
-	}
-	return errs
-}
 
 // Key is a stored key: its hash, never the key.
 type Key struct {
@@ -254,8 +156,9 @@ type Options struct {
 	SessionTTL time.Duration
 	// BcryptCost is the password hash's cost; default 12 (tests use less).
 	BcryptCost int
-	// Projects come from the config file: created at start, read-only.
-	Projects []Project
+	// Projects are the projects keys and grants belong to; nil means a
+	// registry over the same store with no projects from the config file.
+	Projects *tenancy.Registry
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// ReloadOnMiss, when positive, makes an unknown key, token or session
@@ -268,7 +171,7 @@ type Options struct {
 	ReloadOnMiss time.Duration
 }
 
-// Service holds projects, keys, users and sessions in memory, written
+// Service holds keys, users and sessions in memory, written
 // through to a store.DocStore. Its methods are safe for concurrent use.
 type Service struct {
 	st   store.DocStore
@@ -277,8 +180,9 @@ type Service struct {
 	// dummyHash is compared against when a login names no user.
 	dummyHash []byte
 
+	projects *tenancy.Registry
+
 	mu       sync.RWMutex
-	projects map[string]*Project
 	keys     map[string]*Key // by hash
 	keyIDs   map[string]*Key // by id
 	users    map[string]*User
@@ -297,15 +201,11 @@ type Service struct {
 
 // snapshot is the state as stored.
 type snapshot struct {
-	projects map[string]*Project
 	keys     map[string]*Key
 	keyIDs   map[string]*Key
 	users    map[string]*User
 	sessions map[string]*session
 }
-
-// DefaultProject always exists.
-const DefaultProject = "default"
 
 // New loads the state from st.
 func New(ctx context.Context, st store.DocStore, opts Options) (*Service, error) {
@@ -318,12 +218,17 @@ func New(ctx context.Context, st store.DocStore, opts Options) (*Service, error)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Service{st: st, opts: opts, failures: map[string][]time.Time{}}
+	s := &Service{st: st, opts: opts, projects: opts.Projects, failures: map[string][]time.Time{}}
 	var err error
+	if s.projects == nil {
+		if s.projects, err = tenancy.NewRegistry(ctx, st, nil, opts.Now); err != nil {
+			return nil, err
+		}
+	}
 	if s.dummyHash, err = bcrypt.GenerateFromPassword([]byte(newToken("")), opts.BcryptCost); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	snap, err := s.read(ctx, nil)
+	snap, err := s.read(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -331,10 +236,9 @@ func New(ctx context.Context, st store.DocStore, opts Options) (*Service, error)
 	return s, nil
 }
 
-// read loads the stored state, with the config's projects over it;
-// created holds the creation times the config's projects had so far.
-func (s *Service) read(ctx context.Context, created map[string]time.Time) (*snapshot, error) {
-	s2 := &snapshot{projects: map[string]*Project{}, keys: map[string]*Key{}, keyIDs: map[string]*Key{},
+// read loads the stored state.
+func (s *Service) read(ctx context.Context) (*snapshot, error) {
+	s2 := &snapshot{keys: map[string]*Key{}, keyIDs: map[string]*Key{},
 		users: map[string]*User{}, sessions: map[string]*session{}}
 	load := func(kind string, fn func(doc []byte) error) error {
 		return s.st.ListDocs(ctx, kind, func(id string, doc []byte) error {
@@ -345,14 +249,6 @@ func (s *Service) read(ctx context.Context, created map[string]time.Time) (*snap
 		})
 	}
 	err := errors.Join(
-		load(kindProject, func(doc []byte) error {
-			var p Project
-			if err := json.Unmarshal(doc, &p); err != nil {
-				return err
-			}
-			s2.projects[p.Name] = &p
-			return nil
-		}),
 		load(kindKey, func(doc []byte) error {
 			var k Key
 			if err := json.Unmarshal(doc, &k); err != nil {
@@ -381,33 +277,16 @@ func (s *Service) read(ctx context.Context, created map[string]time.Time) (*snap
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range s.opts.Projects {
-		p.Config = true
-		if p.Created.IsZero() {
-			p.Created = created[p.Name] // a reload keeps the creation time
-		}
-		if p.Created.IsZero() {
-			p.Created = s.opts.Now()
-		}
-		s2.projects[p.Name] = &p
-	}
-	if _, ok := s2.projects[DefaultProject]; !ok {
-		p := &Project{Name: DefaultProject, Created: created[DefaultProject], Config: true}
-		if p.Created.IsZero() {
-			p.Created = s.opts.Now()
-		}
-		s2.projects[DefaultProject] = p
-	}
 	return s2, nil
 }
 
 // install makes a snapshot the service's state. Callers hold s.mu, or
 // are New.
 func (s *Service) install(snap *snapshot) {
-	s.projects, s.keys, s.keyIDs, s.users, s.sessions = snap.projects, snap.keys, snap.keyIDs, snap.users, snap.sessions
+	s.keys, s.keyIDs, s.users, s.sessions = snap.keys, snap.keyIDs, snap.users, snap.sessions
 }
 
-// Reload rereads projects, keys, users and sessions from the store, so
+// Reload rereads keys, users and sessions from the store, so
 // that what other genscope nodes sharing the store changed takes effect
 // here: keys they created work, keys they revoked stop working. The
 // service's own changes are never lost: a reload that overlapped one of
@@ -415,16 +294,8 @@ func (s *Service) install(snap *snapshot) {
 func (s *Service) Reload(ctx context.Context) error {
 	for range 5 {
 		before := s.writes.Load()
-		created := map[string]time.Time{}
-		s.mu.RLock()
-		for name, p := range s.projects {
-			if p.Config {
-				created[name] = p.Created
-			}
-		}
-		s.mu.RUnlock()
 		// Not under s.mu: requests go on while the store is read.
-		snap, err := s.read(ctx, created)
+		snap, err := s.read(ctx)
 		if err != nil {
 			return fmt.Errorf("auth: reload: %w", err)
 		}
@@ -489,70 +360,6 @@ func (s *Service) del(ctx context.Context, kind, id string) error {
 	return err
 }
 
-// Project returns a project.
-func (s *Service) Project(name string) (Project, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	p, ok := s.projects[name]
-	if !ok {
-		return Project{}, false
-	}
-	return *p, true
-}
-
-// Projects returns every project, by name.
-func (s *Service) Projects() []Project {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]Project, 0, len(s.projects))
-	for _, p := range s.projects {
-		out = append(out, *p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-// CreateProject adds a project.
-func (s *Service) CreateProject(ctx context.Context, p Project) (Project, error) {
-	p.Config = false
-	if errs := ValidateProject(p); len(errs) > 0 {
-		return Project{}, fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
-	}
-	p.Created = s.opts.Now().UTC()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.projects[p.Name]; ok {
-		return Project{}, fmt.Errorf("project %q: %w", p.Name, ErrExists)
-	}
-	if err := s.put(ctx, kindProject, p.Name, p); err != nil {
-		return Project{}, fmt.Errorf("create project: %w", err)
-	}
-	s.projects[p.Name] = &p
-	return p, nil
-}
-
-// UpdateProject replaces a project's policy and retention.
-func (s *Service) UpdateProject(ctx context.Context, p Project) (Project, error) {
-	if errs := ValidateProject(p); len(errs) > 0 {
-		return Project{}, fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old, ok := s.projects[p.Name]
-	switch {
-	case !ok:
-		return Project{}, fmt.Errorf("project %q: %w", p.Name, ErrNotFound)
-	case old.Config:
-		return Project{}, fmt.Errorf("project %q: %w", p.Name, ErrReadOnly)
-	}
-	p.Created, p.Config = old.Created, false
-	if err := s.put(ctx, kindProject, p.Name, p); err != nil {
-		return Project{}, fmt.Errorf("update project: %w", err)
-	}
-	s.projects[p.Name] = &p
-	return p, nil
-}
-
 // CreateKey makes a key for a project (or, with ScopeUser, a token for a
 // user) and returns it with the key itself, which is not kept.
 func (s *Service) CreateKey(ctx context.Context, k Key) (KeyInfo, string, error) {
@@ -587,7 +394,7 @@ func (s *Service) CreateKey(ctx context.Context, k Key) (KeyInfo, string, error)
 		if _, ok := s.users[k.User]; !ok {
 			return KeyInfo{}, "", fmt.Errorf("user %q: %w", k.User, ErrNotFound)
 		}
-	} else if _, ok := s.projects[k.Project]; !ok {
+	} else if !s.projects.Exists(k.Project) {
 		return KeyInfo{}, "", fmt.Errorf("project %q: %w", k.Project, ErrNotFound)
 	}
 	if err := s.put(ctx, kindKey, k.ID, k); err != nil {
@@ -739,7 +546,7 @@ func (s *Service) SetGrant(ctx context.Context, name, project string, g Grant) e
 	if g.Role != "" && g.Role.rank() == 0 {
 		return fmt.Errorf("%w: role: %q is not admin, editor or viewer", ErrInvalid, g.Role)
 	}
-	if _, ok := s.Project(project); !ok {
+	if !s.projects.Exists(project) {
 		return fmt.Errorf("project %q: %w", project, ErrNotFound)
 	}
 	return s.updateUser(ctx, name, func(u *User) {
@@ -769,40 +576,61 @@ func (s *Service) updateUser(ctx context.Context, name string, fn func(*User), e
 	}
 	s.users[name] = &u
 	if endSessions {
-		s.endSessionsLocked(ctx, name)
+		if err := s.endSessionsLocked(ctx, name); err != nil {
+			return fmt.Errorf("update user %q: end its sessions: %w", name, err)
+		}
 	}
 	return nil
 }
 
-// DeleteUser removes a user, their tokens and sessions.
+// DeleteUser removes a user, their tokens and sessions. The tokens and
+// sessions go first and the user last: when the store fails midway the
+// user is still there, with what is left of their credentials, and the
+// error says so, so a later user of the same name never inherits a
+// token or session that outlived the delete.
 func (s *Service) DeleteUser(ctx context.Context, name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.users[name]; !ok {
 		return fmt.Errorf("user %q: %w", name, ErrNotFound)
 	}
-	if err := s.del(ctx, kindUser, name); err != nil {
-		return fmt.Errorf("delete user: %w", err)
-	}
-	delete(s.users, name)
+	var errs []error
 	for id, k := range s.keyIDs {
 		if k.Scope == ScopeUser && k.User == name {
-			_ = s.del(ctx, kindKey, id)
+			if err := s.del(ctx, kindKey, id); err != nil {
+				errs = append(errs, err)
+				continue
+			}
 			delete(s.keyIDs, id)
 			delete(s.keys, k.Hash)
 		}
 	}
-	s.endSessionsLocked(ctx, name)
+	errs = append(errs, s.endSessionsLocked(ctx, name))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("delete user %q: its tokens and sessions: %w", name, err)
+	}
+	if err := s.del(ctx, kindUser, name); err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	delete(s.users, name)
 	return nil
 }
 
-func (s *Service) endSessionsLocked(ctx context.Context, user string) {
+// endSessionsLocked ends a user's sessions; a session the store could not
+// delete stays (it would come back at the next reload) and its error is
+// returned. The caller holds s.mu.
+func (s *Service) endSessionsLocked(ctx context.Context, user string) error {
+	var errs []error
 	for h, se := range s.sessions {
 		if se.User == user {
-			_ = s.del(ctx, kindSession, h)
+			if err := s.del(ctx, kindSession, h); err != nil {
+				errs = append(errs, err)
+				continue
+			}
 			delete(s.sessions, h)
 		}
 	}
+	return errors.Join(errs...)
 }
 
 // Users lists the users.

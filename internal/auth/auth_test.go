@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/genscope/genscope/internal/privacy"
+	"github.com/genscope/genscope/internal/tenancy"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/genscope/genscope/internal/store"
@@ -21,24 +24,35 @@ const adminToken = "admin-token-canary-0123456789"
 func newService(t *testing.T, st store.DocStore) *Service {
 	t.Helper()
 	s, err := New(context.Background(), st, Options{AdminToken: adminToken, BcryptCost: bcrypt.MinCost,
-		Projects: []Project{{Name: "cfg", Capture: CaptureMetadata}}})
+		Projects: newRegistry(t, st)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
+// newRegistry is the projects of a service on st, with a config project
+// "cfg".
+func newRegistry(t *testing.T, st tenancy.Docs) *tenancy.Registry {
+	t.Helper()
+	reg, err := tenancy.NewRegistry(context.Background(), st, []tenancy.Project{{Name: "cfg", Capture: privacy.Metadata}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
 func TestKeys(t *testing.T) {
 	ctx := context.Background()
 	st := &MemStore{}
 	s := newService(t, st)
-	if _, err := s.CreateProject(ctx, Project{Name: "team-a"}); err != nil {
+	if _, err := s.projects.Create(ctx, tenancy.Project{Name: "team-a"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateProject(ctx, Project{Name: "team-a"}); err == nil {
+	if _, err := s.projects.Create(ctx, tenancy.Project{Name: "team-a"}); err == nil {
 		t.Fatal("created twice")
 	}
-	if _, err := s.CreateProject(ctx, Project{Name: "Bad Name"}); err == nil {
+	if _, err := s.projects.Create(ctx, tenancy.Project{Name: "Bad Name"}); err == nil {
 		t.Fatal("bad name accepted")
 	}
 	info, key, err := s.CreateKey(ctx, Key{Project: "team-a", Scope: ScopeIngest})
@@ -65,7 +79,7 @@ func TestKeys(t *testing.T) {
 		t.Fatalf("IKeyProject = %q, %v", p, err)
 	}
 	// Nothing stored holds a key.
-	for _, kind := range []string{kindKey, kindProject} {
+	for _, kind := range []string{kindKey, "auth.project"} {
 		_ = st.ListDocs(ctx, kind, func(id string, doc []byte) error {
 			if bytes.Contains(doc, []byte(key)) || bytes.Contains(doc, []byte(ikey)) || strings.Contains(id, key) {
 				t.Errorf("stored %s %s holds a key: %s", kind, id, doc)
@@ -87,10 +101,10 @@ func TestKeys(t *testing.T) {
 	if s3 := newService(t, st); len(s3.Keys("team-a", "")) != 1 {
 		t.Fatal("revocation not stored")
 	}
-	if _, ok := s2.Project("cfg"); !ok {
+	if _, ok := s2.projects.Project("cfg"); !ok {
 		t.Fatal("config project missing")
 	}
-	if _, err := s2.UpdateProject(ctx, Project{Name: "cfg"}); err == nil {
+	if _, err := s2.projects.Update(ctx, tenancy.Project{Name: "cfg"}); err == nil {
 		t.Fatal("config project updated")
 	}
 }
@@ -99,7 +113,7 @@ func TestPrincipals(t *testing.T) {
 	ctx := context.Background()
 	s := newService(t, &MemStore{})
 	for _, n := range []string{"a", "b"} {
-		if _, err := s.CreateProject(ctx, Project{Name: n}); err != nil {
+		if _, err := s.projects.Create(ctx, tenancy.Project{Name: n}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -377,7 +391,6 @@ func FuzzToken(f *testing.F) {
 		}
 		_, _ = s.IKeyProject(v)
 		_ = display(v)
-		_, _ = ParseDuration(v)
 	})
 }
 
@@ -401,5 +414,73 @@ func TestLoginThrottle(t *testing.T) {
 	now = now.Add(failureWindow)
 	if _, _, err := s.Login(context.Background(), "u", "password-123"); err != nil {
 		t.Fatalf("after the window: %v", err)
+	}
+}
+
+// failingDeletes is a MemStore whose deletes of one kind fail while
+// failKind is set.
+type failingDeletes struct {
+	MemStore
+	failKind string
+}
+
+func (f *failingDeletes) DeleteDoc(ctx context.Context, kind, id string) error {
+	if kind == f.failKind {
+		return errors.New("store is down")
+	}
+	return f.MemStore.DeleteDoc(ctx, kind, id)
+}
+
+// TestDeleteUserStoreFails: when the store cannot delete a user's token
+// or session, DeleteUser says so and keeps the user; neither credential
+// ever authenticates a later user of the same name, also after a
+// restart (which reads what the store kept).
+func TestDeleteUserStoreFails(t *testing.T) {
+	for _, kind := range []string{kindKey, kindSession} {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			st := &failingDeletes{}
+			s := newService(t, st)
+			if _, err := s.CreateUser(ctx, "bob", "password-canary-1", true); err != nil {
+				t.Fatal(err)
+			}
+			_, tok, err := s.CreateKey(ctx, Key{User: "bob", Scope: ScopeUser})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sid, _, err := s.Login(ctx, "bob", "password-canary-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.failKind = kind
+			if err := s.DeleteUser(ctx, "bob"); err == nil {
+				t.Fatal("DeleteUser reported success while the store could not delete a credential")
+			}
+			st.failKind = ""
+			// A restart: the user is still there (the delete failed), so
+			// no later bob exists to inherit anything.
+			s2 := newService(t, st)
+			if _, err := s2.CreateUser(ctx, "bob", "password-canary-2", false); !errors.Is(err, ErrExists) {
+				t.Fatalf("a new bob after a failed delete: %v", err)
+			}
+			// Deleting again, with the store back, removes everything.
+			if err := s2.DeleteUser(ctx, "bob"); err != nil {
+				t.Fatal(err)
+			}
+			s3 := newService(t, st)
+			if _, err := s3.CreateUser(ctx, "bob", "password-canary-2", false); err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest("GET", "/api/v1/me", nil)
+			r.Header.Set("Authorization", "Bearer "+tok)
+			if p, err := s3.Authenticate(r); err == nil {
+				t.Fatalf("the deleted bob's token authenticated the new bob: %+v", p)
+			}
+			r = httptest.NewRequest("GET", "/api/v1/me", nil)
+			r.AddCookie(&http.Cookie{Name: SessionCookie, Value: sid})
+			if p, err := s3.Authenticate(r); err == nil {
+				t.Fatalf("the deleted bob's session authenticated the new bob: %+v", p)
+			}
+		})
 	}
 }

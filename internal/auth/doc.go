@@ -1,5 +1,6 @@
-// Package auth is genscope's access control: projects with their content
-// policy and retention, API keys per project (ingest, read, gateway,
+// Package auth is genscope's access control: who a request is and what
+// it may do. It keeps identities and credentials — API keys per project
+// (ingest, read, gateway,
 // Application Insights instrumentation keys), local users with roles per
 // project and a separate permission to see message content, browser
 // sessions with CSRF protection, and the HTTP endpoints that manage them.
@@ -37,8 +38,11 @@
 // bearer token are not exposed to CSRF (browsers never add the header by
 // themselves) and skip the check.
 //
-// State (projects, keys, users, sessions) is small; it is loaded into
-// memory at start and written through to a store.DocStore (the store's
-// state_docs table, DuckDB or ClickHouse), so a lookup on the ingest path
-// is a map access.
+// The projects themselves, with their content policy and retention, are
+// package tenancy's; auth checks that a key's or grant's project exists
+// and serves the projects' endpoints, guarded by the principal's role.
+//
+// State (keys, users, sessions) is small; it is loaded into
+// memory at start and written through to a store.DocStore (the store's state_docs
+// table, DuckDB or ClickHouse), so a lookup on the ingest path is a map access.
 package auth

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/jsonhttp"
+	"github.com/genscope/genscope/internal/privacy"
+	"github.com/genscope/genscope/internal/tenancy"
+	"github.com/genscope/genscope/internal/timeutil"
 )
 
 // HandlerOptions configure the HTTP endpoints.
@@ -212,7 +215,7 @@ func (h *Handler) meBody(p *Principal, csrf string, exp time.Time) any {
 	if !exp.IsZero() {
 		out.Expires = &exp
 	}
-	for _, name := range p.Readable(h.s.Projects()) {
+	for _, name := range p.Readable(h.s.projects.Projects()) {
 		a := projectAccess{Name: name, Content: p.CanSeeContent(name)}
 		switch {
 		case p.Admin:
@@ -236,16 +239,16 @@ type projectBody struct {
 	Capture        string    `json:"capture"`
 	RedactPatterns []string  `json:"redact_patterns"`
 	Retention      struct {
-		Spans   Duration `json:"spans"`
-		Content Duration `json:"content"`
+		Spans   timeutil.Duration `json:"spans"`
+		Content timeutil.Duration `json:"content"`
 	} `json:"retention"`
 	Config bool `json:"config"`
 }
 
-func toBody(p Project) projectBody {
+func toBody(p tenancy.Project) projectBody {
 	b := projectBody{Name: p.Name, Created: p.Created, Capture: p.Capture, RedactPatterns: p.RedactPatterns, Config: p.Config}
 	if b.Capture == "" {
-		b.Capture = CaptureFull
+		b.Capture = privacy.Full
 	}
 	if b.RedactPatterns == nil {
 		b.RedactPatterns = []string{}
@@ -254,8 +257,8 @@ func toBody(p Project) projectBody {
 	return b
 }
 
-func fromBody(b projectBody) Project {
-	return Project{Name: b.Name, Capture: b.Capture, RedactPatterns: b.RedactPatterns,
+func fromBody(b projectBody) tenancy.Project {
+	return tenancy.Project{Name: b.Name, Capture: b.Capture, RedactPatterns: b.RedactPatterns,
 		SpanRetention: b.Retention.Spans, ContentRetention: b.Retention.Content}
 }
 
@@ -264,7 +267,7 @@ func (h *Handler) listProjects(_ http.ResponseWriter, r *http.Request, p *Princi
 		Projects []projectBody  `json:"projects"`
 		Usage    map[string]any `json:"usage,omitempty"`
 	}{Projects: []projectBody{}}
-	for _, pr := range h.s.Projects() {
+	for _, pr := range h.s.projects.Projects() {
 		if p.CanRead(pr.Name) {
 			out.Projects = append(out.Projects, toBody(pr))
 		}
@@ -283,7 +286,7 @@ func (h *Handler) createProject(_ http.ResponseWriter, r *http.Request, p *Princ
 	if err := decode(r, &in); err != nil {
 		return 0, nil, err
 	}
-	pr, err := h.s.CreateProject(r.Context(), fromBody(in))
+	pr, err := h.s.projects.Create(r.Context(), fromBody(in))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -295,7 +298,7 @@ func (h *Handler) getProject(_ http.ResponseWriter, r *http.Request, p *Principa
 	if !p.CanRead(name) {
 		return 0, nil, ErrForbidden
 	}
-	pr, ok := h.s.Project(name)
+	pr, ok := h.s.projects.Project(name)
 	if !ok {
 		return 0, nil, ErrNotFound
 	}
@@ -312,7 +315,7 @@ func (h *Handler) updateProject(_ http.ResponseWriter, r *http.Request, p *Princ
 		return 0, nil, err
 	}
 	in.Name = name
-	pr, err := h.s.UpdateProject(r.Context(), fromBody(in))
+	pr, err := h.s.projects.Update(r.Context(), fromBody(in))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -325,7 +328,7 @@ func (h *Handler) projectAdmin(r *http.Request, p *Principal) (string, error) {
 	if !p.HasRole(name, RoleAdmin) {
 		return "", ErrForbidden
 	}
-	if _, ok := h.s.Project(name); !ok {
+	if !h.s.projects.Exists(name) {
 		return "", ErrNotFound
 	}
 	return name, nil
@@ -454,7 +457,7 @@ func (h *Handler) createUser(_ http.ResponseWriter, r *http.Request, p *Principa
 		return 0, nil, err
 	}
 	for pr, g := range in.Grants {
-		if _, ok := h.s.Project(pr); !ok {
+		if !h.s.projects.Exists(pr) {
 			return 0, nil, errors.Join(ErrInvalid, errors.New("grants: no project "+clip(pr)))
 		}
 		if g.Role.rank() == 0 {

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // Principal is who made a request and what they may do.
@@ -76,7 +78,7 @@ func (p *Principal) HasRole(project string, r Role) bool {
 }
 
 // Readable returns the projects p may read, by name, out of all.
-func (p *Principal) Readable(all []Project) []string {
+func (p *Principal) Readable(all []tenancy.Project) []string {
 	var out []string
 	for _, pr := range all {
 		if p.CanRead(pr.Name) {
@@ -100,10 +102,10 @@ func (s *Service) ReadProject(r *http.Request, p *Principal) (string, error) {
 	case want != "":
 	case p.Project != "":
 		want = p.Project
-	case p.CanRead(DefaultProject):
-		want = DefaultProject
+	case p.CanRead(tenancy.DefaultProject):
+		want = tenancy.DefaultProject
 	default:
-		if names := p.Readable(s.Projects()); len(names) > 0 {
+		if names := p.Readable(s.projects.Projects()); len(names) > 0 {
 			want = names[0]
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/genscope/genscope/internal/tenancy"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -34,8 +35,8 @@ func (c *countingStore) ListDocs(ctx context.Context, kind string, fn func(id st
 
 // TestReload: two services on one store (two genscope nodes): what one
 // creates or revokes takes effect on the other at its next Reload; an
-// unknown key rereads at once with ReloadOnMiss, throttled; the config's
-// projects survive a reload.
+// unknown key rereads at once with ReloadOnMiss, throttled. (Projects
+// reload on their own: tenancy.TestRegistryReload.)
 func TestReload(t *testing.T) {
 	ctx := context.Background()
 	st := &countingStore{}
@@ -44,7 +45,7 @@ func TestReload(t *testing.T) {
 	clock.Store(now.UnixNano())
 	opts := func(miss time.Duration) Options {
 		return Options{AdminToken: adminToken, BcryptCost: bcrypt.MinCost, ReloadOnMiss: miss,
-			Projects: []Project{{Name: "cfg", Capture: CaptureMetadata}},
+			Projects: newRegistry(t, st),
 			Now:      func() time.Time { return time.Unix(0, clock.Load()) }}
 	}
 	a, err := New(ctx, st, opts(0))
@@ -55,7 +56,7 @@ func TestReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.CreateProject(ctx, Project{Name: "team"}); err != nil {
+	if _, err := a.projects.Create(ctx, tenancy.Project{Name: "team"}); err != nil {
 		t.Fatal(err)
 	}
 	info, key, err := a.CreateKey(ctx, Key{Project: "team", Scope: ScopeIngest})
@@ -70,9 +71,6 @@ func TestReload(t *testing.T) {
 	}
 	if p, err := b.KeyProject(key, ScopeIngest); err != nil || p != "team" {
 		t.Fatalf("after a reload: %q, %v", p, err)
-	}
-	if p, ok := b.Project("cfg"); !ok || !p.Config || p.Capture != CaptureMetadata {
-		t.Errorf("the config project after a reload: %+v %v", p, ok)
 	}
 	if err := a.RevokeKey(ctx, info.ID); err != nil {
 		t.Fatal(err)
@@ -112,8 +110,8 @@ func TestReload(t *testing.T) {
 	clock.Add(int64(2 * time.Second))
 	_, _ = c.KeyProject(newToken(KeyPrefix), ScopeIngest)
 	_, _ = c.KeyProject(newToken(KeyPrefix), ScopeIngest)
-	if n := st.lists.Load() - before; n != 4 { // one reload: four kinds
-		t.Errorf("after the throttle: %d listings, want 4", n)
+	if n := st.lists.Load() - before; n != 3 { // one reload: keys, users, sessions
+		t.Errorf("after the throttle: %d listings, want 3", n)
 	}
 
 	// Sessions started on a are known to c on a miss.
@@ -136,7 +134,7 @@ func TestReloadKeepsOwnWrites(t *testing.T) {
 	ctx := context.Background()
 	st := &countingStore{}
 	s := newService(t, st)
-	if _, err := s.CreateProject(ctx, Project{Name: "team"}); err != nil {
+	if _, err := s.projects.Create(ctx, tenancy.Project{Name: "team"}); err != nil {
 		t.Fatal(err)
 	}
 	// A reload that has read the keys, then waits while a key is made.

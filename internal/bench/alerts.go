@@ -15,6 +15,8 @@ import (
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/store/duckdb"
+	"github.com/genscope/genscope/internal/tenancy"
+	"github.com/genscope/genscope/internal/timeutil"
 )
 
 // alertsMain measures the CPU that evaluating many alert rules costs:
@@ -53,72 +55,18 @@ func alertsMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	models, err := db.Breakdown(ctx, store.BreakdownQuery{Filter: store.Filter{Project: "default", From: now.Add(-24 * time.Hour), To: now},
-		By: store.DimModel, Limit: 50})
+	ids, models, err := createBenchRules(ctx, db, e, now, *rules)
 	if err != nil {
 		return err
 	}
-	if len(models) == 0 {
-		return fmt.Errorf("bench alerts: no calls in the dataset's last day")
-	}
-	type sig struct{ signal, agg string }
-	sigs := []sig{{"duration_ms", "avg"}, {"duration_ms", "p95"}, {"duration_ms", "p99"}, {"ttft_ms", "p95"}, {"error_rate", ""},
-		{"errors", ""}, {"calls", ""}, {"total_tokens", "total"}, {"cost_usd", "total"}, {"input_tokens", "avg"}}
-	windows := []time.Duration{5 * time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour}
-	var ids []string
-	for i := range *rules {
-		r := alert.NewRule()
-		s := sigs[i%len(sigs)]
-		r.Name, r.Signal, r.Aggregation, r.Operator, r.Threshold = fmt.Sprintf("rule %d", i), s.signal, s.agg, ">", 1e12
-		r.Window = alert.Duration(windows[(i/len(sigs))%len(windows)])
-		switch {
-		case i%10 == 9:
-			r.SplitBy = store.DimModel
-		case i%10 >= 3:
-			r.Filters.Model = models[i%len(models)].Key
-		}
-		r, err := e.Create(ctx, r)
-		if err != nil {
-			return err
-		}
-		ids = append(ids, r.ID)
-	}
 	fmt.Fprintf(stdout, "alerts: %d rules (10 signal/aggregations, windows 5m-1h, 70%% filtered by one of %d models, 10%% split by model), %d concurrent\n",
-		len(ids), len(models), *conc)
+		len(ids), models, *conc)
 	var total time.Duration
 	for round := 1; round <= *rounds; round++ {
-		cpu0, t0 := cpuTime(), time.Now()
-		var lat []time.Duration
-		var mu sync.Mutex
-		var failed atomic.Int64
-		next := atomic.Int64{}
-		var wg sync.WaitGroup
-		for range *conc {
-			wg.Go(func() {
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= len(ids) {
-						return
-					}
-					s := time.Now()
-					if _, err := e.Evaluate(ctx, ids[i]); err != nil {
-						failed.Add(1)
-					}
-					mu.Lock()
-					lat = append(lat, time.Since(s))
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		cpu, wall := cpuTime()-cpu0, time.Since(t0)
+		cpu := evaluateRound(ctx, e, ids, *conc, round, stdout)
 		if round > 1 || *rounds == 1 {
 			total += cpu
 		}
-		s := sortDurations(lat)
-		fmt.Fprintf(stdout, "round %d: %d evaluations in %v wall, %.2f CPU-s; evaluation p50 %s, p99 %s; %d failed\n",
-			round, len(ids), wall.Round(time.Millisecond), cpu.Seconds(), ms(quantile(s, 0.5)), ms(quantile(s, 0.99)), failed.Load())
-		fmt.Fprintf(stdout, "         every rule once a minute: %.1f%% of one core\n", 100*cpu.Seconds()/60)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -132,6 +80,77 @@ func alertsMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "average (after the first round): %.2f CPU-s per minute = %.1f%% of one core (target < 20%%): %s\n",
 		avg.Seconds(), 100*avg.Seconds()/60, verdict)
 	return nil
+}
+
+// createBenchRules creates n rules over the dataset's models (read from
+// its last day) and returns their ids and how many models there were.
+func createBenchRules(ctx context.Context, db *duckdb.DB, e *alert.Engine, now time.Time, n int) ([]string, int, error) {
+	models, err := db.Breakdown(ctx, store.BreakdownQuery{Filter: store.Filter{Project: tenancy.DefaultProject, From: now.Add(-24 * time.Hour), To: now},
+		By: store.DimModel, Limit: 50})
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(models) == 0 {
+		return nil, 0, fmt.Errorf("bench alerts: no calls in the dataset's last day")
+	}
+	type sig struct{ signal, agg string }
+	sigs := []sig{{"duration_ms", "avg"}, {"duration_ms", "p95"}, {"duration_ms", "p99"}, {"ttft_ms", "p95"}, {"error_rate", ""},
+		{"errors", ""}, {"calls", ""}, {"total_tokens", "total"}, {"cost_usd", "total"}, {"input_tokens", "avg"}}
+	windows := []time.Duration{5 * time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour}
+	var ids []string
+	for i := range n {
+		r := alert.NewRule()
+		s := sigs[i%len(sigs)]
+		r.Name, r.Signal, r.Aggregation, r.Operator, r.Threshold = fmt.Sprintf("rule %d", i), s.signal, s.agg, ">", 1e12
+		r.Window = timeutil.Duration(windows[(i/len(sigs))%len(windows)])
+		switch {
+		case i%10 == 9:
+			r.SplitBy = store.DimModel
+		case i%10 >= 3:
+			r.Filters.Model = models[i%len(models)].Key
+		}
+		r, err := e.Create(ctx, r)
+		if err != nil {
+			return nil, 0, err
+		}
+		ids = append(ids, r.ID)
+	}
+	return ids, len(models), nil
+}
+
+// evaluateRound evaluates every rule once, conc at a time, reports the
+// round and returns the CPU time it took.
+func evaluateRound(ctx context.Context, e *alert.Engine, ids []string, conc, round int, stdout io.Writer) time.Duration {
+	cpu0, t0 := cpuTime(), time.Now()
+	var lat []time.Duration
+	var mu sync.Mutex
+	var failed atomic.Int64
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(ids) {
+					return
+				}
+				s := time.Now()
+				if _, err := e.Evaluate(ctx, ids[i]); err != nil {
+					failed.Add(1)
+				}
+				mu.Lock()
+				lat = append(lat, time.Since(s))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	cpu, wall := cpuTime()-cpu0, time.Since(t0)
+	s := sortDurations(lat)
+	fmt.Fprintf(stdout, "round %d: %d evaluations in %v wall, %.2f CPU-s; evaluation p50 %s, p99 %s; %d failed\n",
+		round, len(ids), wall.Round(time.Millisecond), cpu.Seconds(), ms(quantile(s, 0.5)), ms(quantile(s, 0.99)), failed.Load())
+	fmt.Fprintf(stdout, "         every rule once a minute: %.1f%% of one core\n", 100*cpu.Seconds()/60)
+	return cpu
 }
 
 // benchState keeps alert state in memory: the benchmark measures

@@ -17,10 +17,11 @@ import (
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/pricing"
+	"github.com/genscope/genscope/internal/sim/traffic"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/store/clickhouse"
 	"github.com/genscope/genscope/internal/store/duckdb"
-	"github.com/genscope/genscope/internal/synth"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // clickhouseMain runs `genscope bench clickhouse`: ingest into a local
@@ -155,12 +156,12 @@ func benchIngestCH(ctx context.Context, o clickhouse.Options, n, batch int, out 
 // ingestPool bounds the spans the ingest measurement generates up front.
 const ingestPool = 200_000
 
-func newSynth(ds dataset, n int) (*synth.Generator, error) {
+func newSynth(ds dataset, n int) (*traffic.Generator, error) {
 	prices, err := pricing.New(nil)
 	if err != nil {
 		return nil, err
 	}
-	return synth.New(synth.Config{Seed: ds.Seed, Spans: n, Start: ds.Start, End: ds.End, Cost: func(sp *genai.Span) (float64, bool) {
+	return traffic.New(traffic.Config{Seed: ds.Seed, Spans: n, Start: ds.Start, End: ds.End, Cost: func(sp *genai.Span) (float64, bool) {
 		prices.Apply(sp)
 		return sp.CostUSD, sp.CostKnown
 	}})
@@ -265,7 +266,7 @@ func loadSynth(ctx context.Context, s *clickhouse.DB, ds dataset, n, batch int, 
 
 // compareQueries times the aggregate queries on both stores.
 func compareQueries(ctx context.Context, ds dataset, runs int, ch, db store.Store, out io.Writer) error {
-	rng := store.Filter{Project: "default", From: ds.Start, To: ds.End.Add(time.Hour)}
+	rng := store.Filter{Project: tenancy.DefaultProject, From: ds.Start, To: ds.End.Add(time.Hour)}
 	day := rng
 	day.From = ds.End.Add(-24 * time.Hour)
 	type q struct {

@@ -204,8 +204,39 @@ func runGateway(ctx context.Context, o gatewayOpts, out io.Writer) error {
 
 	fmt.Fprintf(out, "genscope gateway vs the same upstream called directly (zero-delay loopback upstream in its own process, recording on, DuckDB store)\n\n")
 
-	// 1. Latency at concurrency 1: interleaved blocks, so drift in the
-	// machine's load hits both sides alike.
+	if err := gatewayLatency(client, direct, via, o, out); err != nil {
+		return err
+	}
+	// 2. Throughput at concurrency N, and the gateway's CPU per request.
+	fmt.Fprintf(out, "\nthroughput, concurrency %d, %s per side\n", o.concurrency, o.duration)
+	dRate, _ := throughput(ctx, client, direct, o.concurrency, o.duration)
+	cpu0 := procCPU(srv.cmd.Process.Pid)
+	gRate, gN := throughput(ctx, client, via, o.concurrency, o.duration)
+	cpu1 := procCPU(srv.cmd.Process.Pid)
+	fmt.Fprintf(out, "  direct   %10.0f req/s\n  gateway  %10.0f req/s   ratio %.2fx\n", dRate, gRate, gRate/dRate)
+	if gN > 0 && cpu1 > cpu0 {
+		fmt.Fprintf(out, "  gateway CPU time per proxied request: %s (whole genscope process, recording included)\n", us((cpu1-cpu0)/time.Duration(gN)))
+	}
+
+	if err := gatewayStreaming(ctx, client, direct, via, up, o, out); err != nil {
+		return err
+	}
+	if err := gatewayManyStreams(ctx, client, direct, via, up, o, out); err != nil {
+		return err
+	}
+
+	// Recording: every proxied call is stored (or its loss counted).
+	time.Sleep(2 * time.Second)
+	stored, err := storedCalls(srv.addr)
+	if err == nil {
+		fmt.Fprintf(out, "recorded calls in the store: %d\n", stored)
+	}
+	return nil
+}
+
+// gatewayLatency measures latency at concurrency 1 in interleaved blocks, so drift in the
+// machine's load hits both sides alike.
+func gatewayLatency(client *http.Client, direct, via string, o gatewayOpts, out io.Writer) error {
 	var dLat, gLat []time.Duration
 	for range 3 { // warm-up
 		_, _ = callOnce(client, direct)
@@ -236,21 +267,13 @@ func runGateway(ctx context.Context, o gatewayOpts, out io.Writer) error {
 		d, g := quantile(dLat, q.q), quantile(gLat, q.q)
 		fmt.Fprintf(out, "  %-8s %12s %12s %12s\n", q.name, us(d), us(g), us(g-d))
 	}
+	return nil
+}
 
-	// 2. Throughput at concurrency N, and the gateway's CPU per request.
-	fmt.Fprintf(out, "\nthroughput, concurrency %d, %s per side\n", o.concurrency, o.duration)
-	dRate, _ := throughput(ctx, client, direct, o.concurrency, o.duration)
-	cpu0 := procCPU(srv.cmd.Process.Pid)
-	gRate, gN := throughput(ctx, client, via, o.concurrency, o.duration)
-	cpu1 := procCPU(srv.cmd.Process.Pid)
-	fmt.Fprintf(out, "  direct   %10.0f req/s\n  gateway  %10.0f req/s   ratio %.2fx\n", dRate, gRate, gRate/dRate)
-	if gN > 0 && cpu1 > cpu0 {
-		fmt.Fprintf(out, "  gateway CPU time per proxied request: %s (whole genscope process, recording included)\n", us((cpu1-cpu0)/time.Duration(gN)))
-	}
-
-	// 3. Streaming, one stream at a time: time to first token, each
-	// chunk's delivery delay (arrival minus the upstream's send time) and
-	// the gap between consecutive chunks.
+// gatewayStreaming runs one stream at a time: time to first token, each
+// chunk's delivery delay (arrival minus the upstream's send time) and
+// the gap between consecutive chunks.
+func gatewayStreaming(ctx context.Context, client *http.Client, direct, via string, up *upstream, o gatewayOpts, out io.Writer) error {
 	fmt.Fprintf(out, "\nstreaming, %d chunks %s apart, %d streams one after another per side\n", o.chunks, o.gap, o.streamRuns)
 	var dS, gS streamStats
 	for range o.streamRuns { // interleaved, like the latency run
@@ -280,10 +303,13 @@ func runGateway(ctx context.Context, o gatewayOpts, out io.Writer) error {
 		d, g := quantile(row.d, row.q), quantile(row.g, row.q)
 		fmt.Fprintf(out, "  %-26s %12s %12s %12s\n", row.name, us(d), us(g), us(g-d))
 	}
+	return nil
+}
 
-	// 4. Integrity under many streams: every chunk, in order, one event
-	// each, none held back and merged with the next; the same load sent
-	// directly shows what the machine itself adds.
+// gatewayManyStreams checks integrity under many streams: every chunk, in order, one event
+// each, none held back and merged with the next; the same load sent
+// directly shows what the machine itself adds.
+func gatewayManyStreams(ctx context.Context, client *http.Client, direct, via string, up *upstream, o gatewayOpts, out io.Writer) error {
 	fmt.Fprintf(out, "\n%d concurrent streams of %d chunks\n", o.manyStreams, o.chunks)
 	for _, side := range []struct{ name, url string }{{"direct", direct}, {"gateway", via}} {
 		many, err := streamRun(ctx, client, side.url, up, o.manyStreams, o.chunks, true)
@@ -293,13 +319,6 @@ func runGateway(ctx context.Context, o gatewayOpts, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "  %-8s received %d of %d chunks, %d dropped, %d out of order, %d held back past the next chunk; delivery delay p50 %s p99 %s\n",
 			side.name, many.received, o.manyStreams*o.chunks, many.dropped, many.disordered, many.merged, us(quantile(many.delay, 0.5)), us(quantile(many.delay, 0.99)))
-	}
-
-	// Recording: every proxied call is stored (or its loss counted).
-	time.Sleep(2 * time.Second)
-	stored, err := storedCalls(srv.addr)
-	if err == nil {
-		fmt.Fprintf(out, "recorded calls in the store: %d\n", stored)
 	}
 	return nil
 }

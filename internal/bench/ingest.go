@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/genai"
-	"github.com/genscope/genscope/internal/synth"
+	"github.com/genscope/genscope/internal/sim/traffic"
 )
 
 type ingestOpts struct {
@@ -138,7 +138,7 @@ func runIngest(ctx context.Context, o ingestOpts, out io.Writer) error {
 
 func makePayloads(o ingestOpts) ([]*payload, []int, error) {
 	now := time.Now()
-	g, err := synth.New(synth.Config{Seed: 7, Spans: o.templates * o.batch, Start: now.Add(-30 * time.Minute), End: now})
+	g, err := traffic.New(traffic.Config{Seed: 7, Spans: o.templates * o.batch, Start: now.Add(-30 * time.Minute), End: now})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -152,10 +152,10 @@ func makePayloads(o ingestOpts) ([]*payload, []int, error) {
 		}
 		p := &payload{spans: len(buf), json: o.encoding == "json"}
 		if p.json {
-			p.body, err = synth.MarshalJSON(buf)
+			p.body, err = traffic.MarshalJSON(buf)
 			p.offsets = jsonIDOffsets(p.body)
 		} else {
-			if p.body, err = synth.MarshalProto(buf); err == nil {
+			if p.body, err = traffic.MarshalProto(buf); err == nil {
 				p.offsets, err = protoIDOffsets(p.body)
 			}
 		}

@@ -18,9 +18,9 @@ import (
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/pricing"
+	"github.com/genscope/genscope/internal/sim/traffic"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/store/duckdb"
-	"github.com/genscope/genscope/internal/synth"
 )
 
 // dataset describes a generated dataset, kept next to it so later runs
@@ -82,7 +82,7 @@ func ensureDataset(ctx context.Context, dir string, spans, days int, memory stri
 	if err != nil {
 		return ds, err
 	}
-	g, err := synth.New(synth.Config{Seed: ds.Seed, Spans: spans, Start: ds.Start, End: ds.End, Cost: func(s *genai.Span) (float64, bool) {
+	g, err := traffic.New(traffic.Config{Seed: ds.Seed, Spans: spans, Start: ds.Start, End: ds.End, Cost: func(s *genai.Span) (float64, bool) {
 		prices.Apply(s)
 		return s.CostUSD, s.CostKnown
 	}})

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // Auth turns on projects, keys, users and roles.
@@ -43,8 +45,6 @@ type Retention struct {
 
 func defaultAuth() Auth { return Auth{SessionTTL: Duration(12 * time.Hour)} }
 
-var projectNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-
 // validateAuth reports the problems of auth and projects by field path.
 func (c *Config) validateAuth(bad func(field, format string, args ...any)) {
 	a := c.Auth
@@ -58,15 +58,13 @@ func (c *Config) validateAuth(bad func(field, format string, args ...any)) {
 	for i, p := range c.Projects {
 		f := fmt.Sprintf("projects[%d]", i)
 		switch {
-		case !projectNameRE.MatchString(p.Name):
+		case !tenancy.ValidName(p.Name):
 			bad(f+".name", "%q must be 1-63 of a-z, 0-9, - and _, starting with a letter or digit", p.Name)
 		case seen[p.Name]:
 			bad(f+".name", "%q is defined twice", p.Name)
 		}
 		seen[p.Name] = true
-		switch p.Capture {
-		case "", "full", "metadata", "redacted":
-		default:
+		if !tenancy.ValidCapture(p.Capture) {
 			bad(f+".capture", "%q is not full, metadata or redacted", p.Capture)
 		}
 		for j, pat := range p.RedactPatterns {

@@ -14,6 +14,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/genscope/genscope/internal/pricing"
+	"github.com/genscope/genscope/internal/secret"
+	"github.com/genscope/genscope/internal/timeutil"
 )
 
 // Config is everything genscope serve reads. Flags override the matching
@@ -123,24 +125,13 @@ type DuckDB struct {
 	CheckpointThreshold string `yaml:"checkpoint_threshold"`
 }
 
-// Duration is a time.Duration written as "5s", "1m30s" in YAML.
-type Duration time.Duration
+// Secret is the config's name for secret.Secret: a credential that
+// redacts itself wherever it is printed, logged or marshalled.
+type Secret = secret.Secret
 
-// UnmarshalYAML parses a Go duration string.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration like 30s or 5m", n.Line, n.Value)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalYAML writes the duration as a string.
-func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
-
-// D returns the time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
+// Duration is the config's name for timeutil.Duration, the one duration
+// type ("30s", "5m", "720h", "30d").
+type Duration = timeutil.Duration
 
 // Default is the configuration genscope runs with when given none.
 func Default() Config {

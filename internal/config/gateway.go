@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/genscope/genscope/internal/privacy"
 )
 
 // Gateway configures the OpenAI/Azure-compatible model gateway.
@@ -148,7 +150,7 @@ func (d Deployment) WithDefaults() Deployment {
 
 func (g *Gateway) validate(bad func(field, format string, args ...any)) {
 	switch g.Capture {
-	case "full", "metadata", "redacted":
+	case privacy.Full, privacy.Metadata, privacy.Redacted:
 	default:
 		bad("gateway.capture", "%q is not one of full, metadata, redacted", g.Capture)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing/iotest"
 
 	"github.com/genscope/genscope/internal/config"
+	"github.com/genscope/genscope/internal/privacy"
 )
 
 func FuzzTopLevel(f *testing.F) {
@@ -170,7 +171,7 @@ func FuzzRecord(f *testing.F) {
 	f.Add([]byte(`{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}`), []byte(upstreamAnswer), []byte(chunks(true)[1]), false)
 	f.Add([]byte(`{"messages":[{"role":"tool","content":"x","tool_call_id":"1"}]}`), []byte(`{"error":{"code":429,"message":"x"}}`), []byte(`{"choices":[{"index":99999,"delta":{"tool_calls":[{"index":-1}]}}]}`), true)
 	d, _ := newDeployment(config.Deployment{Name: "gpt-4o", Type: config.DeploymentOpenAI, BaseURL: "http://x"}.WithDefaults())
-	g := &Gateway{opts: Options{Capture: CaptureFull}}
+	g := &Gateway{opts: Options{Capture: privacy.Full}}
 	f.Fuzz(func(t *testing.T, req, resp, chunk []byte, stream bool) {
 		c := &call{deployment: d, op: opChat, reqBody: req, status: 200, stream: stream}
 		if stream {

@@ -17,8 +17,10 @@ import (
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/ingest/httpbody"
+	"github.com/genscope/genscope/internal/jsonhttp"
+	"github.com/genscope/genscope/internal/privacy"
 	"github.com/genscope/genscope/internal/redact"
-	"github.com/genscope/genscope/internal/simmodel"
+	"github.com/genscope/genscope/internal/sim/model"
 	"github.com/genscope/genscope/internal/store"
 )
 
@@ -28,19 +30,13 @@ type Recorder interface {
 	Enqueue(b *store.Batch) bool
 }
 
-// Capture policies: what is kept of a call's content.
-const (
-	CaptureFull     = "full"
-	CaptureMetadata = "metadata"
-	CaptureRedacted = "redacted"
-)
-
 // Options configure a Gateway.
 type Options struct {
 	// Deployments are the names clients call; none means
 	// config.DefaultDeployments.
 	Deployments []config.Deployment
-	// Capture is CaptureFull (default), CaptureMetadata or CaptureRedacted.
+	// Capture is privacy.Full (default), privacy.Metadata or
+	// privacy.Redacted: what is kept of a call's content.
 	Capture string
 	// MaxBodyBytes bounds a request body; default 32 MiB.
 	MaxBodyBytes int64
@@ -48,12 +44,12 @@ type Options struct {
 	// default 4 MiB.
 	MaxRecordBytes int64
 	// Redact adds patterns (Go regular expressions) to the built-in ones
-	// that CaptureRedacted masks.
+	// that privacy.Redacted masks.
 	Redact []string
 	// Service is the service name of the gateway's spans.
 	Service string
 	// ProjectFor names the project a call is recorded in, or refuses the
-	// call (401). Nil records everything in "default".
+	// call (401). Nil records everything in tenancy.DefaultProject.
 	ProjectFor func(r *http.Request) (string, error)
 	// Workers build the records of finished calls; default 2.
 	Workers int
@@ -83,7 +79,7 @@ type deployment struct {
 	cfg    config.Deployment
 	base   *url.URL
 	client *http.Client
-	sim    *simmodel.Model
+	sim    *model.Model
 }
 
 // New builds the gateway; Close stops its record workers.
@@ -92,10 +88,10 @@ func New(rec Recorder, opts Options, log *slog.Logger, reg prometheus.Registerer
 		opts.Deployments = config.DefaultDeployments()
 	}
 	if opts.Capture == "" {
-		opts.Capture = CaptureFull
+		opts.Capture = privacy.Full
 	}
 	switch opts.Capture {
-	case CaptureFull, CaptureMetadata, CaptureRedacted:
+	case privacy.Full, privacy.Metadata, privacy.Redacted:
 	default:
 		return nil, fmt.Errorf("gateway: capture %q is not full, metadata or redacted", opts.Capture)
 	}
@@ -120,7 +116,7 @@ func New(rec Recorder, opts Options, log *slog.Logger, reg prometheus.Registerer
 		body: httpbody.New(opts.MaxBodyBytes),
 		jobs: make(chan *call, opts.RecordQueue),
 	}
-	if opts.Capture == CaptureRedacted {
+	if opts.Capture == privacy.Redacted {
 		r, err := redact.New(opts.Redact)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
@@ -153,7 +149,7 @@ func New(rec Recorder, opts Options, log *slog.Logger, reg prometheus.Registerer
 func newDeployment(c config.Deployment) (*deployment, error) {
 	d := &deployment{cfg: c}
 	if c.Type == config.DeploymentSimulated {
-		so := simmodel.Options{
+		so := model.Options{
 			Deployment:        c.Name,
 			Model:             c.Model,
 			ContextWindow:     c.Simulated.ContextWindow,
@@ -166,10 +162,10 @@ func newDeployment(c config.Deployment) (*deployment, error) {
 		if c.Simulated.Jitter != nil {
 			so.Jitter = *c.Simulated.Jitter
 			if so.Jitter == 0 {
-				so.Jitter = -1 // simmodel: negative means none
+				so.Jitter = -1 // sim/model: negative means none
 			}
 		}
-		m, err := simmodel.New(so)
+		m, err := model.New(so)
 		if err != nil {
 			return nil, err
 		}
@@ -285,5 +281,5 @@ func (g *Gateway) models(w http.ResponseWriter, r *http.Request) {
 	for _, name := range g.order {
 		out.Data = append(out.Data, model{ID: name, Object: "model", OwnedBy: "genscope:" + g.deps[name].cfg.Type})
 	}
-	writeJSON(w, http.StatusOK, out)
+	jsonhttp.Write(w, http.StatusOK, out)
 }

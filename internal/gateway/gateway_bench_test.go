@@ -12,6 +12,7 @@ import (
 
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/privacy"
 	"github.com/genscope/genscope/internal/store"
 )
 
@@ -72,7 +73,7 @@ func BenchmarkProxy(b *testing.B) {
 
 // BenchmarkBuildSpan is the record workers' cost per call.
 func BenchmarkBuildSpan(b *testing.B) {
-	g := &Gateway{opts: Options{Capture: CaptureFull, Service: "genscope-gateway"}}
+	g := &Gateway{opts: Options{Capture: privacy.Full, Service: "genscope-gateway"}}
 	d, _ := newDeployment(config.Deployment{Name: "gpt-4o", Type: config.DeploymentOpenAI, BaseURL: "http://x"}.WithDefaults())
 	var evs []event
 	var evBuf []byte

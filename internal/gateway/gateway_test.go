@@ -21,6 +21,7 @@ import (
 
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/privacy"
 	"github.com/genscope/genscope/internal/store"
 )
 
@@ -573,14 +574,14 @@ func TestCaptureRedactedAndMetadata(t *testing.T) {
 	dep := []config.Deployment{{Name: "gpt-4o", Type: config.DeploymentOpenAI, BaseURL: up.URL}}
 	body := `{"model":"gpt-4o","messages":[{"role":"user","content":"I am jane@example.com, card 4111 1111 1111 1111"}]}`
 
-	e := newEnv(t, Options{Deployments: dep, Capture: CaptureRedacted})
+	e := newEnv(t, Options{Deployments: dep, Capture: privacy.Redacted})
 	post(t, e.srv.URL+"/v1/chat/completions", body)
 	sp := e.sink.wait(t)
 	if got := sp.InputMessages[0].Parts[0].Content; got != "I am [EMAIL], card [CARD]" {
 		t.Errorf("redacted input %q", got)
 	}
 
-	e = newEnv(t, Options{Deployments: dep, Capture: CaptureMetadata})
+	e = newEnv(t, Options{Deployments: dep, Capture: privacy.Metadata})
 	post(t, e.srv.URL+"/v1/chat/completions", body)
 	sp = e.sink.wait(t)
 	if sp.InputMessages != nil || sp.OutputMessages != nil || sp.Usage.InputTokens != 19 {

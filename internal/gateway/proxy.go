@@ -19,6 +19,8 @@ import (
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/ingest/httpbody"
+	"github.com/genscope/genscope/internal/jsonhttp"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 const (
@@ -69,7 +71,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeploym
 	c := &call{op: op, start: time.Now()}
 	g.m.inflight.Inc()
 	defer g.m.inflight.Dec()
-	c.project = "default"
+	c.project = tenancy.DefaultProject
 	if g.opts.ProjectFor != nil {
 		p, err := g.opts.ProjectFor(r)
 		if err != nil {
@@ -541,22 +543,14 @@ func writeError(w http.ResponseWriter, status int, typ, code, msg string) {
 	if code != "" {
 		e.Code = &code
 	}
-	writeJSON(w, status, struct {
+	jsonhttp.Write(w, status, struct {
 		Error apiError `json:"error"`
 	}{e})
 }
 
 // writeAzureError answers in Azure OpenAI's error shape.
 func writeAzureError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]map[string]string{"error": {"code": code, "message": msg}})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	jsonhttp.Write(w, status, map[string]map[string]string{"error": {"code": code, "message": msg}})
 }
 
 // redactErr describes a transport error without the request's URL query

@@ -8,7 +8,8 @@ import (
 	json "github.com/goccy/go-json"
 
 	"github.com/genscope/genscope/internal/genai"
-	"github.com/genscope/genscope/internal/simmodel"
+	"github.com/genscope/genscope/internal/privacy"
+	"github.com/genscope/genscope/internal/sim/model"
 )
 
 // The OpenAI wire shapes the gateway reads when it records a call. Only
@@ -174,19 +175,19 @@ func (g *Gateway) buildSpan(c *call) genai.Span {
 	case c.status < 300 && c.errType == "":
 		// No usage came back: count with the tokenizer.
 		if c.op == opChat {
-			if n, err := simmodel.CountChat(c.reqBody); err == nil {
+			if n, err := model.CountChat(c.reqBody); err == nil {
 				sp.Usage.InputTokens = int64(n)
 			}
 			var out int
 			for _, o := range outs {
-				out += simmodel.CountText(o.content.String())
+				out += model.CountText(o.content.String())
 				for _, tc := range o.toolCalls {
-					out += simmodel.CountText(tc.Function.Name) + simmodel.CountText(tc.Function.Arguments)
+					out += model.CountText(tc.Function.Name) + model.CountText(tc.Function.Arguments)
 				}
 			}
 			sp.Usage.OutputTokens = int64(out)
 		} else {
-			sp.Usage.InputTokens = int64(simmodel.CountText(embeddingText(req.Input)))
+			sp.Usage.InputTokens = int64(model.CountText(embeddingText(req.Input)))
 		}
 		sp.Attributes["genscope.usage.estimated"] = true
 	}
@@ -199,7 +200,7 @@ func (g *Gateway) buildSpan(c *call) genai.Span {
 	if c.dropped {
 		sp.ContentTruncated = true
 	}
-	if g.opts.Capture != CaptureMetadata {
+	if g.opts.Capture != privacy.Metadata {
 		g.content(&sp, &req, outs)
 	}
 	return sp
@@ -287,7 +288,7 @@ func (g *Gateway) content(sp *genai.Span, req *chatRequest, outs []*choice) {
 			s = truncate(s, maxPartBytes)
 			sp.ContentTruncated = true
 		}
-		if g.opts.Capture == CaptureRedacted && g.redact != nil {
+		if g.opts.Capture == privacy.Redacted && g.redact != nil {
 			return g.redact.String(s)
 		}
 		return s

@@ -22,12 +22,17 @@
 // Receivers can drop such a repeat by X-Genscope-Delivery (webhooks), the
 // alertId (common schema) or the dedup_key (PagerDuty).
 //
+// Access: every route is registered with the permission it needs, which
+// Options.AccessFor (an Access the app builds from the request's
+// principal) grants or not: listing groups, or managing them and reading
+// the notification log.
+//
 // Safety: receiver URLs are checked when saved and every address is
 // checked again when dialed (a net.Dialer Control), so a name that
 // resolves to a forbidden address is refused too: link-local
 // (169.254.0.0/16, fe80::/10) and cloud metadata addresses and names
 // always, private and loopback addresses unless
 // notify.allow_private_targets. No proxy, no redirects. Secrets (URLs,
-// HMAC secrets, routing keys, the SMTP password) are config.Secret values:
+// HMAC secrets, routing keys, the SMTP password) are secret.Secret values:
 // redacted in API answers and logs; errors never carry the URL.
 package notify

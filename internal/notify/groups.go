@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/genscope/genscope/internal/config"
+	"github.com/genscope/genscope/internal/secret"
 )
 
 // check validates a group: a name, receivers, each valid, webhook URLs
@@ -37,7 +37,7 @@ func (n *Notifier) check(g *Group) error {
 				errs = append(errs, fmt.Errorf("%s.url: %w", f, err))
 			}
 		}
-		if r.Type == config.ReceiverEmail && n.opts.SMTP.Host == "" {
+		if r.Type == ReceiverEmail && n.opts.SMTP.Host == "" {
 			errs = append(errs, fmt.Errorf("%s: email needs notify.smtp.host in the config", f))
 		}
 	}
@@ -124,11 +124,11 @@ func (n *Notifier) Update(ctx context.Context, id string, g Group) (Group, error
 	}
 	for i := range g.Receivers {
 		r := &g.Receivers[i]
-		var o config.Receiver
+		var o Receiver
 		if i < len(old.Receivers) && old.Receivers[i].Type == r.Type {
 			o = old.Receivers[i]
 		}
-		for _, p := range []struct{ new, old *config.Secret }{{&r.URL, &o.URL}, {&r.HMACSecret, &o.HMACSecret}, {&r.RoutingKey, &o.RoutingKey}} {
+		for _, p := range []struct{ new, old *secret.Secret }{{&r.URL, &o.URL}, {&r.HMACSecret, &o.HMACSecret}, {&r.RoutingKey, &o.RoutingKey}} {
 			if p.new.Reveal() == redactedValue {
 				*p.new = *p.old
 			}

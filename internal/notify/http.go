@@ -10,31 +10,61 @@ import (
 	"strings"
 	"time"
 
-	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/jsonhttp"
 )
 
-// Register adds the action group and notification log endpoints to mux.
+// Register adds the action group and notification log endpoints to mux,
+// each with the permission it needs (see Access).
 func (n *Notifier) Register(mux *http.ServeMux) {
-	h := func(f func(*http.Request) (int, any, error)) http.HandlerFunc {
+	h := func(need permission, f func(*http.Request) (int, any, error)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
 			defer cancel()
-			code, out, err := f(r.WithContext(ctx))
+			var code int
+			var out any
+			err := n.allowed(r, need)
+			if err == nil {
+				code, out, err = f(r.WithContext(ctx))
+			}
 			if err != nil {
 				code, out = n.errorStatus(r, err)
 			}
 			jsonhttp.Write(w, code, out)
 		}
 	}
-	mux.HandleFunc("POST /api/v1/action-groups", h(n.httpCreate))
-	mux.HandleFunc("GET /api/v1/action-groups", h(n.httpList))
-	mux.HandleFunc("GET /api/v1/action-groups/{id}", h(n.httpGet))
-	mux.HandleFunc("PUT /api/v1/action-groups/{id}", h(n.httpUpdate))
-	mux.HandleFunc("DELETE /api/v1/action-groups/{id}", h(n.httpDelete))
-	mux.HandleFunc("POST /api/v1/action-groups/{id}/test", h(n.httpTest))
-	mux.HandleFunc("GET /api/v1/notifications", h(n.httpDeliveries))
-	mux.HandleFunc("GET /api/v1/notifications/attempts", h(n.httpAttempts))
+	for _, rt := range n.routes() {
+		mux.HandleFunc(rt.pattern, h(rt.need, rt.f))
+	}
+}
+
+type route struct {
+	pattern string
+	need    permission
+	f       func(*http.Request) (int, any, error)
+}
+
+// routes are the endpoints, each with the permission it needs.
+func (n *Notifier) routes() []route {
+	return []route{
+		{"POST /api/v1/action-groups", manage, n.httpCreate},
+		{"GET /api/v1/action-groups", listGroups, n.httpList},
+		{"GET /api/v1/action-groups/{id}", listGroups, n.httpGet},
+		{"PUT /api/v1/action-groups/{id}", manage, n.httpUpdate},
+		{"DELETE /api/v1/action-groups/{id}", manage, n.httpDelete},
+		{"POST /api/v1/action-groups/{id}/test", manage, n.httpTest},
+		{"GET /api/v1/notifications", manage, n.httpDeliveries},
+		{"GET /api/v1/notifications/attempts", manage, n.httpAttempts},
+	}
+}
+
+// Routes lists the patterns Register adds, so that a test can check
+// every one of them against a caller without permission.
+func (n *Notifier) Routes() []string {
+	var out []string
+	for _, rt := range n.routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
 }
 
 func (n *Notifier) errorStatus(r *http.Request, err error) (int, any) {
@@ -44,6 +74,8 @@ func (n *Notifier) errorStatus(r *http.Request, err error) (int, any) {
 		return http.StatusBadRequest, jsonhttp.ErrorBody{Error: ve.Error()}
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound, jsonhttp.ErrorBody{Error: "no such action group"}
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden, jsonhttp.ErrorBody{Error: ErrForbidden.Error()}
 	case errors.Is(err, ErrReadOnly):
 		return http.StatusConflict, jsonhttp.ErrorBody{Error: "action group is read-only: it is defined in the config file"}
 	}
@@ -59,7 +91,7 @@ type groupView struct {
 }
 
 type receiverView struct {
-	config.Receiver
+	Receiver
 	Target string `json:"target,omitempty"` // scheme://host of the URL
 }
 

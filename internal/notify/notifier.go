@@ -19,8 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/genscope/genscope/internal/alert"
-	"github.com/genscope/genscope/internal/config"
-
+	"github.com/genscope/genscope/internal/secret"
 	"github.com/genscope/genscope/internal/store"
 )
 
@@ -47,17 +46,21 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 type Options struct {
 	State               store.StateStore
 	AllowPrivateTargets bool
-	SMTP                config.SMTP
+	SMTP                SMTP
 	Attempts            int           // tries per delivery; 0 means 5
 	AttemptTimeout      time.Duration // 0 means 10s
 	Backoff             time.Duration // before the second try, doubled after each; 0 means 2s
-	ConfigGroups        []config.ActionGroup
+	ConfigGroups        []ActionGroup
 	// MaxConcurrent bounds concurrent sends; 0 means 16.
 	MaxConcurrent int
 	PagerDutyURL  string // "" means DefaultPagerDutyURL
 	// Retention is how long the log keeps deliveries that are done; 0
 	// means 30 days.
 	Retention time.Duration
+	// AccessFor is what an API request may do (the app builds it from the
+	// request's principal); nil lets every request do everything, as when
+	// authentication is off. See Access.
+	AccessFor func(r *http.Request) Access
 	// Metrics registers the notifier's metrics; nil means none.
 	Metrics prometheus.Registerer
 	Log     *slog.Logger
@@ -65,15 +68,15 @@ type Options struct {
 
 // Group is an action group: a named set of receivers.
 type Group struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	Receivers []config.Receiver `json:"receivers"`
-	ReadOnly  bool              `json:"read_only"`
-	CreatedAt time.Time         `json:"created_at,omitzero"`
-	UpdatedAt time.Time         `json:"updated_at,omitzero"`
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Receivers []Receiver `json:"receivers"`
+	ReadOnly  bool       `json:"read_only"`
+	CreatedAt time.Time  `json:"created_at,omitzero"`
+	UpdatedAt time.Time  `json:"updated_at,omitzero"`
 }
 
-// storedReceiver is a receiver as stored: with its secrets (config.Secret
+// storedReceiver is a receiver as stored: with its secrets (secret.Secret
 // redacts itself in JSON).
 type storedReceiver struct {
 	Type       string   `json:"type"`
@@ -102,10 +105,10 @@ func toStored(g Group) storedGroup {
 }
 
 func fromStored(s storedGroup) Group {
-	g := Group{ID: s.ID, Name: s.Name, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Receivers: []config.Receiver{}}
+	g := Group{ID: s.ID, Name: s.Name, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Receivers: []Receiver{}}
 	for _, r := range s.Receivers {
-		g.Receivers = append(g.Receivers, config.Receiver{Type: r.Type, Name: r.Name, URL: config.Secret(r.URL),
-			HMACSecret: config.Secret(r.HMACSecret), RoutingKey: config.Secret(r.RoutingKey), To: r.To})
+		g.Receivers = append(g.Receivers, Receiver{Type: r.Type, Name: r.Name, URL: secret.Secret(r.URL),
+			HMACSecret: secret.Secret(r.HMACSecret), RoutingKey: secret.Secret(r.RoutingKey), To: r.To})
 	}
 	return g
 }
@@ -396,7 +399,7 @@ func (n *Notifier) finish(d *Delivery) {
 }
 
 // attempt sends once, bounded by the attempt timeout.
-func (n *Notifier) attempt(ctx context.Context, r config.Receiver, id string, k int, x alert.Notification) (Attempt, error) {
+func (n *Notifier) attempt(ctx context.Context, r Receiver, id string, k int, x alert.Notification) (Attempt, error) {
 	actx, cancel := context.WithTimeout(ctx, n.opts.AttemptTimeout)
 	defer cancel()
 	start := time.Now()

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/alert"
-	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/notify/notifytest"
+	"github.com/genscope/genscope/internal/secret"
 )
 
 // memState is an in-memory store.StateStore.
@@ -110,7 +110,7 @@ func resolved(groups ...string) alert.Notification {
 	return x
 }
 
-func newNotifier(t *testing.T, st *memState, groups ...config.ActionGroup) *Notifier {
+func newNotifier(t *testing.T, st *memState, groups ...ActionGroup) *Notifier {
 	t.Helper()
 	n, err := New(t.Context(), Options{State: st, AllowPrivateTargets: true, Attempts: 3, AttemptTimeout: 300 * time.Millisecond,
 		Backoff: 10 * time.Millisecond, ConfigGroups: groups})
@@ -194,8 +194,8 @@ func TestWebhookDelivery(t *testing.T) {
 		return http.StatusOK
 	})
 	st := newMemState()
-	n := newNotifier(t, st, config.ActionGroup{ID: "g", Name: "oncall", Receivers: []config.Receiver{
-		{Type: config.ReceiverWebhook, URL: config.Secret(wh.URL), HMACSecret: "s3cret"}}})
+	n := newNotifier(t, st, ActionGroup{ID: "g", Name: "oncall", Receivers: []Receiver{
+		{Type: ReceiverWebhook, URL: secret.Secret(wh.URL), HMACSecret: "s3cret"}}})
 	n.Start(t.Context())
 	defer n.Stop()
 	if err := n.Notify(t.Context(), fired("g")); err != nil {
@@ -239,11 +239,11 @@ func TestFailingReceivers(t *testing.T) {
 	defer close(release)
 	bad.Answer(func(int) int { return http.StatusBadRequest })
 	st := newMemState()
-	n := newNotifier(t, st, config.ActionGroup{ID: "g", Name: "g", Receivers: []config.Receiver{
-		{Type: config.ReceiverWebhook, URL: config.Secret(hang.URL)},
-		{Type: config.ReceiverSlack, URL: config.Secret(bad.URL)},
-		{Type: config.ReceiverTeams, URL: "http://127.0.0.1:1/down"},
-		{Type: config.ReceiverPagerDuty, RoutingKey: "rk", URL: config.Secret(good.URL)},
+	n := newNotifier(t, st, ActionGroup{ID: "g", Name: "g", Receivers: []Receiver{
+		{Type: ReceiverWebhook, URL: secret.Secret(hang.URL)},
+		{Type: ReceiverSlack, URL: secret.Secret(bad.URL)},
+		{Type: ReceiverTeams, URL: "http://127.0.0.1:1/down"},
+		{Type: ReceiverPagerDuty, RoutingKey: "rk", URL: secret.Secret(good.URL)},
 	}})
 	n.Start(t.Context())
 	defer n.Stop()
@@ -291,9 +291,9 @@ func TestRestart(t *testing.T) {
 	wh := notifytest.StartWebhook(t)
 	wh.Answer(func(int) int { return http.StatusServiceUnavailable })
 	st := newMemState()
-	groups := config.ActionGroup{ID: "g", Name: "g", Receivers: []config.Receiver{{Type: config.ReceiverWebhook, URL: config.Secret(wh.URL)}}}
+	groups := ActionGroup{ID: "g", Name: "g", Receivers: []Receiver{{Type: ReceiverWebhook, URL: secret.Secret(wh.URL)}}}
 	n, err := New(t.Context(), Options{State: st, AllowPrivateTargets: true, Attempts: 5, AttemptTimeout: time.Second,
-		Backoff: time.Hour, ConfigGroups: []config.ActionGroup{groups}})
+		Backoff: time.Hour, ConfigGroups: []ActionGroup{groups}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,9 +323,9 @@ func TestRestart(t *testing.T) {
 
 func TestEmail(t *testing.T) {
 	srv := notifytest.StartSMTP(t)
-	n, err := New(t.Context(), Options{State: newMemState(), SMTP: config.SMTP{Host: srv.Host, Port: srv.Port,
-		From: "genscope@example.com", TLS: "none"}, ConfigGroups: []config.ActionGroup{{ID: "g", Name: "g",
-		Receivers: []config.Receiver{{Type: config.ReceiverEmail, To: []string{"ops@example.com", "dev@example.com"}}}}}})
+	n, err := New(t.Context(), Options{State: newMemState(), SMTP: SMTP{Host: srv.Host, Port: srv.Port,
+		From: "genscope@example.com", TLS: "none"}, ConfigGroups: []ActionGroup{{ID: "g", Name: "g",
+		Receivers: []Receiver{{Type: ReceiverEmail, To: []string{"ops@example.com", "dev@example.com"}}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +339,7 @@ func TestEmail(t *testing.T) {
 		t.Errorf("mail %+v", m)
 	}
 	// A server without STARTTLS is refused when STARTTLS is required.
-	n2, _ := New(t.Context(), Options{State: newMemState(), SMTP: config.SMTP{Host: srv.Host, Port: srv.Port,
+	n2, _ := New(t.Context(), Options{State: newMemState(), SMTP: SMTP{Host: srv.Host, Port: srv.Port,
 		From: "genscope@example.com", TLS: "starttls"}})
 	if err := n2.sendEmail(t.Context(), []string{"ops@example.com"}, fired()); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Errorf("without STARTTLS: %v", err)
@@ -352,14 +352,14 @@ func TestGroupsAndSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = n.Create(t.Context(), Group{Name: "x", Receivers: []config.Receiver{{Type: config.ReceiverWebhook, URL: "http://169.254.169.254/"},
-		{Type: config.ReceiverEmail, To: []string{"a@b.c"}}, {Type: "fax"}}})
+	_, err = n.Create(t.Context(), Group{Name: "x", Receivers: []Receiver{{Type: ReceiverWebhook, URL: "http://169.254.169.254/"},
+		{Type: ReceiverEmail, To: []string{"a@b.c"}}, {Type: "fax"}}})
 	var ve *ValidationError
 	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "receivers[0].url: forbidden target") ||
 		!strings.Contains(err.Error(), "receivers[1]: email needs") || !strings.Contains(err.Error(), "receivers[2].type") {
 		t.Errorf("create: %v", err)
 	}
-	g, err := n.Create(t.Context(), Group{Name: "slack", Receivers: []config.Receiver{{Type: config.ReceiverSlack, URL: "https://hooks.slack.com/services/T/B/token-canary"}}})
+	g, err := n.Create(t.Context(), Group{Name: "slack", Receivers: []Receiver{{Type: ReceiverSlack, URL: "https://hooks.slack.com/services/T/B/token-canary"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/alert"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // incidentID names one firing of an alert and its resolution: receivers
@@ -78,7 +79,7 @@ func dimensions(n alert.Notification) []map[string]string {
 // schema (a metric alert), so receivers built for Azure understand it.
 func commonSchema(n alert.Notification) map[string]any {
 	r, a := n.Rule, n.Alert
-	items := []string{cmpOr(r.Filters.Project, "default")}
+	items := []string{cmpOr(r.Filters.Project, tenancy.DefaultProject)}
 	if a.Key != "" {
 		items = append(items, a.Key)
 	}
@@ -96,7 +97,7 @@ func commonSchema(n alert.Notification) map[string]any {
 				"signalType":          "Metric",
 				"monitorCondition":    condition(n),
 				"monitoringService":   "genscope",
-				"alertTargetIDs":      []string{"genscope/projects/" + cmpOr(r.Filters.Project, "default")},
+				"alertTargetIDs":      []string{"genscope/projects/" + cmpOr(r.Filters.Project, tenancy.DefaultProject)},
 				"configurationItems":  items,
 				"originAlertId":       n.ID,
 				"firedDateTime":       isoTime(a.FiredAt),

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/notify/notifytest"
+	"github.com/genscope/genscope/internal/secret"
 )
 
 // TestReload: two notifiers on one store (an API node and the alerts
@@ -17,13 +17,13 @@ func TestReload(t *testing.T) {
 	ctx := t.Context()
 	wh := notifytest.StartWebhook(t)
 	st := newMemState()
-	cfgGroup := config.ActionGroup{ID: "ops", Name: "ops", Receivers: []config.Receiver{{Type: config.ReceiverWebhook, URL: config.Secret(wh.URL)}}}
+	cfgGroup := ActionGroup{ID: "ops", Name: "ops", Receivers: []Receiver{{Type: ReceiverWebhook, URL: secret.Secret(wh.URL)}}}
 	api := newNotifier(t, st, cfgGroup)
 	alerts := newNotifier(t, st, cfgGroup)
 	alerts.Start(ctx)
 	defer alerts.Stop()
 
-	g, err := api.Create(ctx, Group{Name: "oncall", Receivers: []config.Receiver{{Type: config.ReceiverWebhook, URL: config.Secret(wh.URL)}}})
+	g, err := api.Create(ctx, Group{Name: "oncall", Receivers: []Receiver{{Type: ReceiverWebhook, URL: secret.Secret(wh.URL)}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/alert"
-	"github.com/genscope/genscope/internal/config"
 )
 
 // SignatureHeader carries a webhook body's HMAC-SHA256 ("sha256=<hex>"),
@@ -41,21 +40,21 @@ func (e *permanentError) Unwrap() error { return e.err }
 
 // send delivers one notification to one receiver, once. It returns the
 // HTTP status (0 for email or when there was no answer).
-func (n *Notifier) send(ctx context.Context, r config.Receiver, deliveryID string, x alert.Notification) (int, error) {
+func (n *Notifier) send(ctx context.Context, r Receiver, deliveryID string, x alert.Notification) (int, error) {
 	switch r.Type {
-	case config.ReceiverWebhook:
+	case ReceiverWebhook:
 		return n.post(ctx, r.URL.Reveal(), deliveryID, commonSchema(x), r.HMACSecret.Reveal())
-	case config.ReceiverSlack:
+	case ReceiverSlack:
 		return n.post(ctx, r.URL.Reveal(), deliveryID, slackPayload(x), "")
-	case config.ReceiverTeams:
+	case ReceiverTeams:
 		return n.post(ctx, r.URL.Reveal(), deliveryID, teamsPayload(x), "")
-	case config.ReceiverPagerDuty:
+	case ReceiverPagerDuty:
 		u := n.opts.PagerDutyURL
 		if r.URL.IsSet() {
 			u = r.URL.Reveal()
 		}
 		return n.post(ctx, u, deliveryID, pagerDutyPayload(x, r.RoutingKey.Reveal()), "")
-	case config.ReceiverEmail:
+	case ReceiverEmail:
 		return 0, n.sendEmail(ctx, r.To, x)
 	}
 	return 0, &permanentError{fmt.Errorf("unknown receiver type %q", r.Type)}

@@ -2,7 +2,6 @@ package recorder
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -10,19 +9,24 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/genscope/genscope/internal/process"
 	"github.com/genscope/genscope/internal/store"
 )
 
+// The errors the recorder returns are the processing stage's, so that
+// receivers see them without importing the recorder.
 var (
 	// ErrFull means the queue has no room: the caller should answer with
 	// 429 / RESOURCE_EXHAUSTED and a Retry-After, and the client retries.
-	ErrFull = errors.New("recorder queue is full")
+	ErrFull = process.ErrFull
 	// ErrClosed means the recorder is shutting down.
-	ErrClosed = errors.New("recorder is closed")
+	ErrClosed = process.ErrClosed
 	// ErrStore wraps a failed store write: nothing of the batch was stored
 	// and the client should retry later.
-	ErrStore = errors.New("store write failed")
+	ErrStore = process.ErrStore
 )
+
+var _ process.Next = (*Recorder)(nil)
 
 // Writer is where batches go: a store.Store.
 type Writer interface {

@@ -12,8 +12,8 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/genscope/genscope/internal/sim/traffic"
 	"github.com/genscope/genscope/internal/store"
-	"github.com/genscope/genscope/internal/synth"
 )
 
 // clickhouseURL is a store URL of a fresh database on the test server
@@ -53,7 +53,7 @@ func TestCopyRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	g, err := synth.New(synth.Config{Seed: 7, Spans: 20000, Project: "p", Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+	g, err := traffic.New(traffic.Config{Seed: 7, Spans: 20000, Project: "p", Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		End: time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)

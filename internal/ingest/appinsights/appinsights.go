@@ -2,7 +2,6 @@ package appinsights
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,21 +13,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/genscope/genscope/internal/ingest/httpbody"
-	"github.com/genscope/genscope/internal/recorder"
+	"github.com/genscope/genscope/internal/jsonhttp"
+	"github.com/genscope/genscope/internal/process"
 	"github.com/genscope/genscope/internal/store"
 )
 
-// Sink takes converted records; the recorder implements it. Submit returns
-// when the batch is durable, or with recorder.ErrFull, recorder.ErrClosed,
-// an error wrapping recorder.ErrStore, or the context's error.
+// Sink takes converted records: the processing stage (process.Stage), in
+// front of the recorder. Submit returns when the batch is durable, or
+// with process.ErrFull, process.ErrClosed, an error wrapping
+// process.ErrStore, or the context's error.
 type Sink interface {
 	Submit(ctx context.Context, b *store.Batch) error
 }
 
-var _ Sink = (*recorder.Recorder)(nil)
-
-// DefaultProject is the project of every item when no ProjectFor is set.
-const DefaultProject = "default"
+var _ Sink = (*process.Stage)(nil)
 
 // Defaults of Options.
 const (
@@ -47,7 +45,7 @@ type Options struct {
 	RetryAfter time.Duration
 	// ProjectFor names the project of an instrumentation key, or returns an
 	// error to refuse the items sent with it (400: the exporters drop them).
-	// Nil means every key belongs to DefaultProject.
+	// Nil means every key belongs to tenancy.DefaultProject.
 	ProjectFor func(ikey string) (string, error)
 }
 
@@ -163,7 +161,7 @@ func (r *Receiver) serveTrack(w http.ResponseWriter, req *http.Request) {
 		if err := r.sink.Submit(req.Context(), &c.batch); err != nil {
 			reason := reasonUnavailable
 			switch {
-			case errors.Is(err, recorder.ErrFull):
+			case errors.Is(err, process.ErrFull):
 				reason = reasonOverload
 			case req.Context().Err() != nil:
 				reason = reasonAbandoned
@@ -185,7 +183,7 @@ func (r *Receiver) serveTrack(w http.ResponseWriter, req *http.Request) {
 			slog.String("reason", c.resp.Errors[0].Message))
 	}
 	r.m.requests.WithLabelValues(strconv.Itoa(code)).Inc()
-	writeJSON(w, code, c.resp, "")
+	jsonhttp.Write(w, code, c.resp)
 }
 
 // fail counts, logs and answers a failed request.
@@ -208,26 +206,10 @@ func (r *Receiver) fail(w http.ResponseWriter, req *http.Request, herr *httpErro
 	if len(resp.Errors) == 0 && herr.status != http.StatusServiceUnavailable {
 		resp.Errors = append(resp.Errors, itemError{Index: 0, StatusCode: herr.status, Message: herr.msg})
 	}
-	retryAfter := ""
 	if herr.status == http.StatusServiceUnavailable {
-		retryAfter = strconv.FormatInt(int64((r.opts.RetryAfter+time.Second-1)/time.Second), 10)
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((r.opts.RetryAfter+time.Second-1)/time.Second), 10))
 	}
-	writeJSON(w, herr.status, resp, retryAfter)
-}
-
-func writeJSON(w http.ResponseWriter, code int, resp response, retryAfter string) {
-	body, err := json.Marshal(resp)
-	if err != nil {
-		body = []byte("{}")
-	}
-	h := w.Header()
-	if retryAfter != "" {
-		h.Set("Retry-After", retryAfter)
-	}
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(code)
-	_, _ = w.Write(body) // the client may be gone; nothing to do about it
+	jsonhttp.Write(w, herr.status, resp)
 }
 
 // readBody reads the (maybe compressed) body, at most MaxBodyBytes after

@@ -13,6 +13,7 @@ import (
 
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // The base types, as metric label values; any other is counted as "other".
@@ -175,7 +176,7 @@ type pendingException struct {
 }
 
 // convert maps items to canonical records. projectFor names the project of
-// an instrumentation key; nil means DefaultProject for every key.
+// an instrumentation key; nil means tenancy.DefaultProject for every key.
 func convert(items []json.RawMessage, projectFor func(string) (string, error)) converted {
 	c := converter{
 		projectFor: projectFor,
@@ -251,7 +252,7 @@ func (c *converter) item(raw json.RawMessage) (string, error) {
 
 func (c *converter) project(ikey string) (string, error) {
 	if c.projectFor == nil {
-		return DefaultProject, nil
+		return tenancy.DefaultProject, nil
 	}
 	if p, ok := c.projects[ikey]; ok {
 		return p.project, p.err

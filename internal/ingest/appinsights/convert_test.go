@@ -17,6 +17,7 @@ import (
 
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/ingest/otlpconv"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -237,7 +238,7 @@ func TestFixturesMatchOTLP(t *testing.T) {
 	if err := req.UnmarshalJSON(readOTLP(t, "lab-otel-openai.traces.json")); err != nil {
 		t.Fatal(err)
 	}
-	spans, rejected, _ := otlpconv.Traces(req.Traces(), DefaultProject)
+	spans, rejected, _ := otlpconv.Traces(req.Traces(), tenancy.DefaultProject)
 	if rejected != 0 {
 		t.Fatalf("otlp fixture: %d spans rejected", rejected)
 	}

@@ -2,7 +2,7 @@
 // (POST /v1/traces and /v1/logs, binary protobuf or JSON, optionally
 // gzip-compressed) and OTLP/gRPC (TraceService and LogsService), converts
 // them to canonical records with otlpconv and hands them to a Sink (the
-// recorder), answering each request as the OTLP specification says:
+// processing stage, then the recorder), answering each request as the OTLP specification says:
 //
 //   - success: 200 / OK with an empty Export*ServiceResponse;
 //   - some records invalid: 200 / OK with partial_success (the client does

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/genscope/genscope/internal/tenancy"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -115,7 +116,7 @@ func (s *logsServer) Export(ctx context.Context, req plogotlp.ExportRequest) (pl
 
 func (r *Receiver) grpcProject(ctx context.Context) (string, error) {
 	if r.opts.GRPCProjectFor == nil {
-		return DefaultProject, nil
+		return tenancy.DefaultProject, nil
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	return r.opts.GRPCProjectFor(ctx, md)

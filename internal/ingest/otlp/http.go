@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/genscope/genscope/internal/ingest/httpbody"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // Register adds POST /v1/traces, /v1/logs and /v1/metrics to mux.
@@ -165,7 +166,7 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request, signal st
 		})
 		return
 	}
-	project := DefaultProject
+	project := tenancy.DefaultProject
 	if r.opts.ProjectFor != nil {
 		p, err := r.opts.ProjectFor(req)
 		if err != nil {

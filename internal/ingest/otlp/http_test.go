@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/genscope/genscope/internal/recorder"
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // answer is a decoded OTLP/HTTP response.
@@ -138,8 +139,8 @@ func TestHTTPTracesAccepted(t *testing.T) {
 					t.Errorf("partial success set on full success: %d %q", ps.RejectedSpans(), ps.ErrorMessage())
 				}
 				spans, _, projects := s.stored()
-				if spans != 3 || !projects[DefaultProject] || len(projects) != 1 {
-					t.Errorf("stored %d spans of projects %v, want 3 of %q", spans, projects, DefaultProject)
+				if spans != 3 || !projects[tenancy.DefaultProject] || len(projects) != 1 {
+					t.Errorf("stored %d spans of projects %v, want 3 of %q", spans, projects, tenancy.DefaultProject)
 				}
 				if got := testutil.ToFloat64(r.m.spansReceived.WithLabelValues("http")); got != 3 {
 					t.Errorf("received = %v, want 3", got)

@@ -16,21 +16,19 @@ import (
 
 	"github.com/genscope/genscope/internal/ingest/httpbody"
 	"github.com/genscope/genscope/internal/ingest/otlpconv"
-	"github.com/genscope/genscope/internal/recorder"
+	"github.com/genscope/genscope/internal/process"
 	"github.com/genscope/genscope/internal/store"
 )
 
-// Sink takes converted records; the recorder implements it. Submit returns
-// when the batch is durable, or with recorder.ErrFull, recorder.ErrClosed,
-// an error wrapping recorder.ErrStore, or the context's error.
+// Sink takes converted records: the processing stage (process.Stage), in
+// front of the recorder. Submit returns when the batch is durable, or
+// with process.ErrFull, process.ErrClosed, an error wrapping
+// process.ErrStore, or the context's error.
 type Sink interface {
 	Submit(ctx context.Context, b *store.Batch) error
 }
 
-var _ Sink = (*recorder.Recorder)(nil)
-
-// DefaultProject is the project records belong to when no project hook is set.
-const DefaultProject = "default"
+var _ Sink = (*process.Stage)(nil)
 
 // Defaults of Options.
 const (
@@ -49,7 +47,7 @@ type Options struct {
 	// for the HTTP Retry-After header.
 	RetryAfter time.Duration
 	// ProjectFor names the project of an HTTP request, or returns an error
-	// to refuse it with 401. Nil means every request goes to DefaultProject.
+	// to refuse it with 401. Nil means every request goes to tenancy.DefaultProject.
 	// This is where per-project ingestion keys plug in.
 	ProjectFor func(r *http.Request) (string, error)
 	// GRPCProjectFor is ProjectFor for gRPC: md is the call's incoming
@@ -196,7 +194,7 @@ func (r *Receiver) submit(ctx context.Context, b *store.Batch) result {
 	switch {
 	case err == nil:
 		return result{outcome: outcomeOK}
-	case errors.Is(err, recorder.ErrFull):
+	case errors.Is(err, process.ErrFull):
 		return result{outcome: outcomeFull, err: err}
 	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 		return result{outcome: outcomeCanceled, err: err}

@@ -10,14 +10,14 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/sim/traffic"
 	"github.com/genscope/genscope/internal/store"
-	"github.com/genscope/genscope/internal/synth"
 )
 
 // loadSynth writes n synthetic spans over [start, end) into s.
 func loadSynth(t *testing.T, s *DB, n int, start, end time.Time) {
 	t.Helper()
-	g, err := synth.New(synth.Config{Seed: 7, Spans: n, Start: start, End: end, Cost: func(sp *genai.Span) (float64, bool) {
+	g, err := traffic.New(traffic.Config{Seed: 7, Spans: n, Start: start, End: end, Cost: func(sp *genai.Span) (float64, bool) {
 		if sp.ResponseModel == "" || sp.ResponseModel[0] < 'm' {
 			return float64(sp.Usage.InputTokens)*2.5e-6 + float64(sp.Usage.OutputTokens)*1e-5, true
 		}

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/sim/traffic"
 	"github.com/genscope/genscope/internal/store"
-	"github.com/genscope/genscope/internal/synth"
 )
 
 // benchSpans is n synthetic spans of one day, as the ingest benchmark
@@ -15,7 +15,7 @@ import (
 func benchSpans(b *testing.B, n int) []genai.Span {
 	b.Helper()
 	end := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
-	g, err := synth.New(synth.Config{Seed: 2, Spans: n, Start: end.Add(-24 * time.Hour), End: end,
+	g, err := traffic.New(traffic.Config{Seed: 2, Spans: n, Start: end.Add(-24 * time.Hour), End: end,
 		Cost: func(*genai.Span) (float64, bool) { return 0.001, true }})
 	if err != nil {
 		b.Fatal(err)

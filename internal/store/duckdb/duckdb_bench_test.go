@@ -1,6 +1,6 @@
 package duckdb
 
-// Benchmarks over a data set from internal/synth (50 models, 1,000 users,
+// Benchmarks over a data set from internal/sim/traffic (50 models, 1,000 users,
 // 5% errors, sessions on root spans). The size is set by
 // GENSCOPE_BENCH_SPANS (default 200000); the database is built once and
 // kept in GENSCOPE_BENCH_DIR (default the system temp dir) for later runs.
@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/sim/traffic"
 	"github.com/genscope/genscope/internal/store"
-	"github.com/genscope/genscope/internal/synth"
 )
 
 const benchProject = "bench"
@@ -39,13 +39,13 @@ func benchSpans() int {
 	return 200_000
 }
 
-func benchGen(b testing.TB, seed int64, n int, from, to time.Time) *synth.Generator {
+func benchGen(b testing.TB, seed int64, n int, from, to time.Time) *traffic.Generator {
 	b.Helper()
 	unpriced := map[string]bool{}
-	for _, m := range synth.Models() {
+	for _, m := range traffic.Models() {
 		unpriced[m.Name] = m.Unpriced
 	}
-	g, err := synth.New(synth.Config{Seed: seed, Spans: n, Start: from, End: to, Project: benchProject,
+	g, err := traffic.New(traffic.Config{Seed: seed, Spans: n, Start: from, End: to, Project: benchProject,
 		Cost: func(sp *genai.Span) (float64, bool) {
 			if unpriced[sp.RequestModel] {
 				return 0, false
