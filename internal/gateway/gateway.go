@@ -182,8 +182,13 @@ func newDeployment(c config.Deployment) (*deployment, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("base_url %q is not an http(s) URL", c.BaseURL)
 	}
+	if err := config.UpstreamPolicy.Host(u.Hostname()); err != nil {
+		return nil, fmt.Errorf("base_url: %w", err)
+	}
 	d.base = u
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	// Every connection is checked: a name that resolves to a metadata or
+	// link-local address never gets the deployment's key.
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: config.UpstreamPolicy.Control}
 	d.client = &http.Client{
 		Transport: &http.Transport{
 			Proxy:                  http.ProxyFromEnvironment,

@@ -521,6 +521,29 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 }
 
+// TestMetadataUpstreamRefused: a deployment pointing at a cloud metadata
+// or link-local address (also through NAT64 or 6to4) is refused when the
+// gateway is built; loopback and private upstreams (Ollama) are not.
+func TestMetadataUpstreamRefused(t *testing.T) {
+	for _, u := range []string{"http://169.254.169.254/v1", "http://metadata.google.internal/v1", "http://[64:ff9b::a9fe:a9fe]/v1",
+		"http://[2002:a9fe:a9fe::1]/v1", "http://[::ffff:169.254.169.254]/v1", "http://168.63.129.16/v1"} {
+		_, err := New(newSink(), Options{Deployments: []config.Deployment{
+			{Name: "x", Type: config.DeploymentOpenAICompatible, BaseURL: u, APIKey: "sk-test"}}}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+		if err == nil || !strings.Contains(err.Error(), "forbidden target") {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	for _, u := range []string{"http://127.0.0.1:11434/v1", "http://10.0.0.7:8000/v1", "http://localhost:1234/v1"} {
+		gw, err := New(newSink(), Options{Deployments: []config.Deployment{
+			{Name: "x", Type: config.DeploymentOpenAICompatible, BaseURL: u}}}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+		if err != nil {
+			t.Errorf("%s: %v", u, err)
+			continue
+		}
+		_ = gw.Close(context.Background())
+	}
+}
+
 func TestTraceparentMakesAChild(t *testing.T) {
 	var upTP string
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
