@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -40,6 +41,7 @@ type App struct {
 	log  *slog.Logger
 	reg  *prometheus.Registry
 	st   store.Store
+	lock io.Closer // the data directory's lock, with the DuckDB store
 	rec  *recorder.Recorder
 	gw   *gateway.Gateway
 	http *http.Server
@@ -86,6 +88,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if a.lock, err = lockData(cfg); err != nil {
+		return nil, err
 	}
 	if a.st, err = openStore(ctx, cfg, log); err != nil {
 		return nil, err
@@ -341,6 +346,9 @@ func (a *App) shutdown() error {
 	if err := a.st.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))
 	}
+	if a.lock != nil {
+		_ = a.lock.Close()
+	}
 	return errors.Join(errs...)
 }
 
@@ -360,6 +368,9 @@ func (a *App) closeAll() {
 	}
 	if a.st != nil {
 		_ = a.st.Close()
+	}
+	if a.lock != nil {
+		_ = a.lock.Close()
 	}
 }
 
