@@ -25,6 +25,7 @@ import (
 	"github.com/genscope/genscope/internal/gateway"
 	"github.com/genscope/genscope/internal/ingest/appinsights"
 	"github.com/genscope/genscope/internal/ingest/otlp"
+	"github.com/genscope/genscope/internal/labelcap"
 	"github.com/genscope/genscope/internal/pricing"
 	"github.com/genscope/genscope/internal/recorder"
 	"github.com/genscope/genscope/internal/store"
@@ -99,7 +100,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		return nil, err
 	}
 
+	labels, err := labelcap.New(cfg.Metrics.MaxLabelValues, a.reg)
+	if err != nil {
+		return nil, err
+	}
 	a.rec, err = recorder.New(a.st, recorder.Options{
+		Labels:        labels,
 		MaxQueueItems: cfg.Recorder.MaxQueueItems,
 		MaxQueueBytes: cfg.Recorder.MaxQueueBytes,
 		MaxBatchItems: cfg.Recorder.MaxBatchItems,
@@ -137,6 +143,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 			MaxRecordBytes: cfg.Gateway.MaxRecordBytes,
 			Service:        cfg.Gateway.Service,
 			ProjectFor:     a.trust.gatewayProject(),
+			Labels:         labels,
 		}, log, a.reg)
 		if err != nil {
 			return nil, err
@@ -204,7 +211,8 @@ func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) 
 // server (its handler outer(mux behind auth)) and binds the listener.
 func (a *App) serveMisc(mux *http.ServeMux, outer func(http.Handler) http.Handler) error {
 	cfg, log := a.cfg, a.log
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	mux.Handle("GET /metrics", a.trust.metricsGuard(cfg.Metrics.Public,
+		promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !a.ready.Load() {

@@ -41,6 +41,7 @@ const (
 	ScopeRead        Scope = "read"        // read its project through the API
 	ScopeGateway     Scope = "gateway"     // call models through the gateway, recorded in its project
 	ScopeAppInsights Scope = "appinsights" // an instrumentation key
+	ScopeMetrics     Scope = "metrics"     // scrape /metrics (every project's; made by server admins only)
 	ScopeUser        Scope = "user"
 )
 
@@ -565,7 +566,7 @@ func (s *Service) UpdateProject(ctx context.Context, p Project) (Project, error)
 func (s *Service) CreateKey(ctx context.Context, k Key) (KeyInfo, string, error) {
 	var tok string
 	switch k.Scope {
-	case ScopeIngest, ScopeRead, ScopeGateway:
+	case ScopeIngest, ScopeRead, ScopeGateway, ScopeMetrics:
 		tok = newToken(KeyPrefix)
 		k.User = ""
 	case ScopeAppInsights:
@@ -575,7 +576,7 @@ func (s *Service) CreateKey(ctx context.Context, k Key) (KeyInfo, string, error)
 		tok = newToken(UserTokenPrefix)
 		k.Project = ""
 	default:
-		return KeyInfo{}, "", fmt.Errorf("%w: scope: %q is not ingest, read, gateway or appinsights", ErrInvalid, k.Scope)
+		return KeyInfo{}, "", fmt.Errorf("%w: scope: %q is not ingest, read, gateway, appinsights or metrics", ErrInvalid, k.Scope)
 	}
 	if len(k.Name) > 200 {
 		return KeyInfo{}, "", fmt.Errorf("%w: name: longer than 200 bytes", ErrInvalid)

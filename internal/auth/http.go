@@ -363,6 +363,9 @@ func (h *Handler) createKey(_ http.ResponseWriter, r *http.Request, p *Principal
 	if in.Scope == ScopeUser {
 		return 0, nil, errors.Join(ErrInvalid, errors.New("scope: user tokens are made at POST /api/v1/tokens"))
 	}
+	if in.Scope == ScopeMetrics && !p.Admin {
+		return 0, nil, ErrForbidden // /metrics covers every project: only server admins hand it out
+	}
 	if in.Content && !p.CanSeeContent(name) {
 		return 0, nil, ErrForbidden // nobody hands out more than they have
 	}

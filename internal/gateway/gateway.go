@@ -17,6 +17,7 @@ import (
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/ingest/httpbody"
+	"github.com/genscope/genscope/internal/labelcap"
 	"github.com/genscope/genscope/internal/redact"
 	"github.com/genscope/genscope/internal/simmodel"
 	"github.com/genscope/genscope/internal/store"
@@ -60,6 +61,9 @@ type Options struct {
 	// RecordQueue is how many finished calls may wait for a worker before
 	// new ones are dropped (and counted); default 4096.
 	RecordQueue int
+	// Labels bounds the distinct error_type values (an upstream's error
+	// codes) of genscope_gateway_failures_total; nil: unbounded.
+	Labels *labelcap.Limiter
 }
 
 // Gateway serves the OpenAI- and Azure-OpenAI-compatible endpoints.

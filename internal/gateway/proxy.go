@@ -523,7 +523,7 @@ func (g *Gateway) finish(c *call) {
 	c.end = time.Now()
 	g.m.requests.WithLabelValues(c.deployment.cfg.Name, statusClass(c.status)).Inc()
 	if c.errType != "" {
-		g.m.failures.WithLabelValues(c.deployment.cfg.Name, c.errType).Inc()
+		g.m.failures.WithLabelValues(c.deployment.cfg.Name, g.opts.Labels.Value("genscope_gateway_failures_total", "error_type", c.errType)).Inc()
 	}
 	g.submit(c)
 }

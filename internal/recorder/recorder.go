@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/genscope/genscope/internal/labelcap"
 	"github.com/genscope/genscope/internal/store"
 )
 
@@ -55,6 +56,9 @@ type Options struct {
 	// wait, unless the store asks for one (BatchHinter).
 	MinBatchItems int
 	Linger        time.Duration
+	// Labels bounds the distinct model, provider, operation and error
+	// type values of the gen_ai_* metrics (nil: unbounded).
+	Labels *labelcap.Limiter
 }
 
 // BatchHinter is implemented by stores that write much faster in large
