@@ -68,7 +68,11 @@ func (a *App) newTrust(ctx context.Context) (*trust, error) {
 	})
 	t.ret = newRetention(a.st, svc, a.log.With("component", "retention"), a.reg)
 	if t.enabled {
-		t.h = auth.NewHandler(svc, auth.HandlerOptions{Secure: c.TLS.Enabled(), Usage: t.ret.usage, Log: t.log})
+		proxies, err := auth.ParseTrustedProxies(c.Auth.TrustedProxies)
+		if err != nil {
+			return nil, fmt.Errorf("auth.%w", err)
+		}
+		t.h = auth.NewHandler(svc, auth.HandlerOptions{Secure: c.TLS.Enabled(), Usage: t.ret.usage, Log: t.log, TrustedProxies: proxies})
 	}
 	return t, nil
 }

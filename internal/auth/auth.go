@@ -80,14 +80,6 @@ var (
 	ErrThrottled = errors.New("too many failed logins; try again later")
 )
 
-// Login throttling: after maxFailures failed logins for a user name
-// within failureWindow, further attempts are refused until the window
-// has passed (bcrypt already makes each guess slow; this bounds them).
-const (
-	maxFailures   = 10
-	failureWindow = 15 * time.Minute
-)
-
 // Capture policies.
 const (
 	CaptureFull     = "full"
@@ -274,6 +266,10 @@ type Options struct {
 	// such a reload runs wait for it. Zero (a store no other node writes)
 	// never rereads on a miss.
 	ReloadOnMiss time.Duration
+	// MaxConcurrentLogins bounds the password checks (bcrypt) running at
+	// once; more are refused with ErrThrottled. Default: the CPU count,
+	// at least 2.
+	MaxConcurrentLogins int
 }
 
 // Service holds projects, keys, users and sessions in memory, written
@@ -290,8 +286,8 @@ type Service struct {
 	keys     map[string]*Key // by hash
 	keyIDs   map[string]*Key // by id
 	users    map[string]*User
-	sessions map[string]*session    // by hash
-	failures map[string][]time.Time // failed logins by user name, within failureWindow
+	sessions map[string]*session // by hash
+	logins   *loginGuard         // login throttling (throttle.go)
 
 	// writes counts this service's writes to the store, each counted
 	// after the store has it: a Reload that read the store while one
@@ -326,7 +322,7 @@ func New(ctx context.Context, st DocStore, opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Service{st: st, opts: opts, failures: map[string][]time.Time{}}
+	s := &Service{st: st, opts: opts, logins: newLoginGuard(opts.MaxConcurrentLogins)}
 	var err error
 	if s.dummyHash, err = bcrypt.GenerateFromPassword([]byte(newToken("")), opts.BcryptCost); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
@@ -825,40 +821,28 @@ func (s *Service) Users() []UserInfo {
 	return out
 }
 
-// Login checks a password and starts a session, returning its secret
-// (for the cookie). Unknown users and wrong passwords are the same
-// ErrUnauthorized, after the same work.
-func (s *Service) Login(ctx context.Context, name, password string) (string, time.Time, error) {
-	now := s.opts.Now()
-	s.mu.Lock()
+// Login checks a password from the client address addr ("" when
+// unknown) and starts a session, returning its secret (for the cookie).
+// Unknown users and wrong passwords are the same ErrUnauthorized, after
+// the same work. Attempts are throttled (throttle.go): a refusal is a
+// *ThrottledError, which wraps ErrThrottled.
+func (s *Service) Login(ctx context.Context, name, password, addr string) (string, time.Time, error) {
+	done, err := s.logins.reserve(s.opts.Now(), name, addr)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	s.mu.RLock()
 	u, ok := s.users[name]
 	hash := s.dummyHash
 	if ok {
 		hash = []byte(u.PasswordHash)
 	}
-	recent := s.failures[name][:0]
-	for _, t := range s.failures[name] {
-		if now.Sub(t) < failureWindow {
-			recent = append(recent, t)
-		}
-	}
-	if len(recent) == 0 {
-		delete(s.failures, name)
-	} else {
-		s.failures[name] = recent
-	}
-	s.mu.Unlock()
-	if len(recent) >= maxFailures {
-		return "", time.Time{}, ErrThrottled
-	}
+	s.mu.RUnlock()
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !ok {
-		s.mu.Lock()
-		if len(s.failures) < 100_000 { // bounded, whatever names are tried
-			s.failures[name] = append(s.failures[name], now)
-		}
-		s.mu.Unlock()
+		done(false)
 		return "", time.Time{}, ErrUnauthorized
 	}
+	done(true)
 	sid := newToken("")
 	se := &session{Hash: hashToken(sid), User: name, Expires: s.opts.Now().Add(s.opts.SessionTTL).UTC()}
 	if err := s.put(ctx, kindSession, se.Hash, se); err != nil {
