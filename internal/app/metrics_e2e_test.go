@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -26,27 +25,10 @@ import (
 // startAuthApp runs genscope with auth on (admin token canaryAdmin).
 func startAuthApp(t *testing.T, change func(*config.Config)) *th {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Data, cfg.Listen, cfg.GRPCListen = t.TempDir(), "127.0.0.1:0", ""
-	cfg.Store.DuckDB.MemoryLimit = "256MB"
-	cfg.Auth = config.Auth{Enabled: true, AdminToken: config.Secret(canaryAdmin), SessionTTL: config.Duration(time.Hour)}
-	if change != nil {
-		change(&cfg)
-	}
-	a, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	if !a.waitReady(10 * time.Second) {
-		t.Fatal("app not ready")
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("shutdown: %v", err)
+	a := startAppWith(t, t.TempDir(), func(c *config.Config) {
+		c.Auth = config.Auth{Enabled: true, AdminToken: config.Secret(canaryAdmin), SessionTTL: config.Duration(time.Hour)}
+		if change != nil {
+			change(c)
 		}
 	})
 	return &th{t: t, a: a}
