@@ -2,7 +2,6 @@ package labelcap
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -97,16 +96,28 @@ func (l *Limiter) Series(metric string, names, values []string) {
 	if l == nil {
 		return
 	}
+	// Fast path, the steady state: every value and the combination are
+	// known; one read lock, no allocation.
+	var buf [256]byte
+	l.mu.RLock()
+	known := true
+	for i, v := range values {
+		if _, ok := l.seen[key{metric, names[i]}][v]; !ok {
+			known = false
+			break
+		}
+	}
+	if known {
+		_, known = l.combos[metric][string(comboKey(buf[:0], values))]
+	}
+	l.mu.RUnlock()
+	if known {
+		return
+	}
 	for i := range values {
 		values[i] = l.Value(metric, names[i], values[i])
 	}
-	combo := strings.Join(values, "\xff")
-	l.mu.RLock()
-	_, ok := l.combos[metric][combo]
-	l.mu.RUnlock()
-	if ok {
-		return
-	}
+	combo := string(comboKey(buf[:0], values))
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c := l.combos[metric]
@@ -125,4 +136,14 @@ func (l *Limiter) Series(metric string, names, values []string) {
 		return
 	}
 	c[combo] = struct{}{}
+}
+
+func comboKey(b []byte, values []string) []byte {
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, 0xff)
+		}
+		b = append(b, v...)
+	}
+	return b
 }

@@ -79,3 +79,21 @@ func TestSeries(t *testing.T) {
 		t.Errorf("%d combinations kept, want 20", got)
 	}
 }
+
+// BenchmarkSeries is the recorder's per-call cost of capping the labels
+// of one observation already admitted (the steady state).
+func BenchmarkSeries(b *testing.B) {
+	l, _ := New(0, nil)
+	names := []string{"gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model"}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			v := []string{"chat", "openai", models[i%len(models)]}
+			l.Series("gen_ai_client_token_usage", names, v)
+			i++
+		}
+	})
+}
+
+var models = []string{"gpt-4o", "gpt-4o-mini", "gpt-4.1", "o3", "claude-sonnet-4", "gemini-2.5-pro", "llama3.1:8b", "mistral-large"}
