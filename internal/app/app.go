@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/genscope/genscope/internal/gateway"
 	"github.com/genscope/genscope/internal/ingest/appinsights"
 	"github.com/genscope/genscope/internal/ingest/otlp"
+	"github.com/genscope/genscope/internal/labelcap"
 	"github.com/genscope/genscope/internal/pricing"
 	"github.com/genscope/genscope/internal/process"
 	"github.com/genscope/genscope/internal/recorder"
@@ -41,6 +43,7 @@ type App struct {
 	log  *slog.Logger
 	reg  *prometheus.Registry
 	st   store.Store
+	lock io.Closer // the data directory's lock, with the DuckDB store
 	rec  *recorder.Recorder
 	proc *process.Stage // receivers and the gateway submit here; it passes batches to rec
 	gw   *gateway.Gateway
@@ -89,6 +92,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
+	if a.lock, err = lockData(cfg); err != nil {
+		return nil, err
+	}
 	if a.st, err = openStore(ctx, cfg, log); err != nil {
 		return nil, err
 	}
@@ -96,7 +102,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		return nil, err
 	}
 
+	labels, err := labelcap.New(cfg.Metrics.MaxLabelValues, a.reg)
+	if err != nil {
+		return nil, err
+	}
 	a.rec, err = recorder.New(a.st, recorder.Options{
+		Labels:        labels,
 		MaxQueueItems: cfg.Recorder.MaxQueueItems,
 		MaxQueueBytes: cfg.Recorder.MaxQueueBytes,
 		MaxBatchItems: cfg.Recorder.MaxBatchItems,
@@ -126,6 +137,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 			MaxRecordBytes: cfg.Gateway.MaxRecordBytes,
 			Service:        cfg.Gateway.Service,
 			ProjectFor:     a.trust.gatewayProject(),
+			Labels:         labels,
 		}, log, a.reg)
 		if err != nil {
 			return nil, err
@@ -193,7 +205,8 @@ func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) 
 // server (its handler outer(mux behind auth)) and binds the listener.
 func (a *App) serveMisc(mux *http.ServeMux, outer func(http.Handler) http.Handler) error {
 	cfg, log := a.cfg, a.log
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	mux.Handle("GET /metrics", a.trust.metricsGuard(cfg.Metrics.Public,
+		promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !a.ready.Load() {
@@ -335,6 +348,9 @@ func (a *App) shutdown() error {
 	if err := a.st.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))
 	}
+	if a.lock != nil {
+		_ = a.lock.Close()
+	}
 	return errors.Join(errs...)
 }
 
@@ -354,6 +370,9 @@ func (a *App) closeAll() {
 	}
 	if a.st != nil {
 		_ = a.st.Close()
+	}
+	if a.lock != nil {
+		_ = a.lock.Close()
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -448,6 +449,31 @@ func TestNewFailsCleanly(t *testing.T) {
 		t.Fatalf("reopening the same data directory after a failed New: %v", err)
 	}
 	b.closeAll()
+}
+
+// TestSecondAppOnOneDataDirectory: a second App on a data directory one
+// in this process is using fails with one clear line (before, DuckDB's
+// lock, per process, did not stop it), the first keeps serving; a text
+// file in place of the database is "not a genscope database".
+func TestSecondAppOnOneDataDirectory(t *testing.T) {
+	dir := t.TempDir()
+	a := startApp(t, dir)
+	cfg := config.Default()
+	cfg.Data, cfg.Listen, cfg.GRPCListen = dir, "127.0.0.1:0", ""
+	_, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if want := fmt.Sprintf("another genscope (pid %d) is using %s", os.Getpid(), dir); err == nil || err.Error() != want {
+		t.Fatalf("second New: %v, want %q", err, want)
+	}
+	var st map[string]any
+	getJSON(t, a, "/api/v1/status", &st)
+	dir2 := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir2, DBFile), []byte("not a database"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Data = dir2
+	if _, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || err.Error() != "not a genscope database: "+filepath.Join(dir2, DBFile) {
+		t.Fatalf("New on a text file: %v", err)
+	}
 }
 
 // TestAppInsightsEndToEnd posts what the Azure Monitor exporter sent in

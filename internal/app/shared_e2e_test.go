@@ -318,7 +318,7 @@ func TestComponents(t *testing.T) {
 // metricValue reads one sample of a node's /metrics; 0 when absent.
 func metricValue(t *testing.T, h *th, sample string) float64 {
 	t.Helper()
-	_, body := h.do("GET", "/metrics", "", nil, nil)
+	_, body := h.do("GET", "/metrics", canaryAdmin, nil, nil) // with auth on, /metrics needs a credential
 	for line := range strings.SplitSeq(body, "\n") {
 		if v, ok := strings.CutPrefix(line, sample+" "); ok {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)

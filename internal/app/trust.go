@@ -75,7 +75,11 @@ func (a *App) newTrust(ctx context.Context) (*trust, error) {
 	})
 	t.ret = newRetention(a.st, projects, svc, a.log.With("component", "retention"), a.reg)
 	if t.enabled {
-		t.h = auth.NewHandler(svc, auth.HandlerOptions{Secure: c.TLS.Enabled(), Usage: t.ret.usage, Log: t.log})
+		proxies, err := auth.ParseTrustedProxies(c.Auth.TrustedProxies)
+		if err != nil {
+			return nil, fmt.Errorf("auth.%w", err)
+		}
+		t.h = auth.NewHandler(svc, auth.HandlerOptions{Secure: c.TLS.Enabled(), Usage: t.ret.usage, Log: t.log, TrustedProxies: proxies})
 	}
 	return t, nil
 }
@@ -94,6 +98,27 @@ func (t *trust) wrap(next http.Handler) http.Handler {
 		return next
 	}
 	return t.h.Middleware(next)
+}
+
+// metricsGuard puts /metrics behind auth (when auth is on and the
+// metrics are not public): the admin token, an admin user, or a
+// "metrics" key, as Prometheus sends them (Authorization: Bearer).
+func (t *trust) metricsGuard(public bool, next http.Handler) http.Handler {
+	if t == nil || !t.enabled || public {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := t.svc.Authenticate(r)
+		switch {
+		case err != nil:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="genscope metrics"`)
+			http.Error(w, "a metrics key or the admin token is required (Authorization: Bearer)", http.StatusUnauthorized)
+		case !p.CanScrapeMetrics():
+			http.Error(w, "this credential may not read /metrics: use a metrics key or the admin token", http.StatusForbidden)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
 }
 
 // ingestProject is the OTLP/HTTP hook: an ingest key's project.

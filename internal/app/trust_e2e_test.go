@@ -550,7 +550,13 @@ func TestTrust(t *testing.T) {
 	}
 
 	// Disk usage: in /metrics and for the UI.
-	_, metrics := h.do("GET", "/metrics", "", nil, nil)
+	if code, _ := h.do("GET", "/metrics", "", nil, nil); code != http.StatusUnauthorized {
+		t.Errorf("/metrics without a credential: %d", code)
+	}
+	if code, _ := h.do("GET", "/metrics", readB, nil, nil); code != http.StatusForbidden {
+		t.Errorf("/metrics with a read key: %d", code)
+	}
+	_, metrics := h.do("GET", "/metrics", canaryAdmin, nil, nil)
 	if !strings.Contains(metrics, "genscope_store_disk_bytes ") {
 		t.Error("no genscope_store_disk_bytes in /metrics")
 	}

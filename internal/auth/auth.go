@@ -35,6 +35,7 @@ const (
 	ScopeRead        Scope = "read"        // read its project through the API
 	ScopeGateway     Scope = "gateway"     // call models through the gateway, recorded in its project
 	ScopeAppInsights Scope = "appinsights" // an instrumentation key
+	ScopeMetrics     Scope = "metrics"     // scrape /metrics (every project's; made by server admins only)
 	ScopeUser        Scope = "user"
 )
 
@@ -71,14 +72,6 @@ var (
 	ErrForbidden    = errors.New("forbidden")
 	// ErrThrottled refuses a login after too many failures for the user.
 	ErrThrottled = errors.New("too many failed logins; try again later")
-)
-
-// Login throttling: after maxFailures failed logins for a user name
-// within failureWindow, further attempts are refused until the window
-// has passed (bcrypt already makes each guess slow; this bounds them).
-const (
-	maxFailures   = 10
-	failureWindow = 15 * time.Minute
 )
 
 // Key is a stored key: its hash, never the key.
@@ -169,6 +162,10 @@ type Options struct {
 	// such a reload runs wait for it. Zero (a store no other node writes)
 	// never rereads on a miss.
 	ReloadOnMiss time.Duration
+	// MaxConcurrentLogins bounds the password checks (bcrypt) running at
+	// once; more are refused with ErrThrottled. Default: the CPU count,
+	// at least 2.
+	MaxConcurrentLogins int
 }
 
 // Service holds keys, users and sessions in memory, written
@@ -186,8 +183,8 @@ type Service struct {
 	keys     map[string]*Key // by hash
 	keyIDs   map[string]*Key // by id
 	users    map[string]*User
-	sessions map[string]*session    // by hash
-	failures map[string][]time.Time // failed logins by user name, within failureWindow
+	sessions map[string]*session // by hash
+	logins   *loginGuard         // login throttling (throttle.go)
 
 	// writes counts this service's writes to the store, each counted
 	// after the store has it: a Reload that read the store while one
@@ -218,7 +215,7 @@ func New(ctx context.Context, st store.DocStore, opts Options) (*Service, error)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Service{st: st, opts: opts, projects: opts.Projects, failures: map[string][]time.Time{}}
+	s := &Service{st: st, opts: opts, projects: opts.Projects, logins: newLoginGuard(opts.MaxConcurrentLogins)}
 	var err error
 	if s.projects == nil {
 		if s.projects, err = tenancy.NewRegistry(ctx, st, nil, opts.Now); err != nil {
@@ -365,7 +362,7 @@ func (s *Service) del(ctx context.Context, kind, id string) error {
 func (s *Service) CreateKey(ctx context.Context, k Key) (KeyInfo, string, error) {
 	var tok string
 	switch k.Scope {
-	case ScopeIngest, ScopeRead, ScopeGateway:
+	case ScopeIngest, ScopeRead, ScopeGateway, ScopeMetrics:
 		tok = newToken(KeyPrefix)
 		k.User = ""
 	case ScopeAppInsights:
@@ -375,7 +372,7 @@ func (s *Service) CreateKey(ctx context.Context, k Key) (KeyInfo, string, error)
 		tok = newToken(UserTokenPrefix)
 		k.Project = ""
 	default:
-		return KeyInfo{}, "", fmt.Errorf("%w: scope: %q is not ingest, read, gateway or appinsights", ErrInvalid, k.Scope)
+		return KeyInfo{}, "", fmt.Errorf("%w: scope: %q is not ingest, read, gateway, appinsights or metrics", ErrInvalid, k.Scope)
 	}
 	if len(k.Name) > 200 {
 		return KeyInfo{}, "", fmt.Errorf("%w: name: longer than 200 bytes", ErrInvalid)
@@ -645,40 +642,28 @@ func (s *Service) Users() []UserInfo {
 	return out
 }
 
-// Login checks a password and starts a session, returning its secret
-// (for the cookie). Unknown users and wrong passwords are the same
-// ErrUnauthorized, after the same work.
-func (s *Service) Login(ctx context.Context, name, password string) (string, time.Time, error) {
-	now := s.opts.Now()
-	s.mu.Lock()
+// Login checks a password from the client address addr ("" when
+// unknown) and starts a session, returning its secret (for the cookie).
+// Unknown users and wrong passwords are the same ErrUnauthorized, after
+// the same work. Attempts are throttled (throttle.go): a refusal is a
+// *ThrottledError, which wraps ErrThrottled.
+func (s *Service) Login(ctx context.Context, name, password, addr string) (string, time.Time, error) {
+	done, err := s.logins.reserve(s.opts.Now(), name, addr)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	s.mu.RLock()
 	u, ok := s.users[name]
 	hash := s.dummyHash
 	if ok {
 		hash = []byte(u.PasswordHash)
 	}
-	recent := s.failures[name][:0]
-	for _, t := range s.failures[name] {
-		if now.Sub(t) < failureWindow {
-			recent = append(recent, t)
-		}
-	}
-	if len(recent) == 0 {
-		delete(s.failures, name)
-	} else {
-		s.failures[name] = recent
-	}
-	s.mu.Unlock()
-	if len(recent) >= maxFailures {
-		return "", time.Time{}, ErrThrottled
-	}
+	s.mu.RUnlock()
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !ok {
-		s.mu.Lock()
-		if len(s.failures) < 100_000 { // bounded, whatever names are tried
-			s.failures[name] = append(s.failures[name], now)
-		}
-		s.mu.Unlock()
+		done(false)
 		return "", time.Time{}, ErrUnauthorized
 	}
+	done(true)
 	sid := newToken("")
 	se := &session{Hash: hashToken(sid), User: name, Expires: s.opts.Now().Add(s.opts.SessionTTL).UTC()}
 	if err := s.put(ctx, kindSession, se.Hash, se); err != nil {

@@ -352,7 +352,7 @@ func TestSessionExpiry(t *testing.T) {
 	if _, err := s.CreateUser(context.Background(), "u", "password-123", false); err != nil {
 		t.Fatal(err)
 	}
-	sid, _, err := s.Login(context.Background(), "u", "password-123")
+	sid, _, err := s.Login(context.Background(), "u", "password-123", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,15 +404,15 @@ func TestLoginThrottle(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range maxFailures {
-		if _, _, err := s.Login(context.Background(), "u", "wrong-password"); err != ErrUnauthorized {
+		if _, _, err := s.Login(context.Background(), "u", "wrong-password", ""); err != ErrUnauthorized {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := s.Login(context.Background(), "u", "password-123"); err != ErrThrottled {
+	if _, _, err := s.Login(context.Background(), "u", "password-123", ""); !errors.Is(err, ErrThrottled) {
 		t.Fatalf("after %d failures: %v", maxFailures, err)
 	}
 	now = now.Add(failureWindow)
-	if _, _, err := s.Login(context.Background(), "u", "password-123"); err != nil {
+	if _, _, err := s.Login(context.Background(), "u", "password-123", ""); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 }
@@ -448,7 +448,7 @@ func TestDeleteUserStoreFails(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sid, _, err := s.Login(ctx, "bob", "password-canary-1")
+			sid, _, err := s.Login(ctx, "bob", "password-canary-1", "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +25,9 @@ type HandlerOptions struct {
 	// Usage, when set, adds storage figures to GET /api/v1/projects.
 	Usage func(ctx context.Context) map[string]any
 	Log   *slog.Logger
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client a login is throttled by; none: the connection's address.
+	TrustedProxies []netip.Prefix
 }
 
 // Handler serves login, projects, keys, users and tokens, and guards the
@@ -156,14 +161,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	sid, exp, err := h.s.Login(r.Context(), in.Username, in.Password)
+	sid, exp, err := h.s.Login(r.Context(), in.Username, in.Password, ClientAddr(r, h.opts.TrustedProxies))
 	if err != nil {
 		if errors.Is(err, ErrUnauthorized) {
 			jsonhttp.Write(w, http.StatusUnauthorized, jsonhttp.ErrorBody{Error: "wrong user name or password"})
 			return
 		}
 		if errors.Is(err, ErrThrottled) {
-			w.Header().Set("Retry-After", "900")
+			w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds(err)))
 			jsonhttp.Write(w, http.StatusTooManyRequests, jsonhttp.ErrorBody{Error: err.Error()})
 			return
 		}
@@ -365,6 +370,9 @@ func (h *Handler) createKey(_ http.ResponseWriter, r *http.Request, p *Principal
 	}
 	if in.Scope == ScopeUser {
 		return 0, nil, errors.Join(ErrInvalid, errors.New("scope: user tokens are made at POST /api/v1/tokens"))
+	}
+	if in.Scope == ScopeMetrics && !p.Admin {
+		return 0, nil, ErrForbidden // /metrics covers every project: only server admins hand it out
 	}
 	if in.Content && !p.CanSeeContent(name) {
 		return 0, nil, ErrForbidden // nobody hands out more than they have

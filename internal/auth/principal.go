@@ -49,6 +49,12 @@ func (p *Principal) CanRead(project string) bool {
 	return p.Scope == ScopeRead && p.Project == project
 }
 
+// CanScrapeMetrics reports whether p may read /metrics, which covers
+// every project: the admin token, an admin user, or a metrics key.
+func (p *Principal) CanScrapeMetrics() bool {
+	return p != nil && (p.Admin || p.Scope == ScopeMetrics)
+}
+
 // CanSeeContent reports whether p may see the project's message content
 // (system instructions, inputs, outputs).
 func (p *Principal) CanSeeContent(project string) bool {

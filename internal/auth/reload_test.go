@@ -118,7 +118,7 @@ func TestReload(t *testing.T) {
 	if _, err := a.CreateUser(ctx, "jane", "password-1234", false); err != nil {
 		t.Fatal(err)
 	}
-	sid, _, err := a.Login(ctx, "jane", "password-1234")
+	sid, _, err := a.Login(ctx, "jane", "password-1234", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"time"
 
@@ -20,6 +21,11 @@ type Auth struct {
 	AdminToken Secret `yaml:"admin_token"`
 	// SessionTTL is how long a login lasts.
 	SessionTTL Duration `yaml:"session_ttl"`
+	// TrustedProxies are reverse proxies (addresses or CIDR prefixes) in
+	// front of genscope whose X-Forwarded-For header names the client a
+	// login is throttled by. Empty: the connection's address, and the
+	// header is ignored.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Project is a project defined in the config file: its content policy
@@ -48,6 +54,13 @@ func defaultAuth() Auth { return Auth{SessionTTL: Duration(12 * time.Hour)} }
 // validateAuth reports the problems of auth and projects by field path.
 func (c *Config) validateAuth(bad func(field, format string, args ...any)) {
 	a := c.Auth
+	for i, p := range a.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				bad(fmt.Sprintf("auth.trusted_proxies[%d]", i), "%q is not an address or CIDR prefix", p)
+			}
+		}
+	}
 	if a.Enabled && len(a.AdminToken.Reveal()) < 16 {
 		bad("auth.admin_token", "at least 16 characters are required when auth is enabled")
 	}

@@ -49,7 +49,8 @@ func TestAuthBadFile(t *testing.T) {
 	}
 	for _, m := range []string{"auth.admin_token:", "auth.session_ttl:", "projects[0].name:", "projects[0].capture:",
 		"projects[1].redact_patterns[0]:", `projects[2].name: "b" is defined twice`, "projects[2].retention.content: must not be longer",
-		"projects[3].retention.spans: must not be negative", "projects[3].retention: at least 1h"} {
+		"projects[3].retention.spans: must not be negative", "projects[3].retention: at least 1h",
+		`auth.trusted_proxies[1]: "proxy.internal" is not an address`} {
 		if !strings.Contains(err.Error(), m) {
 			t.Errorf("error %q does not mention %q", err, m)
 		}

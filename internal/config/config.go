@@ -47,6 +47,7 @@ type Config struct {
 	Recorder Recorder `yaml:"recorder"`
 	Store    Store    `yaml:"store"`
 	Debug    Debug    `yaml:"debug"`
+	Metrics  Metrics  `yaml:"metrics"`
 	Gateway  Gateway  `yaml:"gateway"`
 	// Pricing adds models to the built-in price table or replaces entries.
 	Pricing []pricing.Override `yaml:"pricing"`
@@ -87,6 +88,19 @@ func (t TLS) Enabled() bool { return t.SelfSigned || t.CertFile != "" }
 type Debug struct {
 	// Pprof serves Go's profiler at /debug/pprof/ on the HTTP listener.
 	Pprof bool `yaml:"pprof"`
+}
+
+// Metrics configures the Prometheus endpoint, /metrics.
+type Metrics struct {
+	// Public serves /metrics without a credential even when auth is on.
+	// Off by default: the metrics name every project's models, providers
+	// and error types. With auth on, a scraper sends the admin token or a
+	// "metrics" key as a bearer token.
+	Public bool `yaml:"public"`
+	// MaxLabelValues is how many distinct values each label taken from
+	// ingested data (model, provider, operation, error type) keeps;
+	// further values are reported as "other".
+	MaxLabelValues int `yaml:"max_label_values"`
 }
 
 // Ingest bounds what the receivers accept.
@@ -160,6 +174,7 @@ func Default() Config {
 			WriteTimeout:  Duration(30 * time.Second),
 		},
 		Gateway: defaultGateway(),
+		Metrics: Metrics{MaxLabelValues: 100},
 		Auth:    defaultAuth(),
 		Notify: Notify{Attempts: 5, AttemptTimeout: Duration(10 * time.Second), Backoff: Duration(2 * time.Second),
 			SMTP: SMTP{Port: 587, TLS: "starttls"}},
@@ -259,6 +274,9 @@ func (c *Config) Validate() error {
 		if d.v <= 0 {
 			bad(d.name, "must be positive")
 		}
+	}
+	if c.Metrics.MaxLabelValues < 1 || c.Metrics.MaxLabelValues > 100_000 {
+		bad("metrics.max_label_values", "%d is outside 1 .. 100000", c.Metrics.MaxLabelValues)
 	}
 	if c.Ingest.MaxBodyBytes < 1024 || c.Ingest.MaxBodyBytes > 1<<30 {
 		bad("ingest.max_body_bytes", "%d is outside 1 KiB .. 1 GiB", c.Ingest.MaxBodyBytes)

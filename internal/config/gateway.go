@@ -7,8 +7,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/genscope/genscope/internal/netguard"
 	"github.com/genscope/genscope/internal/privacy"
 )
+
+// UpstreamPolicy is where a gateway deployment may send its key: private
+// and loopback upstreams are allowed (Ollama on 127.0.0.1 is a real use),
+// link-local and cloud metadata addresses, and IPv6 forms embedding them,
+// never. The gateway checks it again on every connection.
+var UpstreamPolicy = netguard.Policy{AllowPrivate: true}
 
 // Gateway configures the OpenAI/Azure-compatible model gateway.
 type Gateway struct {
@@ -192,6 +199,8 @@ func (g *Gateway) validate(bad func(field, format string, args ...any)) {
 				bad(f+".base_url", "%q is not an http(s) URL", d.BaseURL)
 			} else if u.User != nil {
 				bad(f+".base_url", "credentials belong in api_key, not in the URL")
+			} else if err := UpstreamPolicy.Host(u.Hostname()); err != nil {
+				bad(f+".base_url", "%v: the deployment's key would be sent there", err)
 			}
 			if d.Type == DeploymentSimulated {
 				bad(f+".base_url", "a simulated deployment has no upstream")

@@ -18,6 +18,7 @@ import (
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/ingest/httpbody"
 	"github.com/genscope/genscope/internal/jsonhttp"
+	"github.com/genscope/genscope/internal/labelcap"
 	"github.com/genscope/genscope/internal/privacy"
 	"github.com/genscope/genscope/internal/redact"
 	"github.com/genscope/genscope/internal/sim/model"
@@ -56,6 +57,9 @@ type Options struct {
 	// RecordQueue is how many finished calls may wait for a worker before
 	// new ones are dropped (and counted); default 4096.
 	RecordQueue int
+	// Labels bounds the distinct error_type values (an upstream's error
+	// codes) of genscope_gateway_failures_total; nil: unbounded.
+	Labels *labelcap.Limiter
 }
 
 // Gateway serves the OpenAI- and Azure-OpenAI-compatible endpoints.
@@ -178,8 +182,13 @@ func newDeployment(c config.Deployment) (*deployment, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("base_url %q is not an http(s) URL", c.BaseURL)
 	}
+	if err := config.UpstreamPolicy.Host(u.Hostname()); err != nil {
+		return nil, fmt.Errorf("base_url: %w", err)
+	}
 	d.base = u
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	// Every connection is checked: a name that resolves to a metadata or
+	// link-local address never gets the deployment's key.
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: config.UpstreamPolicy.Control}
 	d.client = &http.Client{
 		Transport: &http.Transport{
 			Proxy:                  http.ProxyFromEnvironment,

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -522,6 +524,29 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 }
 
+// TestMetadataUpstreamRefused: a deployment pointing at a cloud metadata
+// or link-local address (also through NAT64 or 6to4) is refused when the
+// gateway is built; loopback and private upstreams (Ollama) are not.
+func TestMetadataUpstreamRefused(t *testing.T) {
+	for _, u := range []string{"http://169.254.169.254/v1", "http://metadata.google.internal/v1", "http://[64:ff9b::a9fe:a9fe]/v1",
+		"http://[2002:a9fe:a9fe::1]/v1", "http://[::ffff:169.254.169.254]/v1", "http://168.63.129.16/v1"} {
+		_, err := New(newSink(), Options{Deployments: []config.Deployment{
+			{Name: "x", Type: config.DeploymentOpenAICompatible, BaseURL: u, APIKey: "sk-test"}}}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+		if err == nil || !strings.Contains(err.Error(), "forbidden target") {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	for _, u := range []string{"http://127.0.0.1:11434/v1", "http://10.0.0.7:8000/v1", "http://localhost:1234/v1"} {
+		gw, err := New(newSink(), Options{Deployments: []config.Deployment{
+			{Name: "x", Type: config.DeploymentOpenAICompatible, BaseURL: u}}}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+		if err != nil {
+			t.Errorf("%s: %v", u, err)
+			continue
+		}
+		_ = gw.Close(context.Background())
+	}
+}
+
 func TestTraceparentMakesAChild(t *testing.T) {
 	var upTP string
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -662,5 +687,116 @@ func TestHugePromptIsTruncatedInTheRecord(t *testing.T) {
 	sp := e.sink.wait(t)
 	if !sp.ContentTruncated || len(sp.InputMessages[0].Parts[0].Content) != maxPartBytes || sp.ErrorType != "context_length_exceeded" {
 		t.Errorf("truncated %v, %d bytes, %s", sp.ContentTruncated, len(sp.InputMessages[0].Parts[0].Content), sp.ErrorType)
+	}
+}
+
+// TestUpstreamEchoIsMasked: a real loopback upstream that echoes the
+// request — its headers (with the key) and body — in a 401, a 500 and a
+// 200 answer, in headers, in a body split across reads so the key
+// straddles two writes, and in a stream. Neither the configured key nor
+// a client's passed-through key reaches the client, the record or the
+// logs.
+func TestUpstreamEchoIsMasked(t *testing.T) {
+	const configured = "sk-ECHOKEY-configured-0a1b2c3d4e5f"
+	const client = "sk-ECHOKEY-client-6a7b8c9d0e1f2a3b"
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var echo strings.Builder
+		for k, v := range r.Header {
+			fmt.Fprintf(&echo, "%s: %s; ", k, strings.Join(v, ","))
+		}
+		fmt.Fprintf(&echo, "url %s?key=%s; body %s", r.URL.Path, url.QueryEscape(r.Header.Get("Authorization")+r.Header.Get("api-key")), body)
+		msg, _ := json.Marshal(echo.String())
+		w.Header().Set("X-Echo-Authorization", r.Header.Get("Authorization")+r.Header.Get("api-key"))
+		w.Header().Set("Content-Type", "application/json")
+		status := 200
+		switch r.Header.Get("X-Request-Id") {
+		case "401":
+			status = 401
+		case "500":
+			status = 500
+		case "stream":
+			w.Header().Set("Content-Type", "text/event-stream")
+			key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ") + r.Header.Get("api-key")
+			half := len(key) / 2
+			for _, d := range []string{"your key is " + key, key[:half], key[half:]} {
+				b, _ := json.Marshal(d)
+				fmt.Fprintf(w, "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":%s}}]}\n\n", b)
+				w.(http.Flusher).Flush()
+			}
+			fmt.Fprint(w, "data: {\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_tokens\":7}}\n\ndata: [DONE]\n\n")
+			return
+		}
+		out := []byte(`{"id":"c1","error":{"message":` + string(msg) + `,"type":"invalid_request_error","code":"invalid_api_key"},` +
+			`"choices":[{"index":0,"message":{"role":"assistant","content":` + string(msg) + `},"finish_reason":"stop"}]}`)
+		if status == 200 {
+			out = []byte(`{"id":"c1","choices":[{"index":0,"message":{"role":"assistant","content":` + string(msg) + `},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`)
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+		w.WriteHeader(status)
+		// Split inside the first key so it straddles two reads.
+		cut := bytes.Index(out, []byte("ECHOKEY")) + 3
+		_, _ = w.Write(out[:cut])
+		w.(http.Flusher).Flush()
+		time.Sleep(20 * time.Millisecond)
+		_, _ = w.Write(out[cut:])
+	}))
+	defer up.Close()
+	e := newEnv(t, Options{Deployments: []config.Deployment{
+		{Name: "keyed", Type: config.DeploymentOpenAI, BaseURL: up.URL, APIKey: configured},
+		{Name: "azure", Type: config.DeploymentAzureOpenAI, BaseURL: up.URL, APIKey: configured, AzureDeployment: "gpt-4o", APIVersion: "2024-10-21"},
+		{Name: "passthrough", Type: config.DeploymentOpenAICompatible, BaseURL: up.URL},
+	}})
+	var everything bytes.Buffer
+	calls := 0
+	for _, dep := range []string{"keyed", "azure", "passthrough"} {
+		for _, id := range []string{"401", "500", "200", "stream"} {
+			for _, hdr := range []string{"Authorization", "api-key"} {
+				val := client
+				if hdr == "Authorization" {
+					val = "Bearer " + client
+				}
+				stream := ""
+				if id == "stream" {
+					stream = `"stream":true,`
+				}
+				resp, body := post(t, e.srv.URL+"/v1/chat/completions", `{"model":"`+dep+`",`+stream+`"messages":[{"role":"user","content":"hi"}]}`, hdr, val, "X-Request-Id", id)
+				calls++
+				want := map[string]int{"401": 401, "500": 500, "200": 200, "stream": 200}[id]
+				if resp.StatusCode != want || id != "stream" && !bytes.Contains(body, []byte("Traceparent")) {
+					t.Errorf("%s %s %s: %d %s", dep, id, hdr, resp.StatusCode, body)
+				}
+				if id != "stream" && !bytes.Contains(body, []byte("[redacted]")) {
+					t.Errorf("%s %s %s: the echoed key is not marked: %s", dep, id, hdr, body)
+				}
+				if cl := resp.Header.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(body)) {
+					t.Errorf("%s %s: Content-Length %s for %d bytes", dep, id, cl, len(body))
+				}
+				everything.Write(body)
+				for k, v := range resp.Header {
+					fmt.Fprintf(&everything, "%s: %s\n", k, v)
+				}
+				_ = e.sink.wait(t)
+			}
+		}
+	}
+	_ = e.gw.Close(context.Background())
+	e.sink.mu.Lock()
+	js, _ := json.Marshal(e.sink.spans)
+	n := len(e.sink.spans)
+	e.sink.mu.Unlock()
+	everything.Write(js)
+	everything.Write(e.logs.Bytes())
+	for _, key := range []string{configured, client, url.QueryEscape("Bearer " + client)} {
+		if i := bytes.Index(everything.Bytes(), []byte(key)); i >= 0 {
+			lo := max(0, i-200)
+			t.Errorf("key %s leaked: …%s…", key, everything.Bytes()[lo:min(everything.Len(), i+100)])
+		}
+	}
+	if n != calls {
+		t.Errorf("%d of %d calls recorded", n, calls)
+	}
+	if !bytes.Contains(js, []byte(`"status_message"`)) && !bytes.Contains(js, []byte(`[redacted]`)) {
+		t.Errorf("the error message was not recorded (masked): %s", js)
 	}
 }

@@ -58,6 +58,7 @@ type call struct {
 	evBuf    []byte // the events' data, one after the other
 	dropped  bool   // the response was larger than what is kept
 	upstream string
+	mask     *masker // the credentials that went upstream, hidden from what is relayed and recorded
 }
 
 // event is one streamed chunk's data (evBuf[start:end]) and when it
@@ -139,6 +140,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeploym
 		return
 	}
 	c.upstream = req.URL.Host
+	c.mask = newMasker(req.Header.Get("Authorization"), req.Header.Get("api-key"))
 	resp, err := d.client.Do(req)
 	if err != nil {
 		switch {
@@ -155,6 +157,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeploym
 	defer resp.Body.Close()
 	c.status = resp.StatusCode
 	copyResponseHeader(w.Header(), resp.Header)
+	c.mask.header(w.Header())
 	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if c.stream && resp.StatusCode < 300 && ct == "text/event-stream" {
 		w.Header().Del("Content-Length")
@@ -347,20 +350,29 @@ func (g *Gateway) pipeBody(w http.ResponseWriter, r *http.Request, resp *http.Re
 	defer copyBufs.Put(bp)
 	buf := *bp
 	keep := g.opts.MaxRecordBytes
+	ms := maskStream{m: c.mask}
+	send := func(out []byte) bool {
+		if len(out) == 0 {
+			return true
+		}
+		if int64(len(c.respBody)+len(out)) <= keep {
+			c.respBody = append(c.respBody, out...)
+		} else {
+			c.dropped = true
+		}
+		if _, werr := w.Write(out); werr != nil {
+			c.status, c.errType, c.errMsg = 499, "client_disconnected", "the client went away while the answer was sent"
+			return false
+		}
+		return true
+	}
 	for {
 		n, rerr := resp.Body.Read(buf)
-		if n > 0 {
-			if int64(len(c.respBody)+n) <= keep {
-				c.respBody = append(c.respBody, buf[:n]...)
-			} else {
-				c.dropped = true
-			}
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				c.status, c.errType, c.errMsg = 499, "client_disconnected", "the client went away while the answer was sent"
-				return
-			}
+		if n > 0 && !send(ms.next(buf[:n])) {
+			return
 		}
 		if rerr == io.EOF {
+			send(ms.rest())
 			return
 		}
 		if rerr != nil {
@@ -385,6 +397,8 @@ func (g *Gateway) pipeStream(w http.ResponseWriter, r *http.Request, resp *http.
 	keep := int(g.opts.MaxRecordBytes)
 	for {
 		raw, data, hasData, err := sr.next()
+		c.mask.bytes(raw)
+		c.mask.bytes(data)
 		at := time.Since(c.start)
 		timer.Reset(idle)
 		out := raw
@@ -497,6 +511,7 @@ func isEmptyArray(v []byte) bool {
 
 // fail answers the client with a gateway error and records the call.
 func (g *Gateway) fail(w http.ResponseWriter, c *call, status int, code, msg string) {
+	msg = c.mask.string(msg)
 	c.status, c.errType, c.errMsg = status, code, msg
 	writeError(w, status, "genscope_gateway_error", code, msg)
 	g.finish(c)
@@ -510,7 +525,7 @@ func (g *Gateway) finish(c *call) {
 	c.end = time.Now()
 	g.m.requests.WithLabelValues(c.deployment.cfg.Name, statusClass(c.status)).Inc()
 	if c.errType != "" {
-		g.m.failures.WithLabelValues(c.deployment.cfg.Name, c.errType).Inc()
+		g.m.failures.WithLabelValues(c.deployment.cfg.Name, g.opts.Labels.Value("genscope_gateway_failures_total", "error_type", c.errType)).Inc()
 	}
 	g.submit(c)
 }

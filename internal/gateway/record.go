@@ -116,7 +116,7 @@ func (g *Gateway) buildSpan(c *call) genai.Span {
 		sp.Operation = "embeddings"
 	}
 	var req chatRequest
-	if err := json.Unmarshal(c.reqBody, &req); err == nil {
+	if err := json.Unmarshal(c.mask.copied(c.reqBody), &req); err == nil {
 		sp.RequestModel = req.Model
 		sp.Params.Temperature, sp.Params.TopP = req.Temperature, req.TopP
 		sp.Params.MaxTokens = req.MaxTokens
@@ -195,13 +195,14 @@ func (g *Gateway) buildSpan(c *call) genai.Span {
 		c.errType = strconv.Itoa(c.status)
 	}
 	if c.errType != "" {
-		sp.Status, sp.ErrorType, sp.StatusMessage = genai.StatusError, c.errType, truncate(c.errMsg, 1024)
+		sp.Status, sp.ErrorType, sp.StatusMessage = genai.StatusError, c.mask.string(c.errType), truncate(c.mask.string(c.errMsg), 1024)
 	}
 	if c.dropped {
 		sp.ContentTruncated = true
 	}
+	sp.UserID, sp.SessionID = c.mask.string(sp.UserID), c.mask.string(sp.SessionID)
 	if g.opts.Capture != privacy.Metadata {
-		g.content(&sp, &req, outs)
+		g.content(&sp, &req, outs, c.mask)
 	}
 	return sp
 }
@@ -282,8 +283,10 @@ func (g *Gateway) readStream(c *call, sp *genai.Span) ([]*choice, *usage) {
 const maxPartBytes = 64 << 10
 
 // content fills the span's messages under the capture policy.
-func (g *Gateway) content(sp *genai.Span, req *chatRequest, outs []*choice) {
+func (g *Gateway) content(sp *genai.Span, req *chatRequest, outs []*choice, mask *masker) {
 	text := func(s string) string {
+		s = mask.string(s) // a stream's deltas may spell out an echoed key
+
 		if len(s) > maxPartBytes {
 			s = truncate(s, maxPartBytes)
 			sp.ContentTruncated = true

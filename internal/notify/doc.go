@@ -32,7 +32,9 @@
 // resolves to a forbidden address is refused too: link-local
 // (169.254.0.0/16, fe80::/10) and cloud metadata addresses and names
 // always, private and loopback addresses unless
-// notify.allow_private_targets. No proxy, no redirects. Secrets (URLs,
+// notify.allow_private_targets — also through IPv6 forms that embed such
+// an IPv4 address (internal/netguard classifies them). URLs with
+// credentials (user:pass@) are refused. No proxy, no redirects. Secrets (URLs,
 // HMAC secrets, routing keys, the SMTP password) are secret.Secret values:
 // redacted in API answers and logs; errors never carry the URL.
 package notify

@@ -167,6 +167,21 @@ func TestCheckURL(t *testing.T) {
 		{"http://localhost/hook", false, false},
 		{"http://0.0.0.0/hook", true, false},
 		{"ftp://example.com/", true, false},
+		// Credentials in the URL are refused, whatever the host.
+		{"http://user:pass@example.com/hook", true, false},
+		{"https://token@hooks.example.com/hook", true, false},
+		// IPv6 forms that reach an IPv4 host through a translator or
+		// tunnel are as forbidden as that host.
+		{"http://[64:ff9b::a9fe:a9fe]/latest/meta-data", true, false}, // NAT64 of 169.254.169.254
+		{"http://[64:ff9b::10.0.0.1]/hook", false, false},             // NAT64 of a private address
+		{"http://[64:ff9b::8.8.8.8]/hook", false, true},               // NAT64 of a public address
+		{"http://[64:ff9b:1:a9fe:a9:fe00::]/hook", true, false},       // local-use NAT64 of 169.254.169.254
+		{"http://[2002:a9fe:a9fe::1]/hook", true, false},              // 6to4 of 169.254.169.254
+		{"http://[2002:c0a8:101::1]/hook", false, false},              // 6to4 of 192.168.1.1
+		{"http://[::ffff:169.254.169.254]/hook", true, false},         // IPv4-mapped
+		{"http://[::169.254.169.254]/hook", true, false},              // IPv4-compatible
+		{"http://[2001:0:a9fe:a9fe::f7f7:f7f7]/hook", true, false},    // Teredo via 169.254.169.254
+		{"http://[64:ff9b::a83f:8110]/hook", true, false},             // NAT64 of Azure's wire server
 	} {
 		err := CheckURL(c.url, c.allowPrivate)
 		if (err == nil) != c.ok {
@@ -182,6 +197,13 @@ func TestCheckURL(t *testing.T) {
 	}
 	if wh.Hits() != 0 {
 		t.Error("the request arrived")
+	}
+	// At dial time too: an embedded forbidden IPv4 is refused before any
+	// packet leaves (the URL check is bypassed by calling the client).
+	for _, u := range []string{"http://[64:ff9b::a9fe:a9fe]/", "http://[2002:a9fe:a9fe::1]/", "http://[::ffff:127.0.0.1]/"} {
+		if _, err := n.client.Post(u, "application/json", nil); !errors.Is(err, ErrForbiddenTarget) {
+			t.Errorf("dial %s: %v", u, err)
+		}
 	}
 }
 

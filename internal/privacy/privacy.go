@@ -132,32 +132,6 @@ var contentPrefixes = []string{
 	"input.value", "output.value", "traceloop.entity.input", "traceloop.entity.output",
 }
 
-// StripSpan removes a span's message content: system instructions, input
-// and output messages, content attributes and content events.
-func StripSpan(sp *genai.Span) {
-	sp.SystemInstructions, sp.InputMessages, sp.OutputMessages = nil, nil, nil
-	for k := range sp.Attributes {
-		if ContentKey(k) {
-			delete(sp.Attributes, k)
-		}
-	}
-	if len(sp.Events) > 0 {
-		evs := sp.Events[:0]
-		for _, e := range sp.Events {
-			if ContentKey(e.Name) {
-				continue
-			}
-			for k := range e.Attributes {
-				if ContentKey(k) {
-					delete(e.Attributes, k)
-				}
-			}
-			evs = append(evs, e)
-		}
-		sp.Events = evs
-	}
-}
-
 // RedactSpan masks what r finds in a span's content, its string
 // attribute values, event attributes and status message.
 func RedactSpan(sp *genai.Span, r *redact.Redactor) {

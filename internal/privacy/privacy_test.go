@@ -42,7 +42,7 @@ func TestApply(t *testing.T) {
 	}
 	meta := b.Spans[1]
 	if meta.SystemInstructions != nil || meta.InputMessages != nil || meta.OutputMessages != nil ||
-		meta.Attributes["gen_ai.prompt.0.content"] != nil || len(meta.Events) != 1 || meta.Attributes["app.note"] == nil {
+		meta.Attributes["gen_ai.prompt.0.content"] != nil || len(meta.Events) != 1 || meta.Attributes["app.note"] != nil || meta.StatusMessage != "" {
 		t.Errorf("metadata policy left content: %+v", meta)
 	}
 	red, _ := json.Marshal(b.Spans[2])
@@ -53,5 +53,84 @@ func TestApply(t *testing.T) {
 	}
 	if len(b.Messages) != 1 || b.Messages[0].Message.Parts[0].Content == "jane@example.com" {
 		t.Errorf("messages %+v", b.Messages)
+	}
+}
+
+// leakyAttributes are content under names outside gen_ai.* and llm.*, as
+// real instrumentations send it.
+var leakyAttributes = map[string]any{
+	"ai.prompt":                   `{"prompt":"SECRET-1 vercel prompt"}`,
+	"ai.prompt.messages":          `[{"role":"user","content":"SECRET-2"}]`,
+	"ai.response.text":            "SECRET-3 vercel answer",
+	"ai.toolCall.args":            `{"q":"SECRET-4"}`,
+	"langfuse.observation.input":  "SECRET-5 langfuse input",
+	"langfuse.observation.output": "SECRET-6 langfuse output",
+	"input.value":                 "SECRET-7 openinference input",
+	"output.value":                "SECRET-8 openinference output",
+	"http.request.body":           `{"messages":[{"content":"SECRET-9"}]}`,
+	"exception.message":           "SECRET-10 failed on prompt",
+	"exception.stacktrace":        "SECRET-11 at line 1",
+	"lab.prompt":                  "SECRET-12 an app's own attribute",
+	"url.query":                   "q=SECRET-13",
+	"ai.telemetry.metadata.note":  "SECRET-14",
+	"gen_ai.request.model":        map[string]any{"nested": "SECRET-15"}, // a structure under a metadata name
+}
+
+// LeakySpan is a span carrying content under every name above, in its
+// attributes, resource, events and status message, next to metadata.
+func LeakySpan(project string) genai.Span {
+	attrs := map[string]any{
+		"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": int64(12), "llm.token_count.prompt": int64(12),
+		"session.id": "s-1", "server.address": "api.openai.com", "http.response.status_code": int64(200),
+		"url.full": "https://api.openai.com/v1/chat?key=SECRET-16#SECRET-17", "error.type": "timeout",
+		"ai.response.finishReason": "stop", "ai.usage.promptTokens": int64(12),
+	}
+	for k, v := range leakyAttributes {
+		attrs[k] = v
+	}
+	return genai.Span{
+		Project: project, Name: "chat gpt-4o", Operation: "chat", RequestModel: "gpt-4o", Status: genai.StatusError,
+		StatusMessage: "SECRET-18 the model refused: what was asked", ErrorType: "timeout",
+		Attributes: attrs,
+		ResourceAttributes: map[string]any{"service.name": "svc", "telemetry.sdk.language": "python", "host.name": "h1",
+			"app.motd": "SECRET-19", "process.command_line": "python app.py --prompt SECRET-20"},
+		Events: []genai.Event{
+			{Name: "exception", Attributes: map[string]any{"exception.type": "ValueError", "exception.message": "SECRET-21",
+				"exception.stacktrace": "SECRET-22"}},
+			{Name: "ai.stream.firstChunk", Attributes: map[string]any{"ai.response.msToFirstChunk": 120.5, "ai.stream.text": "SECRET-23"}},
+			{Name: "gen_ai.content.prompt", Attributes: map[string]any{"gen_ai.prompt": "SECRET-24"}},
+		},
+	}
+}
+
+// TestMetadataAllowlist: under capture metadata, nothing outside the
+// allowlist survives — each leaking name of the security review — and
+// the metadata does.
+func TestMetadataAllowlist(t *testing.T) {
+	a := New(func(string) Policy { return Policy{Capture: Metadata} })
+	b := store.Batch{Spans: []genai.Span{LeakySpan("meta")}}
+	a.Apply(&b)
+	sp := b.Spans[0]
+	js, _ := json.Marshal(sp)
+	if strings.Contains(string(js), "SECRET") {
+		t.Errorf("content survived: %s", js)
+	}
+	for k, want := range map[string]any{"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": int64(12),
+		"session.id": "s-1", "server.address": "api.openai.com", "url.full": "https://api.openai.com/v1/chat",
+		"error.type": "timeout", "ai.response.finishReason": "stop", "llm.token_count.prompt": int64(12)} {
+		if sp.Attributes[k] != want {
+			t.Errorf("%s = %v, want %v", k, sp.Attributes[k], want)
+		}
+	}
+	if sp.ResourceAttributes["service.name"] != "svc" || sp.ResourceAttributes["host.name"] != "h1" || sp.ErrorType != "timeout" || sp.Name != "chat gpt-4o" {
+		t.Errorf("metadata lost: %+v", sp)
+	}
+	if len(sp.Events) != 2 || sp.Events[0].Attributes["exception.type"] != "ValueError" || sp.Events[1].Attributes["ai.response.msToFirstChunk"] != 120.5 {
+		t.Errorf("events %+v", sp.Events)
+	}
+	for k := range leakyAttributes {
+		if _, ok := sp.Attributes[k]; ok {
+			t.Errorf("%s kept", k)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/genscope/genscope/internal/labelcap"
 	"github.com/genscope/genscope/internal/store"
 )
 
@@ -18,6 +19,7 @@ type metrics struct {
 	writeSeconds    prometheus.Histogram
 	tokenUsage      *prometheus.HistogramVec
 	opDuration      *prometheus.HistogramVec
+	labels          *labelcap.Limiter
 }
 
 // Bucket boundaries advised by the OpenTelemetry GenAI metrics conventions.
@@ -26,8 +28,15 @@ var (
 	durationBuckets = []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}
 )
 
+// The gen_ai_* metrics' labels taken from ingested data.
+var (
+	tuLabels = []string{"gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model"}
+	odLabels = []string{"gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "error_type"}
+)
+
 func newMetrics(reg prometheus.Registerer, r *Recorder) (*metrics, error) {
 	m := &metrics{
+		labels: r.opts.Labels,
 		written: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "genscope_store_spans_written_total", Help: "Spans durably written to the store.",
 		}),
@@ -50,11 +59,11 @@ func newMetrics(reg prometheus.Registerer, r *Recorder) (*metrics, error) {
 		tokenUsage: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "gen_ai_client_token_usage", Help: "Tokens used per GenAI call, derived from stored calls (OpenTelemetry gen_ai.client.token.usage).",
 			Buckets: tokenBuckets,
-		}, []string{"gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type"}),
+		}, append(tuLabels, "gen_ai_token_type")),
 		opDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "gen_ai_client_operation_duration_seconds", Help: "Duration of GenAI calls, derived from stored calls (OpenTelemetry gen_ai.client.operation.duration).",
 			Buckets: durationBuckets,
-		}, []string{"gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "error_type"}),
+		}, odLabels),
 	}
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "genscope_recorder_queue_items", Help: "Spans and message records waiting to be written.",
@@ -73,7 +82,12 @@ func (m *metrics) observeCalls(b *store.Batch) {
 		if !s.IsGenAI() {
 			continue
 		}
-		op, prov, model := s.Operation, s.Provider, s.Model()
+		// Label values come from ingested data: each label keeps a
+		// bounded number of them, and each metric a bounded number of
+		// combinations (labelcap); the rest are "other".
+		tu := []string{s.Operation, s.Provider, s.Model()}
+		m.labels.Series("gen_ai_client_token_usage", tuLabels, tu)
+		op, prov, model := tu[0], tu[1], tu[2]
 		if s.Usage.InputTokens > 0 {
 			m.tokenUsage.WithLabelValues(op, prov, model, "input").Observe(float64(s.Usage.InputTokens))
 		}
@@ -87,6 +101,8 @@ func (m *metrics) observeCalls(b *store.Batch) {
 		if errType == "" && s.HTTPStatus >= 400 {
 			errType = strconv.Itoa(s.HTTPStatus)
 		}
-		m.opDuration.WithLabelValues(op, prov, model, errType).Observe(float64(s.DurationNano) / 1e9)
+		od := []string{s.Operation, s.Provider, s.Model(), errType}
+		m.labels.Series("gen_ai_client_operation_duration_seconds", odLabels, od)
+		m.opDuration.WithLabelValues(od...).Observe(float64(s.DurationNano) / 1e9)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/genscope/genscope/internal/labelcap"
 	"github.com/genscope/genscope/internal/process"
 	"github.com/genscope/genscope/internal/store"
 )
@@ -59,6 +60,9 @@ type Options struct {
 	// wait, unless the store asks for one (store.BatchHinter).
 	MinBatchItems int
 	Linger        time.Duration
+	// Labels bounds the distinct model, provider, operation and error
+	// type values of the gen_ai_* metrics (nil: unbounded).
+	Labels *labelcap.Limiter
 }
 
 // DefaultOptions are sized for a 2-core machine with a few hundred MiB.
