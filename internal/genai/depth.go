@@ -1,5 +1,7 @@
 package genai
 
+import "fmt"
+
 // MaxValueDepth bounds how deeply a value nests (arrays and maps inside
 // arrays and maps): an attribute value, an event attribute, a message
 // part's arguments or response. A scalar has depth 0, [1] depth 1.
@@ -8,6 +10,10 @@ package genai
 // stores write anything deeper that still reaches them as a marker string,
 // so what is read back always decodes.
 const MaxValueDepth = 32
+
+// TooDeep is what is kept in place of a value nested deeper than
+// MaxValueDepth where one can still arrive (the stores' writers).
+var TooDeep = fmt.Sprintf("[value nested deeper than %d levels]", MaxValueDepth)
 
 // DeeperThan reports whether v nests deeper than max. It looks no deeper
 // than max+1 levels.

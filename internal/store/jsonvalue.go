@@ -12,17 +12,13 @@ import (
 	"github.com/genscope/genscope/internal/genai"
 )
 
-// TooDeep is what AppendValue writes in place of a value nested deeper
-// than genai.MaxValueDepth.
-var TooDeep = fmt.Sprintf("[value nested deeper than %d levels]", genai.MaxValueDepth)
-
 // AppendValue appends v, a value decoded from JSON or built from span
 // attributes, to dst as JSON, in time linear in its size whatever its
 // depth (go-json's sorted map encoder copies each level's output into
 // the level above, quadratic in depth). Map keys are sorted, so equal
 // values encode equally; NaN and infinities are written as strings (as
 // Finite does); a value nested deeper than genai.MaxValueDepth is written
-// as the string TooDeep, so every stored value decodes again within the
+// as the string genai.TooDeep, so every stored value decodes again within the
 // readers' limits.
 func AppendValue(dst []byte, v any) []byte {
 	return appendValue(dst, v, 0)
@@ -63,7 +59,7 @@ func appendValue(dst []byte, v any, depth int) []byte {
 		return append(dst, '"')
 	case map[string]any:
 		if depth >= genai.MaxValueDepth {
-			return appendString(dst, TooDeep)
+			return appendString(dst, genai.TooDeep)
 		}
 		if x == nil {
 			return append(dst, "null"...)
@@ -85,7 +81,7 @@ func appendValue(dst []byte, v any, depth int) []byte {
 		return append(dst, '}')
 	case []any:
 		if depth >= genai.MaxValueDepth {
-			return appendString(dst, TooDeep)
+			return appendString(dst, genai.TooDeep)
 		}
 		if x == nil {
 			return append(dst, "null"...)

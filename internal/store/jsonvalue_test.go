@@ -54,7 +54,7 @@ func TestAppendValueDepth(t *testing.T) {
 	// Deeper: cut at the limit, and still decodable by a decoder allowing
 	// MaxValueDepth+1 levels.
 	raw := AppendValue(nil, nest(100000))
-	if !strings.Contains(string(raw), TooDeep) {
+	if !strings.Contains(string(raw), genai.TooDeep) {
 		t.Fatal("deep value not cut")
 	}
 	if err := json.Unmarshal(raw, &back); err != nil || genai.DeeperThan(back, genai.MaxValueDepth) {

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/jsondepth"
 	"github.com/genscope/genscope/internal/store"
 )
 
@@ -52,6 +53,9 @@ func splitItems(body []byte) ([]json.RawMessage, error) {
 	if len(trimmed) == 0 {
 		return nil, errMalformed
 	}
+	if err := checkDepth(trimmed); err != nil {
+		return nil, err
+	}
 	switch trimmed[0] {
 	case '[':
 		var items []json.RawMessage
@@ -82,6 +86,33 @@ func splitItems(body []byte) ([]json.RawMessage, error) {
 		return nil, errMalformed
 	}
 	return items, nil
+}
+
+// maxJSONDepth bounds the nesting of an envelope, checked before it is
+// decoded (encoding/json recurses, allocating at every level, down to
+// 10,000 levels): the envelope itself takes 5 levels (array, envelope,
+// data, baseData, properties), and every value within
+// genai.MaxValueDepth fits below that.
+const maxJSONDepth = 8 + genai.MaxValueDepth
+
+// errTooDeep is a body nested deeper than maxJSONDepth.
+var errTooDeep = fmt.Errorf("request body: JSON nested deeper than %d levels (values may nest %d levels)", maxJSONDepth, genai.MaxValueDepth)
+
+// checkDepth refuses a body (one JSON document, or newline-delimited
+// ones, each counted on its own) nested deeper than maxJSONDepth.
+func checkDepth(body []byte) error {
+	if body[0] == '[' {
+		if jsondepth.Check(body, maxJSONDepth) != nil {
+			return errTooDeep
+		}
+		return nil
+	}
+	for line := range bytes.SplitSeq(body, []byte("\n")) {
+		if jsondepth.Check(line, maxJSONDepth) != nil {
+			return errTooDeep
+		}
+	}
+	return nil
 }
 
 // envelope is one telemetry item. encoding/json matches the field names

@@ -16,7 +16,7 @@ import (
 // refuse such values; this is what a store does if one reaches it) is
 // written in time linear in its size, and its trace reads back (the
 // reader once failed on what the writer had accepted): values within the
-// limit intact, the part beyond it as store.TooDeep.
+// limit intact, the part beyond it as genai.TooDeep.
 func testDeepValues(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	nest := func(d int) any {
