@@ -90,3 +90,39 @@ func BenchmarkAppendValue(b *testing.B) {
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// FuzzAppendValue: whatever JSON decodes to, AppendValue writes valid JSON
+// that decodes to the same value (cut at genai.MaxValueDepth), and never
+// deeper than that.
+func FuzzAppendValue(f *testing.F) {
+	for _, s := range []string{`{"a":[1,"x",{"b":null}],"c":true}`, `"\u2028\ud800"`, `[1e300,-0,1e-9]`, "\"\xff\"",
+		strings.Repeat("[", 40) + strings.Repeat("]", 40)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var v any
+		if json.Unmarshal([]byte(s), &v) != nil {
+			return
+		}
+		raw := AppendValue(nil, v)
+		var back any
+		if err := json.Unmarshal(raw, &back); err != nil {
+			t.Fatalf("AppendValue(%q) = %q: %v", s, raw, err)
+		}
+		if genai.DeeperThan(back, genai.MaxValueDepth) {
+			t.Fatalf("AppendValue(%q) nests deeper than %d", s, genai.MaxValueDepth)
+		}
+		if !genai.DeeperThan(v, genai.MaxValueDepth) && !reflect.DeepEqual(normalize(v), back) {
+			t.Fatalf("AppendValue(%q) = %q, decodes to %#v", s, raw, back)
+		}
+	})
+}
+
+// normalize is v as encoding/json decodes its own encoding of it (invalid
+// UTF-8 replaced).
+func normalize(v any) any {
+	b, _ := json.Marshal(v)
+	var out any
+	_ = json.Unmarshal(b, &out)
+	return out
+}

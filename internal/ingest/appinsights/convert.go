@@ -88,21 +88,22 @@ func splitItems(body []byte) ([]json.RawMessage, error) {
 	return items, nil
 }
 
-// maxJSONDepth bounds the nesting of an envelope, checked before it is
+// maxJSONDepth bounds the nesting of one envelope, checked before it is
 // decoded (encoding/json recurses, allocating at every level, down to
-// 10,000 levels): the envelope itself takes 5 levels (array, envelope,
-// data, baseData, properties), and every value within
-// genai.MaxValueDepth fits below that.
-const maxJSONDepth = 8 + genai.MaxValueDepth
+// 10,000 levels): a property value starts below 4 levels (envelope, data,
+// baseData, properties) and may nest genai.MaxValueDepth levels, so a
+// value one level deeper is refused. A JSON array of envelopes adds one.
+const maxJSONDepth = 4 + genai.MaxValueDepth
 
 // errTooDeep is a body nested deeper than maxJSONDepth.
-var errTooDeep = fmt.Errorf("request body: JSON nested deeper than %d levels (values may nest %d levels)", maxJSONDepth, genai.MaxValueDepth)
+var errTooDeep = fmt.Errorf("request body: JSON nested deeper than an envelope allows (values may nest %d levels)", genai.MaxValueDepth)
 
-// checkDepth refuses a body (one JSON document, or newline-delimited
-// ones, each counted on its own) nested deeper than maxJSONDepth.
+// checkDepth refuses a body (a JSON array of envelopes, one envelope, or
+// newline-delimited ones, each counted on its own) nested deeper than
+// maxJSONDepth.
 func checkDepth(body []byte) error {
 	if body[0] == '[' {
-		if jsondepth.Check(body, maxJSONDepth) != nil {
+		if jsondepth.Check(body, maxJSONDepth+1) != nil {
 			return errTooDeep
 		}
 		return nil
