@@ -7,9 +7,9 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/jsonstr"
 )
 
 // AppendValue appends v, a value decoded from JSON or built from span
@@ -38,7 +38,7 @@ func appendValue(dst []byte, v any, depth int) []byte {
 	case nil:
 		return append(dst, "null"...)
 	case string:
-		return appendString(dst, x)
+		return jsonstr.Append(dst, x)
 	case bool:
 		return strconv.AppendBool(dst, x)
 	case int64:
@@ -59,7 +59,7 @@ func appendValue(dst []byte, v any, depth int) []byte {
 		return append(dst, '"')
 	case map[string]any:
 		if depth >= genai.MaxValueDepth {
-			return appendString(dst, genai.TooDeep)
+			return jsonstr.Append(dst, genai.TooDeep)
 		}
 		if x == nil {
 			return append(dst, "null"...)
@@ -74,14 +74,14 @@ func appendValue(dst []byte, v any, depth int) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, k)
+			dst = jsonstr.Append(dst, k)
 			dst = append(dst, ':')
 			dst = appendValue(dst, x[k], depth+1)
 		}
 		return append(dst, '}')
 	case []any:
 		if depth >= genai.MaxValueDepth {
-			return appendString(dst, genai.TooDeep)
+			return jsonstr.Append(dst, genai.TooDeep)
 		}
 		if x == nil {
 			return append(dst, "null"...)
@@ -100,21 +100,21 @@ func appendValue(dst []byte, v any, depth int) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, e)
+			dst = jsonstr.Append(dst, e)
 		}
 		return append(dst, ']')
 	case json.Number:
 		if json.Valid([]byte(x)) {
 			return append(dst, x...)
 		}
-		return appendString(dst, string(x))
+		return jsonstr.Append(dst, string(x))
 	}
 	// Anything else (never made by the receivers): its encoding/json
 	// form, or its printed form when it has none.
 	if b, err := json.Marshal(Finite(v)); err == nil {
 		return append(dst, b...)
 	}
-	return appendString(dst, fmt.Sprint(v))
+	return jsonstr.Append(dst, fmt.Sprint(v))
 }
 
 // appendFloat writes f as encoding/json does, and NaN and infinities as
@@ -133,58 +133,6 @@ func appendFloat(dst []byte, f float64) []byte {
 	return strconv.AppendFloat(dst, f, format, -1, 64)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string: quotes, backslashes and control
-// characters escaped, invalid UTF-8 replaced by U+FFFD.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' { // valid JSON, but not in JavaScript
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
 // AppendEvents appends span events as a JSON array, each event's
 // attributes as AppendValue writes them.
 func AppendEvents(dst []byte, evs []genai.Event) []byte {
@@ -197,7 +145,7 @@ func AppendEvents(dst []byte, evs []genai.Event) []byte {
 		dst = append(dst, `{"time_unix_nano":`...)
 		dst = strconv.AppendInt(dst, e.TimeUnixNano, 10)
 		dst = append(dst, `,"name":`...)
-		dst = appendString(dst, e.Name)
+		dst = jsonstr.Append(dst, e.Name)
 		if len(e.Attributes) > 0 {
 			dst = append(dst, `,"attributes":`...)
 			dst = appendValue(dst, e.Attributes, 0)
