@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/genscope/genscope/internal/genai"
@@ -93,6 +94,7 @@ type request struct {
 	ctx     context.Context
 	project string
 	now     time.Time
+	q       url.Values // the query, parsed strictly (parseQuery)
 }
 
 type handlerFunc func(r request) (any, error)
@@ -114,14 +116,19 @@ func (a *API) handle(h handlerFunc) http.HandlerFunc {
 			}
 			project = p
 		}
+		q, err := parseQuery(r.URL.RawQuery)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
 		content := a.contentAllowed(r, project)
-		if !content && r.URL.Query().Get(contentParam) != "" {
+		if !content && q.Get(contentParam) != "" {
 			jsonhttp.Write(w, http.StatusForbidden, errorBody{Error: contentParam + ": searching message text needs the content permission"})
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), a.timeout)
 		defer cancel()
-		out, err := h(request{Request: r, ctx: ctx, project: project, now: a.now()})
+		out, err := h(request{Request: r, ctx: ctx, project: project, now: a.now(), q: q})
 		if err != nil {
 			a.writeError(w, r, err)
 			return
@@ -157,7 +164,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (a *API) filter(r request) (store.Filter, error) {
-	return parseFilter(r.URL.Query(), r.project, r.now)
+	return parseFilter(r.q, r.project, r.now)
 }
 
 func (a *API) overview(r request) (any, error) {
@@ -181,7 +188,7 @@ func (a *API) timeseries(r request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	tq, err := parseTimeseries(r.URL.Query(), f)
+	tq, err := parseTimeseries(r.q, f)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +215,7 @@ func (a *API) breakdown(r request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := r.URL.Query()
+	q := r.q
 	by, err := parseDim("by", q.Get("by"), false)
 	if err != nil {
 		return nil, err
@@ -235,7 +242,7 @@ func (a *API) spans(r request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := r.URL.Query()
+	q := r.q
 	limit, err := parseLimit(q, 50, 1000)
 	if err != nil {
 		return nil, err
@@ -246,7 +253,7 @@ func (a *API) spans(r request) (any, error) {
 	case "true", "1":
 		all = true
 	default:
-		return nil, badParam("all", "%q is not true or false", q.Get("all"))
+		return nil, badParam("all", "%q is not true or false", clip(q.Get("all")))
 	}
 	order, err := parseSort(q)
 	if err != nil {
@@ -275,7 +282,7 @@ func (a *API) sessions(r request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := r.URL.Query()
+	q := r.q
 	limit, err := parseLimit(q, 50, 1000)
 	if err != nil {
 		return nil, err

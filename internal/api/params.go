@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -26,43 +27,74 @@ func badParam(name, format string, args ...any) error {
 // DefaultRange is the time range of a query that gives no from.
 const DefaultRange = 24 * time.Hour
 
+// Times a query may name: the range of Unix nanoseconds in an int64 (1970
+// to 2262), which is how the stores keep them.
+var (
+	minTime = time.Unix(0, 1)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
 // parseTime reads an RFC 3339 time, a Unix time in seconds or
 // milliseconds, "now", or a relative duration meaning that long before
 // now ("15m", "1h", "7d", "2w").
 func parseTime(name, v string, now time.Time) (time.Time, error) {
 	v = strings.TrimSpace(v)
+	t, ok := parseTimeValue(v, now)
+	if !ok {
+		return time.Time{}, badParam(name, "%q is not an RFC 3339 time, a Unix time or a duration like 1h or 7d", clip(v))
+	}
+	if t.Before(minTime) || t.After(maxTime) {
+		return time.Time{}, badParam(name, "%q is outside the years 1970 to 2262", clip(v))
+	}
+	return t, nil
+}
+
+func parseTimeValue(v string, now time.Time) (time.Time, bool) {
 	if v == "now" {
-		return now, nil
+		return now, true
 	}
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
+		return t, true
 	}
 	if d, err := parseDuration(v); err == nil {
-		return now.Add(-d), nil
+		return now.Add(-d), true
 	}
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
 		if n > 1e11 { // milliseconds
-			return time.UnixMilli(n), nil
+			if n > maxTime.UnixMilli() {
+				return maxTime.Add(time.Second), true // out of range, said by the caller
+			}
+			return time.UnixMilli(n), true
 		}
-		return time.Unix(n, 0), nil
+		return time.Unix(n, 0), true
 	}
-	return time.Time{}, badParam(name, "%q is not an RFC 3339 time, a Unix time or a duration like 1h or 7d", v)
+	return time.Time{}, false
 }
 
-// parseDuration is time.ParseDuration plus the units d (day) and w (week).
+// maxDays bounds a duration in days or weeks (about ten years).
+const maxDays = 3650
+
+// parseDuration is time.ParseDuration plus the units d (day) and w (week),
+// never negative. Days and weeks are plain decimal numbers ("1.5d"): not
+// NaN, infinities, exponents or hexadecimal, which strconv.ParseFloat
+// would take.
 func parseDuration(v string) (time.Duration, error) {
 	if v == "" {
 		return 0, errors.New("empty")
 	}
 	unit := v[len(v)-1]
 	if unit == 'd' || unit == 'w' {
-		n, err := strconv.ParseFloat(v[:len(v)-1], 64)
-		if err != nil || n < 0 || n > 3650 {
+		num := v[:len(v)-1]
+		if !isDecimal(num) {
 			return 0, errors.New("bad duration")
 		}
+		n, err := strconv.ParseFloat(num, 64)
 		day := 24 * time.Hour
 		if unit == 'w' {
 			day *= 7
+		}
+		if err != nil || !(n >= 0 && n*float64(day) <= maxDays*float64(24*time.Hour)) {
+			return 0, errors.New("bad duration")
 		}
 		return time.Duration(n * float64(day)), nil
 	}
@@ -71,6 +103,78 @@ func parseDuration(v string) (time.Duration, error) {
 		return 0, errors.New("bad duration")
 	}
 	return d, nil
+}
+
+// isDecimal reports whether s is digits with at most one decimal point
+// and at least one digit.
+func isDecimal(s string) bool {
+	digits, dots := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.':
+			dots++
+		default:
+			return false
+		}
+	}
+	return digits > 0 && dots <= 1
+}
+
+// clip bounds a parameter value before an error message quotes it.
+func clip(s string) string {
+	const n = 64
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// singleParams are the parameters that take one value: giving one twice is
+// an error, not a silent choice of the first.
+var singleParams = []string{
+	"from", "to", "service", "provider", "model", "operation", "status", "session", "user", "q",
+	"metric", "agg", "interval", "group_by", "limit", "by", "all", "sort", "cursor", "project",
+}
+
+// maxQueryParams bounds the pairs of a query string.
+const maxQueryParams = 100
+
+// parseQuery reads a URL query string strictly: pairs are separated by
+// "&" only, so ";" is part of a value (url.ParseQuery drops such a pair
+// and so the filter it carried, answering unfiltered); a pair that does
+// not unescape and a parameter of singleParams given more than once are
+// errors naming the parameter.
+func parseQuery(raw string) (url.Values, error) {
+	q := url.Values{}
+	n := 0
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		if n++; n > maxQueryParams {
+			return nil, badParam("query", "more than %d parameters", maxQueryParams)
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil {
+			return nil, badParam(clip(k), "the name is not URL-encoded correctly")
+		}
+		val, err := url.QueryUnescape(v)
+		if err != nil {
+			return nil, badParam(clip(key), "%q is not URL-encoded correctly", clip(v))
+		}
+		q[key] = append(q[key], val)
+	}
+	for _, name := range singleParams {
+		if len(q[name]) > 1 {
+			return nil, badParam(name, "given %d times; give it once", len(q[name]))
+		}
+	}
+	return q, nil
 }
 
 // parseFilter reads from, to and the filters every endpoint takes.
@@ -119,7 +223,7 @@ func parseLimit(q url.Values, def, max int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > max {
-		return 0, badParam("limit", "%q is not a number from 1 to %d", v, max)
+		return 0, badParam("limit", "%q is not a number from 1 to %d", clip(v), max)
 	}
 	return n, nil
 }
@@ -166,7 +270,9 @@ func autoInterval(span time.Duration) time.Duration {
 			return s
 		}
 	}
-	return steps[len(steps)-1]
+	// Centuries: whole days, at most maxBuckets of them.
+	day := 24 * time.Hour
+	return max(steps[len(steps)-1], (span/maxBuckets+day)/day*day)
 }
 
 // maxBuckets bounds the work a timeseries request asks for.

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -26,7 +27,13 @@ func TestParseTime(t *testing.T) {
 	f("2026-11-01T01:00:00+01:00", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	f("1795728262", time.Unix(1795728262, 0))
 	f("1795728262000", time.UnixMilli(1795728262000))
-	for _, bad := range []string{"", "yesterday", "-1h", "1y", "99999d", "2026-13-01T00:00:00Z"} {
+	for _, bad := range []string{"", "yesterday", "-1h", "1y", "99999d", "2026-13-01T00:00:00Z",
+		// strconv.ParseFloat takes these; NaN passed the range check and
+		// made year 1734.
+		"NaNd", "nand", "Infd", "+Infd", "-Infd", "infinityw", "1e400d", "1e3d", "0x10d", "-1d", "-0.5w", "1_0d", ".d", "1.2.3d",
+		// Overflow: durations past int64 nanoseconds, Unix times past 2262.
+		"9999999999h", "600w", "9223372036854775807", "9223372036854775807000", "0001-01-01T00:00:00Z", "2300-01-01T00:00:00Z",
+	} {
 		if _, err := parseTime("from", bad, now); err == nil {
 			t.Errorf("parseTime(%q) accepted", bad)
 		}
@@ -46,6 +53,78 @@ func TestParseFilter(t *testing.T) {
 	f, _ = parseFilter(url.Values{}, "p", now)
 	if !f.From.Equal(now.Add(-DefaultRange)) {
 		t.Errorf("default from = %v", f.From)
+	}
+}
+
+func TestParseQuery(t *testing.T) {
+	// ";" is part of a value: url.ParseQuery dropped the pair, and with it
+	// the filter.
+	q, err := parseQuery("service=a;b&model=gpt-4o&q=x+y%3Bz")
+	if err != nil || q.Get("service") != "a;b" || q.Get("model") != "gpt-4o" || q.Get("q") != "x y;z" {
+		t.Fatalf("parseQuery = %v, %v", q, err)
+	}
+	if q, err := parseQuery("&&from=1h&"); err != nil || q.Get("from") != "1h" {
+		t.Fatalf("empty pairs: %v, %v", q, err)
+	}
+	for raw, name := range map[string]string{
+		"service=%zz":               "service",
+		"from=1h&from=2h":           "from",
+		"model=a&model=a":           "model",
+		"limit=1&limit=2":           "limit",
+		"status=ok&status=error":    "status",
+		"cursor=a&cursor=b":         "cursor",
+		"%zz=1":                     "%zz",
+		strings.Repeat("a=1&", 101): "query",
+	} {
+		_, err := parseQuery(raw)
+		var pe *paramError
+		if !errors.As(err, &pe) || pe.name != name {
+			t.Errorf("parseQuery(%.40q) = %v, want an error naming %s", raw, err, name)
+		}
+	}
+}
+
+func TestParseFilterRange(t *testing.T) {
+	f := func(raw, name string) {
+		t.Helper()
+		q, err := parseQuery(raw)
+		if err == nil {
+			_, err = parseFilter(q, "p", now)
+		}
+		var pe *paramError
+		if !errors.As(err, &pe) || pe.name != name {
+			t.Errorf("%s: %v, want an error naming %s", raw, err, name)
+		}
+	}
+	f("from=NaNd", "from")
+	f("to=Infw", "to")
+	f("from=1h&to=2h", "from") // from after to
+	f("from=0", "from")
+	f("status=OK", "status")
+	f("q="+strings.Repeat("x", 1001), "q")
+}
+
+func TestParseTimeseriesInterval(t *testing.T) {
+	for _, bad := range []string{"NaNd", "Infd", "0.5s", "-1h", "1e9d", "99999999999999999999h"} {
+		q, _ := parseQuery("interval=" + bad)
+		flt, err := parseFilter(q, "p", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pe *paramError
+		if _, err := parseTimeseries(q, flt); !errors.As(err, &pe) || pe.name != "interval" {
+			t.Errorf("interval=%s: %v", bad, err)
+		}
+	}
+	// The widest range there is still gives at most maxBuckets buckets.
+	q, _ := parseQuery("from=1&to=9223372036")
+	flt, err := parseFilter(q, "p", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tq, err := parseTimeseries(q, flt)
+	if err != nil || flt.To.Sub(flt.From)/tq.Interval > maxBuckets {
+		t.Errorf("auto interval over 292 years = %v, %v", tq.Interval, err)
 	}
 }
 
@@ -83,12 +162,16 @@ func TestAutoInterval(t *testing.T) {
 // parameter, never a panic, and an accepted range is never empty.
 func FuzzQueryParams(f *testing.F) {
 	for _, s := range []string{"from=1h", "from=2026-11-01T00:00:00Z&to=now&status=ok", "metric=duration_ms&agg=p95&interval=1h&group_by=model",
-		"from=7d&interval=1s", "limit=5&by=user", "q=%00%ff", "from=1e9&to=1e10"} {
+		"from=7d&interval=1s", "limit=5&by=user", "q=%00%ff", "from=1e9&to=1e10", "from=NaNd", "service=a;b", "from=1h&from=2h", "interval=Infd", "from=1&to=9223372036"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		q, err := url.ParseQuery(raw)
+		q, err := parseQuery(raw)
 		if err != nil {
+			var pe *paramError
+			if !errors.As(err, &pe) {
+				t.Fatalf("query error %v does not name a parameter", err)
+			}
 			return
 		}
 		flt, err := parseFilter(q, "p", now)
@@ -102,8 +185,11 @@ func FuzzQueryParams(f *testing.F) {
 		if !flt.From.Before(flt.To) {
 			t.Fatalf("accepted empty range %v..%v", flt.From, flt.To)
 		}
+		if flt.From.Before(minTime) || flt.To.After(maxTime) {
+			t.Fatalf("accepted %v..%v, outside the representable range", flt.From, flt.To)
+		}
 		if tq, err := parseTimeseries(q, flt); err == nil {
-			if tq.Interval <= 0 || flt.To.Sub(flt.From)/tq.Interval > maxBuckets+1 && q.Get("interval") != "" {
+			if tq.Interval <= 0 || flt.To.Sub(flt.From)/tq.Interval > maxBuckets+1 {
 				t.Fatalf("interval %v over %v", tq.Interval, flt.To.Sub(flt.From))
 			}
 		}

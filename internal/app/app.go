@@ -24,6 +24,7 @@ import (
 	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/gateway"
 	"github.com/genscope/genscope/internal/ingest/appinsights"
+	"github.com/genscope/genscope/internal/ingest/httpbody"
 	"github.com/genscope/genscope/internal/ingest/otlp"
 	"github.com/genscope/genscope/internal/labelcap"
 	"github.com/genscope/genscope/internal/pricing"
@@ -176,11 +177,17 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 // wrapper the server's handler needs.
 func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) http.Handler, error) {
 	cfg, log := a.cfg, a.log
+	// One bound on request bytes in flight, shared by every receiver.
+	gate := httpbody.NewGate(cfg.Ingest.MaxInflightBytes)
+	if err := a.reg.Register(gate); err != nil {
+		return nil, nil, err
+	}
 	rcv, err := otlp.New(a.proc, otlp.Options{
 		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
 		RetryAfter:     cfg.Ingest.RetryAfter.D(),
 		ProjectFor:     a.trust.ingestProject(),
 		GRPCProjectFor: a.trust.grpcProject(),
+		Gate:           gate,
 	}, log, a.reg)
 	if err != nil {
 		return nil, nil, err
@@ -190,6 +197,7 @@ func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) 
 		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
 		RetryAfter:   cfg.Ingest.RetryAfter.D(),
 		ProjectFor:   a.trust.ikeyProject(),
+		Gate:         gate,
 	}, log, a.reg)
 	if err != nil {
 		return nil, nil, err

@@ -11,11 +11,13 @@ import (
 // Main runs "genscope bench SUBCOMMAND".
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: want a subcommand: ingest, query or gateway")
+		return fmt.Errorf("bench: want a subcommand: ingest, flood, query, gateway, alerts or clickhouse")
 	}
 	switch args[0] {
 	case "ingest":
 		return ingestMain(ctx, args[1:], stdout, stderr)
+	case "flood":
+		return floodMain(ctx, args[1:], stdout, stderr)
 	case "query":
 		return queryMain(ctx, args[1:], stdout, stderr)
 	case "gateway":
@@ -27,7 +29,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "clickhouse":
 		return clickhouseMain(ctx, args[1:], stdout, stderr)
 	default:
-		return fmt.Errorf("bench: unknown subcommand %q (want ingest, query or gateway)", args[0])
+		return fmt.Errorf("bench: unknown subcommand %q (want ingest, flood, query, gateway, alerts or clickhouse)", args[0])
 	}
 }
 

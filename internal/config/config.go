@@ -109,6 +109,10 @@ type Ingest struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// RetryAfter is what an overloaded receiver tells clients to wait.
 	RetryAfter Duration `yaml:"retry_after"`
+	// MaxInflightBytes bounds the request bodies (after decompression) all
+	// receivers hold at once; a request that does not fit is refused with
+	// 429 / RESOURCE_EXHAUSTED before it is read or decoded.
+	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
 }
 
 // Recorder sizes the queue between receivers and the store.
@@ -164,8 +168,9 @@ func Default() Config {
 			ShutdownTimeout:   Duration(30 * time.Second),
 		},
 		Ingest: Ingest{
-			MaxBodyBytes: 16 << 20,
-			RetryAfter:   Duration(2 * time.Second),
+			MaxBodyBytes:     16 << 20,
+			RetryAfter:       Duration(2 * time.Second),
+			MaxInflightBytes: 64 << 20,
 		},
 		Recorder: Recorder{
 			MaxQueueItems: 100_000,
@@ -280,6 +285,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Ingest.MaxBodyBytes < 1024 || c.Ingest.MaxBodyBytes > 1<<30 {
 		bad("ingest.max_body_bytes", "%d is outside 1 KiB .. 1 GiB", c.Ingest.MaxBodyBytes)
+	}
+	if c.Ingest.MaxInflightBytes < c.Ingest.MaxBodyBytes || c.Ingest.MaxInflightBytes > 64<<30 {
+		bad("ingest.max_inflight_bytes", "%d is outside max_body_bytes (%d) .. 64 GiB: a largest body must fit", c.Ingest.MaxInflightBytes, c.Ingest.MaxBodyBytes)
 	}
 	if c.Recorder.MaxQueueItems < 1 {
 		bad("recorder.max_queue_items", "must be at least 1")

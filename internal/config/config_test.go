@@ -75,7 +75,7 @@ func TestBadFiles(t *testing.T) {
 			"action_groups[1].id: \"g\" is defined twice", "action_groups[1].receivers: at least one",
 			"alerts[0].name: required", "alerts[0].signal:", "alerts[0].operator:", "alerts[0].window:",
 			"alerts[0].action_groups[0]: no action group", "alerts[1].id: \"r\" is defined twice", "alerts[1].frequency:"},
-		"many-problems.bad.yaml": {"listen:", "log_level:", "ingest.max_body_bytes:", "store.driver:",
+		"many-problems.bad.yaml": {"listen:", "log_level:", "ingest.max_body_bytes:", "ingest.max_inflight_bytes:", "store.driver:",
 			"pricing[0].model: required", "pricing[0].effective:"},
 	}
 	for f, msgs := range want {

@@ -8,6 +8,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/jsondepth"
 	"github.com/genscope/genscope/internal/privacy"
 	"github.com/genscope/genscope/internal/sim/model"
 )
@@ -116,7 +117,7 @@ func (g *Gateway) buildSpan(c *call) genai.Span {
 		sp.Operation = "embeddings"
 	}
 	var req chatRequest
-	if err := json.Unmarshal(c.mask.copied(c.reqBody), &req); err == nil {
+	if err := unmarshalBounded(c.mask.copied(c.reqBody), &req); err == nil {
 		sp.RequestModel = req.Model
 		sp.Params.Temperature, sp.Params.TopP = req.Temperature, req.TopP
 		sp.Params.MaxTokens = req.MaxTokens
@@ -139,7 +140,7 @@ func (g *Gateway) buildSpan(c *call) genai.Span {
 		outs, u = g.readStream(c, &sp)
 	} else if len(c.respBody) > 0 {
 		var resp chatResponse
-		if err := json.Unmarshal(c.respBody, &resp); err == nil {
+		if err := unmarshalBounded(c.respBody, &resp); err == nil {
 			sp.ResponseID, sp.ResponseModel, u = resp.ID, resp.Model, resp.Usage
 			for _, ch := range resp.Choices {
 				o := &choice{role: ch.Message.Role, toolCalls: ch.Message.ToolCalls}
@@ -214,7 +215,7 @@ func (g *Gateway) readStream(c *call, sp *genai.Span) ([]*choice, *usage) {
 	var u *usage
 	for _, ev := range c.events {
 		var ch chatResponse
-		if json.Unmarshal(c.evBuf[ev.start:ev.end], &ch) != nil {
+		if unmarshalBounded(c.evBuf[ev.start:ev.end], &ch) != nil {
 			continue
 		}
 		if ch.Error != nil && c.errType == "" {
@@ -409,9 +410,25 @@ func contentParts(raw json.RawMessage, text func(string) string) []genai.Part {
 	return out
 }
 
+// unmarshalBounded decodes a request, response or stream chunk that nests
+// no deeper than maxDepth (the bound the proxy's scanner puts on request
+// bodies); an upstream's answer nested deeper is not read for the record.
+func unmarshalBounded(b []byte, v any) error {
+	if err := jsondepth.Check(b, maxDepth); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
 // arguments keeps tool-call arguments as JSON when they parse.
+// Arguments nested deeper than genai.MaxValueDepth stay text: decoding
+// them would recurse (and allocate) at every level, and no store keeps
+// values that deep.
 func arguments(s string, text func(string) string) any {
 	s = text(s)
+	if jsondepth.Check(s, genai.MaxValueDepth) != nil {
+		return s
+	}
 	var v any
 	if json.Unmarshal([]byte(s), &v) == nil {
 		return v

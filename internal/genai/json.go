@@ -1,8 +1,11 @@
 package genai
 
 import (
-	json "github.com/goccy/go-json"
 	"strings"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/genscope/genscope/internal/jsondepth"
 )
 
 // This file decodes message content that arrives as JSON text (the
@@ -54,7 +57,7 @@ func typedJSON(s string) bool { return !strings.Contains(s, "null") }
 // ok is false when s does not fit the typed shape; the caller then reads
 // it the generic way.
 func decodeItems(s string) (items []jsonItem, ok bool) {
-	if !typedJSON(s) {
+	if !typedJSON(s) || jsondepth.Check(s, MaxValueDepth) != nil {
 		return nil, false
 	}
 	if s[0] == '{' {
@@ -220,7 +223,7 @@ func systemJSON(s string) ([]Part, bool) {
 		}
 		return items[0].message("system").Parts, true
 	}
-	if !typedJSON(s) {
+	if !typedJSON(s) || jsondepth.Check(s, MaxValueDepth) != nil {
 		return nil, false
 	}
 	var elems []jsonSystemItem
@@ -256,7 +259,7 @@ func systemJSON(s string) ([]Part, bool) {
 // is not one.
 func decodeJSON(s string) (any, bool) {
 	t := strings.TrimSpace(s)
-	if t == "" || (t[0] != '[' && t[0] != '{') {
+	if t == "" || (t[0] != '[' && t[0] != '{') || jsondepth.Check(t, MaxValueDepth) != nil {
 		return nil, false
 	}
 	var v any

@@ -47,6 +47,10 @@ type Options struct {
 	// error to refuse the items sent with it (400: the exporters drop them).
 	// Nil means every key belongs to tenancy.DefaultProject.
 	ProjectFor func(ikey string) (string, error)
+	// Gate bounds the bytes of request bodies in flight, shared with the
+	// other receivers; a body that does not fit is answered 429 with
+	// Retry-After before it is read. Nil: no bound but MaxBodyBytes.
+	Gate *httpbody.Gate
 }
 
 // Receiver serves the Application Insights track endpoints.
@@ -78,7 +82,7 @@ func New(sink Sink, opts Options, log *slog.Logger, reg prometheus.Registerer) (
 	if err != nil {
 		return nil, fmt.Errorf("appinsights receiver metrics: %w", err)
 	}
-	return &Receiver{sink: sink, opts: opts, log: log, m: m, bodies: httpbody.New(opts.MaxBodyBytes)}, nil
+	return &Receiver{sink: sink, opts: opts, log: log, m: m, bodies: httpbody.NewGated(opts.MaxBodyBytes, opts.Gate)}, nil
 }
 
 // The paths served.
@@ -119,12 +123,17 @@ type httpError struct {
 }
 
 func (r *Receiver) serveTrack(w http.ResponseWriter, req *http.Request) {
-	body, herr := r.readBody(w, req)
+	body, lease, herr := r.readBody(w, req)
+	defer lease.Release()
 	if herr != nil {
 		r.fail(w, req, herr, response{Errors: []itemError{}})
 		return
 	}
 	items, err := splitItems(body)
+	if errors.Is(err, errTooDeep) {
+		r.fail(w, req, &httpError{status: http.StatusBadRequest, msg: err.Error(), err: err}, response{Errors: []itemError{}})
+		return
+	}
 	if err != nil {
 		r.fail(w, req, &httpError{status: http.StatusBadRequest, msg: clip(err.Error()), err: err}, response{Errors: []itemError{}})
 		return
@@ -203,27 +212,29 @@ func (r *Receiver) fail(w http.ResponseWriter, req *http.Request, herr *httpErro
 	r.log.LogAttrs(req.Context(), level, "appinsights track failed",
 		slog.Int("status", herr.status), slog.String("remote", req.RemoteAddr),
 		slog.String("user_agent", clip(req.UserAgent())), slog.String("err", cause))
-	if len(resp.Errors) == 0 && herr.status != http.StatusServiceUnavailable {
+	retryable := herr.status == http.StatusServiceUnavailable || herr.status == http.StatusTooManyRequests
+	if len(resp.Errors) == 0 && !retryable {
 		resp.Errors = append(resp.Errors, itemError{Index: 0, StatusCode: herr.status, Message: herr.msg})
 	}
-	if herr.status == http.StatusServiceUnavailable {
+	if retryable {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((r.opts.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	jsonhttp.Write(w, herr.status, resp)
 }
 
 // readBody reads the (maybe compressed) body, at most MaxBodyBytes after
-// decompression (see httpbody).
-func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, *httpError) {
-	buf, err := r.bodies.Read(w, req, nil)
+// decompression, admitted through Options.Gate (see httpbody). The lease
+// holds its bytes until the request is answered.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, *httpbody.Lease, *httpError) {
+	buf, lease, err := r.bodies.ReadAdmitted(w, req, nil)
 	if err == nil {
-		return buf, nil
+		return buf, lease, nil
 	}
 	var be *httpbody.Error
 	if !errors.As(err, &be) {
-		return nil, &httpError{status: http.StatusBadRequest, msg: "cannot read request body", err: err}
+		return nil, lease, &httpError{status: http.StatusBadRequest, msg: "cannot read request body", err: err}
 	}
-	return nil, &httpError{status: be.Status(), msg: be.Msg, err: be.Err}
+	return nil, lease, &httpError{status: be.Status(), msg: be.Msg, err: be.Err}
 }
 
 // safely runs f, turning a panic into an error: a payload that trips a

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/jsondepth"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/tenancy"
 )
@@ -53,6 +54,9 @@ func splitItems(body []byte) ([]json.RawMessage, error) {
 	if len(trimmed) == 0 {
 		return nil, errMalformed
 	}
+	if err := checkDepth(trimmed); err != nil {
+		return nil, err
+	}
 	switch trimmed[0] {
 	case '[':
 		var items []json.RawMessage
@@ -83,6 +87,34 @@ func splitItems(body []byte) ([]json.RawMessage, error) {
 		return nil, errMalformed
 	}
 	return items, nil
+}
+
+// maxJSONDepth bounds the nesting of one envelope, checked before it is
+// decoded (encoding/json recurses, allocating at every level, down to
+// 10,000 levels): a property value starts below 4 levels (envelope, data,
+// baseData, properties) and may nest genai.MaxValueDepth levels, so a
+// value one level deeper is refused. A JSON array of envelopes adds one.
+const maxJSONDepth = 4 + genai.MaxValueDepth
+
+// errTooDeep is a body nested deeper than maxJSONDepth.
+var errTooDeep = fmt.Errorf("request body: JSON nested deeper than an envelope allows (values may nest %d levels)", genai.MaxValueDepth)
+
+// checkDepth refuses a body (a JSON array of envelopes, one envelope, or
+// newline-delimited ones, each counted on its own) nested deeper than
+// maxJSONDepth.
+func checkDepth(body []byte) error {
+	if body[0] == '[' {
+		if jsondepth.Check(body, maxJSONDepth+1) != nil {
+			return errTooDeep
+		}
+		return nil
+	}
+	for line := range bytes.SplitSeq(body, []byte("\n")) {
+		if jsondepth.Check(line, maxJSONDepth) != nil {
+			return errTooDeep
+		}
+	}
+	return nil
 }
 
 // envelope is one telemetry item. encoding/json matches the field names

@@ -3,7 +3,10 @@ package appinsights
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/genscope/genscope/internal/jsondepth"
 )
 
 func FuzzConvert(f *testing.F) {
@@ -17,10 +20,16 @@ func FuzzConvert(f *testing.F) {
 	f.Add([]byte(dep))
 	f.Add([]byte(dep + "\n{bad\n"))
 	f.Add([]byte(`[{"time":"2026-01-01T00:00:00Z","data":{"baseType":"MessageData","baseData":{"message":"gen_ai.choice","properties":{"gen_ai.event.content":"('a',)"}}}}]`))
+	f.Add([]byte(`[{"data":{"baseData":{"properties":{"a":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}}}}]`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		items, err := splitItems(body)
 		if err != nil {
 			return
+		}
+		for _, it := range items {
+			if jsondepth.Check(it, maxJSONDepth) != nil {
+				t.Fatalf("an item nested deeper than %d passed", maxJSONDepth)
+			}
 		}
 		c := convert(items, nil)
 		if c.resp.ItemsReceived != len(items) || c.resp.ItemsAccepted+len(c.resp.Errors) != len(items) {

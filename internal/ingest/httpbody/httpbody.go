@@ -20,6 +20,7 @@ const (
 	TooLarge    Kind = iota // over the limit, before or after decompression: 413
 	Unsupported             // an unknown Content-Encoding: 415
 	Malformed               // unreadable or corrupt compressed data: 400
+	Busy                    // the Gate has no room for it: 429, retry later
 )
 
 // Error is a body that could not be read. Msg is for the client; Err is the
@@ -34,13 +35,15 @@ func (e *Error) Error() string { return e.Msg }
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Status is the HTTP status that answers the error: 413, 415 or 400.
+// Status is the HTTP status that answers the error: 413, 415, 429 or 400.
 func (e *Error) Status() int {
 	switch e.Kind {
 	case TooLarge:
 		return http.StatusRequestEntityTooLarge
 	case Unsupported:
 		return http.StatusUnsupportedMediaType
+	case Busy:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusBadRequest
 }
@@ -49,14 +52,56 @@ func (e *Error) Status() int {
 // safe for concurrent use.
 type Reader struct {
 	limit int64
+	gate  *Gate
 	gzips sync.Pool // *gzip.Reader
 }
 
 // New returns a Reader with the given limit.
 func New(limit int64) *Reader { return &Reader{limit: limit} }
 
+// NewGated returns a Reader with the given limit that admits bodies
+// through gate (see ReadAdmitted); a nil gate admits everything.
+func NewGated(limit int64, gate *Gate) *Reader { return &Reader{limit: limit, gate: gate} }
+
 // Read appends the body of req, decompressed, to buf.
 func (r *Reader) Read(w http.ResponseWriter, req *http.Request, buf []byte) ([]byte, error) {
+	return r.read(w, req, buf, nil)
+}
+
+// minLease is the first step of a lease on a body of unknown size.
+const minLease = 64 << 10
+
+// ReadAdmitted is Read through the Reader's Gate: the bytes of the body
+// are admitted before they are read — a Content-Length at once, a body
+// of unknown length (or its decompressed bytes, as they are inflated) in
+// doubling steps — and a body that does not fit is refused with a Busy
+// error having read no more than was admitted. The returned lease holds
+// the bytes until the caller releases it, when it no longer holds the
+// body or anything decoded from it; it is never nil.
+func (r *Reader) ReadAdmitted(w http.ResponseWriter, req *http.Request, buf []byte) ([]byte, *Lease, error) {
+	l := r.gate.Lease()
+	if r.gate == nil {
+		l = nil
+	}
+	first := int64(minLease)
+	if req.ContentLength > 0 {
+		first = max(first, min(req.ContentLength, r.limit+1))
+	}
+	if !l.Grow(first) {
+		return buf, &Lease{}, r.busy()
+	}
+	buf, err := r.read(w, req, buf, l)
+	if l == nil {
+		l = &Lease{}
+	}
+	return buf, l, err
+}
+
+func (r *Reader) busy() *Error {
+	return &Error{Kind: Busy, Msg: fmt.Sprintf("server busy: more than %d bytes of requests in flight; retry later", r.gate.Limit())}
+}
+
+func (r *Reader) read(w http.ResponseWriter, req *http.Request, buf []byte, l *Lease) ([]byte, error) {
 	limit := r.limit
 	// Deflate never grows data by more than a few bytes per 16 KiB block, so
 	// a compressed body larger than this cannot fit the limit inflated.
@@ -101,10 +146,12 @@ func (r *Reader) Read(w http.ResponseWriter, req *http.Request, buf []byte) ([]b
 	default:
 		return buf, &Error{Kind: Unsupported, Msg: fmt.Sprintf("unsupported Content-Encoding %q: want gzip, deflate or none", clip(ce))}
 	}
-	buf, err := readLimited(buf, src, limit)
+	buf, err := readLimited(buf, src, limit, l)
 	switch {
 	case errors.Is(err, errTooLarge):
 		return buf, tooLarge
+	case errors.Is(err, errBusy):
+		return buf, r.busy()
 	case err != nil:
 		return buf, readError(err, tooLarge)
 	}
@@ -122,23 +169,38 @@ func (r *Reader) getGzip(src io.Reader) (*gzip.Reader, error) {
 	return gzip.NewReader(src)
 }
 
-var errTooLarge = errors.New("body too large")
+var (
+	errTooLarge = errors.New("body too large")
+	errBusy     = errors.New("no room in flight")
+)
 
 // readLimited appends all of src to buf, growing it to at most limit+1
 // bytes past its start: it returns errTooLarge as soon as src has more
-// than limit bytes, having read limit+1 of them and no more.
-func readLimited(buf []byte, src io.Reader, limit int64) ([]byte, error) {
+// than limit bytes, having read limit+1 of them and no more. With a lease
+// it reads no byte the lease does not hold, growing it in doubling steps,
+// and returns errBusy when the gate refuses a step.
+func readLimited(buf []byte, src io.Reader, limit int64, l *Lease) ([]byte, error) {
 	start := int64(len(buf))
 	for {
-		if len(buf) == cap(buf) {
-			if int64(len(buf))-start > limit {
-				return buf, errTooLarge
+		read := int64(len(buf)) - start
+		if read > limit {
+			return buf, errTooLarge
+		}
+		if l != nil && read >= l.Held() {
+			if !l.Grow(min(max(2*l.Held(), minLease), limit+1)) {
+				return buf, errBusy
 			}
+		}
+		if len(buf) == cap(buf) {
 			grown := make([]byte, len(buf), start+min(max(2*(int64(cap(buf))-start), 32<<10), limit+1))
 			copy(grown, buf)
 			buf = grown
 		}
-		n, err := src.Read(buf[len(buf):cap(buf)])
+		end := cap(buf)
+		if l != nil {
+			end = int(min(int64(end), start+l.Held()))
+		}
+		n, err := src.Read(buf[len(buf):end])
 		buf = buf[:len(buf)+n]
 		switch {
 		case err == io.EOF:

@@ -98,3 +98,108 @@ func TestGzipBomb(t *testing.T) {
 		t.Errorf("bomb took %s: the reader must stop at the limit", d)
 	}
 }
+
+// countingReader counts the bytes read from it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestReadAdmitted: a body is admitted by its Content-Length before a
+// byte is read, a body of unknown length (or a compressed one) in steps
+// as it is read or inflated; a body that does not fit is refused Busy
+// (429) having read no more than was admitted, and the lease gives its
+// bytes back.
+func TestReadAdmitted(t *testing.T) {
+	const limit = 1 << 20
+	gate := NewGate(limit + limit/2)
+	r := NewGated(limit, gate)
+	body := bytes.Repeat([]byte("0123456789abcdef"), limit/16)
+
+	req := func(b []byte, known bool, enc string) (*http.Request, *countingReader) {
+		cr := &countingReader{r: bytes.NewReader(b)}
+		req := httptest.NewRequest(http.MethodPost, "/", io.NopCloser(cr))
+		req.ContentLength = -1
+		if known {
+			req.ContentLength = int64(len(b))
+		}
+		if enc != "" {
+			req.Header.Set("Content-Encoding", enc)
+		}
+		return req, cr
+	}
+
+	// One whole body fits and is held until released.
+	q, _ := req(body, true, "")
+	got, l1, err := r.ReadAdmitted(httptest.NewRecorder(), q, nil)
+	if err != nil || !bytes.Equal(got, body) || gate.InFlight() != l1.Held() || l1.Held() < limit {
+		t.Fatalf("first: %v, in flight %d, lease %d", err, gate.InFlight(), l1.Held())
+	}
+	// A second with a Content-Length does not fit: refused unread.
+	q, cr := req(body, true, "")
+	_, l2, err := r.ReadAdmitted(httptest.NewRecorder(), q, nil)
+	var be *Error
+	if !errors.As(err, &be) || be.Kind != Busy || be.Status() != http.StatusTooManyRequests || cr.n != 0 {
+		t.Fatalf("second: %v, read %d bytes, want Busy having read none", err, cr.n)
+	}
+	l2.Release()
+	// Without a Content-Length, and gzip-compressed: read in steps, and
+	// stopped once the gate refuses one, having read no more than it holds.
+	for _, enc := range []string{"", "gzip"} {
+		b := body
+		if enc != "" {
+			b = compress(t, enc, body)
+		}
+		q, cr := req(b, false, enc)
+		_, l3, err := r.ReadAdmitted(httptest.NewRecorder(), q, nil)
+		if !errors.As(err, &be) || be.Kind != Busy {
+			t.Fatalf("%q unknown length: %v, want Busy", enc, err)
+		}
+		if enc == "" && cr.n > limit/2 {
+			t.Errorf("read %d bytes with %d admitted", cr.n, limit/2)
+		}
+		if gate.InFlight() > gate.Limit() {
+			t.Errorf("in flight %d > limit %d", gate.InFlight(), gate.Limit())
+		}
+		l3.Release()
+	}
+	l1.Release()
+	l1.Release() // twice is harmless
+	if gate.InFlight() != 0 {
+		t.Fatalf("in flight %d after every release", gate.InFlight())
+	}
+	// With room again, the same bodies are read whole.
+	for _, enc := range []string{"", "gzip"} {
+		b := body
+		if enc != "" {
+			b = compress(t, enc, body)
+		}
+		q, _ := req(b, enc == "", enc)
+		got, l, err := r.ReadAdmitted(httptest.NewRecorder(), q, nil)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("%q: %v", enc, err)
+		}
+		l.Release()
+	}
+	// Over the size limit is still 413, not 429.
+	q, _ = req(append(body, 'x'), false, "")
+	if _, l, err := r.ReadAdmitted(httptest.NewRecorder(), q, nil); !errors.As(err, &be) || be.Kind != TooLarge {
+		t.Fatalf("too large: %v", err)
+	} else {
+		l.Release()
+	}
+	if gate.InFlight() != 0 || gate.Peak() > gate.Limit() {
+		t.Fatalf("in flight %d, peak %d of %d", gate.InFlight(), gate.Peak(), gate.Limit())
+	}
+	// No gate: admits everything.
+	q, _ = req(body, false, "")
+	if got, l, err := New(limit).ReadAdmitted(httptest.NewRecorder(), q, nil); err != nil || len(got) != len(body) || l == nil {
+		t.Fatalf("ungated: %v", err)
+	}
+}

@@ -2,11 +2,17 @@ package otlp
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/genscope/genscope/internal/tenancy"
 )
 
 // FuzzHTTP feeds arbitrary bodies with every content type and encoding to
@@ -15,7 +21,7 @@ import (
 func FuzzHTTP(f *testing.F) {
 	contentTypes := []string{"application/x-protobuf", "application/json", "application/json; charset=utf-8", "text/plain", ""}
 	contentEncodings := []string{"", "gzip", "deflate", "br"}
-	paths := []string{"/v1/traces", "/v1/logs"}
+	paths := []string{"/v1/traces", "/v1/logs", "/v1/metrics"}
 
 	for _, enc := range encodings {
 		ct := uint8(enc) // the index of its content type above
@@ -26,6 +32,9 @@ func FuzzHTTP(f *testing.F) {
 	}
 	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}`), uint8(1), uint8(0), uint8(0))
 	f.Add([]byte{0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01}, uint8(0), uint8(0), uint8(0))
+	f.Add(deepJSON(200), uint8(1), uint8(0), uint8(0))
+	f.Add(encodeTraces(f, deepTraces(40), encProto), uint8(0), uint8(0), uint8(0))
+	f.Add([]byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"m","gauge":{"dataPoints":[{"asInt":"1"}]}}]}]}]}`), uint8(1), uint8(0), uint8(2))
 	if files, _ := filepath.Glob(fixtures + "*.traces.*"); len(files) > 0 {
 		for _, name := range files {
 			b, err := os.ReadFile(name)
@@ -56,6 +65,33 @@ func FuzzHTTP(f *testing.F) {
 		mux.ServeHTTP(w, req)
 		if w.Code < 200 || w.Code >= 500 || (w.Code >= 300 && w.Code < 400) {
 			t.Fatalf("status %d: %q", w.Code, w.Body.Bytes())
+		}
+	})
+}
+
+// FuzzGRPC feeds arbitrary messages to the gRPC Export handlers, which
+// decode what grpc-go hands them undecoded: never a panic, and a message
+// is either exported or refused with INVALID_ARGUMENT.
+func FuzzGRPC(f *testing.F) {
+	f.Add(encodeTraces(f, testTraces(2, 1), encProto), uint8(0))
+	f.Add(encodeTraces(f, deepTraces(40), encProto), uint8(0))
+	f.Add(encodeTraces(f, deepTraces(2000), encProto), uint8(0))
+	f.Add(encodeLogs(f, testLogs(), encProto), uint8(1))
+	f.Add([]byte{0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01}, uint8(2))
+	r := newReceiver(f, &sink{}, Options{MaxBodyBytes: 1 << 20})
+	f.Fuzz(func(t *testing.T, msg []byte, signal uint8) {
+		ctx := context.Background()
+		var st *status.Status
+		switch signal % 3 {
+		case 0:
+			_, st = r.grpcTraces(ctx, msg, tenancy.DefaultProject)
+		case 1:
+			_, st = r.grpcLogs(ctx, msg, tenancy.DefaultProject)
+		default:
+			_, st = r.grpcMetrics(msg)
+		}
+		if st != nil && st.Code() != codes.InvalidArgument {
+			t.Fatalf("code %v: %s", st.Code(), st.Message())
 		}
 	})
 }

@@ -2,6 +2,8 @@ package otlp
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -9,47 +11,196 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	grpcencoding "google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/gzip" // registers the gzip compressor so gzip-compressed calls are accepted
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+
+	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/ingest/otlpconv"
 )
 
 // RegisterGRPC registers the OTLP TraceService, LogsService and
-// MetricsService on s.
+// MetricsService on s, which must have been made with
+// GRPCServerOptions: their requests reach the handlers undecoded (see
+// rawCodec), so each is admitted through Options.Gate by its size, and
+// refused with RESOURCE_EXHAUSTED when it does not fit, before it is
+// decoded; a request that does not decode is INVALID_ARGUMENT (grpc-go
+// answers a codec's failure with INTERNAL).
 func (r *Receiver) RegisterGRPC(s *grpc.Server) {
-	ptraceotlp.RegisterGRPCServer(s, &traceServer{r: r})
-	plogotlp.RegisterGRPCServer(s, &logsServer{r: r})
-	pmetricotlp.RegisterGRPCServer(s, &metricsServer{r: r})
-}
-
-// metricsServer accepts metrics and drops them, counting their points (see
-// serveMetrics).
-type metricsServer struct {
-	pmetricotlp.UnimplementedGRPCServer
-	r *Receiver
-}
-
-// Export implements pmetricotlp.GRPCServer.
-func (s *metricsServer) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
-	if _, err := s.r.grpcProject(ctx); err != nil {
-		return pmetricotlp.ExportResponse{}, s.r.failGRPC(ctx, signalMetrics, status.New(codes.Unauthenticated, err.Error()), err)
+	for _, svc := range []struct{ name, file, signal string }{
+		{"opentelemetry.proto.collector.trace.v1.TraceService", "opentelemetry/proto/collector/trace/v1/trace_service.proto", signalTraces},
+		{"opentelemetry.proto.collector.logs.v1.LogsService", "opentelemetry/proto/collector/logs/v1/logs_service.proto", signalLogs},
+		{"opentelemetry.proto.collector.metrics.v1.MetricsService", "opentelemetry/proto/collector/metrics/v1/metrics_service.proto", signalMetrics},
+	} {
+		s.RegisterService(&grpc.ServiceDesc{
+			ServiceName: svc.name,
+			HandlerType: (*any)(nil),
+			Methods:     []grpc.MethodDesc{{MethodName: "Export", Handler: r.grpcHandler(svc.name+"/Export", svc.signal)}},
+			Metadata:    svc.file,
+		}, nil)
 	}
-	s.r.m.metricPoints.WithLabelValues(transportGRPC).Add(float64(req.Metrics().DataPointCount()))
-	return pmetricotlp.NewExportResponse(), nil
 }
 
-// GRPCServerOptions are the server options the receiver suggests: a
-// receive limit of MaxBodyBytes (grpc-go applies it after decompression
-// too), keepalive that drops dead and idle connections, and a bound on
+// rawMessage is a gRPC message as bytes: rawCodec leaves requests to the
+// handler to decode, and sends responses the handler encoded.
+type rawMessage struct{ b []byte }
+
+// rawCodec is the server's codec: rawMessages pass as bytes, anything
+// else goes to grpc-go's protobuf codec.
+type rawCodec struct{ proto grpcencoding.CodecV2 }
+
+func (c rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if m, ok := v.(*rawMessage); ok {
+		return mem.BufferSlice{mem.SliceBuffer(m.b)}, nil
+	}
+	return c.proto.Marshal(v)
+}
+
+func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if m, ok := v.(*rawMessage); ok {
+		m.b = data.Materialize()
+		return nil
+	}
+	return c.proto.Unmarshal(data, v)
+}
+
+func (rawCodec) Name() string { return "proto" }
+
+// grpcHandler serves one Export method: authenticate, admit the
+// message's bytes, decode, check depth, export.
+func (r *Receiver) grpcHandler(method, signal string) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
+	handle := func(ctx context.Context, req any) (any, error) {
+		raw := req.(*rawMessage).b
+		project, err := r.grpcProject(ctx)
+		if err != nil {
+			return nil, r.failGRPC(ctx, signal, status.New(codes.Unauthenticated, err.Error()), err)
+		}
+		lease := r.opts.Gate.Lease()
+		defer lease.Release()
+		if r.opts.Gate != nil && !lease.Grow(int64(len(raw))) {
+			return nil, r.failGRPC(ctx, signal, r.retryableStatus(codes.ResourceExhausted,
+				fmt.Sprintf("server busy: more than %d bytes of requests in flight; retry later", r.opts.Gate.Limit())), nil)
+		}
+		var (
+			resp []byte
+			st   *status.Status
+		)
+		switch signal {
+		case signalTraces:
+			resp, st = r.grpcTraces(ctx, raw, project)
+		case signalLogs:
+			resp, st = r.grpcLogs(ctx, raw, project)
+		default:
+			resp, st = r.grpcMetrics(raw)
+		}
+		if st != nil {
+			return nil, st.Err()
+		}
+		return &rawMessage{b: resp}, nil
+	}
+	return func(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+		m := new(rawMessage)
+		if err := dec(m); err != nil {
+			return nil, err
+		}
+		if interceptor == nil {
+			return handle(ctx, m)
+		}
+		return interceptor(ctx, m, &grpc.UnaryServerInfo{Server: srv, FullMethod: "/" + method}, handle)
+	}
+}
+
+// decodeError is the status of a request that does not decode.
+func (r *Receiver) decodeError(ctx context.Context, signal string, err error) *status.Status {
+	msg := "cannot decode protobuf request: " + clip(err.Error())
+	if isRecursionLimit(err) {
+		msg = fmt.Sprintf("request: protobuf nested too deeply (attribute values may nest %d levels)", genai.MaxValueDepth)
+	}
+	st := invalidArgument(errors.New(msg))
+	_ = r.failGRPC(ctx, signal, st, errors.New("cannot decode protobuf request"))
+	return st
+}
+
+func (r *Receiver) grpcTraces(ctx context.Context, raw []byte, project string) ([]byte, *status.Status) {
+	er := ptraceotlp.NewExportRequest()
+	if err := er.UnmarshalProto(raw); err != nil {
+		return nil, r.decodeError(ctx, signalTraces, err)
+	}
+	if err := otlpconv.CheckTracesDepth(er.Traces()); err != nil {
+		st := invalidArgument(err)
+		_ = r.failGRPC(ctx, signalTraces, st, err)
+		return nil, st
+	}
+	res := r.exportTraces(ctx, transportGRPC, er.Traces(), project)
+	if err := r.grpcError(ctx, signalTraces, res); err != nil {
+		return nil, status.Convert(err)
+	}
+	resp := ptraceotlp.NewExportResponse()
+	if res.rejected > 0 {
+		resp.PartialSuccess().SetRejectedSpans(int64(res.rejected))
+		resp.PartialSuccess().SetErrorMessage(res.msg)
+	}
+	return marshalResponse(resp.MarshalProto())
+}
+
+func (r *Receiver) grpcLogs(ctx context.Context, raw []byte, project string) ([]byte, *status.Status) {
+	er := plogotlp.NewExportRequest()
+	if err := er.UnmarshalProto(raw); err != nil {
+		return nil, r.decodeError(ctx, signalLogs, err)
+	}
+	if err := otlpconv.CheckLogsDepth(er.Logs()); err != nil {
+		st := invalidArgument(err)
+		_ = r.failGRPC(ctx, signalLogs, st, err)
+		return nil, st
+	}
+	res := r.exportLogs(ctx, transportGRPC, er.Logs(), project)
+	if err := r.grpcError(ctx, signalLogs, res); err != nil {
+		return nil, status.Convert(err)
+	}
+	resp := plogotlp.NewExportResponse()
+	if res.rejected > 0 {
+		resp.PartialSuccess().SetRejectedLogRecords(int64(res.rejected))
+		resp.PartialSuccess().SetErrorMessage(res.msg)
+	}
+	return marshalResponse(resp.MarshalProto())
+}
+
+// grpcMetrics accepts metrics and drops them, counting their points (see
+// serveMetrics).
+func (r *Receiver) grpcMetrics(raw []byte) ([]byte, *status.Status) {
+	er := pmetricotlp.NewExportRequest()
+	if err := er.UnmarshalProto(raw); err != nil {
+		return nil, r.decodeError(context.Background(), signalMetrics, err)
+	}
+	r.m.metricPoints.WithLabelValues(transportGRPC).Add(float64(er.Metrics().DataPointCount()))
+	r.m.requests.WithLabelValues(transportGRPC, signalMetrics, codes.OK.String()).Inc()
+	return marshalResponse(pmetricotlp.NewExportResponse().MarshalProto())
+}
+
+func marshalResponse(b []byte, err error) ([]byte, *status.Status) {
+	if err != nil {
+		return nil, status.New(codes.Internal, "cannot encode response")
+	}
+	return b, nil
+}
+
+// GRPCServerOptions are the server options the receiver needs: its codec
+// (see RegisterGRPC), a receive limit of MaxBodyBytes (grpc-go applies it
+// after decompression too, so no message held before admission is
+// larger), keepalive that drops dead and idle connections, and a bound on
 // the connection handshake. gzip-compressed calls are accepted (the
 // compressor is registered by this package's import of
 // google.golang.org/grpc/encoding/gzip).
 func (r *Receiver) GRPCServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
+		grpc.ForceServerCodecV2(rawCodec{proto: grpcencoding.GetCodecV2("proto")}),
 		grpc.MaxRecvMsgSize(int(min(r.opts.MaxBodyBytes, int64(maxInt)))),
 		grpc.ConnectionTimeout(10 * time.Second),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
@@ -66,52 +217,11 @@ func (r *Receiver) GRPCServerOptions() []grpc.ServerOption {
 
 const maxInt = int(^uint(0) >> 1)
 
-type traceServer struct {
-	ptraceotlp.UnimplementedGRPCServer
-	r *Receiver
-}
-
-// Export implements ptraceotlp.GRPCServer.
-func (s *traceServer) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	r := s.r
-	project, err := r.grpcProject(ctx)
-	if err != nil {
-		return ptraceotlp.ExportResponse{}, r.failGRPC(ctx, signalTraces, status.New(codes.Unauthenticated, err.Error()), err)
-	}
-	res := r.exportTraces(ctx, transportGRPC, req.Traces(), project)
-	if err := r.grpcError(ctx, signalTraces, res); err != nil {
-		return ptraceotlp.ExportResponse{}, err
-	}
-	resp := ptraceotlp.NewExportResponse()
-	if res.rejected > 0 {
-		resp.PartialSuccess().SetRejectedSpans(int64(res.rejected))
-		resp.PartialSuccess().SetErrorMessage(res.msg)
-	}
-	return resp, nil
-}
-
-type logsServer struct {
-	plogotlp.UnimplementedGRPCServer
-	r *Receiver
-}
-
-// Export implements plogotlp.GRPCServer.
-func (s *logsServer) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	r := s.r
-	project, err := r.grpcProject(ctx)
-	if err != nil {
-		return plogotlp.ExportResponse{}, r.failGRPC(ctx, signalLogs, status.New(codes.Unauthenticated, err.Error()), err)
-	}
-	res := r.exportLogs(ctx, transportGRPC, req.Logs(), project)
-	if err := r.grpcError(ctx, signalLogs, res); err != nil {
-		return plogotlp.ExportResponse{}, err
-	}
-	resp := plogotlp.NewExportResponse()
-	if res.rejected > 0 {
-		resp.PartialSuccess().SetRejectedLogRecords(int64(res.rejected))
-		resp.PartialSuccess().SetErrorMessage(res.msg)
-	}
-	return resp, nil
+// invalidArgument is the status refusing a request with err's message.
+func invalidArgument(err error) *status.Status {
+	return withDetails(status.New(codes.InvalidArgument, err.Error()), &errdetails.BadRequest{
+		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Description: err.Error()}},
+	})
 }
 
 func (r *Receiver) grpcProject(ctx context.Context) (string, error) {

@@ -172,25 +172,25 @@ func TestGRPCTooLarge(t *testing.T) {
 	}
 }
 
-// rawCodec sends bytes as they are, to put a malformed message on the wire.
-type rawCodec struct{}
+// wireCodec sends bytes as they are, to put a malformed message on the wire.
+type wireCodec struct{}
 
-func (rawCodec) Marshal(v any) ([]byte, error) { return v.([]byte), nil }
-func (rawCodec) Unmarshal(data []byte, v any) error {
+func (wireCodec) Marshal(v any) ([]byte, error) { return v.([]byte), nil }
+func (wireCodec) Unmarshal(data []byte, v any) error {
 	return errors.New("unexpected response")
 }
-func (rawCodec) Name() string { return "proto" }
+func (wireCodec) Name() string { return "proto" }
 
 func TestGRPCMalformed(t *testing.T) {
 	s := &sink{}
 	r := newReceiver(t, s, Options{})
 	conn := newGRPC(t, r)
 	err := conn.Invoke(t.Context(), "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-		[]byte{0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01}, new(struct{}), grpc.ForceCodec(rawCodec{}))
-	// grpc-go decodes the request before the handler runs and answers a
-	// message it cannot decode with INTERNAL, which clients do not retry.
-	if code := status.Code(err); code != codes.Internal && code != codes.InvalidArgument {
-		t.Errorf("code %v (%v), want a non-retryable code", code, err)
+		[]byte{0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01}, new(struct{}), grpc.ForceCodec(wireCodec{}))
+	// The handler decodes the request (after admitting it): a message it
+	// cannot decode is INVALID_ARGUMENT, which clients do not retry.
+	if code := status.Code(err); code != codes.InvalidArgument {
+		t.Errorf("code %v (%v), want InvalidArgument", code, err)
 	}
 }
 

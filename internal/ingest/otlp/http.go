@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
@@ -20,7 +21,10 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/ingest/httpbody"
+	"github.com/genscope/genscope/internal/ingest/otlpconv"
+	"github.com/genscope/genscope/internal/jsondepth"
 	"github.com/genscope/genscope/internal/tenancy"
 )
 
@@ -88,6 +92,9 @@ func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
 		if herr := unmarshal(er, body, enc); herr != nil {
 			return result{}, herr
 		}
+		if herr := checkDepth(otlpconv.CheckTracesDepth(er.Traces())); herr != nil {
+			return result{}, herr
+		}
 		res := r.exportTraces(ctx, transportHTTP, er.Traces(), project)
 		return res, nil
 	}, func(res result, enc encoding) ([]byte, error) {
@@ -107,6 +114,9 @@ func (r *Receiver) serveLogs(w http.ResponseWriter, req *http.Request) {
 	r.serveHTTP(w, req, signalLogs, func(ctx context.Context, body []byte, enc encoding, project string) (result, *httpError) {
 		er := plogotlp.NewExportRequest()
 		if herr := unmarshal(er, body, enc); herr != nil {
+			return result{}, herr
+		}
+		if herr := checkDepth(otlpconv.CheckLogsDepth(er.Logs())); herr != nil {
 			return result{}, herr
 		}
 		res := r.exportLogs(ctx, transportHTTP, er.Logs(), project)
@@ -130,14 +140,27 @@ type unmarshaler interface {
 	UnmarshalJSON([]byte) error
 }
 
+// maxJSONDepth bounds the nesting of an OTLP/JSON body, checked before it
+// is decoded (pdata's JSON decoder recurses without a limit, allocating at
+// every level): the envelope takes up to 14 levels (a metric exemplar's
+// attribute), and each level of value nesting up to 4 (value, kvlistValue,
+// values, key-value), so every value within genai.MaxValueDepth fits.
+const maxJSONDepth = 16 + 4*genai.MaxValueDepth
+
 func unmarshal(u unmarshaler, body []byte, enc encoding) *httpError {
 	var err error
 	if enc == encJSON {
+		if derr := jsondepth.Check(body, maxJSONDepth); derr != nil {
+			return depthError(fmt.Sprintf("request body: %v (attribute values may nest %d levels)", derr, genai.MaxValueDepth))
+		}
 		err = u.UnmarshalJSON(body)
 	} else {
 		err = u.UnmarshalProto(body)
 	}
 	if err != nil {
+		if isRecursionLimit(err) {
+			return depthError(fmt.Sprintf("request body: protobuf nested too deeply (attribute values may nest %d levels)", genai.MaxValueDepth))
+		}
 		return &httpError{
 			status: http.StatusBadRequest,
 			code:   codes.InvalidArgument,
@@ -148,6 +171,27 @@ func unmarshal(u unmarshaler, body []byte, enc encoding) *httpError {
 		}
 	}
 	return nil
+}
+
+// isRecursionLimit reports whether err is pdata's protobuf decoder
+// refusing nesting deeper than its recursion limit (100 messages: about
+// 33 nested kvlists), an error it does not export.
+func isRecursionLimit(err error) bool {
+	return strings.Contains(err.Error(), "exceeded max recursion depth")
+}
+
+// depthError answers a request nested too deeply: 400, InvalidArgument.
+func depthError(msg string) *httpError {
+	return &httpError{status: http.StatusBadRequest, code: codes.InvalidArgument, msg: msg, err: errors.New(msg)}
+}
+
+// checkDepth refuses decoded values nested deeper than
+// genai.MaxValueDepth (otlpconv.CheckTracesDepth).
+func checkDepth(err error) *httpError {
+	if err == nil {
+		return nil
+	}
+	return depthError("request body: " + err.Error())
 }
 
 // serveHTTP is the transport part of both signals: check the headers, read
@@ -183,8 +227,9 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request, signal st
 
 	buf := r.getBuffer()
 	defer r.putBuffer(buf)
-	body, herr := r.readBody(w, req, (*buf)[:0])
-	*buf = body[:0] // keep what the read grew, for the next request
+	body, lease, herr := r.readBody(w, req, (*buf)[:0])
+	defer lease.Release() // the body, and what is decoded from it, are held until the answer
+	*buf = body[:0]       // keep what the read grew, for the next request
 	if herr != nil {
 		r.failHTTP(w, req, signal, enc, herr)
 		return
@@ -231,17 +276,22 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request, signal st
 }
 
 // readBody appends the (maybe compressed) body to buf, at most
-// MaxBodyBytes after decompression (see httpbody).
-func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, buf []byte) ([]byte, *httpError) {
-	buf, err := r.bodies.Read(w, req, buf)
+// MaxBodyBytes after decompression, admitted through Options.Gate (see
+// httpbody): a body that does not fit is answered 429 before it is read.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, buf []byte) ([]byte, *httpbody.Lease, *httpError) {
+	buf, lease, err := r.bodies.ReadAdmitted(w, req, buf)
 	if err == nil {
-		return buf, nil
+		return buf, lease, nil
 	}
 	var be *httpbody.Error
 	if !errors.As(err, &be) {
-		return buf, &httpError{status: http.StatusBadRequest, code: codes.InvalidArgument, msg: "cannot read request body", err: err}
+		return buf, lease, &httpError{status: http.StatusBadRequest, code: codes.InvalidArgument, msg: "cannot read request body", err: err}
 	}
-	return buf, &httpError{status: be.Status(), code: codes.InvalidArgument, msg: be.Msg, err: be.Err}
+	code := codes.InvalidArgument
+	if be.Kind == httpbody.Busy {
+		code = codes.ResourceExhausted
+	}
+	return buf, lease, &httpError{status: be.Status(), code: code, msg: be.Msg, err: be.Err}
 }
 
 // failHTTP counts, logs and answers a failed request.

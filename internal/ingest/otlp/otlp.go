@@ -53,6 +53,12 @@ type Options struct {
 	// GRPCProjectFor is ProjectFor for gRPC: md is the call's incoming
 	// metadata; an error refuses the call with UNAUTHENTICATED.
 	GRPCProjectFor func(ctx context.Context, md metadata.MD) (string, error)
+	// Gate bounds the bytes of requests in flight, shared with the other
+	// receivers: an HTTP body is admitted before it is read (429 with
+	// Retry-After when it does not fit), a gRPC message before it is
+	// decoded (RESOURCE_EXHAUSTED with RetryInfo). Nil: no bound but
+	// MaxBodyBytes per request.
+	Gate *httpbody.Gate
 }
 
 // Receiver serves OTLP over HTTP and gRPC.
@@ -85,7 +91,7 @@ func New(sink Sink, opts Options, log *slog.Logger, reg prometheus.Registerer) (
 	if err != nil {
 		return nil, fmt.Errorf("otlp receiver metrics: %w", err)
 	}
-	return &Receiver{sink: sink, opts: opts, log: log, m: m, bodies: httpbody.New(opts.MaxBodyBytes)}, nil
+	return &Receiver{sink: sink, opts: opts, log: log, m: m, bodies: httpbody.NewGated(opts.MaxBodyBytes, opts.Gate)}, nil
 }
 
 // Transports and signals, as metric label values.

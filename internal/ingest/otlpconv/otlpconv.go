@@ -223,8 +223,13 @@ func attrSeq(m pcommon.Map) iter.Seq2[string, genai.Value] {
 }
 
 // value converts an OTLP AnyValue to string, bool, int64, float64,
-// []byte, []any, map[string]any, or nil when empty.
-func value(v pcommon.Value) any {
+// []byte, []any, map[string]any, or nil when empty. Arrays and maps
+// nested deeper than genai.MaxValueDepth (which the receivers refuse
+// first, see CheckTracesDepth) become genai.TooDeep:
+// conversion never recurses without bound.
+func value(v pcommon.Value) any { return valueAt(v, 0) }
+
+func valueAt(v pcommon.Value, depth int) any {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		return v.Str()
@@ -237,17 +242,23 @@ func value(v pcommon.Value) any {
 	case pcommon.ValueTypeBytes:
 		return v.Bytes().AsRaw()
 	case pcommon.ValueTypeSlice:
+		if depth >= genai.MaxValueDepth {
+			return genai.TooDeep
+		}
 		s := v.Slice()
 		out := make([]any, s.Len())
 		for i := range out {
-			out[i] = value(s.At(i))
+			out[i] = valueAt(s.At(i), depth+1)
 		}
 		return out
 	case pcommon.ValueTypeMap:
+		if depth >= genai.MaxValueDepth {
+			return genai.TooDeep
+		}
 		m := v.Map()
 		out := make(map[string]any, m.Len())
 		for k, e := range m.All() {
-			out[k] = value(e)
+			out[k] = valueAt(e, depth+1)
 		}
 		return out
 	}

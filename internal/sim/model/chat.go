@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/tiktoken-go/tokenizer"
+
+	"github.com/genscope/genscope/internal/jsonstr"
 )
 
 // o200k is the o200k_base codec, loaded once on first use. The codec is
@@ -438,7 +440,7 @@ func (m *Model) generate(c *chat, seed uint64, idx int) *generation {
 	}
 	content := compose(m.prefix, system, user, seed, idx)
 	if c.jsonOut {
-		content = string(appendJSONString([]byte(`{"answer": `), content)) + "}"
+		content = string(jsonstr.Append([]byte(`{"answer": `), content)) + "}"
 	}
 	g = &generation{content: content, ends: encode(content)}
 	m.mu.Lock()
@@ -628,7 +630,7 @@ func (r *chatResponse) appendHead(b []byte, object string) []byte {
 	b = append(b, `","created":`...)
 	b = strconv.AppendInt(b, r.created, 10)
 	b = append(b, `,"model":`...)
-	b = appendJSONString(b, r.model)
+	b = jsonstr.Append(b, r.model)
 	b = append(b, `,"system_fingerprint":"`...)
 	b = append(b, r.fp...)
 	return append(b, '"')
@@ -654,7 +656,7 @@ func (r *chatResponse) appendJSON(b []byte) []byte {
 		b = append(b, `{"index":`...)
 		b = strconv.AppendInt(b, int64(i), 10)
 		b = append(b, `,"message":{"role":"assistant","content":`...)
-		b = appendJSONString(b, c.content)
+		b = jsonstr.Append(b, c.content)
 		b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":"`...)
 		b = append(b, c.finish...)
 		b = append(b, `","content_filter_results":`+choiceFilterResults+`}`...)
@@ -773,7 +775,7 @@ func (m *Model) stream(w http.ResponseWriter, r *http.Request, resp *chatRespons
 			buf = append(buf, `{"index":`...)
 			buf = strconv.AppendInt(buf, int64(i), 10)
 			buf = append(buf, `,"delta":{"content":`...)
-			buf = appendJSONString(buf, d[s].text)
+			buf = jsonstr.Append(buf, d[s].text)
 			buf = append(buf, `},"logprobs":null,"finish_reason":null}`...)
 			buf = append(buf, tail...)
 			if !send() {
@@ -807,55 +809,4 @@ func (m *Model) stream(w http.ResponseWriter, r *http.Request, resp *chatRespons
 	}
 	buf = append(buf[:0], "data: [DONE]\n\n"...)
 	send()
-}
-
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes
-// U+FFFD, as encoding/json does.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

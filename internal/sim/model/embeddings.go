@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/genscope/genscope/internal/jsonstr"
 )
 
 // maxEmbeddingInputs is the most inputs one embeddings request may carry.
@@ -195,7 +197,7 @@ func (m *Model) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
 		b = append(b, '}')
 	}
 	b = append(b, `],"model":`...)
-	b = appendJSONString(b, m.o.ResponseModel)
+	b = jsonstr.Append(b, m.o.ResponseModel)
 	b = fmt.Appendf(b, `,"usage":{"prompt_tokens":%d,"total_tokens":%d}}`+"\n", total, total)
 	ttft, tpt := m.latency()
 	if m.wait(r.Context(), ttft+time.Duration(total)*tpt) != nil {

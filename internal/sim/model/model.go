@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/genscope/genscope/internal/jsonstr"
 )
 
 // MaxBodyBytes is the largest request body the handler reads (32 MiB).
@@ -265,7 +267,7 @@ const modelCreated = 1732060800
 func (m *Model) serveModels(w http.ResponseWriter, id string) {
 	entry := func() []byte {
 		b := []byte(`{"id":`)
-		b = appendJSONString(b, m.o.Deployment)
+		b = jsonstr.Append(b, m.o.Deployment)
 		b = append(b, `,"object":"model","created":`...)
 		b = fmt.Appendf(b, "%d", modelCreated)
 		return append(b, `,"owned_by":"system"}`...)
@@ -351,7 +353,7 @@ type apiError struct {
 
 func writeError(w http.ResponseWriter, e *apiError) {
 	b := []byte(`{"error":{"message":`)
-	b = appendJSONString(b, e.msg)
+	b = jsonstr.Append(b, e.msg)
 	b = append(b, `,"type":"invalid_request_error","param":`...)
 	b = appendNullable(b, e.param)
 	b = append(b, `,"code":`...)
@@ -368,7 +370,7 @@ func appendNullable(b []byte, s string) []byte {
 	if s == "" {
 		return append(b, "null"...)
 	}
-	return appendJSONString(b, s)
+	return jsonstr.Append(b, s)
 }
 
 // fnv64 is FNV-1a, the stable hash behind deterministic output.

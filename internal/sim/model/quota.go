@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/genscope/genscope/internal/jsonstr"
 )
 
 // quotaWindow is the length of the sliding quota window.
@@ -139,7 +141,7 @@ func writeQuotaError(w http.ResponseWriter, r *http.Request, operation string, v
 	msg := fmt.Sprintf("Requests to the %s Operation under Azure OpenAI API version %s have exceeded %s of your current OpenAI S0 pricing tier. Please retry after %d second%s. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.",
 		operation, version, kind, secs, plural(secs))
 	b := []byte(`{"error":{"code":"429","message":`)
-	b = appendJSONString(b, msg)
+	b = jsonstr.Append(b, msg)
 	b = append(b, "}}\n"...)
 	h := w.Header()
 	h.Set("Retry-After", strconv.Itoa(secs))

@@ -84,16 +84,28 @@ func encodeDetail(w *detailBuf, sp *genai.Span) error {
 	enc, c := w.enc, w.span
 	*c = *sp
 	c.SystemInstructions, c.InputMessages, c.OutputMessages = nil, nil, nil
+	// Attribute maps and events are written by store.AppendValue, linear
+	// in their depth and cut at genai.MaxValueDepth: go-json's map encoder
+	// is quadratic in depth.
+	c.Attributes, c.ResourceAttributes, c.Events = nil, nil, nil
 	if err := enc.EncodeWithOption(c, detailOpts...); err != nil {
-		c.Attributes, _ = store.Finite(sp.Attributes).(map[string]any)
-		c.ResourceAttributes, _ = store.Finite(sp.ResourceAttributes).(map[string]any)
-		c.Events = slices.Clone(sp.Events)
-		for i := range c.Events {
-			c.Events[i].Attributes, _ = store.Finite(c.Events[i].Attributes).(map[string]any)
+		return err
+	}
+	if len(sp.Attributes) > 0 || len(sp.ResourceAttributes) > 0 || len(sp.Events) > 0 {
+		w.b = w.b[:len(w.b)-1] // the object's "}", after its ids and times
+		if len(sp.Attributes) > 0 {
+			w.b = append(w.b, `,"attributes":`...)
+			w.b = store.AppendAttributes(w.b, sp.Attributes)
 		}
-		if err := enc.EncodeWithOption(c, detailOpts...); err != nil {
-			return err
+		if len(sp.ResourceAttributes) > 0 {
+			w.b = append(w.b, `,"resource_attributes":`...)
+			w.b = store.AppendAttributes(w.b, sp.ResourceAttributes)
 		}
+		if len(sp.Events) > 0 {
+			w.b = append(w.b, `,"events":`...)
+			w.b = store.AppendEvents(w.b, sp.Events)
+		}
+		w.b = append(w.b, '}')
 	}
 	*c = genai.Span{} // no references kept
 	if len(sp.SystemInstructions) == 0 && len(sp.InputMessages) == 0 && len(sp.OutputMessages) == 0 {

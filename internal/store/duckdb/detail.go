@@ -33,27 +33,30 @@ type spanDetail struct {
 	ResourceAttributes map[string]any  `json:"resource_attributes,omitempty"` // rows before 0004 only
 }
 
+// encodeDetail encodes the span's detail. The attributes and events are
+// written by store.AppendValue, linear in their depth and cut at
+// genai.MaxValueDepth (go-json's sorted map encoder is quadratic in depth:
+// a 30,000-deep attribute took seconds and gigabytes).
 func encodeDetail(sp *genai.Span) ([]byte, error) {
-	raw, err := marshalDetail(sp)
-	if err == nil {
-		return raw, nil
-	}
-	// JSON has no NaN or infinities, which OTLP doubles may carry: write
-	// those as strings and try once more.
-	sp.Attributes = store.Finite(sp.Attributes).(map[string]any)
-	for i := range sp.Events {
-		sp.Events[i].Attributes = store.Finite(sp.Events[i].Attributes).(map[string]any)
-	}
-	return marshalDetail(sp)
-}
-
-func marshalDetail(sp *genai.Span) ([]byte, error) {
-	return json.Marshal(spanDetail{
+	raw, err := json.Marshal(spanDetail{
 		Kind: sp.Kind, ScopeName: sp.ScopeName, Source: sp.Source, StatusMessage: sp.StatusMessage,
 		HTTPStatus: sp.HTTPStatus, ResponseID: sp.ResponseID, FinishReasons: sp.FinishReasons, Params: sp.Params,
 		SystemInstructions: sp.SystemInstructions, InputMessages: sp.InputMessages, OutputMessages: sp.OutputMessages,
-		ContentTruncated: sp.ContentTruncated, Attributes: sp.Attributes, Events: sp.Events,
+		ContentTruncated: sp.ContentTruncated,
 	})
+	if err != nil || (len(sp.Attributes) == 0 && len(sp.Events) == 0) {
+		return raw, err
+	}
+	raw = raw[:len(raw)-1] // the object's "}"; "params" is always there before it
+	if len(sp.Attributes) > 0 {
+		raw = append(raw, `,"attributes":`...)
+		raw = store.AppendAttributes(raw, sp.Attributes)
+	}
+	if len(sp.Events) > 0 {
+		raw = append(raw, `,"events":`...)
+		raw = store.AppendEvents(raw, sp.Events)
+	}
+	return append(raw, '}'), nil
 }
 
 // decodeDetail fills the fields of sp that detail holds.
@@ -147,10 +150,7 @@ func makeRows(spans []genai.Span) ([]*row0, error) {
 			r.resHash, r.resJSON = prev.resHash, prev.resJSON
 			continue
 		}
-		raw, err := json.Marshal(store.Finite(sp.ResourceAttributes)) // keys sorted: equal maps encode equally
-		if err != nil {
-			return nil, fmt.Errorf("span %s/%s: encode resource: %w", sp.TraceID, sp.SpanID, err)
-		}
+		raw := store.AppendAttributes(nil, sp.ResourceAttributes) // keys sorted: equal maps encode equally
 		f := fnv.New64a()
 		_, _ = f.Write(raw)
 		r.resHash = f.Sum64() | 1 // never 0, which means "no resource"

@@ -39,6 +39,7 @@ const traces = 60
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Empty", func(t *testing.T) { testEmpty(t, openClosed(t, open)) })
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, openClosed(t, open)) })
+	t.Run("DeepValues", func(t *testing.T) { testDeepValues(t, openClosed(t, open)) })
 
 	s := openClosed(t, open)
 	d := genDataset(Project, traces)
