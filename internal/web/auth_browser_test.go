@@ -131,7 +131,7 @@ func TestBrowserAuth(t *testing.T) {
 		if got := eval[string](t, ctx, `document.getElementById("content-hidden").textContent`); !strings.Contains(got, "you don't have permission to see message content") {
 			t.Errorf("content notice %q", got)
 		}
-		if n := eval[int](t, ctx, `document.querySelectorAll("#spans td.content[data-hidden]").length`); n != eval[int](t, ctx, `document.querySelectorAll("#spans tbody tr").length`) {
+		if n := eval[int](t, ctx, `document.querySelectorAll("#spans td.c-input[data-hidden]").length`); n != eval[int](t, ctx, `document.querySelectorAll("#spans tbody tr").length`) {
 			t.Errorf("%d content cells say hidden", n)
 		}
 		if !eval[bool](t, ctx, `document.getElementById("f-q").disabled`) {
@@ -146,7 +146,7 @@ func TestBrowserAuth(t *testing.T) {
 			t.Errorf("user menu: user %q project %q", u, p)
 		}
 		// The trace view hides the conversation too.
-		do(t, ctx, chromedp.Click(chromedp.CSS(`#spans tbody tr`)))
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#spans tbody tr td.c-duration`)))
 		waitFor(t, ctx, `location.pathname.startsWith("/traces/") && document.querySelector("main[data-loaded=true]")`)
 		waitFor(t, ctx, `document.getElementById("content-hidden")`)
 
