@@ -50,7 +50,7 @@ func (a *API) status(r request) (any, error) {
 	}
 	base := scheme + "://" + r.Host
 	st := Status{
-		Version:      version(),
+		Version:      Version(),
 		Project:      r.project,
 		KeysRequired: a.keysRequired,
 		Endpoints: Endpoints{
@@ -94,8 +94,9 @@ func (a *API) status(r request) (any, error) {
 	return st, nil
 }
 
-// version is the module version and VCS revision the binary was built from.
-func version() string {
+// Version is the module version and VCS revision the binary was built
+// from (what GET /api/v1/status and genscope version report).
+func Version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"

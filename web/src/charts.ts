@@ -125,5 +125,23 @@ export function chart(spec: ChartSpec, width: number): HTMLElement {
   // Stacked lines are drawn before the lines they sit on, so fills overlap correctly.
   const u = new uPlot(opts, [spec.times, ...data] as uPlot.AlignedData, body);
   live.add(u);
+  // Legend entries toggle their line: with the keyboard too.
+  u.root.querySelectorAll<HTMLElement>(".u-legend .u-series").forEach((row, i) => {
+    if (i === 0) return;
+    const label = row.querySelector("th") as HTMLElement | null;
+    if (!label) return;
+    label.tabIndex = 0;
+    label.setAttribute("role", "button");
+    label.title = "show or hide this line";
+    const pressed = () => label.setAttribute("aria-pressed", String(!row.classList.contains("u-off")));
+    pressed();
+    label.addEventListener("click", () => setTimeout(pressed));
+    label.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        label.click();
+      }
+    });
+  });
   return card;
 }

@@ -1,5 +1,5 @@
 // Pieces several pages share: empty states, the filter bar, the calls table.
-import { adminToken, api, apiURL, canSeeContent, CONTENT_HIDDEN, filters, FILTERS, go, href, query, Range, request, update } from "./state";
+import { adminToken, api, APIError, apiURL, canSeeContent, CONTENT_HIDDEN, filters, FILTERS, go, href, query, Range, request, update } from "./state";
 import { add, h, int, linkRow, ms, shortTime, time, usd } from "./util";
 
 // emptyState says why there is nothing and what to do next.
@@ -26,6 +26,11 @@ export function contentNotice(): HTMLElement | null {
 
 export function errorCard(err: unknown): HTMLElement {
   const msg = err instanceof Error ? err.message : String(err);
+  if (err instanceof APIError && err.status === 403) {
+    return h("section", { class: "card error-card", role: "alert", id: "forbidden" }, h("h3", null, "Not permitted"),
+      h("p", null, "Your account may not see this page (", msg, "). An administrator can change your role."),
+      h("p", null, h("a", { href: href("/"), "data-link": true }, "Go to the overview")));
+  }
   return h("section", { class: "card error-card", role: "alert" }, h("h3", null, "Could not load this page"), h("p", null, msg),
     h("p", { class: "muted" }, "Check that genscope is running; details are in its log."));
 }
