@@ -479,7 +479,7 @@ function loginPage(app: HTMLElement) {
 function firstUserPage(app: HTMLElement) {
   clear(app);
   document.title = "Create the first user · genscope";
-  const user = h("input", { type: "text", id: "first-user", name: "username", autocomplete: "username", required: true, spellcheck: "false", pattern: "[A-Za-z0-9._@-]+" });
+  const user = h("input", { type: "text", id: "first-user", name: "username", autocomplete: "username", required: true, spellcheck: "false", pattern: "[A-Za-z0-9._@\\-]{1,64}" });
   const pass = h("input", { type: "password", id: "first-password", name: "new-password", autocomplete: "new-password", required: true, minlength: "8" });
   const msg = h("p", { class: "bad", id: "first-error", role: "alert" });
   const btn = h("button", { type: "submit", class: "btn", id: "first-submit" }, "Create and sign in");
