@@ -19,9 +19,7 @@ import (
 
 	"github.com/genscope/genscope/internal/api"
 	"github.com/genscope/genscope/internal/genai"
-	"github.com/genscope/genscope/internal/pricing"
 	"github.com/genscope/genscope/internal/store"
-	"github.com/genscope/genscope/internal/store/duckdb"
 )
 
 // TestExport: the spans table, a session and a trace as CSV, JSON Lines
@@ -29,15 +27,7 @@ import (
 // query reads), and no content for a reader without the permission.
 func TestExport(t *testing.T) {
 	ctx := context.Background()
-	db, err := duckdb.Open(ctx, filepath.Join(t.TempDir(), "g.duckdb"), duckdb.Options{MemoryLimit: "256MB", Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	prices, err := pricing.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, prices := testStore(t)
 	content := true
 	mux := http.NewServeMux()
 	api.New(db, prices, slog.New(slog.NewTextHandler(io.Discard, nil)), api.Options{Content: func(*http.Request, string) bool { return content }}).Register(mux)
