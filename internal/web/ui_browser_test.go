@@ -297,6 +297,26 @@ func TestBrowserPages(t *testing.T) {
 		}
 	})
 
+	t.Run("SavedViews", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(base+"/spans?status=error&from=1h&sort=duration"))
+		waitLoaded(t, ctx)
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#views summary`)), chromedp.SendKeys(chromedp.ID("view-name"), "slow errors"), chromedp.Click(chromedp.ID("save-view")))
+		waitFor(t, ctx, `document.querySelector('#views-list [data-view-name="slow errors"]')`)
+		do(t, ctx, chromedp.Navigate(base+"/"))
+		waitLoaded(t, ctx)
+		do(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Click(chromedp.CSS(`#views summary`)))
+		fits(t, ctx, "views menu open", 390)
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#views-list [data-view-name="slow errors"]`)))
+		waitLoaded(t, ctx)
+		do(t, ctx, chromedp.EmulateViewport(1440, 900))
+		if p, q := eval[string](t, ctx, `location.pathname`), eval[string](t, ctx, `location.search`); p != "/spans" || !strings.Contains(q, "status=error") || !strings.Contains(q, "sort=duration") || !strings.Contains(q, "from=1h") {
+			t.Errorf("the saved view opened %s%s", p, q)
+		}
+		if v := eval[string](t, ctx, `document.getElementById("f-status").value`); v != "error" {
+			t.Errorf("the saved view's status filter: %q", v)
+		}
+	})
+
 	t.Run("RefreshInPlace", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(base+"/?refresh=1"))
 		waitLoaded(t, ctx)

@@ -1,6 +1,6 @@
 // Pieces several pages share: empty states, the filter bar, the calls table.
-import { adminToken, api, APIError, apiURL, canSeeContent, CONTENT_HIDDEN, filters, FILTERS, go, href, query, Range, request, update } from "./state";
-import { add, h, int, linkRow, ms, shortTime, time, usd } from "./util";
+import { adminToken, api, APIError, apiURL, canSeeContent, CONTENT_HIDDEN, filters, FILTERS, go, href, project, query, Range, request, update } from "./state";
+import { add, copyText, h, int, linkRow, ms, shortTime, time, usd } from "./util";
 
 // emptyState says why there is nothing and what to do next.
 export function emptyState(r: Range, what = "Gen AI calls"): HTMLElement {
@@ -84,8 +84,79 @@ export function filterBar(r: Range): HTMLElement {
     fields,
     h("div", { class: "field buttons" },
       h("button", { type: "submit", class: "btn" }, "Apply"),
-      active ? h("button", { type: "button", class: "btn ghost", onclick: () => update({ ...Object.fromEntries(FILTERS.map((k) => [k, ""])), cursor: "" }) }, `Clear ${active}`) : null),
+      active ? h("button", { type: "button", class: "btn ghost", onclick: () => update({ ...Object.fromEntries(FILTERS.map((k) => [k, ""])), cursor: "" }) }, `Clear ${active}`) : null,
+      viewsMenu()),
   );
+}
+
+// A saved view is a page with its time range, filters and sort, named by
+// the user and kept in this browser per project; its link is the URL, so
+// it can be shared.
+interface View {
+  name: string;
+  url: string;
+}
+
+function viewsKey(): string {
+  return "genscope.views." + (project() || "default");
+}
+
+function savedViews(): View[] {
+  try {
+    const v = JSON.parse(localStorage.getItem(viewsKey()) || "[]");
+    return Array.isArray(v) ? v.filter((x) => x && typeof x.name === "string" && typeof x.url === "string" && x.url.startsWith("/")) : [];
+  } catch {
+    return [];
+  }
+}
+
+// viewsMenu lists the saved views and saves the current one.
+function viewsMenu(): HTMLElement {
+  const list = h("ul", { class: "plain-list", id: "views-list" });
+  const draw = () => {
+    const views = savedViews();
+    list.replaceChildren(...(views.length ? views.map((v, i) => h("li", { class: "view-item" },
+      h("a", { href: v.url, "data-link": true, "data-view-name": v.name }, v.name),
+      h("button", {
+        type: "button", class: "btn small ghost", "aria-label": "forget the view " + v.name, onclick: () => {
+          const all = savedViews();
+          all.splice(i, 1);
+          localStorage.setItem(viewsKey(), JSON.stringify(all));
+          draw();
+        },
+      }, "✕"))) : [h("li", { class: "muted small" }, "No saved views yet.")]));
+  };
+  draw();
+  const name = h("input", { type: "text", id: "view-name", maxlength: "80", placeholder: "e.g. errors of gpt-4o", autocomplete: "off" });
+  const save = () => {
+    const n = name.value.trim();
+    if (!n) {
+      name.focus();
+      return;
+    }
+    const q = query();
+    q.delete("cursor");
+    const s = q.toString();
+    const views = savedViews().filter((v) => v.name !== n);
+    views.push({ name: n, url: location.pathname + (s ? "?" + s : "") });
+    localStorage.setItem(viewsKey(), JSON.stringify(views));
+    name.value = "";
+    draw();
+  };
+  const copy = h("button", { type: "button", class: "btn small ghost", id: "copy-view-link" }, "Copy link");
+  copy.addEventListener("click", async () => {
+    copy.textContent = (await copyText(location.href)) ? "Copied ✓" : "Select the address bar";
+    setTimeout(() => (copy.textContent = "Copy link"), 2000);
+  });
+  return h("details", { class: "col-picker views", id: "views" },
+    h("summary", null, "Views"),
+    h("div", { class: "menu" },
+      list,
+      h("label", { for: "view-name", class: "small" }, "Save this view as"),
+      h("div", { class: "form-row" }, name, h("button", {
+        type: "button", class: "btn small", id: "save-view", onclick: save,
+      }, "Save")),
+      h("p", { class: "muted tiny" }, "Views are kept in this browser, per project. A view is its link: ", copy)));
 }
 
 export interface SpanRow {
