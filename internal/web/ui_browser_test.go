@@ -297,6 +297,19 @@ func TestBrowserPages(t *testing.T) {
 		}
 	})
 
+	t.Run("DarkTheme", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(base+"/"))
+		waitLoaded(t, ctx)
+		do(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.setItem("genscope.theme", "dark")`))
+		for _, p := range []struct{ name, path string }{{"overview", "/"}, {"spans", "/spans"}, {"trace-long", "/traces/" + longTrace}, {"alerts", "/alerts"}, {"connect", "/connect"}} {
+			do(t, ctx, chromedp.Navigate(base+p.path))
+			waitLoaded(t, ctx)
+			audit(t, ctx, axe, p.name+"@dark")
+			screenshot(t, ctx, "page-"+p.name+"-dark-1440")
+		}
+		do(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.removeItem("genscope.theme")`))
+	})
+
 	t.Run("SavedViews", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(base+"/spans?status=error&from=1h&sort=duration"))
 		waitLoaded(t, ctx)
