@@ -5,13 +5,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/alertcli"
+	"github.com/genscope/genscope/internal/api"
 	"github.com/genscope/genscope/internal/app"
 	"github.com/genscope/genscope/internal/bench"
 	"github.com/genscope/genscope/internal/config"
@@ -33,10 +33,11 @@ const usage = `genscope — monitoring for generative-AI applications
 Usage:
   genscope serve [--listen ADDR] [--grpc-listen ADDR] [--data DIR] [--config FILE] [--store clickhouse://HOST:PORT/DB]
                  [--tls-cert FILE --tls-key FILE | --tls-self-signed] [--components ingest,gateway,api,alerts]
-  genscope connection-string [--endpoint URL] [--project NAME]
+  genscope connection-string [--server URL | --config FILE] [--project NAME]
                                   the Application Insights connection string for an Azure Monitor exporter
-  genscope demo [--server URL] [--deployment D] [--exit]
-                                  run the lab's traffic through the gateway (starts a server when none answers)
+  genscope demo [--server URL | --config FILE] [--deployment D] [--exit]
+                                  run the lab's traffic through the gateway (starts a server when nothing
+                                  listens at a local address)
   genscope prompt "text" [--system S] [--deployment D] [--stream] [--server URL]
                                   send one prompt through the gateway and print the answer and its usage
                                   (with auth on: GENSCOPE_GATEWAY_KEY, and GENSCOPE_INGEST_KEY for the demo's spans)
@@ -45,10 +46,17 @@ Usage:
   genscope copy --from STORE --to STORE
                                   copy everything between stores (duckdb:PATH, clickhouse://HOST:PORT/DB), resumable
   genscope bench ingest [flags]   measure OTLP ingest throughput against a fresh server
+  genscope bench flood [flags]    a flood of large batches: peak RSS against 1 GiB, then how soon a normal request is served
   genscope bench query [flags]    generate a dataset and measure query latency
+  genscope bench gateway [flags]  the gateway's overhead: calls through it vs straight to the same upstream
+  genscope bench alerts [flags]   the CPU that evaluating many alert rules costs
   genscope bench clickhouse [-store clickhouse://HOST:PORT/DB]
                                   ClickHouse ingest rate, and aggregate queries vs DuckDB on the same dataset
+  genscope version                the version and revision this binary was built from
   genscope help
+
+The address of a running genscope (connection-string, demo, prompt, alerts) is --server, else the
+listen address (and TLS) of --config FILE or $GENSCOPE_CONFIG, else http://127.0.0.1:4318.
 
 Run "genscope COMMAND -h" for the flags of a command.
 `
@@ -87,6 +95,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return storecopy.Main(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
+		return nil
+	case "version", "--version":
+		fmt.Fprintln(stdout, "genscope", api.Version())
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
@@ -167,12 +178,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 func connectionString(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("connection-string", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	endpoint := fs.String("endpoint", "http://"+config.Default().Listen, "genscope's HTTP address as the exporter reaches it (https://... when serving TLS)")
+	server := fs.String("server", "", "genscope's HTTP address as the exporter reaches it (https://... when serving TLS); default: from --config")
+	endpoint := fs.String("endpoint", "", "the same as --server")
+	configFile := fs.String("config", os.Getenv("GENSCOPE_CONFIG"), "the server's config file, for its address")
 	project := fs.String("project", tenancy.DefaultProject, "project the telemetry goes to")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, appinsights.ConnectionString(*endpoint, *project))
+	base, err := serverAddr(cmp.Or(*server, *endpoint), *configFile)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, appinsights.ConnectionString(base, *project))
 	return nil
 }
 
@@ -180,41 +197,42 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	def := config.Default()
-	server := fs.String("server", "http://"+def.Listen, "genscope to send the lab's traffic to")
+	server := fs.String("server", "", "genscope to send the lab's traffic to (default: from --config, else http://"+def.Listen+")")
+	configFile := fs.String("config", os.Getenv("GENSCOPE_CONFIG"), "the server's config file, for its address")
 	deployment := fs.String("deployment", "gpt-4o", "gateway deployment the calls go to")
 	data := fs.String("data", def.Data, "data directory, when the demo starts a server")
 	exit := fs.Bool("exit", false, "when the demo started a server, stop it after the demo instead of serving on")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	base, err := serverAddr(*server, *configFile)
+	if err != nil {
+		return err
+	}
 	var running *app.App
 	serveErr := make(chan error, 1)
 	srvCtx, stopServer := context.WithCancel(ctx)
 	defer stopServer()
-	if !reachable(*server) {
-		u, err := url.Parse(*server)
-		if err != nil || u.Host == "" {
-			return fmt.Errorf("--server %q is not a URL", *server)
+	if err := probe(base); err != nil {
+		if !errors.Is(err, errNothingListens) {
+			return err
 		}
-		cfg := def
-		cfg.Listen, cfg.Data = u.Host, *data
-		fmt.Fprintf(stderr, "no genscope answers at %s: starting one (data in %s)\n", *server, *data)
-		if running, err = app.New(srvCtx, cfg, app.Logger("warn")); err != nil {
+		if running, err = startDemoServer(srvCtx, base, *data, stderr); err != nil {
 			return err
 		}
 		go func() { serveErr <- running.Run(srvCtx) }()
-		for i := 0; i < 100 && !reachable(*server); i++ {
+		for i := 0; i < 100 && probe(base) != nil; i++ {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	fmt.Fprintf(stdout, "Running the lab's prompts through %s/v1/chat/completions (deployment %s)...\n\n", *server, *deployment)
-	session, _, err := demo.Lab(ctx, demo.LabOptions{Server: *server, Deployment: *deployment, Out: stdout,
+	fmt.Fprintf(stdout, "Running the lab's prompts through %s/v1/chat/completions (deployment %s)...\n\n", base, *deployment)
+	session, _, err := demo.Lab(ctx, demo.LabOptions{Server: base, Deployment: *deployment, Out: stdout,
 		GatewayKey: os.Getenv("GENSCOPE_GATEWAY_KEY"), IngestKey: os.Getenv("GENSCOPE_INGEST_KEY")})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nDashboard: %s/  ·  these calls: %s/spans?session=%s&from=1h\n", *server, *server, session)
-	fmt.Fprintf(stdout, "API:       curl -s '%s/api/v1/overview?from=1h&session=%s'\n", *server, session)
+	fmt.Fprintf(stdout, "\nDashboard: %s/  ·  these calls: %s/spans?session=%s&from=1h\n", base, base, session)
+	fmt.Fprintf(stdout, "API:       curl -s '%s/api/v1/overview?from=1h&session=%s'\n", base, session)
 	if running == nil {
 		return nil
 	}
@@ -229,7 +247,8 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func promptCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("prompt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	server := fs.String("server", "http://"+config.Default().Listen, "genscope's address")
+	server := fs.String("server", "", "genscope's address (default: from --config, else http://"+config.Default().Listen+")")
+	configFile := fs.String("config", os.Getenv("GENSCOPE_CONFIG"), "the server's config file, for its address")
 	system := fs.String("system", "", "system message")
 	deployment := fs.String("deployment", "gpt-4o", "gateway deployment")
 	stream := fs.Bool("stream", false, "stream the answer as it is generated")
@@ -248,17 +267,10 @@ func promptCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(text) == 0 {
 		return errors.New(`prompt: give the prompt text, e.g. genscope prompt "What is OpenTelemetry?"`)
 	}
-	_, err := demo.Prompt(ctx, demo.PromptOptions{Server: *server, Deployment: *deployment, System: *system, Text: strings.Join(text, " "), Stream: *stream, Out: stdout, GatewayKey: os.Getenv("GENSCOPE_GATEWAY_KEY")})
-	return err
-}
-
-// reachable reports whether a genscope answers at base.
-func reachable(base string) bool {
-	c := http.Client{Timeout: time.Second}
-	resp, err := c.Get(strings.TrimRight(base, "/") + "/healthz")
+	base, err := serverAddr(*server, *configFile)
 	if err != nil {
-		return false
+		return err
 	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	_, err = demo.Prompt(ctx, demo.PromptOptions{Server: base, Deployment: *deployment, System: *system, Text: strings.Join(text, " "), Stream: *stream, Out: stdout, GatewayKey: os.Getenv("GENSCOPE_GATEWAY_KEY")})
+	return err
 }

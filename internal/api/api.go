@@ -29,6 +29,8 @@ type API struct {
 	deployments  []string
 	keysRequired bool
 	content      func(r *http.Request, project string) bool
+	// gatewayService is the service name of the gateway's spans.
+	gatewayService string
 }
 
 // Options tune the API.
@@ -52,11 +54,14 @@ type Options struct {
 	// KeysRequired says ingestion needs project keys (auth is on); the
 	// status endpoint then hands out no derived connection string.
 	KeysRequired bool
+	// GatewayService is the service name the gateway's spans carry, which
+	// GET /api/v1/status reports; "" when the gateway is off.
+	GatewayService string
 }
 
 // New returns the API over st.
 func New(st store.Store, prices *pricing.Table, log *slog.Logger, opts Options) *API {
-	a := &API{st: st, prices: prices, log: log, now: opts.Now, projectFor: opts.ProjectFor, timeout: opts.QueryTimeout, grpcListen: opts.GRPCListen, deployments: opts.Deployments, content: opts.Content, keysRequired: opts.KeysRequired}
+	a := &API{st: st, prices: prices, log: log, now: opts.Now, projectFor: opts.ProjectFor, timeout: opts.QueryTimeout, grpcListen: opts.GRPCListen, deployments: opts.Deployments, content: opts.Content, keysRequired: opts.KeysRequired, gatewayService: opts.GatewayService}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -78,6 +83,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/pricing", a.handle(a.pricing))
 	mux.HandleFunc("GET /api/v1/pricing/unknown", a.handle(a.unknownModels))
 	mux.HandleFunc("GET /api/v1/status", a.handle(a.status))
+	a.registerExport(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		jsonhttp.Write(w, http.StatusNotFound, errorBody{Error: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
@@ -103,32 +109,12 @@ type handlerFunc func(r request) (any, error)
 // project, runs the handler and maps its error to a status and JSON body.
 func (a *API) handle(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		project := tenancy.DefaultProject
-		if a.projectFor != nil {
-			p, err := a.projectFor(r)
-			if errors.Is(err, ErrForbidden) {
-				jsonhttp.Write(w, http.StatusForbidden, errorBody{Error: "this project is not readable with these credentials"})
-				return
-			}
-			if err != nil {
-				jsonhttp.Write(w, http.StatusUnauthorized, errorBody{Error: err.Error()})
-				return
-			}
-			project = p
-		}
-		q, err := parseQuery(r.URL.RawQuery)
-		if err != nil {
-			a.writeError(w, r, err)
+		req, content, cancel, ok := a.begin(w, r)
+		if !ok {
 			return
 		}
-		content := a.contentAllowed(r, project)
-		if !content && q.Get(contentParam) != "" {
-			jsonhttp.Write(w, http.StatusForbidden, errorBody{Error: contentParam + ": searching message text needs the content permission"})
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), a.timeout)
 		defer cancel()
-		out, err := h(request{Request: r, ctx: ctx, project: project, now: a.now(), q: q})
+		out, err := h(req)
 		if err != nil {
 			a.writeError(w, r, err)
 			return
@@ -139,6 +125,37 @@ func (a *API) handle(h handlerFunc) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		jsonhttp.Write(w, http.StatusOK, out)
 	}
+}
+
+// begin resolves a request's project and content permission and bounds it
+// by the query timeout; when it answers the request itself (401, 403) ok
+// is false.
+func (a *API) begin(w http.ResponseWriter, r *http.Request) (req request, content bool, cancel context.CancelFunc, ok bool) {
+	project := tenancy.DefaultProject
+	if a.projectFor != nil {
+		p, err := a.projectFor(r)
+		if errors.Is(err, ErrForbidden) {
+			jsonhttp.Write(w, http.StatusForbidden, errorBody{Error: "this project is not readable with these credentials"})
+			return req, false, nil, false
+		}
+		if err != nil {
+			jsonhttp.Write(w, http.StatusUnauthorized, errorBody{Error: err.Error()})
+			return req, false, nil, false
+		}
+		project = p
+	}
+	q, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		a.writeError(w, r, err)
+		return req, false, nil, false
+	}
+	content = a.contentAllowed(r, project)
+	if !content && q.Get(contentParam) != "" {
+		jsonhttp.Write(w, http.StatusForbidden, errorBody{Error: contentParam + ": searching message text needs the content permission"})
+		return req, false, nil, false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), a.timeout)
+	return request{Request: r, ctx: ctx, project: project, now: a.now(), q: q}, content, cancel, true
 }
 
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -238,28 +255,11 @@ func (a *API) breakdown(r request) (any, error) {
 }
 
 func (a *API) spans(r request) (any, error) {
-	f, err := a.filter(r)
+	q, err := a.spansQuery(r)
 	if err != nil {
 		return nil, err
 	}
-	q := r.q
-	limit, err := parseLimit(q, 50, 1000)
-	if err != nil {
-		return nil, err
-	}
-	all := false
-	switch q.Get("all") {
-	case "", "false", "0":
-	case "true", "1":
-		all = true
-	default:
-		return nil, badParam("all", "%q is not true or false", clip(q.Get("all")))
-	}
-	order, err := parseSort(q)
-	if err != nil {
-		return nil, err
-	}
-	page, err := a.st.Spans(r.ctx, store.SpansQuery{Filter: f, All: all, Limit: limit, Cursor: q.Get("cursor"), Order: order})
+	page, err := a.st.Spans(r.ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -267,6 +267,32 @@ func (a *API) spans(r request) (any, error) {
 		page.Spans = []store.SpanSummary{}
 	}
 	return page, nil
+}
+
+// spansQuery reads GET /api/v1/spans's parameters (and the export's).
+func (a *API) spansQuery(r request) (store.SpansQuery, error) {
+	f, err := a.filter(r)
+	if err != nil {
+		return store.SpansQuery{}, err
+	}
+	q := r.URL.Query()
+	limit, err := parseLimit(q, 50, 1000)
+	if err != nil {
+		return store.SpansQuery{}, err
+	}
+	all := false
+	switch q.Get("all") {
+	case "", "false", "0":
+	case "true", "1":
+		all = true
+	default:
+		return store.SpansQuery{}, badParam("all", "%q is not true or false", q.Get("all"))
+	}
+	order, err := parseSort(q)
+	if err != nil {
+		return store.SpansQuery{}, err
+	}
+	return store.SpansQuery{Filter: f, All: all, Limit: limit, Cursor: q.Get("cursor"), Order: order}, nil
 }
 
 func (a *API) trace(r request) (any, error) {

@@ -27,6 +27,9 @@ type Status struct {
 	Endpoints    Endpoints `json:"endpoints"`
 	Gateway      bool      `json:"gateway"`     // whether the gateway serves model calls
 	Deployments  []string  `json:"deployments"` // the gateway's deployments (Azure OpenAI deployment names, OpenAI model names)
+	// GatewayService is the service name of the gateway's own spans, so
+	// that a client can tell them from the app's ("" when it is off).
+	GatewayService string `json:"gateway_service"`
 }
 
 // Endpoints are the base URLs clients are configured with.
@@ -47,7 +50,7 @@ func (a *API) status(r request) (any, error) {
 	}
 	base := scheme + "://" + r.Host
 	st := Status{
-		Version:      version(),
+		Version:      Version(),
 		Project:      r.project,
 		KeysRequired: a.keysRequired,
 		Endpoints: Endpoints{
@@ -57,8 +60,9 @@ func (a *API) status(r request) (any, error) {
 			AzureOpenAI:   base,
 			API:           base + "/api/v1",
 		},
-		Gateway:     a.deployments != nil,
-		Deployments: a.deployments,
+		Gateway:        a.deployments != nil,
+		Deployments:    a.deployments,
+		GatewayService: a.gatewayService,
 	}
 	if !a.keysRequired {
 		// Without auth the instrumentation key is derived from the
@@ -90,8 +94,9 @@ func (a *API) status(r request) (any, error) {
 	return st, nil
 }
 
-// version is the module version and VCS revision the binary was built from.
-func version() string {
+// Version is the module version and VCS revision the binary was built
+// from (what GET /api/v1/status and genscope version report).
+func Version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"

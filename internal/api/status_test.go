@@ -20,17 +20,25 @@ import (
 	"github.com/genscope/genscope/internal/tenancy"
 )
 
-func TestStatusAndSort(t *testing.T) {
-	ctx := context.Background()
-	db, err := duckdb.Open(ctx, filepath.Join(t.TempDir(), "g.duckdb"), duckdb.Options{MemoryLimit: "256MB", Threads: 1})
+// testStore opens a DuckDB store in a temp dir (closed when the test
+// ends) and the default price table.
+func testStore(t *testing.T) (*duckdb.DB, *pricing.Table) {
+	t.Helper()
+	db, err := duckdb.Open(context.Background(), filepath.Join(t.TempDir(), "g.duckdb"), duckdb.Options{MemoryLimit: "256MB", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	prices, err := pricing.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db, prices
+}
+
+func TestStatusAndSort(t *testing.T) {
+	ctx := context.Background()
+	db, prices := testStore(t)
 	mux := http.NewServeMux()
 	api.New(db, prices, slog.New(slog.NewTextHandler(io.Discard, nil)), api.Options{GRPCListen: "127.0.0.1:4317", Deployments: []string{"gpt-4o", "gpt-4o-mini", "text-embedding-3-small"}}).Register(mux)
 	srv := httptest.NewServer(mux)

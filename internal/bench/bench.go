@@ -8,10 +8,13 @@ import (
 	"time"
 )
 
+// subcommands are the benchmarks "genscope bench" runs.
+const subcommands = "ingest, flood, query, gateway, alerts or clickhouse"
+
 // Main runs "genscope bench SUBCOMMAND".
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: want a subcommand: ingest, flood, query, gateway, alerts or clickhouse")
+		return fmt.Errorf("bench: want a subcommand: %s", subcommands)
 	}
 	switch args[0] {
 	case "ingest":
@@ -29,7 +32,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "clickhouse":
 		return clickhouseMain(ctx, args[1:], stdout, stderr)
 	default:
-		return fmt.Errorf("bench: unknown subcommand %q (want ingest, flood, query, gateway, alerts or clickhouse)", args[0])
+		return fmt.Errorf("bench: unknown subcommand %q (want %s)", args[0], subcommands)
 	}
 }
 

@@ -131,7 +131,7 @@ func TestBrowserAuth(t *testing.T) {
 		if got := eval[string](t, ctx, `document.getElementById("content-hidden").textContent`); !strings.Contains(got, "you don't have permission to see message content") {
 			t.Errorf("content notice %q", got)
 		}
-		if n := eval[int](t, ctx, `document.querySelectorAll("#spans td.content[data-hidden]").length`); n != eval[int](t, ctx, `document.querySelectorAll("#spans tbody tr").length`) {
+		if n := eval[int](t, ctx, `document.querySelectorAll("#spans td.c-input[data-hidden]").length`); n != eval[int](t, ctx, `document.querySelectorAll("#spans tbody tr").length`) {
 			t.Errorf("%d content cells say hidden", n)
 		}
 		if !eval[bool](t, ctx, `document.getElementById("f-q").disabled`) {
@@ -146,7 +146,7 @@ func TestBrowserAuth(t *testing.T) {
 			t.Errorf("user menu: user %q project %q", u, p)
 		}
 		// The trace view hides the conversation too.
-		do(t, ctx, chromedp.Click(chromedp.CSS(`#spans tbody tr`)))
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#spans tbody tr td.c-duration`)))
 		waitFor(t, ctx, `location.pathname.startsWith("/traces/") && document.querySelector("main[data-loaded=true]")`)
 		waitFor(t, ctx, `document.getElementById("content-hidden")`)
 
@@ -231,6 +231,127 @@ func TestBrowserAuth(t *testing.T) {
 		// anyone is signed in (401), and the throttled login (429).
 		if strings.Contains(p, "status of 401 (Unauthorized) ("+host+"/api/v1/status:") ||
 			strings.Contains(p, "status of 429 (Too Many Requests) ("+host+"/api/v1/login:") {
+			continue
+		}
+		t.Errorf("browser console: %s", p)
+	}
+}
+
+// TestBrowserFirstRun: auth on with only the admin token configured. The
+// token signs in from the login page and creates the first user; the
+// Accounts page creates another and resets a password; a viewer is not
+// offered what their role may not do. Each of these pages passes axe-core
+// and fits a phone's screen.
+func TestBrowserFirstRun(t *testing.T) {
+	exe := chromium(t)
+	requireBuilt(t)
+	axe := axeSource(t)
+	base := startAppWith(t, func(c *config.Config) {
+		c.Auth = config.Auth{Enabled: true, AdminToken: config.Secret(adminToken), SessionTTL: config.Duration(time.Hour)}
+	})
+	api := base + "/api/v1/"
+	var rule struct {
+		ID string `json:"id"`
+	}
+	authJSON(t, "POST", api+"alert-rules", adminToken, map[string]any{"name": "slow", "signal": "duration_ms", "aggregation": "avg", "operator": ">", "threshold": 4000, "window": "5m", "enabled": false}, 201, &rule)
+	ctx, problems := browser(t, exe)
+	check := func(name string) {
+		t.Helper()
+		for _, w := range []int64{390, 1440} {
+			do(t, ctx, chromedp.EmulateViewport(w, 900))
+			fits(t, ctx, name, int(w))
+			audit(t, ctx, axe, name+"@"+map[int64]string{390: "390", 1440: "1440"}[w])
+			screenshot(t, ctx, "auth-"+name+"-"+map[int64]string{390: "390", 1440: "1440"}[w])
+		}
+	}
+
+	do(t, ctx, chromedp.Navigate(base+"/alerts"))
+	waitFor(t, ctx, `document.getElementById("login")`)
+	check("login")
+	// A wrong token is refused with a clear message.
+	do(t, ctx, chromedp.Click(chromedp.ID("login-mode")), clearAndType("login-token", "not-the-token"), chromedp.Click(chromedp.ID("login-submit")))
+	waitFor(t, ctx, `document.getElementById("login-error").textContent !== ""`)
+	if msg := eval[string](t, ctx, `document.getElementById("login-error").textContent`); !strings.Contains(msg, "not the admin token") {
+		t.Errorf("wrong token: %q", msg)
+	}
+	do(t, ctx, clearAndType("login-token", adminToken), chromedp.Click(chromedp.ID("login-submit")))
+	waitFor(t, ctx, `document.getElementById("first-run")`)
+	check("first-run")
+	if html := eval[string](t, ctx, `document.documentElement.outerHTML`); strings.Contains(html, adminToken) {
+		t.Error("the admin token is in the page")
+	}
+	const ownerPass = "owner-pass-4411"
+	do(t, ctx, clearAndType("first-user", "owner"), clearAndType("first-password", ownerPass), chromedp.Click(chromedp.ID("first-submit")))
+	// Creating the user and signing in hash the password twice (bcrypt at
+	// the configured cost: seconds under -race on a busy machine).
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!document.querySelector("main[data-loaded]") || (document.getElementById("first-error") || {}).textContent > ""`,
+		chromedp.WithPollingTimeout(90*time.Second))); err != nil {
+		t.Fatalf("creating the first user: %v", err)
+	}
+	if msg := eval[string](t, ctx, `(document.getElementById("first-error") || {}).textContent || ""`); msg != "" {
+		t.Fatalf("creating the first user: %s", msg)
+	}
+	waitLoaded(t, ctx)
+	if p, u := eval[string](t, ctx, `location.pathname`), eval[string](t, ctx, `document.getElementById("user-name").textContent`); p != "/alerts" || u != "owner" {
+		t.Errorf("after creating the first user: at %s as %q; want /alerts as owner", p, u)
+	}
+	if tok := eval[string](t, ctx, `sessionStorage.getItem("genscope.admin_token") || ""`); tok != "" {
+		t.Error("the admin token is still kept after signing in as the new user")
+	}
+	// The owner is an administrator: the rule can be changed and evaluated.
+	if !eval[bool](t, ctx, `!!document.getElementById("new-rule") && !!document.querySelector("#rules .eval")`) {
+		t.Error("an administrator is not offered New/Evaluate")
+	}
+
+	// Accounts: a new user, then a new password for them.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`nav a[href^="/accounts"]`)))
+	waitLoaded(t, ctx)
+	check("accounts")
+	do(t, ctx, clearAndType("new-user", "vera"), clearAndType("new-user-password", "first-pass-0001"), chromedp.Click(chromedp.ID("new-user-submit")))
+	waitFor(t, ctx, `document.querySelector('#accounts tr[data-account="vera"]')`)
+	do(t, ctx, chromedp.Click(chromedp.CSS(`[data-reset="vera"]`)))
+	waitFor(t, ctx, `document.getElementById("pw-vera")`)
+	const veraPass = "second-pass-0002"
+	do(t, ctx, clearAndType("pw-vera", veraPass), chromedp.KeyEvent("\r"))
+	waitFor(t, ctx, `document.querySelector('[data-reset-done="vera"]')`)
+	authJSON(t, "PUT", api+"projects/default/members/vera", adminToken, map[string]any{"role": "viewer"}, 200, nil)
+
+	// The viewer: sign-in with the new password; no New/Edit/Delete/Evaluate.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#user-menu summary`)), chromedp.Click(chromedp.ID("sign-out")))
+	login(t, ctx, "vera", "first-pass-0001")
+	waitFor(t, ctx, `document.getElementById("login-error").textContent !== ""`)
+	login(t, ctx, "vera", veraPass)
+	// Back on Accounts, which a viewer may not see: said plainly.
+	waitFor(t, ctx, `document.querySelector("main[data-loaded=error] #forbidden")`)
+	do(t, ctx, chromedp.Navigate(base+"/alerts"))
+	waitLoaded(t, ctx)
+	if n := eval[int](t, ctx, `document.querySelectorAll("#new-rule, #rules .eval, #rules .danger").length`); n != 0 {
+		t.Errorf("a viewer is offered %d rule actions", n)
+	}
+	if v := eval[string](t, ctx, `document.querySelector('#rules tr[data-rule="`+rule.ID+`"] .actions a').textContent`); v != "View" {
+		t.Errorf("a viewer's rule link says %q", v)
+	}
+	if eval[bool](t, ctx, `!!document.querySelector('nav a[href^="/accounts"]')`) {
+		t.Error("a viewer sees Accounts")
+	}
+	check("viewer-alerts")
+	do(t, ctx, chromedp.Navigate(base+"/alerts/rules/"+rule.ID))
+	waitLoaded(t, ctx)
+	if !eval[bool](t, ctx, `!!document.getElementById("read-only-role") && document.querySelector("#main fieldset.plain").disabled`) {
+		t.Error("the rule form is editable for a viewer")
+	}
+	do(t, ctx, chromedp.Navigate(base+"/alerts/action-groups"))
+	waitLoaded(t, ctx)
+	if eval[bool](t, ctx, `!!document.getElementById("new-group")`) {
+		t.Error("a viewer is offered a new action group")
+	}
+
+	time.Sleep(200 * time.Millisecond)
+	host := "http://" + strings.TrimPrefix(base, "http://")
+	for _, p := range problems() {
+		// 401s are the point of signing in: before it, and the wrong token
+		// and password; the 403 is the viewer on Accounts.
+		if strings.Contains(p, "status of 401 (Unauthorized) ("+host+"/api/v1/") || strings.Contains(p, "status of 403 (Forbidden) ("+host+"/api/v1/users") {
 			continue
 		}
 		t.Errorf("browser console: %s", p)

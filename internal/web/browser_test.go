@@ -283,7 +283,7 @@ func browser(t *testing.T, exe string) (context.Context, func() []string) {
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancelT := context.WithTimeout(ctx, 8*time.Minute) // TestBrowserPages visits every page at two sizes
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
 	var mu sync.Mutex
 	var problems []string
@@ -464,8 +464,8 @@ func TestBrowser(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(base+"/"))
 		waitLoaded(t, ctx)
 		checkTiles(t, "24h", tiles(t, ctx), ov24)
-		if n := eval[int](t, ctx, `document.querySelectorAll(".chart .uplot canvas").length`); n != 4 {
-			t.Errorf("%d charts drawn, want 4", n)
+		if n := eval[int](t, ctx, `document.querySelectorAll(".chart .uplot canvas").length`); n != 5 {
+			t.Errorf("%d charts drawn, want 5 (tokens, calls, latency, cost, cost by model)", n)
 		}
 		text := eval[string](t, ctx, `document.querySelector("[data-tile=calls]").innerText`)
 		if !strings.Contains(text, "18") || !strings.Contains(text, "calls") {
@@ -631,7 +631,7 @@ func TestBrowser(t *testing.T) {
 		}
 		do(t, ctx, chromedp.Navigate(base+"/spans"))
 		waitLoaded(t, ctx)
-		do(t, ctx, chromedp.Click(chromedp.CSS(`#spans tr[data-span="`+call.SpanID+`"] td.content`)))
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#spans tr[data-span="`+call.SpanID+`"] td.c-input`)))
 		waitLoaded(t, ctx)
 		if p := eval[string](t, ctx, `location.pathname`); p != "/traces/"+call.TraceID {
 			t.Fatalf("after the click: %s", p)

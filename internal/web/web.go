@@ -25,7 +25,7 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 // Pages are the paths of the dashboard's pages, routed in the browser. They
 // are listed rather than caught with "/", so that other paths keep the
 // mux's answers (404, or 405 for GET /v1/traces).
-var Pages = []string{"/{$}", "/overview", "/spans", "/traces/{trace_id}", "/sessions", "/sessions/{session_id...}", "/connect", "/alerts",
+var Pages = []string{"/{$}", "/overview", "/spans", "/traces/{trace_id}", "/sessions", "/sessions/{session_id...}", "/users", "/accounts", "/connect", "/alerts",
 	"/alerts/fired", "/alerts/history", "/alerts/rules/{id}", "/alerts/action-groups", "/alerts/action-groups/{id}", "/projects", "/projects/{name}"}
 
 // Options configure the UI.
@@ -71,6 +71,39 @@ func (u *UI) Register(mux *http.ServeMux) {
 	for _, p := range Pages {
 		mux.HandleFunc("GET "+p, u.page)
 	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notFound(mux, w, r) })
+}
+
+// notFound answers a request nothing else serves as the mux would (405
+// when another method has a handler there, 404 otherwise), with an HTML
+// page for browsers instead of the mux's plain text.
+func notFound(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+		if m == r.Method || (m == http.MethodGet && r.Method == http.MethodHead) {
+			continue
+		}
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, pat := mux.Handler(r2); pat != "" && pat != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return
+	}
+	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	securityHeaders(h)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write([]byte(notFoundPage))
 }
 
 func securityHeaders(h http.Header) {
@@ -139,6 +172,25 @@ func acceptsGzip(r *http.Request) bool {
 	}
 	return false
 }
+
+// notFoundPage is what a browser gets for a path that is no page: it works
+// without the dashboard's script and style (and within the CSP).
+const notFoundPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Not found · genscope</title></head>
+<body>
+<main>
+<h1>Not found</h1>
+<p>genscope has no page at this address.</p>
+<ul>
+<li><a href="/">Overview</a></li>
+<li><a href="/spans">Gen AI spans</a></li>
+<li><a href="/connect">Connect an application</a></li>
+</ul>
+<p>The JSON API is under <a href="/api/v1/status">/api/v1/</a>.</p>
+</main>
+</body></html>
+`
 
 const notBuilt = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>genscope: UI not built</title></head>

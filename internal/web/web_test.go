@@ -185,4 +185,23 @@ func TestAppRoutes(t *testing.T) {
 	f("GET", "/healthz", http.StatusOK)
 	f("GET", "/nothing", http.StatusNotFound)
 	f("POST", "/spans", http.StatusMethodNotAllowed)
+
+	// A browser asking for a path that is no page gets an HTML 404 with
+	// links to the pages; other clients the mux's plain text.
+	for _, c := range []struct{ accept, ctype, body string }{
+		{"text/html,application/xhtml+xml", "text/html", "<h1>Not found</h1>"},
+		{"*/*", "text/plain", "404 page not found"},
+	} {
+		req, _ := http.NewRequest("GET", base+"/no/such/page", nil)
+		req.Header.Set("Accept", c.accept)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(resp.Header.Get("Content-Type"), c.ctype) || !strings.Contains(string(b), c.body) {
+			t.Errorf("GET /no/such/page (Accept %s) = %d %s %q", c.accept, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+	}
 }

@@ -1,7 +1,7 @@
 // The alerts pages: rules with their state, fired alerts and history.
 // The rule form is in ruleform.ts, action groups in groups.ts.
-import { api, go, href, query, send, update } from "./state";
-import { add, ago, h, int, ms, pct, time, usd } from "./util";
+import { access, api, canEdit, go, href, query, send, update } from "./state";
+import { add, ago, h, int, ms, pct, sortable, time, usd } from "./util";
 
 export interface Rule {
   id: string;
@@ -288,7 +288,7 @@ function ruleRow(r: Rule, alerts: Instance[], groups: Map<string, string>): HTML
   const l = last(r, alerts);
   const mine = alerts.filter((a) => a.rule_id === r.id && a.state === "fired");
   const edit = href("/alerts/rules/" + encodeURIComponent(r.id));
-  const actions = h("td", { class: "actions nowrap" });
+  const actions = h("td", { class: "actions" });
   const evalBtn = h("button", { type: "button", class: "btn small eval", title: "evaluate the rule now (notifies when its state changes)" }, "Evaluate now");
   evalBtn.addEventListener("click", async () => {
     evalBtn.disabled = true;
@@ -317,8 +317,9 @@ function ruleRow(r: Rule, alerts: Instance[], groups: Map<string, string>): HTML
       add(actions, h("div", { class: "bad small eval-error", role: "alert" }, (err as Error).message));
     }
   });
-  add(actions, evalBtn, " ", h("a", { class: "btn small ghost", href: edit, "data-link": true }, r.read_only ? "View" : "Edit"));
-  if (!r.read_only) {
+  const may = canEdit();
+  add(actions, may ? [evalBtn, " "] : null, h("a", { class: "btn small ghost", href: edit, "data-link": true }, r.read_only || !may ? "View" : "Edit"));
+  if (!r.read_only && may) {
     add(actions, " ", deleteButton("Delete “" + r.name + "”", "alert-rules/" + encodeURIComponent(r.id), "delete this rule"));
   }
   const groupNames = (r.action_groups || []).map((g) => groups.get(g) || g);
@@ -329,7 +330,7 @@ function ruleRow(r: Rule, alerts: Instance[], groups: Map<string, string>): HTML
     h("td", null, sevBadge(r.severity)),
     h("td", null, h("code", { class: "cond" }, condition(r)), h("div", { class: "muted small" }, filterText(r))),
     h("td", null, r.enabled ? "Enabled" : h("span", { class: "muted" }, "Disabled")),
-    h("td", { class: "state" }, stateBadge(r.state),
+    h("td", { class: "state" }, l || r.state === "fired" ? stateBadge(r.state) : h("span", { class: "badge alert-new", "data-state": "none", title: "the rule has not been evaluated since it was created" }, "not evaluated yet"),
       mine.length ? h("div", { class: "small" }, mine.map((a) => h("div", null, a.key ? a.key + ": " : "", fmtValue(r.signal, a.value)))) : null),
     h("td", { class: "last nowrap" }, l
       ? [h("div", { class: "value", "data-value": l.value === null ? "" : String(l.value) }, fmtValue(r.signal, l.value)),
@@ -353,13 +354,13 @@ export async function rulesPage(main: HTMLElement, signal: AbortSignal) {
   const fired = alerts.alerts.filter((a) => a.state === "fired").length;
   const names = new Map(groups.action_groups.map((g) => [g.id, g.name]));
   add(main, tabs("rules", fired));
-  const newBtn = h("a", { class: "btn", href: href("/alerts/rules/new"), "data-link": true, id: "new-rule" }, "+ New alert rule");
+  const newBtn = canEdit() ? h("a", { class: "btn", href: href("/alerts/rules/new"), "data-link": true, id: "new-rule" }, "+ New alert rule") : null;
   if (rules.rules.length === 0) {
     add(main, h("section", { class: "card empty", "data-empty": "true" },
       h("h3", null, "No alert rules yet"),
       h("p", null, "An alert rule watches a signal of your model calls — for example “average duration of gpt-4o over 5 minutes > 4000 ms” — and notifies an action group when it fires."),
       h("ul", null,
-        h("li", null, newBtn, " and watch its preview against your recent data."),
+        newBtn ? h("li", null, newBtn, " and watch its preview against your recent data.") : h("li", null, "An editor of this project can create one (your role here is ", access()?.role || "viewer", ")."),
         groups.action_groups.length ? null : h("li", null, "Say who gets notified: ", h("a", { href: href("/alerts/action-groups/new"), "data-link": true }, "create an action group"), " (email, webhook, Slack, Teams, PagerDuty)."),
         h("li", null, "Or keep rules in the config file under ", h("code", null, "alerts:"), " (alerts as code; read-only here)."),
       )));
@@ -369,9 +370,9 @@ export async function rulesPage(main: HTMLElement, signal: AbortSignal) {
   const rows = rules.rules.map((r) => ruleRow(r, alerts.alerts, names));
   add(main, h("section", { class: "card table-card" },
     h("div", { class: "table-head" }, h("h3", null, "Alert rules", h("span", { class: "muted small", id: "rules-summary" }, summary(rules.rules.length, fired))), newBtn),
-    h("div", { class: "scroll" }, h("table", { class: "grid-table", id: "rules" },
-      h("thead", null, h("tr", null, ["Name", "Severity", "Condition", "Enabled", "State", "Last evaluation", "Source", "Actions"].map((l) => h("th", null, l)))),
-      h("tbody", null, rows)))));
+    h("div", { class: "scroll" }, sortable(h("table", { class: "grid-table", id: "rules" },
+      h("thead", null, h("tr", null, ["Name", "Severity", "Condition", "Enabled", "State", "Last evaluation", "Source", "Actions"].map((l) => h("th", l === "Actions" ? { "data-nosort": "" } : null, l)))),
+      h("tbody", null, rows))))));
   main.dataset.loaded = "true";
 }
 

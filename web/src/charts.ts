@@ -19,6 +19,16 @@ export interface ChartSpec {
   lines: Line[];
   fmt: (v: number) => string;
   axis?: (v: number) => string; // tick labels; fmt when not given
+  axes?: (vals: number[]) => string[]; // all tick labels at once (one unit for the axis)
+  onZoom?: (from: Date, to: Date) => void; // a range dragged across the chart
+}
+
+// msAxis labels a latency axis in one unit, the one its largest tick
+// suits: 0 ms … 800 ms, or 0 s … 2.5 s.
+export function msAxis(vals: number[]): string[] {
+  const max = Math.max(...vals.map(Math.abs));
+  const [div, unit] = max >= 60000 ? [60000, " min"] : max >= 1000 ? [1000, " s"] : [1, " ms"];
+  return vals.map((v) => +(v / div).toPrecision(3) + unit);
 }
 
 function cssVar(name: string): string {
@@ -62,7 +72,8 @@ export function dropCharts(el: Element) {
 // chart draws one chart into a new card element.
 export function chart(spec: ChartSpec, width: number): HTMLElement {
   const body = h("div", { class: "chart-body" });
-  const card = h("section", { class: "card chart", "data-chart": spec.title }, h("h3", null, spec.title, h("span", { class: "unit" }, " (" + spec.unit + ")")), body);
+  const card = h("section", { class: "card chart", "data-chart": spec.title }, h("h3", null, spec.title, h("span", { class: "unit" }, " (" + spec.unit + ")")),
+    spec.onZoom ? h("p", { class: "muted tiny chart-hint" }, "Drag across the chart to zoom in; click a legend entry to hide or show its line.") : null, body);
   const raw = spec.lines.map((l) => l.values);
   const data: (number | null)[][] = spec.lines.map((l, i) => {
     if (l.stackedOn === undefined) return l.values;
@@ -75,11 +86,19 @@ export function chart(spec: ChartSpec, width: number): HTMLElement {
     width: Math.max(200, width),
     height: 190,
     legend: { live: true },
-    cursor: { drag: { x: false, y: false } },
+    cursor: { drag: { x: !!spec.onZoom, y: false, setScale: false } },
+    hooks: spec.onZoom ? {
+      setSelect: [(u: uPlot) => {
+        if (u.select.width < 4) return;
+        const a = u.posToVal(u.select.left, "x"), b = u.posToVal(u.select.left + u.select.width, "x");
+        u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+        spec.onZoom!(new Date(a * 1000), new Date(b * 1000));
+      }],
+    } : undefined,
     scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
     axes: [
       { stroke: axisColor, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
-      { stroke: axisColor, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 74, values: (_u, vals) => vals.map((v) => (spec.axis || spec.fmt)(v)) },
+      { stroke: axisColor, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 74, values: (_u, vals) => (spec.axes ? spec.axes(vals) : vals.map((v) => (spec.axis || spec.fmt)(v))) },
     ],
     series: [
       { value: (_u, v) => (v === null ? "—" : new Date(v * 1000).toLocaleString()) },
@@ -106,5 +125,23 @@ export function chart(spec: ChartSpec, width: number): HTMLElement {
   // Stacked lines are drawn before the lines they sit on, so fills overlap correctly.
   const u = new uPlot(opts, [spec.times, ...data] as uPlot.AlignedData, body);
   live.add(u);
+  // Legend entries toggle their line: with the keyboard too.
+  u.root.querySelectorAll<HTMLElement>(".u-legend .u-series").forEach((row, i) => {
+    if (i === 0) return;
+    const label = row.querySelector("th") as HTMLElement | null;
+    if (!label) return;
+    label.tabIndex = 0;
+    label.setAttribute("role", "button");
+    label.title = "show or hide this line";
+    const pressed = () => label.setAttribute("aria-pressed", String(!row.classList.contains("u-off")));
+    pressed();
+    label.addEventListener("click", () => setTimeout(pressed));
+    label.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        label.click();
+      }
+    });
+  });
   return card;
 }

@@ -1,6 +1,6 @@
 // Pieces several pages share: empty states, the filter bar, the calls table.
-import { api, canSeeContent, CONTENT_HIDDEN, filters, FILTERS, go, href, query, Range, update } from "./state";
-import { h, int, linkRow, ms, shortTime, time, usd } from "./util";
+import { adminToken, api, APIError, apiURL, canSeeContent, CONTENT_HIDDEN, filters, FILTERS, go, href, project, query, Range, request, update } from "./state";
+import { add, copyText, h, int, linkRow, ms, shortTime, time, usd } from "./util";
 
 // emptyState says why there is nothing and what to do next.
 export function emptyState(r: Range, what = "Gen AI calls"): HTMLElement {
@@ -26,6 +26,11 @@ export function contentNotice(): HTMLElement | null {
 
 export function errorCard(err: unknown): HTMLElement {
   const msg = err instanceof Error ? err.message : String(err);
+  if (err instanceof APIError && err.status === 403) {
+    return h("section", { class: "card error-card", role: "alert", id: "forbidden" }, h("h3", null, "Not permitted"),
+      h("p", null, "Your account may not see this page (", msg, "). An administrator can change your role."),
+      h("p", null, h("a", { href: href("/"), "data-link": true }, "Go to the overview")));
+  }
   return h("section", { class: "card error-card", role: "alert" }, h("h3", null, "Could not load this page"), h("p", null, msg),
     h("p", { class: "muted" }, "Check that genscope is running; details are in its log."));
 }
@@ -79,8 +84,79 @@ export function filterBar(r: Range): HTMLElement {
     fields,
     h("div", { class: "field buttons" },
       h("button", { type: "submit", class: "btn" }, "Apply"),
-      active ? h("button", { type: "button", class: "btn ghost", onclick: () => update({ ...Object.fromEntries(FILTERS.map((k) => [k, ""])), cursor: "" }) }, `Clear ${active}`) : null),
+      active ? h("button", { type: "button", class: "btn ghost", onclick: () => update({ ...Object.fromEntries(FILTERS.map((k) => [k, ""])), cursor: "" }) }, `Clear ${active}`) : null,
+      viewsMenu()),
   );
+}
+
+// A saved view is a page with its time range, filters and sort, named by
+// the user and kept in this browser per project; its link is the URL, so
+// it can be shared.
+interface View {
+  name: string;
+  url: string;
+}
+
+function viewsKey(): string {
+  return "genscope.views." + (project() || "default");
+}
+
+function savedViews(): View[] {
+  try {
+    const v = JSON.parse(localStorage.getItem(viewsKey()) || "[]");
+    return Array.isArray(v) ? v.filter((x) => x && typeof x.name === "string" && typeof x.url === "string" && x.url.startsWith("/")) : [];
+  } catch {
+    return [];
+  }
+}
+
+// viewsMenu lists the saved views and saves the current one.
+function viewsMenu(): HTMLElement {
+  const list = h("ul", { class: "plain-list", id: "views-list" });
+  const draw = () => {
+    const views = savedViews();
+    list.replaceChildren(...(views.length ? views.map((v, i) => h("li", { class: "view-item" },
+      h("a", { href: v.url, "data-link": true, "data-view-name": v.name }, v.name),
+      h("button", {
+        type: "button", class: "btn small ghost", "aria-label": "forget the view " + v.name, onclick: () => {
+          const all = savedViews();
+          all.splice(i, 1);
+          localStorage.setItem(viewsKey(), JSON.stringify(all));
+          draw();
+        },
+      }, "✕"))) : [h("li", { class: "muted small" }, "No saved views yet.")]));
+  };
+  draw();
+  const name = h("input", { type: "text", id: "view-name", maxlength: "80", placeholder: "e.g. errors of gpt-4o", autocomplete: "off" });
+  const save = () => {
+    const n = name.value.trim();
+    if (!n) {
+      name.focus();
+      return;
+    }
+    const q = query();
+    q.delete("cursor");
+    const s = q.toString();
+    const views = savedViews().filter((v) => v.name !== n);
+    views.push({ name: n, url: location.pathname + (s ? "?" + s : "") });
+    localStorage.setItem(viewsKey(), JSON.stringify(views));
+    name.value = "";
+    draw();
+  };
+  const copy = h("button", { type: "button", class: "btn small ghost", id: "copy-view-link" }, "Copy link");
+  copy.addEventListener("click", async () => {
+    copy.textContent = (await copyText(location.href)) ? "Copied ✓" : "Select the address bar";
+    setTimeout(() => (copy.textContent = "Copy link"), 2000);
+  });
+  return h("details", { class: "col-picker views", id: "views" },
+    h("summary", null, "Views"),
+    h("div", { class: "menu" },
+      list,
+      h("label", { for: "view-name", class: "small" }, "Save this view as"),
+      h("div", { class: "form-row" }, name, h("button", {
+        type: "button", class: "btn small", id: "save-view", onclick: save,
+      }, "Save")),
+      h("p", { class: "muted tiny" }, "Views are kept in this browser, per project. A view is its link: ", copy)));
 }
 
 export interface SpanRow {
@@ -111,19 +187,71 @@ export function statusBadge(s: string, errType?: string): HTMLElement {
   return h("span", { class: "badge st-" + s, title: errType || s }, s === "error" ? "error" : s === "ok" ? "ok" : "unset");
 }
 
-// content shows the system message, input and output previews stacked in one cell.
-function content(s: SpanRow): HTMLElement {
-  if (!canSeeContent()) return h("td", { class: "content muted", title: CONTENT_HIDDEN, "data-hidden": "true" }, "content hidden");
-  const line = (label: string, text: string, cls: string) =>
-    h("div", { class: "pv " + cls, title: text }, h("span", { class: "pv-label" }, label), text ? text : h("span", { class: "muted" }, "—"));
-  return h("td", { class: "content" }, line("system", s.system, "sys"), line("input", s.input, "in"), line("output", s.output, "out"));
-}
-
 type SortKey = "time" | "duration" | "tokens";
 
+// COLUMNS are the spans table's columns: key, header, whether hidden by
+// default. The user's choice is kept in localStorage.
+const COLUMNS: [string, string, boolean][] = [
+  ["time", "Time", false], ["status", "Status", false], ["duration", "Duration", false], ["model", "Model", false],
+  ["operation", "Operation", true], ["service", "Service", true], ["user", "User", true], ["in", "Input tokens", false], ["out", "Output tokens", false],
+  ["cost", "Cost (USD)", false], ["session", "Session", false], ["system", "System message", false], ["input", "Input", false], ["output", "Output", false],
+];
+const COLS_KEY = "genscope.columns";
+
+function hiddenColumns(): Set<string> {
+  try {
+    const saved = JSON.parse(localStorage.getItem(COLS_KEY) || "null");
+    if (Array.isArray(saved)) return new Set(saved);
+  } catch {
+    // fall back to the defaults
+  }
+  return new Set(COLUMNS.filter((c) => c[2]).map((c) => c[0]));
+}
+
+// columnPicker shows and hides the spans table's columns.
+export function columnPicker(table: HTMLElement): HTMLElement {
+  const hidden = hiddenColumns();
+  return h("details", { class: "col-picker", id: "columns" },
+    h("summary", null, "Columns"),
+    h("fieldset", { class: "menu checks" }, h("legend", { class: "sr-only" }, "Columns to show"),
+      COLUMNS.map(([k, label]) => h("label", { class: "inline" },
+        h("input", {
+          type: "checkbox", "data-col": k, checked: !hidden.has(k), onchange: (e: Event) => {
+            const on = (e.target as HTMLInputElement).checked;
+            if (on) hidden.delete(k);
+            else hidden.add(k);
+            localStorage.setItem(COLS_KEY, JSON.stringify([...hidden]));
+            table.classList.toggle("hide-" + k, !on);
+          },
+        }), " ", label))));
+}
+
+// resizer lets the user widen a content column by dragging its header's
+// corner; the width applies to the column's cells through a CSS variable.
+function resizer(table: HTMLElement, key: string, label: string): HTMLElement {
+  const box = h("div", { class: "col-resize", title: "drag the corner to resize" }, label);
+  const saved = Number(localStorage.getItem("genscope.width." + key));
+  if (saved > 60) {
+    box.style.width = saved + "px";
+    table.style.setProperty("--w-" + key, saved + "px");
+  }
+  new ResizeObserver(() => {
+    const w = box.offsetWidth;
+    if (w < 60) return;
+    table.style.setProperty("--w-" + key, w + "px");
+    if (box.style.width) localStorage.setItem("genscope.width." + key, String(w));
+  }).observe(box);
+  return box;
+}
+
 // callsTable is the Gen AI spans table; sortable headers when sort is given.
-export function callsTable(rows: SpanRow[], sort?: SortKey, showSession = true): HTMLElement {
-  const th = (label: string, key?: SortKey, cls = "") => {
+export function callsTable(rows: SpanRow[], sort?: SortKey, showSession = true): HTMLTableElement {
+  const hidden = hiddenColumns();
+  if (!showSession) hidden.add("session");
+  const table = h("table", { class: "grid-table calls " + [...hidden].map((k) => "hide-" + k).join(" "), id: "spans" });
+  const th = (col: string, label: string, key?: SortKey, cls = "") => {
+    cls += " c-" + col;
+    if (col === "system" || col === "input" || col === "output") return h("th", { class: cls }, resizer(table, col, label));
     if (!key || !sort) return h("th", { class: cls }, label);
     const on = sort === key;
     const what = key === "tokens" ? "total tokens (input + output)" : key === "time" ? "time, newest first" : label.toLowerCase() + ", largest first";
@@ -131,29 +259,36 @@ export function callsTable(rows: SpanRow[], sort?: SortKey, showSession = true):
       h("button", { type: "button", class: "th-btn", title: "sort by " + what, onclick: () => update({ sort: key === "time" ? "" : key, cursor: "" }) },
         label, on ? " ▼" : ""));
   };
-  return h("table", { class: "grid-table calls", id: "spans" },
+  const hide = !canSeeContent();
+  const pv = (col: string, text: string) => hide
+    ? h("td", { class: "c-" + col + " pv muted", title: CONTENT_HIDDEN, "data-hidden": "true" }, "hidden")
+    : h("td", { class: "c-" + col + " pv" }, h("div", { title: text }, text || h("span", { class: "muted" }, "—")));
+  add(table,
     h("thead", null, h("tr", null,
-      th("Time", "time"), th("Status"), th("Duration", "duration", "num"), th("Model"), th("Operation"),
-      th("Input tokens", "tokens", "num"), th("Output tokens", undefined, "num"), th("Cost (USD)", undefined, "num"), showSession ? th("Session") : null,
-      th("System message · input · output"))),
-    h("tbody", null, rows.map((s) =>
-      linkRow(h("tr", { "data-trace": s.trace_id, "data-span": s.span_id },
-        h("td", { class: "nowrap", title: time(s.start_time) }, shortTime(s.start_time)),
-        h("td", null, statusBadge(s.status, s.error_type)),
-        h("td", { class: "num" }, ms(s.duration_ms)),
-        h("td", { class: "nowrap" }, s.model || h("span", { class: "muted" }, s.name)),
-        h("td", null, s.operation || h("span", { class: "muted" }, "—")),
-        h("td", { class: "num" }, int(s.input_tokens)),
-        h("td", { class: "num" }, int(s.output_tokens)),
-        h("td", { class: "num", title: s.cost_usd === null ? "unknown: no price for this model" : "" }, usd(s.cost_usd)),
-        !showSession ? null : h("td", { class: "nowrap" }, s.session ? h("a", { href: href("/sessions/" + encodeURIComponent(s.session)), "data-link": true, class: "mono", title: s.session }, short(s.session)) : h("span", { class: "muted" }, "—")),
-        content(s),
-      ), () => go(href("/traces/" + s.trace_id, { span: s.span_id })), `open trace of ${s.model || s.name} at ${time(s.start_time)}`))),
+      th("time", "Time", "time"), th("status", "Status"), th("duration", "Duration", "duration", "num"), th("model", "Model"), th("operation", "Operation"),
+      th("service", "Service"), th("user", "User"),
+      th("in", "Input tokens", "tokens", "num"), th("out", "Output tokens", undefined, "num"), th("cost", "Cost (USD)", undefined, "num"), th("session", "Session"),
+      th("system", "System message"), th("input", "Input"), th("output", "Output"))),
+    h("tbody", null, rows.map((s) => {
+      const trace = href("/traces/" + s.trace_id, { span: s.span_id });
+      const model = s.model || s.name;
+      return linkRow(h("tr", { "data-trace": s.trace_id, "data-span": s.span_id },
+        h("td", { class: "c-time nowrap", title: time(s.start_time) }, h("a", { href: trace, "data-link": true, tabindex: "-1" }, shortTime(s.start_time))),
+        h("td", { class: "c-status" }, statusBadge(s.status, s.error_type)),
+        h("td", { class: "c-duration num" }, ms(s.duration_ms)),
+        h("td", { class: "c-model" }, h("span", { class: "trunc" + (s.model ? "" : " muted"), title: model + (s.response_model && s.response_model !== s.model ? " → " + s.response_model : "") }, model)),
+        h("td", { class: "c-operation" }, s.operation || h("span", { class: "muted" }, "—")),
+        h("td", { class: "c-service" }, h("span", { class: "trunc", title: s.service }, s.service || "—")),
+        h("td", { class: "c-user" }, h("span", { class: "trunc", title: s.user }, s.user || "—")),
+        h("td", { class: "c-in num" }, int(s.input_tokens)),
+        h("td", { class: "c-out num" }, int(s.output_tokens)),
+        h("td", { class: "c-cost num", title: s.cost_usd === null ? "unknown: no price for this model" : "" }, usd(s.cost_usd)),
+        h("td", { class: "c-session" }, s.session ? h("a", { href: href("/sessions/" + encodeURIComponent(s.session)), "data-link": true, class: "mono sid", title: s.session }, s.session) : h("span", { class: "muted" }, "—")),
+        pv("system", s.system), pv("input", s.input), pv("output", s.output),
+      ), () => go(trace));
+    })),
   );
-}
-
-export function short(s: string): string {
-  return s.length > 12 ? s.slice(0, 8) + "…" : s;
+  return table;
 }
 
 // pager is the keyset paging control.
@@ -171,4 +306,33 @@ export function pager(next: string, count: number): HTMLElement {
     h("span", { class: "muted" }, `${int(count)} rows on this page`),
     next ? h("a", { class: "btn", id: "next-page", href: link(next), "data-link": true }, "Next page →") : h("span", { class: "muted" }, "· last page"),
   );
+}
+
+// exportMenu offers path (an export endpoint) as CSV, JSONL and Parquet
+// downloads of what the page shows (its range and filters). Signed in with
+// the admin token, the download goes through fetch (a link cannot carry
+// the token); otherwise it is a plain link, streamed to disk.
+export function exportMenu(path: string, params: Record<string, string | undefined>, r: Range | undefined, name: string): HTMLElement {
+  const link = (format: string, label: string) => {
+    const url = apiURL(path, { ...params, format }, r);
+    const file = name.replace(/[^\w.-]+/g, "_") + "." + format;
+    const a = h("a", { href: url, download: file, class: "btn small ghost", "data-format": format }, label);
+    a.addEventListener("click", async (ev) => {
+      if (!adminToken()) return;
+      ev.preventDefault();
+      try {
+        const resp = await request(url);
+        if (!resp.ok) throw new Error((await resp.json().catch(() => ({}))).error || resp.statusText);
+        const blob = URL.createObjectURL(await resp.blob());
+        const tmp = h("a", { href: blob, download: file });
+        tmp.click();
+        setTimeout(() => URL.revokeObjectURL(blob), 10000);
+      } catch (err) {
+        a.after(h("span", { class: "bad small", role: "alert" }, " " + (err as Error).message));
+      }
+    });
+    return a;
+  };
+  return h("div", { class: "export", role: "group", "aria-label": "export" }, h("span", { class: "muted small" }, "Export"),
+    link("csv", "CSV"), link("jsonl", "JSONL"), link("parquet", "Parquet"));
 }

@@ -12,6 +12,24 @@ interface Status {
   gateway: boolean;
   deployments: string[];
   keys_required?: boolean;
+  gateway_service?: string;
+}
+
+interface Source {
+  service: string;
+  calls: number;
+  last: string | null;
+}
+
+// sources are the services that sent spans in the last 30 days, with the
+// time of each one's newest span.
+async function sources(signal: AbortSignal): Promise<Source[]> {
+  const scope = { from: new Date(Date.now() - 30 * 86400e3), to: new Date(Date.now() + 3600e3), key: "custom", label: "" };
+  const bd = await api<{ rows: { key: string; calls: number }[] }>("breakdown", { by: "service", limit: 10 }, scope, signal);
+  return Promise.all(bd.rows.map(async (r) => {
+    const page = await api<{ spans: { start_time: string }[] }>("spans", { service: r.key, limit: 1, all: "true" }, scope, signal);
+    return { service: r.key, calls: r.calls, last: page.spans[0]?.start_time || null };
+  }));
 }
 
 export function codeBlock(id: string, text: string): HTMLElement {
@@ -24,16 +42,32 @@ export function codeBlock(id: string, text: string): HTMLElement {
   return h("div", { class: "code", id: "code-" + id }, h("pre", null, h("code", null, text)), btn);
 }
 
-function statusLine(st: Status): HTMLElement {
-  return st.has_data
-    ? h("p", { class: "status-line ok", id: "connect-status", "data-ok": "true", role: "status" }, "● Receiving telemetry — last span ", ago(st.last_span_time!), ` (${time(st.last_span_time!, false)}).`)
-    : h("p", { class: "status-line waiting", id: "connect-status", "data-ok": "false", role: "status" }, "○ Waiting for the first span… this line turns green when it arrives.");
+function statusLine(st: Status, src: Source[]): HTMLElement {
+  if (!st.has_data) return h("div", { id: "connect-status-box" }, h("p", { class: "status-line waiting", id: "connect-status", "data-ok": "false", role: "status" }, "○ Waiting for the first span… this line turns green when it arrives."));
+  const gw = st.gateway_service || "";
+  const apps = src.filter((s) => s.service !== gw);
+  const fromGw = src.find((s) => s.service === gw);
+  const item = (s: Source) => h("li", { "data-source": s.service }, h("code", null, s.service || "(no service name)"), s.service === gw ? " — the gateway's own spans" : "",
+    ` · ${s.calls} calls`, s.last ? [" · last span ", ago(s.last), ` (${time(s.last, false)})`] : null);
+  const head = apps.length
+    ? h("p", { class: "status-line ok", id: "connect-status", "data-ok": "true", "data-sources": src.map((s) => s.service).join(","), role: "status" }, "● Receiving telemetry — last span ", ago(st.last_span_time!), ` (${time(st.last_span_time!, false)}).`)
+    : h("p", { class: "status-line waiting", id: "connect-status", "data-ok": fromGw ? "gateway-only" : "true", "data-sources": src.map((s) => s.service).join(","), role: "status" },
+      fromGw ? "◐ Only the gateway's spans have arrived: calls through the gateway are recorded, but your app's own OpenTelemetry exporter has sent nothing yet."
+        : ["● Receiving telemetry — last span ", ago(st.last_span_time!), "."]);
+  return h("div", { id: "connect-status-box" }, head, src.length ? h("ul", { class: "sources", id: "sources", "aria-label": "services that sent data in the last 30 days" }, src.map(item)) : null);
+}
+
+// demoLine is the command that sends sample traffic to this genscope:
+// with --server when it is not at the default address.
+export function demoLine(base: string): string {
+  const server = /^http:\/\/(127\.0\.0\.1|localhost):4318$/.test(base) ? "" : " --server " + base;
+  return `genscope demo${server}    # sends the lab's sample traffic to this genscope`;
 }
 
 export async function connectPage(main: HTMLElement, signal: AbortSignal) {
   const st = await api<Status>("status", {}, undefined, signal);
   const e = st.endpoints;
-  const line = statusLine(st);
+  const line = statusLine(st, st.has_data ? await sources(signal) : []);
   const keys = !!st.keys_required;
   const admin = !!session.me && (session.me.admin || session.me.projects.some((p) => p.name === st.project && p.role === "admin"));
   const hdr = keys ? "export OTEL_EXPORTER_OTLP_HEADERS=x-genscope-key=<YOUR_INGEST_KEY>\n" : "";
@@ -84,7 +118,7 @@ export async function connectPage(main: HTMLElement, signal: AbortSignal) {
     ),
     h("section", { class: "card" },
       h("h3", null, "Try it without an app"),
-      codeBlock("demo", "genscope demo    # sends the lab's sample traffic to this genscope"),
+      codeBlock("demo", demoLine(e.otlp_http)),
     ),
   );
   main.dataset.loaded = "true";
@@ -93,8 +127,8 @@ export async function connectPage(main: HTMLElement, signal: AbortSignal) {
     if (signal.aborted) return;
     try {
       const s = await api<Status>("status", {}, undefined, signal);
-      const fresh = statusLine(s);
-      document.getElementById("connect-status")?.replaceWith(fresh);
+      const fresh = statusLine(s, s.has_data ? await sources(signal) : []);
+      document.getElementById("connect-status-box")?.replaceWith(fresh);
     } catch {
       // aborted or the server is away; try again
     }

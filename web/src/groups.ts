@@ -3,7 +3,7 @@
 // API answers "[redacted]", shown here as "set"; sending "[redacted]" back
 // keeps the stored value.
 import { attemptText, clearErrors, deleteButton, field, Rule, showErrors, tabs, unmarkOnEdit } from "./alerts";
-import { api, APIError, go, href, send } from "./state";
+import { api, APIError, go, href, isAdmin, send } from "./state";
 import { add, h } from "./util";
 
 const REDACTED = "[redacted]";
@@ -73,13 +73,14 @@ export async function groupsPage(main: HTMLElement, signal: AbortSignal) {
     api<{ alerts: { state: string }[] }>("alerts", { state: "fired" }, undefined, signal),
   ]);
   add(main, tabs("groups", alerts.alerts.length));
-  const newBtn = h("a", { class: "btn", href: href("/alerts/action-groups/new"), "data-link": true, id: "new-group" }, "+ New action group");
+  const admin = isAdmin();
+  const newBtn = admin ? h("a", { class: "btn", href: href("/alerts/action-groups/new"), "data-link": true, id: "new-group" }, "+ New action group") : null;
   if (groups.action_groups.length === 0) {
     add(main, h("section", { class: "card empty", "data-empty": "true" },
       h("h3", null, "No action groups yet"),
       h("p", null, "An action group is who gets notified when an alert fires or resolves: email, a webhook (Azure Monitor's common alert schema), Slack, Microsoft Teams or PagerDuty."),
       h("ul", null,
-        h("li", null, newBtn, ", then send it a test notification."),
+        newBtn ? h("li", null, newBtn, ", then send it a test notification.") : h("li", null, "An administrator creates them."),
         h("li", null, "Or define groups in the config file under ", h("code", null, "action_groups:"), " (read-only here)."))));
     main.dataset.loaded = "true";
     return;
@@ -92,9 +93,9 @@ export async function groupsPage(main: HTMLElement, signal: AbortSignal) {
       h("tbody", null, groups.action_groups.map((g) => {
         const out = h("div", { class: "test-result hidden small", id: "test-" + g.id, role: "status" });
         const edit = href("/alerts/action-groups/" + encodeURIComponent(g.id));
-        const actions = h("td", { class: "actions nowrap" }, testButton(g, out), " ", h("a", { class: "btn small ghost", href: edit, "data-link": true }, g.read_only ? "View" : "Edit"));
+        const actions = h("td", { class: "actions" }, admin ? [testButton(g, out), " "] : null, h("a", { class: "btn small ghost", href: edit, "data-link": true }, g.read_only || !admin ? "View" : "Edit"));
         const users = usedBy(g.id);
-        if (!g.read_only) {
+        if (!g.read_only && admin) {
           const confirm = users.length ? `Delete (used by ${users.length} rule${users.length === 1 ? "" : "s"})` : "Delete “" + g.name + "”";
           add(actions, " ", deleteButton(confirm, "action-groups/" + encodeURIComponent(g.id)));
         }
@@ -123,9 +124,9 @@ interface RecvState {
 export async function groupFormPage(main: HTMLElement, id: string | null, signal: AbortSignal) {
   const existing = id ? await api<Group>("action-groups/" + encodeURIComponent(id), {}, undefined, signal) : null;
   const g: Group = existing || { id: "", name: "", receivers: [{ type: "webhook" }], read_only: false };
-  const ro = g.read_only;
+  const ro = g.read_only || !isAdmin();
   add(main, tabs("groups"), h("p", null, h("a", { href: href("/alerts/action-groups"), "data-link": true }, "← All action groups")));
-  if (ro) add(main, h("p", { class: "notice", role: "note" }, "This action group is defined in the config file, so it is read-only here."));
+  if (ro) add(main, h("p", { class: "notice", role: "note" }, g.read_only ? "This action group is defined in the config file, so it is read-only here." : "Only an administrator can change action groups."));
 
   const name = h("input", { type: "text", id: "group-name", value: g.name, required: true, placeholder: "oncall" });
   const list = h("div", { class: "receivers", id: "receivers" });

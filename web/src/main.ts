@@ -1,6 +1,6 @@
 // genscope's dashboard: layout, routing, time range, theme, auto-refresh.
 import "./style.css";
-import { destroyCharts } from "./charts";
+import { destroyCharts, dropCharts } from "./charts";
 import { errorCard, filterBar } from "./common";
 import { firedPage, historyPage, rulesPage } from "./alerts";
 import { connectPage } from "./connect";
@@ -9,14 +9,16 @@ import { ruleFormPage } from "./ruleform";
 import { overviewPage } from "./overview";
 import { sessionPage, sessionsPage, spansPage } from "./spans";
 import { projectPage, projectsPage } from "./projects";
-import { access, APIError, go, href, Me, project, query, range, RANGES, send, session, setRouter, setUnauthorized, update, Range } from "./state";
+import { access, adminToken, api, APIError, go, href, Me, OfflineError, project, query, range, RANGES, request, send, session, setAdminToken, setRouter, setUnauthorized, update, Range } from "./state";
 import { tracePage } from "./trace";
+import { accountsPage, usersPage } from "./users";
 import { add, clear, h, time } from "./util";
 
 const NAV: [string, string][] = [
   ["/", "Overview"],
   ["/spans", "Gen AI spans"],
   ["/sessions", "Sessions"],
+  ["/users", "Users"],
   ["/connect", "Connect"],
   ["/alerts", "Alerts"],
 ];
@@ -38,7 +40,7 @@ function applyTheme() {
 applyTheme();
 matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
   applyTheme();
-  route(true);
+  route(true, true);
 });
 
 interface Page {
@@ -60,6 +62,8 @@ function match(path: string): Page | null {
     const id = decodeURIComponent(m[1]);
     return { title: "Session", filters: false, run: (main, r, s) => sessionPage(main, r, id, s) };
   }
+  if (path === "/users") return { title: "Users", filters: true, run: usersPage };
+  if (path === "/accounts") return { title: "Accounts", filters: false, run: (main, _r, s) => accountsPage(main, s) };
   if (path === "/connect") return { title: "Connect", filters: false, run: (main, _r, s) => connectPage(main, s) };
   if (path === "/alerts") return { title: "Alert rules", filters: false, run: (main, _r, s) => rulesPage(main, s) };
   if (path === "/alerts/fired") return { title: "Fired alerts", filters: false, run: (main, _r, s) => firedPage(main, s) };
@@ -112,10 +116,123 @@ function rangeControl(r: Range): HTMLElement {
 
 let controller: AbortController | null = null;
 let refreshTimer = 0;
+let shellKey = ""; // the page and query the shell (navigation, filters) was built for
+let retryTimer = 0;
 
-// route renders the page the URL names; soft keeps the scroll position.
-async function route(soft = false) {
+// shell builds the navigation, the title bar and the filter bar, and
+// returns the (empty) main element the page goes into.
+function shell(app: HTMLElement, path: string, page: Page | null, r: Range): HTMLElement {
+  const q = query();
+  const refresh = q.get("refresh") === "1";
+  clear(app);
+  const main = h("main", { id: "main", tabindex: "-1", "data-page": page ? page.title : "not-found" });
+  const themeBtn = h("button", {
+    type: "button", class: "btn ghost", id: "theme", title: "switch between light and dark",
+    onclick: () => {
+      localStorage.setItem("genscope.theme", theme() === "dark" ? "light" : "dark");
+      applyTheme();
+      route(true, true);
+    },
+  }, theme() === "dark" ? "☀ Light" : "☾ Dark");
+  const refreshBox = h("label", { class: "inline", title: "reload the data every 30 seconds" },
+    h("input", { type: "checkbox", id: "refresh", checked: refresh, onchange: (e: Event) => update({ refresh: (e.target as HTMLInputElement).checked ? "1" : "" }, true) }),
+    " Auto-refresh");
+  const updated = h("span", { class: "muted small", id: "updated", "aria-live": "polite" });
+  const nav = administers(session.me) ? [...NAV, ["/projects", "Projects"]] : [...NAV];
+  if (session.auth && session.me?.admin) nav.push(["/accounts", "Accounts"]);
+  const list = h("ul", { id: "nav-list" }, nav.map(([p, l]) => {
+    const on = p === "/" ? path === "/" : path === p || path.startsWith(p + "/") || (p === "/spans" && path.startsWith("/traces/"));
+    return h("li", null, h("a", { href: href(p), "data-link": true, class: on ? "active" : "", "aria-current": on ? "page" : undefined }, l));
+  }));
+  const menuBtn = h("button", {
+    type: "button", class: "btn ghost menu-btn", id: "menu-btn", "aria-expanded": "false", "aria-controls": "nav-list",
+    onclick: () => {
+      const open = menuBtn.getAttribute("aria-expanded") !== "true";
+      menuBtn.setAttribute("aria-expanded", String(open));
+      list.classList.toggle("open", open);
+    },
+  }, "☰ Menu");
+  add(app,
+    h("a", { class: "skip-link", href: "#main", onclick: (e: Event) => { e.preventDefault(); main.focus(); main.scrollIntoView(); } }, "Skip to content"),
+    h("div", { class: "layout" },
+      h("nav", { class: "sidebar", "aria-label": "pages" },
+        h("div", { class: "brand-row" },
+          h("a", { class: "brand", href: href("/"), "data-link": true }, h("span", { class: "logo", "aria-hidden": "true" }, "◎"), " genscope"),
+          menuBtn),
+        list,
+      ),
+      h("div", { class: "content" },
+        h("header", { class: "topbar" },
+          h("h1", null, page ? page.title : "Not found"),
+          h("div", { class: "controls" }, page?.filters ? [rangeControl(r), refreshBox] : null, updated, session.me ? userControls(session.me) : null, themeBtn)),
+        page?.filters ? filterBar(r) : null,
+        main,
+      ),
+    ));
+  document.title = (page ? page.title : "Not found") + " · genscope";
+  return main;
+}
+
+// keyOf names what the shell shows: the path and the query but for the
+// keys a page changes on its own (refresh, a trace's selected span).
+function keyOf(path: string): string {
+  const q = query();
+  q.delete("span");
+  return path + "?" + q.toString() + "|" + theme() + "|" + (session.me?.user || "") + "|" + adminToken().length;
+}
+
+// progress shows that a page is loading: after a moment, for how long,
+// with a button that cancels it.
+function progress(ctl: AbortController, onCancel: () => void): { el: HTMLElement; stop: () => void } {
+  const secs = h("span", { class: "elapsed" });
+  const cancel = h("button", { type: "button", class: "btn small ghost", id: "cancel-load", onclick: () => { ctl.abort(); onCancel(); } }, "Cancel");
+  const el = h("div", { class: "loading", role: "status", "aria-live": "polite" }, h("span", { class: "spinner", "aria-hidden": "true" }), " Loading…", secs, " ", cancel);
+  const t0 = performance.now();
+  const timer = window.setInterval(() => {
+    const s = Math.round((performance.now() - t0) / 1000);
+    secs.textContent = s >= 1 ? ` ${s} s` : "";
+  }, 500);
+  return { el, stop: () => { clearInterval(timer); el.remove(); } };
+}
+
+// offlineCard says genscope is not answering and tries again by itself,
+// every few seconds, until it answers; then it shows the page.
+function offlineCard(main: HTMLElement, again: () => void): HTMLElement {
+  let wait = 2;
+  const when = h("span", { id: "retry-in" });
+  const card = h("section", { class: "card error-card", id: "offline", role: "alert" },
+    h("h3", null, "genscope is not answering"),
+    h("p", null, "The server may be restarting or the network is down. This page tries again by itself", when, "."),
+    h("button", { type: "button", class: "btn", id: "retry-now", onclick: () => tryNow() }, "Try again now"));
+  const tryNow = async () => {
+    clearTimeout(retryTimer);
+    when.textContent = ": trying…";
+    try {
+      const resp = await fetch("/readyz", { cache: "no-store" });
+      if (resp.ok) {
+        again();
+        return;
+      }
+    } catch {
+      // still away
+    }
+    if (!document.body.contains(card)) return;
+    wait = Math.min(wait * 2, 30);
+    when.textContent = ` in ${wait} s`;
+    retryTimer = window.setTimeout(tryNow, wait * 1000);
+  };
+  when.textContent = ` in ${wait} s`;
+  retryTimer = window.setTimeout(tryNow, wait * 1000);
+  void main;
+  return card;
+}
+
+// route renders the page the URL names. soft keeps the scroll position;
+// rebuild redraws the navigation and filters too (they stay otherwise, so
+// that what the user is typing survives).
+async function route(soft = false, rebuild = false) {
   controller?.abort();
+  clearTimeout(retryTimer);
   const ctl = new AbortController();
   controller = ctl;
   const app = document.getElementById("app")!;
@@ -124,9 +241,9 @@ async function route(soft = false) {
   const r = range();
   const scroll = window.scrollY;
   const q = query();
-  const refresh = q.get("refresh") === "1";
 
   if (session.auth && !session.me) {
+    shellKey = "";
     loginPage(app);
     return;
   }
@@ -137,62 +254,118 @@ async function route(soft = false) {
     history.replaceState(null, "", location.pathname + "?" + q.toString());
   }
   destroyCharts();
-  clear(app);
-  const main = h("main", { id: "main", tabindex: "-1", "data-page": page ? page.title : "not-found" });
-  const themeBtn = h("button", {
-    type: "button", class: "btn ghost", id: "theme", title: "switch between light and dark",
-    onclick: () => {
-      localStorage.setItem("genscope.theme", theme() === "dark" ? "light" : "dark");
-      applyTheme();
-      route(true);
-    },
-  }, theme() === "dark" ? "☀ Light" : "☾ Dark");
-  const refreshBox = h("label", { class: "inline", title: "reload the data every 30 seconds" },
-    h("input", { type: "checkbox", id: "refresh", checked: refresh, onchange: (e: Event) => update({ refresh: (e.target as HTMLInputElement).checked ? "1" : "" }, true) }),
-    " Auto-refresh");
-  const updated = h("span", { class: "muted small", id: "updated" });
-  add(app, h("div", { class: "layout" },
-    h("nav", { class: "sidebar", "aria-label": "pages" },
-      h("a", { class: "brand", href: href("/"), "data-link": true }, h("span", { class: "logo", "aria-hidden": "true" }, "◎"), " genscope"),
-      h("ul", null, (administers(session.me) ? [...NAV, ["/projects", "Projects"]] : NAV).map(([p, l]) => {
-        const on = p === "/" ? path === "/" : path === p || path.startsWith(p + "/") || (p === "/spans" && path.startsWith("/traces/"));
-        return h("li", null, h("a", { href: href(p), "data-link": true, class: on ? "active" : "", "aria-current": on ? "page" : undefined }, l));
-      })),
-    ),
-    h("div", { class: "content" },
-      h("header", { class: "topbar" },
-        h("h1", null, page ? page.title : "Not found"),
-        h("div", { class: "controls" }, page?.filters ? [rangeControl(r), refreshBox] : null, updated, session.me ? userControls(session.me) : null, themeBtn)),
-      page?.filters ? filterBar(r) : null,
-      main,
-    ),
-  ));
-  document.title = (page ? page.title : "Not found") + " · genscope";
+  const key = keyOf(path);
+  let main = document.getElementById("main") as HTMLElement | null;
+  if (rebuild || key !== shellKey || !main || main.dataset.page !== (page ? page.title : "not-found")) {
+    main = shell(app, path, page, r);
+    shellKey = key;
+  } else {
+    clear(main);
+    delete main.dataset.loaded;
+  }
   if (!page) {
-    add(main, h("section", { class: "card empty" }, h("h3", null, "No such page"), h("p", null, h("a", { href: href("/"), "data-link": true }, "Go to the overview"))));
+    add(main, h("section", { class: "card empty" }, h("h2", null, "No such page"), h("p", null, h("a", { href: href("/"), "data-link": true }, "Go to the overview"))));
     main.dataset.loaded = "true";
     return;
   }
+  const target = main;
+  await runPage(page, target, r, ctl, soft ? scroll : -1);
+}
+
+// runPage draws page into main, with progress, cancel and retry.
+async function runPage(page: Page, main: HTMLElement, r: Range, ctl: AbortController, scroll: number) {
   const started = performance.now();
-  const loading = h("p", { class: "muted loading" }, "Loading…");
-  add(main, loading);
+  const prog = progress(ctl, () => {
+    add(main, h("section", { class: "card", id: "cancelled", role: "status" }, h("p", null, "Cancelled. "),
+      h("button", { type: "button", class: "btn", onclick: () => route(true) }, "Load again")));
+    main.dataset.loaded = "cancelled";
+  });
+  add(main, prog.el);
   try {
     await page.run(main, r, ctl.signal);
+    prog.stop();
     if (ctl.signal.aborted) return;
-    loading.remove();
     // When the page was complete: ms since navigation start, and since this render began.
     main.dataset.doneAt = String(Math.round(performance.now()));
     main.dataset.renderMs = String(Math.round(performance.now() - started));
-    updated.textContent = "updated " + time(new Date(), false).slice(11);
-    if (soft) window.scrollTo(0, scroll);
+    stamp();
+    if (scroll >= 0) window.scrollTo(0, scroll);
   } catch (err) {
+    prog.stop();
     if (ctl.signal.aborted || (err as Error)?.name === "AbortError") return;
-    loading.remove();
+    if (err instanceof OfflineError) {
+      add(main, offlineCard(main, () => boot()));
+      main.dataset.loaded = "offline";
+      return;
+    }
     add(main, errorCard(err));
     main.dataset.loaded = "error";
   }
+  scheduleRefresh(page);
+}
+
+function stamp() {
+  const u = document.getElementById("updated");
+  if (u) u.textContent = "updated " + time(new Date(), false).slice(11);
+}
+
+function scheduleRefresh(page: Page) {
   clearTimeout(refreshTimer);
-  if (refresh && page.filters) refreshTimer = window.setTimeout(() => route(true), 30000);
+  if (query().get("refresh") === "1" && page.filters) refreshTimer = window.setTimeout(() => refreshInPlace(page), REFRESH_MS);
+}
+
+// REFRESH_MS is auto-refresh's period (a test shortens it through
+// localStorage genscope.refresh_ms).
+const REFRESH_MS = Number(localStorage.getItem("genscope.refresh_ms")) || 30000;
+
+// refreshInPlace redraws the page's data off screen and swaps it in: the
+// filters, the time range and anything the user is typing or has focused
+// stay as they are. While the user works inside the page (focus in it, a
+// menu open), it waits.
+async function refreshInPlace(page: Page) {
+  const main = document.getElementById("main");
+  if (!main || main.dataset.loaded !== "true") return scheduleRefresh(page);
+  const active = document.activeElement;
+  if ((active && active !== main && main.contains(active)) || main.querySelector("details[open], .confirm")) return scheduleRefresh(page);
+  const ctl = new AbortController();
+  controller = ctl;
+  const next = h("main", { class: "offstage", "aria-hidden": "true" });
+  next.style.width = main.clientWidth + "px";
+  main.after(next);
+  try {
+    await page.run(next, range(), ctl.signal);
+    if (ctl.signal.aborted) {
+      next.remove();
+      return;
+    }
+    const scroll = window.scrollY;
+    dropCharts(main);
+    main.replaceChildren(...next.childNodes);
+    next.remove();
+    main.dataset.loaded = "true";
+    main.dataset.refreshedAt = String(Date.now());
+    window.scrollTo(0, scroll);
+    stamp();
+    setOffline(false);
+  } catch (err) {
+    next.remove();
+    if (ctl.signal.aborted || (err as Error)?.name === "AbortError") return;
+    // Keep the data shown; say that it is stale.
+    setOffline(err instanceof OfflineError);
+  }
+  scheduleRefresh(page);
+}
+
+// setOffline shows (or removes) a line saying the data shown is stale
+// because genscope stopped answering.
+function setOffline(on: boolean) {
+  const cur = document.getElementById("stale");
+  if (!on) {
+    cur?.remove();
+    return;
+  }
+  if (cur) return;
+  document.querySelector(".topbar")?.after(h("p", { class: "notice", id: "stale", role: "status" }, "genscope is not answering: the data below is from the last refresh. Trying again…"));
 }
 
 // projectPicker (when several projects are readable) and the user menu.
@@ -207,10 +380,13 @@ function userControls(me: Me): HTMLElement[] {
   const who = me.user || (me.admin ? "admin token" : "API key");
   const out = h("button", {
     type: "button", class: "btn small ghost", id: "sign-out", onclick: async () => {
-      try {
-        await send("POST", "logout");
-      } catch {
-        // the session is gone either way
+      if (adminToken()) setAdminToken("");
+      else {
+        try {
+          await send("POST", "logout");
+        } catch {
+          // the session is gone either way
+        }
       }
       session.me = null;
       route();
@@ -218,16 +394,17 @@ function userControls(me: Me): HTMLElement[] {
   }, "Sign out");
   const menu = h("details", { class: "user-menu", id: "user-menu" },
     h("summary", { title: "signed in as " + who }, "◉ ", h("span", { id: "user-name" }, who)),
-    h("div", { class: "menu", role: "menu" },
+    h("div", { class: "menu" },
       h("p", null, "Signed in as ", h("strong", null, who), me.admin ? " (administrator)" : ""),
-      h("p", null, "Project ", h("strong", { id: "current-project" }, cur || "—"), a?.role ? " · " + a.role : "",
+      h("p", null, "Project ", h("strong", { id: "current-project" }, cur || "—"), a?.role ? " · " + a.role : me.admin ? " · administrator" : "",
         h("br"), h("span", { class: "muted small" }, a?.content ? "sees message content" : "message content hidden")),
-      me.user ? out : null));
+      me.user || adminToken() ? out : null));
   return picker ? [picker, menu] : [menu];
 }
 
-// loginPage asks for a user name and password, then shows the page the
-// URL names (the one the user wanted).
+// loginPage asks for a user name and password (or the admin token from
+// the configuration, which is how the first administrator gets in), then
+// shows the page the URL names (the one the user wanted).
 function loginPage(app: HTMLElement) {
   if (document.getElementById("login")) return;
   controller?.abort();
@@ -237,32 +414,98 @@ function loginPage(app: HTMLElement) {
   document.title = "Sign in · genscope";
   const user = h("input", { type: "text", id: "login-user", name: "username", autocomplete: "username", required: true, spellcheck: "false" });
   const pass = h("input", { type: "password", id: "login-password", name: "password", autocomplete: "current-password", required: true });
+  const tok = h("input", { type: "password", id: "login-token", name: "token", autocomplete: "off", spellcheck: "false" });
   const msg = h("p", { class: "bad", id: "login-error", role: "alert" });
   const btn = h("button", { type: "submit", class: "btn", id: "login-submit" }, "Sign in");
+  const userBox = h("div", { class: "login-fields" }, h("label", { for: "login-user" }, "User name"), user, h("label", { for: "login-password" }, "Password"), pass);
+  const tokBox = h("div", { class: "login-fields hidden" }, h("label", { for: "login-token" }, "Admin token"), tok,
+    h("p", { class: "muted small" }, "The ", h("code", null, "auth.admin_token"), " of genscope's configuration. On the first run, sign in with it to create the first user."));
+  let withToken = false;
+  const toggle = h("button", {
+    type: "button", class: "link-btn", id: "login-mode", onclick: () => {
+      withToken = !withToken;
+      userBox.classList.toggle("hidden", withToken);
+      tokBox.classList.toggle("hidden", !withToken);
+      user.required = pass.required = !withToken;
+      tok.required = withToken;
+      toggle.textContent = withToken ? "Sign in with a user name instead" : "Sign in with the admin token";
+      msg.textContent = "";
+      (withToken ? tok : user).focus();
+    },
+  }, "Sign in with the admin token");
   const form = h("form", {
     class: "card login", id: "login", "aria-label": "sign in", onsubmit: async (e: Event) => {
       e.preventDefault();
       btn.disabled = true;
       msg.textContent = "";
       try {
-        session.me = await send<Me>("POST", "login", { username: user.value.trim(), password: pass.value });
+        if (withToken) {
+          const resp = await fetch("/api/v1/me", { headers: { Accept: "application/json", Authorization: "Bearer " + tok.value.trim() } });
+          if (!resp.ok) throw new APIError(resp.status, resp.status === 401 ? "wrong token" : resp.statusText);
+          const me = (await resp.json()) as Me;
+          if (!me.admin) throw new APIError(401, "not the admin token");
+          setAdminToken(tok.value.trim());
+          session.me = me;
+          const list = await api<{ users: unknown[] }>("users").catch(() => null);
+          if (list && list.users.length === 0) {
+            firstUserPage(app);
+            return;
+          }
+        } else {
+          session.me = await send<Me>("POST", "login", { username: user.value.trim(), password: pass.value });
+        }
         route();
       } catch (err) {
         const st = err instanceof APIError ? err.status : 0;
-        msg.textContent = st === 401 ? "Wrong user name or password."
-          : st === 429 ? "Too many failed sign-ins: " + (err as Error).message + ". Wait a while (up to 15 minutes) and try again."
-            : "Could not sign in: " + (err as Error).message;
+        msg.textContent = err instanceof OfflineError ? "genscope is not answering; try again in a moment."
+          : withToken ? (st === 401 ? "That is not the admin token." : "Could not sign in: " + (err as Error).message)
+            : st === 401 ? "Wrong user name or password."
+              : st === 429 ? "Too many failed sign-ins: " + (err as Error).message + ". Wait a while (up to 15 minutes) and try again."
+                : "Could not sign in: " + (err as Error).message;
         btn.disabled = false;
-        pass.select();
+        (withToken ? tok : pass).select();
       }
     },
   },
   h("h1", null, h("span", { class: "logo", "aria-hidden": "true" }, "◎"), " genscope"),
   h("p", { class: "muted" }, "Sign in to see this genscope's data."),
-  h("label", { for: "login-user" }, "User name"), user,
-  h("label", { for: "login-password" }, "Password"), pass,
-  msg, btn);
+  userBox, tokBox, msg, btn, toggle);
   add(app, h("main", { class: "login-page", id: "main", "data-page": "login" }, form));
+  user.focus();
+}
+
+// firstUserPage, for the admin token on a genscope without users, creates
+// the first administrator and signs in as them.
+function firstUserPage(app: HTMLElement) {
+  clear(app);
+  document.title = "Create the first user · genscope";
+  const user = h("input", { type: "text", id: "first-user", name: "username", autocomplete: "username", required: true, spellcheck: "false", pattern: "[A-Za-z0-9._@\\-]{1,64}" });
+  const pass = h("input", { type: "password", id: "first-password", name: "new-password", autocomplete: "new-password", required: true, minlength: "8" });
+  const msg = h("p", { class: "bad", id: "first-error", role: "alert" });
+  const btn = h("button", { type: "submit", class: "btn", id: "first-submit" }, "Create and sign in");
+  const form = h("form", {
+    class: "card login", id: "first-run", "aria-label": "create the first user", onsubmit: async (e: Event) => {
+      e.preventDefault();
+      btn.disabled = true;
+      msg.textContent = "";
+      try {
+        await send("POST", "users", { name: user.value.trim(), password: pass.value, admin: true });
+        setAdminToken("");
+        session.me = await send<Me>("POST", "login", { username: user.value.trim(), password: pass.value });
+        route();
+      } catch (err) {
+        msg.textContent = "Could not create the user: " + (err as Error).message;
+        btn.disabled = false;
+      }
+    },
+  },
+  h("h1", null, h("span", { class: "logo", "aria-hidden": "true" }, "◎"), " Welcome to genscope"),
+  h("p", null, "Nobody has an account yet. Create the first administrator: they can add more users (", h("strong", null, "Accounts"), ") and projects."),
+  h("label", { for: "first-user" }, "User name"), user,
+  h("label", { for: "first-password" }, "Password (at least 8 characters)"), pass,
+  msg, btn,
+  h("button", { type: "button", class: "link-btn", onclick: () => route() }, "Skip: go on with the admin token"));
+  add(app, h("main", { class: "login-page", id: "main", "data-page": "first-run" }, form));
   user.focus();
 }
 
@@ -270,19 +513,19 @@ function loginPage(app: HTMLElement) {
 // are required) and who is logged in, then shows the page.
 async function boot() {
   try {
-    const resp = await fetch("/api/v1/status", { headers: { Accept: "application/json" } });
+    const resp = await request("/api/v1/status", { headers: { Accept: "application/json" } });
     const st = resp.ok ? await resp.json().catch(() => ({})) : {};
     if (!resp.ok || st.keys_required) {
       session.auth = true;
       if (resp.status !== 401) {
-        const me = await fetch("/api/v1/me", { headers: { Accept: "application/json" } });
+        const me = await request("/api/v1/me", { headers: { Accept: "application/json" } });
         if (me.ok) session.me = await me.json();
       }
     }
   } catch {
     // the server is away: the page says so when it loads
   }
-  route();
+  route(false, true);
 }
 
 setUnauthorized(() => {

@@ -1,7 +1,7 @@
 // The overview page: tiles, charts and the per-model table.
-import { chart, ChartSpec, Line } from "./charts";
+import { chart, ChartSpec, Line, msAxis } from "./charts";
 import { api, autoInterval, filters, href, Range, update } from "./state";
-import { add, clear, compact, h, int, linkRow, ms, pct, usd } from "./util";
+import { add, clear, compact, h, int, linkRow, ms, pct, sortable, usd } from "./util";
 import { emptyState } from "./common";
 
 interface Overview {
@@ -56,6 +56,16 @@ function tiles(o: Overview, p: Overview): Tile[] {
   ];
 }
 
+// changeText says how much a value changed, in a few characters: 12%,
+// 3.4×, or 1.8k× for a jump from almost nothing.
+export function changeText(d: number): string {
+  const a = Math.abs(d);
+  if (a < 0.1) return (a * 100).toFixed(1) + "%";
+  if (a < 10) return (a * 100).toFixed(0) + "%";
+  const f = d + 1; // the ratio new / old
+  return (f < 1000 ? f.toFixed(f < 100 ? 1 : 0) : compact(f)) + "×";
+}
+
 function tile(t: Tile): HTMLElement {
   let change: HTMLElement;
   if (t.value === null) change = h("span", { class: "change" }, "");
@@ -65,7 +75,7 @@ function tile(t: Tile): HTMLElement {
     const up = d > 0;
     let cls = "change";
     if (Math.abs(d) >= 0.0005 && t.worse) cls += (up === (t.worse === "up") ? " bad" : " good");
-    const txt = Math.abs(d) < 0.0005 ? "no change" : `${up ? "▲" : "▼"} ${Math.abs(d * 100).toFixed(Math.abs(d) < 0.1 ? 1 : 0)}%`;
+    const txt = Math.abs(d) < 0.0005 ? "no change" : `${up ? "▲" : "▼"}\u00a0${changeText(d)}`;
     change = h("span", { class: cls, title: `previous period: ${t.fmt(t.prev)}` }, txt, h("span", { class: "muted" }, " vs previous period"));
   }
   return h("div", { class: "card tile", "data-tile": t.key, "data-value": t.value === null ? "" : String(t.value) },
@@ -84,6 +94,10 @@ function grid(r: Range, iv: number): number[] {
   const out: number[] = [];
   for (let t = start; t < end; t += iv) out.push(t);
   return out;
+}
+
+function total(s: Series): number {
+  return s.points.reduce((a, p) => a + p.value, 0);
 }
 
 function align(times: number[], s: Series | undefined, fill: number | null): (number | null)[] {
@@ -111,8 +125,11 @@ export async function overviewPage(main: HTMLElement, r: Range, signal: AbortSig
   const callsP = ts("calls", undefined, "status");
   const latencyP = Promise.all([ts("duration_ms", "p50"), ts("duration_ms", "p95"), ts("duration_ms", "p99")]);
   const costP = ts("cost_usd");
+  const costByModelP = ts("cost_usd", undefined, "model");
+  // The previous period's calls, drawn under this period's.
+  const prevCallsP = api<{ series: Series[] }>("timeseries", { metric: "calls", interval: iv + "s", from: prevFrom.toISOString(), to: r.from.toISOString() }, r, signal);
   // Whatever is not awaited (the page may end at the tiles) must not reject unobserved.
-  for (const p of [tokensP, callsP, latencyP, costP, models] as Promise<unknown>[]) p.catch(() => {});
+  for (const p of [tokensP, callsP, latencyP, costP, costByModelP, prevCallsP, models] as Promise<unknown>[]) p.catch(() => {});
 
   const [o, p] = await Promise.all([cur, prev]);
   const tileBox = h("div", { class: "tiles" }, tiles(o, p).map(tile));
@@ -122,7 +139,7 @@ export async function overviewPage(main: HTMLElement, r: Range, signal: AbortSig
     main.dataset.loaded = "true";
     return;
   }
-  const titles = ["Tokens", "Calls by status", "Latency", "Cost"];
+  const titles = ["Tokens", "Calls by status", "Latency", "Cost", "Cost by model"];
   const slots = titles.map((t) => h("section", { class: "card chart chart-slot", "aria-busy": "true" }, h("h3", null, t), h("p", { class: "muted" }, "Loading…")));
   const chartsBox = h("div", { class: "charts" }, slots);
   const modelBox = h("section", { class: "card" }, h("h3", null, "By model"), h("p", { class: "muted" }, "Loading…"));
@@ -131,8 +148,9 @@ export async function overviewPage(main: HTMLElement, r: Range, signal: AbortSig
   const times = grid(r, iv);
   const width = Math.floor((chartsBox.clientWidth || 800) / (chartsBox.clientWidth > 900 ? 2 : 1)) - 40;
   const perBucket = "per " + (iv < 60 ? iv + " s" : iv < 3600 ? iv / 60 + " min" : iv < 86400 ? iv / 3600 + " h" : iv / 86400 + " d");
+  const zoom = (from: Date, to: Date) => update({ from: from.toISOString(), to: to.toISOString(), cursor: "" });
   const place = (i: number, spec: ChartSpec) => {
-    if (!signal.aborted) slots[i].replaceWith(chart(spec, width));
+    if (!signal.aborted) slots[i].replaceWith(chart({ ...spec, onZoom: zoom }, width));
   };
   const drawn = Promise.all([
     tokensP.then(([tin, tout]) => place(0, {
@@ -142,17 +160,22 @@ export async function overviewPage(main: HTMLElement, r: Range, signal: AbortSig
         { label: "output", values: align(times, tout.series[0], 0), color: "--c2", fill: true, stackedOn: 0 },
       ],
     })),
-    callsP.then((calls) => {
+    Promise.all([callsP, prevCallsP]).then(([calls, prevCalls]) => {
       const byStatus = (st: string) => calls.series.find((s) => s.group === st);
       const lines: Line[] = [
         { label: "ok", values: align(times, byStatus("ok"), 0), color: "--ok", fill: true },
         { label: "error", values: align(times, byStatus("error"), 0), color: "--err", fill: true },
       ];
       if (byStatus("unset")) lines.push({ label: "unset", values: align(times, byStatus("unset"), 0), color: "--c3" });
+      // The previous period shifted onto this one, as a dashed line.
+      const shift = span / 1000;
+      const prevTimes = times.map((t) => t - shift);
+      const prevVals = align(prevTimes, prevCalls.series[0], 0);
+      lines.push({ label: "previous period", values: prevVals, color: "--c3", dash: [5, 4] });
       place(1, { title: "Calls by status", unit: "calls " + perBucket, times, fmt: compact, lines });
     }),
     latencyP.then(([p50, p95, p99]) => place(2, {
-      title: "Latency", unit: "ms", times, fmt: (v) => ms(v), axis: (v) => (v >= 1000 ? +(v / 1000).toFixed(2) + " s" : +v.toFixed(1) + " ms"),
+      title: "Latency", unit: "per call", times, fmt: (v) => ms(v), axes: msAxis,
       lines: [
         { label: "p50", values: align(times, p50.series[0], null), color: "--c1" },
         { label: "p95", values: align(times, p95.series[0], null), color: "--c4" },
@@ -163,6 +186,14 @@ export async function overviewPage(main: HTMLElement, r: Range, signal: AbortSig
       title: "Cost", unit: "USD " + perBucket, times, fmt: (v) => usd(v), axis: (v) => "$" + +v.toPrecision(2),
       lines: [{ label: "cost", values: align(times, cost.series[0], 0), color: "--c5", fill: true }],
     })),
+    costByModelP.then((cm) => {
+      const colors = ["--c1", "--c2", "--c4", "--c5", "--c3"];
+      const top = [...cm.series].sort((a, b) => total(b) - total(a)).slice(0, 5);
+      place(4, {
+        title: "Cost by model", unit: "USD " + perBucket, times, fmt: (v) => usd(v), axis: (v) => "$" + +v.toPrecision(2),
+        lines: top.map((s, i) => ({ label: s.group || "(no model)", values: align(times, s, 0), color: colors[i] })),
+      });
+    }),
   ]);
   drawn.catch(() => {});
 
@@ -172,20 +203,20 @@ export async function overviewPage(main: HTMLElement, r: Range, signal: AbortSig
   add(modelBox, 
     h("h3", null, "By model", h("span", { class: "muted small" }, model ? "" : " — click a model to filter the page")),
     model ? h("p", { class: "small" }, "Showing only ", h("code", null, model), ". ", h("a", { href: href(location.pathname, { model: "" }), "data-link": true }, "Show all models")) : null,
-    h("table", { class: "grid-table", id: "models" },
+    h("div", { class: "scroll" }, sortable(h("table", { class: "grid-table", id: "models" },
       h("thead", null, h("tr", null, h("th", null, "Model"), h("th", { class: "num" }, "Calls"), h("th", { class: "num" }, "Input tokens"),
         h("th", { class: "num" }, "Output tokens"), h("th", { class: "num" }, "Cost (USD)"), h("th", { class: "num" }, "p95 duration"), h("th", { class: "num" }, "Error rate"))),
       h("tbody", null, bd.rows.map((row) =>
         linkRow(h("tr", { "data-model": row.key },
-          h("td", null, row.key || h("span", { class: "muted" }, "(no model)")),
-          h("td", { class: "num" }, int(row.calls)),
-          h("td", { class: "num" }, int(row.input_tokens)),
-          h("td", { class: "num" }, int(row.output_tokens)),
-          h("td", { class: "num" }, usd(row.cost_usd), row.cost_unknown_calls ? h("span", { class: "muted", title: "calls without a price" }, " +" + row.cost_unknown_calls + " unpriced") : null),
-          h("td", { class: "num" }, ms(row.duration_ms.p95)),
-          h("td", { class: "num" }, pct(row.error_rate)),
-        ), () => update({ model: model === row.key ? "" : row.key }), "filter by model " + row.key))),
-    ),
+          h("td", null, h("a", { href: href(location.pathname, { model: model === row.key ? "" : row.key }), "data-link": true, tabindex: "-1", class: "trunc", title: row.key }, row.key || "(no model)")),
+          h("td", { class: "num", "data-sort": row.calls }, int(row.calls)),
+          h("td", { class: "num", "data-sort": row.input_tokens }, int(row.input_tokens)),
+          h("td", { class: "num", "data-sort": row.output_tokens }, int(row.output_tokens)),
+          h("td", { class: "num", "data-sort": row.cost_usd }, usd(row.cost_usd), row.cost_unknown_calls ? h("span", { class: "muted", title: "calls without a price" }, " +" + row.cost_unknown_calls + " unpriced") : null),
+          h("td", { class: "num", "data-sort": row.duration_ms.p95 }, ms(row.duration_ms.p95)),
+          h("td", { class: "num", "data-sort": row.error_rate }, pct(row.error_rate)),
+        ), () => update({ model: model === row.key ? "" : row.key })))),
+    ))),
   );
   await drawn;
   main.dataset.loaded = "true";

@@ -3,7 +3,7 @@
 // with a preview of the signal against the threshold, actions, details.
 import { chart, dropCharts, Line } from "./charts";
 import { clearErrors, countSignal, unmarkOnEdit, dur, field, fmtValue, Rule, SEVERITIES, showErrors, SIGNALS, tabs, unit } from "./alerts";
-import { api, APIError, go, href, project, send } from "./state";
+import { api, APIError, go, href, project, send, canEdit } from "./state";
 import { add, h } from "./util";
 
 const AGGS: [string, string][] = [
@@ -54,9 +54,11 @@ export async function ruleFormPage(main: HTMLElement, id: string | null, signal:
     operator: ">", threshold: 4000, window: "5m", frequency: "1m", violations: 1, evaluations: 1, no_data: "keep", auto_resolve: true,
     action_groups: [], split_by: "", read_only: false,
   };
-  const ro = r.read_only;
+  const ro = r.read_only || !canEdit();
   add(main, tabs("rules"), h("p", null, h("a", { href: href("/alerts"), "data-link": true }, "← All alert rules")));
-  if (ro) {
+  if (!r.read_only && ro) {
+    add(main, h("p", { class: "notice", role: "note", id: "read-only-role" }, "You can look at this rule but not change it: that needs the editor role in the project."));
+  } else if (ro) {
     add(main, h("p", { class: "notice", role: "note" }, "This rule is defined in the config file (alerts as code), so it is read-only here. Change it in the file and restart genscope."));
   }
 
@@ -88,7 +90,7 @@ export async function ruleFormPage(main: HTMLElement, id: string | null, signal:
   const win = h("select", { id: "rule-window" }, options(WINDOWS, dur(r.window)));
   const freq = h("select", { id: "rule-frequency" }, options(FREQS, dur(r.frequency)));
   const viol = h("input", { type: "number", id: "rule-violations", min: "1", max: "100", step: "1", value: String(r.violations), class: "short" });
-  const evals = h("input", { type: "number", id: "rule-evaluations", min: "1", max: "100", step: "1", value: String(r.evaluations), class: "short" });
+  const evals = h("input", { type: "number", id: "rule-evaluations", "aria-label": "out of how many of the last evaluations", min: "1", max: "100", step: "1", value: String(r.evaluations), class: "short" });
   const noData = h("select", { id: "rule-no-data" }, options([["keep", "Keep the state (no change)"], ["ok", "Treat as OK"], ["fire", "Treat as violated (fire)"]], r.no_data));
   const autoRes = h("input", { type: "checkbox", id: "rule-auto-resolve", checked: r.auto_resolve });
   const split = h("select", { id: "rule-split-by" }, options([["", "none: one alert for the rule"], ["model", "model"], ["provider", "provider"], ["service", "service"], ["operation", "operation"], ["status", "status"]], r.split_by));

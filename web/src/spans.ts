@@ -1,7 +1,7 @@
 // The Gen AI spans page and the sessions pages.
-import { callsTable, contentNotice, emptyState, pager, short, SpanRow } from "./common";
+import { callsTable, columnPicker, contentNotice, emptyState, exportMenu, pager, SpanRow } from "./common";
 import { api, go, href, query, Range, update } from "./state";
-import { add, h, int, linkRow, time, usd, ago } from "./util";
+import { add, h, int, linkRow, sortable, time, usd, ago } from "./util";
 
 export async function spansPage(main: HTMLElement, r: Range, signal: AbortSignal) {
   const q = query();
@@ -13,7 +13,8 @@ export async function spansPage(main: HTMLElement, r: Range, signal: AbortSignal
     main.dataset.loaded = "true";
     return;
   }
-  add(main, 
+  const table = callsTable(page.spans, sort);
+  add(main,
     h("section", { class: "card table-card" },
       h("div", { class: "table-head" },
         h("h3", null, "Gen AI calls", h("span", { class: "muted small" }, sort === "time" ? " — newest first" : sort === "duration" ? " — slowest first" : " — most tokens first")),
@@ -22,9 +23,11 @@ export async function spansPage(main: HTMLElement, r: Range, signal: AbortSignal
           " All spans"),
         h("label", { class: "inline" }, "Sort by ",
           h("select", { id: "sort", onchange: (e: Event) => update({ sort: (e.target as HTMLSelectElement).value === "time" ? "" : (e.target as HTMLSelectElement).value, cursor: "" }) },
-            [["time", "time"], ["duration", "duration"], ["tokens", "tokens (input + output)"]].map(([v, l]) => h("option", { value: v, selected: v === sort }, l))))),
+            [["time", "time"], ["duration", "duration"], ["tokens", "tokens (input + output)"]].map(([v, l]) => h("option", { value: v, selected: v === sort }, l)))),
+        columnPicker(table),
+        exportMenu("export/spans", { all: q.get("all") || undefined, sort: q.get("sort") || undefined }, r, "spans")),
       contentNotice(),
-      h("div", { class: "scroll" }, callsTable(page.spans, sort)),
+      h("div", { class: "scroll" }, table),
       pager(page.next_cursor, page.spans.length),
     ),
   );
@@ -57,19 +60,19 @@ export async function sessionsPage(main: HTMLElement, r: Range, signal: AbortSig
   add(main, h("section", { class: "card table-card" },
     h("h3", null, "Sessions", h("span", { class: "muted small" }, " — most recent activity first")),
     contentNotice(),
-    h("div", { class: "scroll" }, h("table", { class: "grid-table", id: "sessions" },
+    h("div", { class: "scroll" }, sortable(h("table", { class: "grid-table", id: "sessions" },
       h("thead", null, h("tr", null, ["Session", "User", "Calls", "Errors", "Input tokens", "Output tokens", "Cost (USD)", "First call", "Last call"].map((l, i) => h("th", { class: i >= 2 && i <= 6 ? "num" : "" }, l)))),
       h("tbody", null, page.sessions.map((s) => linkRow(h("tr", { "data-session": s.session },
-        h("td", { class: "mono", title: s.session }, short(s.session)),
+        h("td", null, h("a", { href: href("/sessions/" + encodeURIComponent(s.session)), "data-link": true, tabindex: "-1", class: "mono sid", title: s.session }, s.session)),
         h("td", null, s.user || h("span", { class: "muted" }, "—")),
-        h("td", { class: "num" }, int(s.calls)),
-        h("td", { class: "num" + (s.errors ? " bad" : "") }, int(s.errors)),
-        h("td", { class: "num" }, int(s.input_tokens)),
-        h("td", { class: "num" }, int(s.output_tokens)),
-        h("td", { class: "num" }, usd(s.cost_usd), s.cost_unknown_calls ? h("span", { class: "muted" }, " +" + s.cost_unknown_calls + " unpriced") : null),
-        h("td", { class: "nowrap" }, time(s.first_time, false)),
-        h("td", { class: "nowrap", title: time(s.last_time) }, ago(s.last_time)),
-      ), () => go(href("/sessions/" + encodeURIComponent(s.session))), "open session " + s.session))))),
+        h("td", { class: "num", "data-sort": s.calls }, int(s.calls)),
+        h("td", { class: "num" + (s.errors ? " bad" : ""), "data-sort": s.errors }, int(s.errors)),
+        h("td", { class: "num", "data-sort": s.input_tokens }, int(s.input_tokens)),
+        h("td", { class: "num", "data-sort": s.output_tokens }, int(s.output_tokens)),
+        h("td", { class: "num", "data-sort": s.cost_usd }, usd(s.cost_usd), s.cost_unknown_calls ? h("span", { class: "muted" }, " +" + s.cost_unknown_calls + " unpriced") : null),
+        h("td", { class: "nowrap", "data-sort": s.first_time }, time(s.first_time, false)),
+        h("td", { class: "nowrap", title: time(s.last_time), "data-sort": s.last_time }, ago(s.last_time)),
+      ), () => go(href("/sessions/" + encodeURIComponent(s.session))))))))),
     pager(page.next_cursor, page.sessions.length),
   ));
   main.dataset.loaded = "true";
@@ -81,7 +84,7 @@ export async function sessionPage(main: HTMLElement, r: Range, id: string, signa
   add(main, 
     h("p", null, h("a", { href: href("/sessions"), "data-link": true }, "← All sessions")),
     h("section", { class: "card" },
-      h("h3", null, "Session ", h("code", null, d.session)),
+      h("div", { class: "table-head" }, h("h3", null, "Session ", h("code", { class: "wrap-id" }, d.session)), exportMenu("export/sessions/" + encodeURIComponent(id), {}, r, "session-" + id)),
       h("dl", { class: "facts" },
         fact("User", d.user || "—"), fact("Calls", int(d.calls) + " calls"), fact("Errors", int(d.errors) + " errors"),
         fact("Tokens", `${int(d.input_tokens)} in + ${int(d.output_tokens)} out = ${int(d.total_tokens)} tokens`),

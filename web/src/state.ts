@@ -159,9 +159,68 @@ export class APIError extends Error {
   }
 }
 
-// api GETs a JSON endpoint. With scope it adds the time range and filters
-// (overrides win).
-export async function api<T = any>(path: string, params: Record<string, string | number | undefined> = {}, scope?: Range, signal?: AbortSignal): Promise<T> {
+// OfflineError is a request that got no answer: genscope is not running
+// or the network is down (fetch's own "Failed to fetch").
+export class OfflineError extends Error {
+  constructor() {
+    super("genscope is not answering");
+    this.name = "OfflineError";
+  }
+}
+
+// The admin token, when the user signed in with it: kept for the tab only
+// (sessionStorage) and sent as a bearer token.
+const TOKEN_KEY = "genscope.admin_token";
+export function adminToken(): string {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) || "";
+  } catch {
+    return "";
+  }
+}
+export function setAdminToken(tok: string) {
+  try {
+    if (tok) sessionStorage.setItem(TOKEN_KEY, tok);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // storage off: the token lasts until the next request fails
+  }
+}
+
+// request is fetch with the admin token (when signed in with it) and an
+// OfflineError instead of fetch's TypeError when nothing answers.
+export async function request(url: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  const tok = adminToken();
+  if (tok) headers.set("Authorization", "Bearer " + tok);
+  try {
+    return await fetch(url, { ...init, headers });
+  } catch (err) {
+    if ((err as Error)?.name === "AbortError") throw err;
+    throw new OfflineError();
+  }
+}
+
+// canEdit says whether the user may change the current project's alert
+// rules (with auth off, anyone may).
+export function canEdit(): boolean {
+  if (!session.auth) return true;
+  const me = session.me;
+  if (!me) return false;
+  if (me.admin) return true;
+  const r = access()?.role;
+  return r === "editor" || r === "admin";
+}
+
+// isAdmin says whether the user administers genscope (users, action
+// groups, every project); true with auth off.
+export function isAdmin(): boolean {
+  return !session.auth || !!session.me?.admin;
+}
+
+// apiURL is the URL of a GET endpoint: the project, with scope the time
+// range and filters, and params (which win; "" removes a key).
+export function apiURL(path: string, params: Record<string, string | number | undefined> = {}, scope?: Range): string {
   const q = new URLSearchParams();
   if (project()) q.set("project", project());
   if (scope) {
@@ -174,7 +233,13 @@ export async function api<T = any>(path: string, params: Record<string, string |
     else q.set(k, String(v));
   }
   const s = q.toString();
-  const resp = await fetch("/api/v1/" + path + (s ? "?" + s : ""), { signal, headers: { Accept: "application/json" } });
+  return "/api/v1/" + path + (s ? "?" + s : "");
+}
+
+// api GETs a JSON endpoint. With scope it adds the time range and filters
+// (overrides win).
+export async function api<T = any>(path: string, params: Record<string, string | number | undefined> = {}, scope?: Range, signal?: AbortSignal): Promise<T> {
+  const resp = await request(apiURL(path, params, scope), { signal, headers: { Accept: "application/json" } });
   const body = await resp.json().catch(() => ({}));
   if (!resp.ok) {
     if (resp.status === 401) onUnauthorized();
@@ -203,7 +268,7 @@ export async function send<T = any>(method: "POST" | "PUT" | "DELETE", path: str
   if (csrf) headers["X-CSRF-Token"] = decodeURIComponent(csrf[1]);
   const p = project();
   if (p && !/^(login|logout|projects|users|tokens)\b/.test(path)) path += (path.includes("?") ? "&" : "?") + "project=" + encodeURIComponent(p);
-  const resp = await fetch("/api/v1/" + path, {
+  const resp = await request("/api/v1/" + path, {
     method, signal, headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });

@@ -1,9 +1,9 @@
 // The trace view: a waterfall of the span tree and the selected span's
 // call rendered as a conversation.
-import { contentNotice, statusBadge } from "./common";
+import { contentNotice, exportMenu, statusBadge } from "./common";
 import { fact } from "./spans";
 import { api, canSeeContent, go, href, query } from "./state";
-import { add, h, int, linkRow, ms, time, usd, clear } from "./util";
+import { add, copyText, h, int, linkRow, ms, time, usd, clear } from "./util";
 
 interface Part {
   type: string;
@@ -62,12 +62,12 @@ interface Node {
 
 export async function tracePage(main: HTMLElement, id: string, signal: AbortSignal) {
   const t = await api<{ trace_id: string; roots: Node[] }>("traces/" + encodeURIComponent(id), {}, undefined, signal);
-  const flat: { n: Node; depth: number }[] = [];
-  const walk = (n: Node, depth: number) => {
-    flat.push({ n, depth });
-    for (const c of n.children) walk(c, depth + 1);
+  const flat: { n: Node; depth: number; parent: string }[] = [];
+  const walk = (n: Node, depth: number, parent: string) => {
+    flat.push({ n, depth, parent });
+    for (const c of n.children) walk(c, depth + 1, n.span_id);
   };
-  t.roots.forEach((r) => walk(r, 0));
+  t.roots.forEach((r) => walk(r, 0, ""));
   const startOf = (n: Node) => n.span.start_unix_nano / 1e6;
   const s0 = Math.min(...flat.map((x) => startOf(x.n)));
   const end = Math.max(...flat.map((x) => startOf(x.n) + x.n.duration_ms));
@@ -75,27 +75,64 @@ export async function tracePage(main: HTMLElement, id: string, signal: AbortSign
   let selected = query().get("span") || "";
   if (!flat.some((x) => x.n.span_id === selected)) selected = (flat.find((x) => x.n.span.operation) || flat[0]).n.span_id;
 
+  // Totals of the model calls (an agent or tool span is no call).
+  const calls = flat.filter((x) => isCall(x.n.span));
+  const sum = (f: (s: Span) => number) => calls.reduce((a, x) => a + f(x.n.span), 0);
+  const tokIn = sum((s) => s.usage?.input_tokens || 0), tokOut = sum((s) => s.usage?.output_tokens || 0);
+  const cost = sum((s) => (s.cost_known ? s.cost_usd : 0));
+  const unpriced = calls.filter((x) => !x.n.span.cost_known).length;
+  const errors = flat.filter((x) => x.n.span.status === "error").length;
+
   const detail = h("section", { class: "card detail", id: "span-detail", "aria-live": "polite" });
+  const collapsed = new Set<string>();
   const rows = flat.map(({ n, depth }) => {
     const left = ((startOf(n) - s0) / total) * 100;
     const width = Math.max((n.duration_ms / total) * 100, 0.3);
-    const row = linkRow(h("div", { class: "wf-row" + (n.span_id === selected ? " selected" : ""), "data-span": n.span_id, "data-name": n.span.name },
-      h("div", { class: "wf-name", style: undefined },
-        h("span", { class: "wf-indent", "data-depth": depth }),
-        statusBadge(n.span.status),
-        " ", n.span.name,
-        n.span.operation ? h("span", { class: "tag" }, n.span.operation) : null,
-        h("span", { class: "muted small" }, " " + n.span.service)),
-      h("div", { class: "wf-track" }, h("div", { class: "wf-bar" + (n.span.operation ? " genai" : "") + (n.span.status === "error" ? " error" : "") })),
+    const sp = n.span;
+    const twisty = n.children.length
+      ? h("button", { type: "button", class: "twisty", "aria-expanded": "true", "aria-label": "collapse " + sp.name, title: "collapse or expand the spans under this one" }, "▾")
+      : h("span", { class: "twisty-space", "aria-hidden": "true" });
+    const row = linkRow(h("div", { class: "wf-row" + (n.span_id === selected ? " selected" : ""), "data-span": n.span_id, "data-name": sp.name, role: "listitem" },
+      h("div", { class: "wf-name" },
+        h("span", { class: "wf-indent" }), twisty,
+        statusBadge(sp.status),
+        " ", h("span", { class: "wf-label", title: sp.name }, sp.name),
+        sp.operation ? h("span", { class: "tag" }, sp.operation) : null,
+        h("span", { class: "muted small wf-service" }, " " + sp.service)),
+      h("div", { class: "wf-track" }, h("div", { class: "wf-bar" + (sp.operation ? " genai" : "") + (sp.status === "error" ? " error" : "") })),
+      h("div", { class: "wf-usage num small" }, isCall(sp) ? [int((sp.usage?.input_tokens || 0) + (sp.usage?.output_tokens || 0)) + " tok", h("br"), sp.cost_known ? usd(sp.cost_usd) : h("span", { class: "muted", title: "no price for this model" }, "—")] : null),
       h("div", { class: "wf-dur num" }, ms(n.duration_ms)),
-    ), () => select(n.span_id), "select span " + n.span.name);
+    ), () => select(n.span_id));
     // Geometry through the CSSOM (allowed by the page's CSP, unlike style attributes).
-    (row.querySelector(".wf-indent") as HTMLElement).style.width = depth * 16 + "px";
+    (row.querySelector(".wf-indent") as HTMLElement).style.width = Math.min(depth, 12) * 14 + "px";
     const bar = row.querySelector(".wf-bar") as HTMLElement;
     bar.style.left = left + "%";
     bar.style.width = width + "%";
+    if (twisty instanceof HTMLButtonElement) twisty.addEventListener("click", () => {
+      const open = twisty.getAttribute("aria-expanded") !== "true";
+      twisty.setAttribute("aria-expanded", String(open));
+      twisty.setAttribute("aria-label", (open ? "collapse " : "expand ") + sp.name);
+      twisty.textContent = open ? "▾" : "▸";
+      if (open) collapsed.delete(n.span_id);
+      else collapsed.add(n.span_id);
+      applyCollapse();
+    });
     return row;
   });
+  const byId = new Map(flat.map((x) => [x.n.span_id, x]));
+  const applyCollapse = () => {
+    flat.forEach((x, i) => {
+      let p = x.parent, hide = false;
+      while (p) {
+        if (collapsed.has(p)) {
+          hide = true;
+          break;
+        }
+        p = byId.get(p)?.parent || "";
+      }
+      rows[i].classList.toggle("hidden", hide);
+    });
+  };
   const select = (sid: string) => {
     selected = sid;
     for (const r of rows) r.classList.toggle("selected", r.dataset.span === sid);
@@ -104,15 +141,18 @@ export async function tracePage(main: HTMLElement, id: string, signal: AbortSign
     history.replaceState(null, "", href(location.pathname, { span: sid }));
   };
   const root = t.roots[0];
-  add(main, 
+  add(main,
     h("p", null, h("a", { href: "#", onclick: (e: Event) => { e.preventDefault(); if (history.length > 1) history.back(); else go(href("/spans")); } }, "← Back")),
     h("section", { class: "card" },
-      h("h3", null, "Trace ", h("code", null, t.trace_id)),
-      h("dl", { class: "facts" }, fact("Root", root.span.name), fact("Started", time(root.start_time)), fact("Duration", ms(total)),
-        fact("Spans", int(flat.length) + " spans"), root.session ? fact("Session", h("a", { href: href("/sessions/" + encodeURIComponent(root.session)), "data-link": true }, root.session)) : [],
+      h("div", { class: "table-head" }, h("h3", null, "Trace ", h("code", { class: "wrap-id" }, t.trace_id)), exportMenu("export/traces/" + encodeURIComponent(t.trace_id), {}, undefined, "trace-" + t.trace_id)),
+      h("div", { class: "totals", id: "trace-totals" },
+        total1("Duration", ms(total)), total1("Model calls", int(calls.length)), total1("Tokens", int(tokIn + tokOut), `${int(tokIn)} in + ${int(tokOut)} out`),
+        total1("Cost", usd(cost), unpriced ? `+ ${unpriced} without a price` : "USD"), total1("Spans", int(flat.length), errors ? `${errors} with errors` : "no errors")),
+      h("dl", { class: "facts" }, fact("Root", root.span.name), fact("Started", time(root.start_time)),
+        root.session ? fact("Session", h("a", { href: href("/sessions/" + encodeURIComponent(root.session)), "data-link": true, class: "wrap-id" }, root.session)) : [],
         root.user ? fact("User", root.user) : []),
-      h("div", { class: "waterfall", id: "waterfall", role: "list" },
-        h("div", { class: "wf-row wf-header" }, h("div", { class: "wf-name" }, "Span"), h("div", { class: "wf-track muted small" }, "0 ms → " + ms(total)), h("div", { class: "wf-dur" }, "Duration")),
+      h("div", { class: "waterfall", id: "waterfall", role: "list", "aria-label": "spans of the trace" },
+        h("div", { class: "wf-row wf-header", "aria-hidden": "true" }, h("div", { class: "wf-name" }, "Span"), h("div", { class: "wf-track muted small" }, "0 → " + ms(total)), h("div", { class: "wf-usage" }, "Tokens · cost"), h("div", { class: "wf-dur" }, "Duration")),
         rows),
     ),
     detail,
@@ -122,18 +162,140 @@ export async function tracePage(main: HTMLElement, id: string, signal: AbortSign
   main.dataset.loaded = "true";
 }
 
+// isCall says whether a span is a model call (agent and tool steps are not).
+function isCall(s: Span): boolean {
+  return !!s.operation && !/agent|tool/.test(s.operation);
+}
+
+function total1(label: string, value: string, note?: string): HTMLElement {
+  return h("div", { class: "total" }, h("div", { class: "tile-label" }, label), h("div", { class: "total-value" }, value), note ? h("div", { class: "muted small" }, note) : null);
+}
+
+// LONG is how many characters of a message show before "Show all".
+const LONG = 1200;
+
+type View = "markdown" | "raw" | "json";
+
+// textView shows a message's text as rendered Markdown, raw text or JSON
+// (when it parses), collapsed when long, with a copy button.
+function textView(text: string): HTMLElement {
+  const long = text.length > LONG || text.split("\n").length > 24;
+  let json: unknown = undefined;
+  const tt = text.trim();
+  if ((tt.startsWith("{") || tt.startsWith("[")) && tt.length < 2e6) {
+    try {
+      json = JSON.parse(tt);
+    } catch {
+      json = undefined;
+    }
+  }
+  let view: View = json !== undefined ? "json" : "markdown";
+  const body = h("div", { class: "part-body" });
+  const draw = () => {
+    clear(body);
+    if (view === "raw") add(body, h("div", { class: "part text" }, text));
+    else if (view === "json") add(body, h("pre", { class: "json" }, JSON.stringify(json, null, 2)));
+    else add(body, markdown(text));
+    for (const b of bar.querySelectorAll<HTMLButtonElement>("[data-view]")) b.setAttribute("aria-pressed", String(b.dataset.view === view));
+  };
+  const viewBtn = (v: View, label: string) => h("button", { type: "button", class: "btn small ghost", "data-view": v, onclick: () => { view = v; draw(); } }, label);
+  const copy = h("button", { type: "button", class: "btn small ghost copy-msg" }, "Copy");
+  copy.addEventListener("click", async () => {
+    copy.textContent = (await copyText(text)) ? "Copied ✓" : "Select and copy";
+    setTimeout(() => (copy.textContent = "Copy"), 2000);
+  });
+  const wrap = h("div", { class: "part-wrap" + (long ? " collapsed" : "") });
+  const more = long ? h("button", {
+    type: "button", class: "btn small show-all", "aria-expanded": "false", onclick: () => {
+      const open = wrap.classList.toggle("collapsed") === false;
+      more!.setAttribute("aria-expanded", String(open));
+      more!.textContent = open ? "Show less" : `Show all (${int(text.length)} characters)`;
+    },
+  }, `Show all (${int(text.length)} characters)`) : null;
+  const bar = h("div", { class: "part-bar", role: "group", "aria-label": "message view" }, viewBtn("markdown", "Markdown"), viewBtn("raw", "Raw"), json !== undefined ? viewBtn("json", "JSON") : null, copy);
+  add(wrap, body);
+  draw();
+  return h("div", { class: "part" }, bar, wrap, more);
+}
+
+// markdown renders the common subset of Markdown (headings, lists, code,
+// emphasis, quotes) as DOM nodes: text is never parsed as HTML.
+function markdown(src: string): HTMLElement {
+  const out = h("div", { class: "md" });
+  const lines = src.replace(/\r\n/g, "\n").split("\n");
+  let list: HTMLElement | null = null;
+  let para: string[] = [];
+  const flush = () => {
+    if (para.length) out.appendChild(h("p", null, inline(para.join("\n"))));
+    para = [];
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (/^```/.test(line)) {
+      flush();
+      list = null;
+      const code: string[] = [];
+      for (i++; i < lines.length && !/^```/.test(lines[i]); i++) code.push(lines[i]);
+      out.appendChild(h("pre", null, h("code", null, code.join("\n"))));
+      continue;
+    }
+    let m: RegExpExecArray | null;
+    if ((m = /^(#{1,6})\s+(.*)$/.exec(line))) {
+      flush();
+      list = null;
+      out.appendChild(h("p", { class: "md-h md-h" + m[1].length }, inline(m[2])));
+    } else if ((m = /^\s*([-*+]|\d+[.)])\s+(.*)$/.exec(line))) {
+      flush();
+      const ordered = /\d/.test(m[1]);
+      if (!list || (list.tagName === "OL") !== ordered) {
+        list = h(ordered ? "ol" : "ul", null);
+        out.appendChild(list);
+      }
+      list.appendChild(h("li", null, inline(m[2])));
+    } else if ((m = /^>\s?(.*)$/.exec(line))) {
+      flush();
+      list = null;
+      out.appendChild(h("blockquote", null, inline(m[1])));
+    } else if (!line.trim()) {
+      flush();
+      list = null;
+    } else {
+      list = null;
+      para.push(line);
+    }
+  }
+  flush();
+  return out;
+}
+
+function inline(s: string): (string | HTMLElement)[] {
+  const out: (string | HTMLElement)[] = [];
+  const re = /(`[^`]+`|\*\*[^*]+\*\*|__[^_]+__|\*[^*\s][^*]*\*|_[^_\s][^_]*_)/g;
+  let last = 0, m: RegExpExecArray | null;
+  while ((m = re.exec(s))) {
+    if (m.index > last) out.push(s.slice(last, m.index));
+    const t = m[0];
+    if (t.startsWith("`")) out.push(h("code", null, t.slice(1, -1)));
+    else if (t.startsWith("**") || t.startsWith("__")) out.push(h("strong", null, t.slice(2, -2)));
+    else out.push(h("em", null, t.slice(1, -1)));
+    last = m.index + t.length;
+  }
+  if (last < s.length) out.push(s.slice(last));
+  return out;
+}
+
 function partView(p: Part): HTMLElement {
   switch (p.type) {
     case "text":
     case "":
     case undefined:
-      return h("div", { class: "part text" }, p.content || "");
+      return textView(p.content || "");
     case "tool_call":
       return h("div", { class: "part tool" }, h("div", { class: "muted small" }, "tool call ", p.id ? h("code", null, p.id) : null),
         h("pre", null, `${p.name || "?"}(${typeof p.arguments === "string" ? p.arguments : JSON.stringify(p.arguments ?? {}, null, 2)})`));
     case "tool_call_response":
       return h("div", { class: "part tool" }, h("div", { class: "muted small" }, "tool result ", p.id ? h("code", null, p.id) : null),
-        h("pre", null, typeof p.response === "string" ? p.response : JSON.stringify(p.response, null, 2)));
+        textView(typeof p.response === "string" ? p.response : JSON.stringify(p.response, null, 2)));
     default:
       return h("div", { class: "part other" }, h("div", { class: "muted small" }, p.type), h("pre", null, p.content || JSON.stringify(p)));
   }
@@ -143,6 +305,15 @@ function bubble(role: string, parts: Part[] | null, extra?: string): HTMLElement
   return h("div", { class: "msg role-" + role, "data-role": role },
     h("div", { class: "msg-role" }, role, extra ? h("span", { class: "muted small" }, " · " + extra) : null),
     (parts || []).length ? (parts || []).map(partView) : h("div", { class: "muted small" }, "(no content captured)"));
+}
+
+// errorBox shows a span's error; a long message (a stack trace, an
+// upstream's whole answer) collapses like a long message.
+function errorBox(s: Span): HTMLElement {
+  const head = [s.error_type, s.http_status ? "HTTP " + s.http_status : ""].filter(Boolean).join(" · ");
+  const msg = s.status_message || "";
+  if (msg.length <= 300) return h("div", { class: "error-box", role: "note" }, h("strong", null, "Error"), " ", [head, msg].filter(Boolean).join(" · ") || "the span's status is error");
+  return h("div", { class: "error-box", role: "note" }, h("strong", null, "Error"), " ", head, textView(msg));
 }
 
 function renderDetail(box: HTMLElement, n: Node) {
@@ -171,8 +342,7 @@ function renderDetail(box: HTMLElement, n: Node) {
       n.user ? fact("User", n.user) : [],
       s.response_id ? fact("Response id", s.response_id) : [],
     ),
-    s.status === "error" ? h("div", { class: "error-box", role: "note" }, h("strong", null, "Error"), " ",
-      [s.error_type, s.http_status ? "HTTP " + s.http_status : "", s.status_message].filter(Boolean).join(" · ") || "the span's status is error") : null,
+    s.status === "error" ? errorBox(s) : null,
   );
   if (genai && !canSeeContent()) add(box, h("h4", null, "Conversation"), contentNotice());
   else if (genai) {

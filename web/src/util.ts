@@ -93,24 +93,57 @@ export function ago(t: string | Date): string {
   return (s / 86400).toFixed(1) + " d ago";
 }
 
-// focusRow makes a table row (or any element) act like a link: focusable,
-// Enter or click runs open.
-export function linkRow<T extends HTMLElement>(el: T, open: (ev: Event) => void, label?: string): T {
+// linkRow makes a table row (or any element) open something on a click or
+// Enter. It keeps its own role and content (screen readers read its
+// cells); the link a screen reader offers is in a cell (linkCell).
+export function linkRow<T extends HTMLElement>(el: T, open: (ev: Event) => void): T {
   el.tabIndex = 0;
   el.classList.add("link-row");
-  el.setAttribute("role", "link");
-  if (label) el.setAttribute("aria-label", label);
   el.addEventListener("click", (ev) => {
-    if ((ev.target as HTMLElement).closest("a,button,input,select")) return;
+    if ((ev.target as HTMLElement).closest("a,button,input,select,summary")) return;
+    if (window.getSelection()?.toString()) return; // selecting text is not a click
     open(ev);
   });
   el.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter") {
+    if (ev.key === "Enter" && ev.target === el) {
       ev.preventDefault();
       open(ev);
     }
   });
   return el;
+}
+
+// sortable lets the user sort a table by any column with a click on its
+// header (again: the other way). Cells sort by data-sort when they have
+// it, else by their text, numbers as numbers.
+export function sortable(table: HTMLTableElement): HTMLTableElement {
+  const heads = [...table.querySelectorAll("thead th")] as HTMLElement[];
+  heads.forEach((th, col) => {
+    if (th.querySelector("button") || th.dataset.nosort !== undefined) return;
+    const label = th.textContent || "";
+    const btn = h("button", { type: "button", class: "th-btn", title: "sort by " + label.toLowerCase() }, label);
+    th.replaceChildren(btn);
+    th.setAttribute("aria-sort", "none");
+    btn.addEventListener("click", () => {
+      const desc = th.getAttribute("aria-sort") !== "descending";
+      heads.forEach((o) => o.setAttribute("aria-sort", "none"));
+      th.setAttribute("aria-sort", desc ? "descending" : "ascending");
+      const body = table.tBodies[0];
+      const key = (tr: HTMLTableRowElement) => {
+        const td = tr.cells[col] as HTMLElement | undefined;
+        const raw = td?.dataset.sort ?? (td?.textContent || "").trim();
+        const n = Number(raw);
+        return td?.dataset.sort !== undefined && raw !== "" && !isNaN(n) ? n : raw.toLowerCase();
+      };
+      const rows = [...body.rows].sort((a, b) => {
+        const x = key(a), y = key(b);
+        const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+        return desc ? -c : c;
+      });
+      body.append(...rows);
+    });
+  });
+  return table;
 }
 
 // copyText copies to the clipboard, also where the Clipboard API is not

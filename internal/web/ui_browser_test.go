@@ -1,0 +1,577 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+)
+
+// axeSource is axe-core's script from web/node_modules (a devDependency
+// pinned by web/package-lock.json).
+func axeSource(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../web/node_modules/axe-core/axe.min.js")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("axe-core is not installed: npm ci in web/ (%v)", err)
+		}
+		t.Skipf("axe-core is not installed: run npm ci in web/ (%v)", err)
+	}
+	return string(b)
+}
+
+// audit runs axe-core on the page and fails the test for each serious or
+// critical violation.
+func audit(t *testing.T, ctx context.Context, axe, page string) {
+	t.Helper()
+	if !eval[bool](t, ctx, `typeof window.axe === "object"`) {
+		eval[bool](t, ctx, axe+";true")
+	}
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+		.filter(v => v.impact === "serious" || v.impact === "critical")
+		.map(v => v.impact + " " + v.id + ": " + v.help + " — " + v.nodes.slice(0, 4).map(n => n.target.join(" ") + (n.failureSummary ? " (" + n.failureSummary.replace(/\s+/g, " ").slice(0, 160) + ")" : "")).join(" | ")))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: axe: %v", page, err)
+	}
+	for _, x := range v {
+		t.Errorf("%s: axe: %s", page, x)
+	}
+}
+
+// fits fails the test when the page is wider than the viewport, naming the
+// widest elements not inside a scrolling table box.
+func fits(t *testing.T, ctx context.Context, page string, width int) {
+	t.Helper()
+	got := eval[int](t, ctx, `document.documentElement.scrollWidth`)
+	if got <= width {
+		return
+	}
+	culprits := eval[[]string](t, ctx, `[...document.querySelectorAll("body *")]
+		.filter(e => e.getBoundingClientRect().right > innerWidth + 1 && !e.closest(".scroll, .offstage, .skip-link"))
+		.slice(-5).map(e => e.tagName + "." + e.className + " right=" + Math.round(e.getBoundingClientRect().right))`)
+	t.Errorf("%s at %d px: the page is %d px wide; too wide: %q", page, width, got, culprits)
+}
+
+// gatewayChat calls the simulated model through the gateway, which records
+// the call (with its content) like any other.
+func gatewayChat(t *testing.T, base, session, user, system, prompt string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"model": "gpt-4o", "messages": []map[string]string{{"role": "system", "content": system}, {"role": "user", "content": prompt}}})
+	req, _ := http.NewRequest("POST", base+"/v1/chat/completions", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-session-id", session)
+	req.Header.Set("x-user-id", user)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("gateway: %s", resp.Status)
+	}
+}
+
+// flakyProxy stands between the browser and genscope: it can hold API
+// answers back (a slow query) or refuse every connection (a server that
+// went away).
+type flakyProxy struct {
+	URL   string
+	delay atomic.Int64 // ns added before each /api/ answer
+	down  atomic.Bool
+}
+
+func newFlakyProxy(t *testing.T, target string) *flakyProxy {
+	t.Helper()
+	u, _ := url.Parse(target)
+	p := &flakyProxy{}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.down.Load() {
+			// Drop the connection without an answer, as a dead server's port would.
+			if hj, ok := w.(http.Hijacker); ok {
+				if c, _, err := hj.Hijack(); err == nil {
+					c.Close()
+					return
+				}
+			}
+			return
+		}
+		if d := time.Duration(p.delay.Load()); d > 0 && strings.HasPrefix(r.URL.Path, "/api/") {
+			select {
+			case <-time.After(d):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		rp.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	p.URL = "http://" + ln.Addr().String()
+	return p
+}
+
+// TestBrowserPages drives every page at a phone's size (390×844) and a
+// desktop's (1440×900): no page is wider than the screen, axe-core finds no
+// serious or critical violation, and a screenshot of each goes to the
+// artifacts directory. Then the behaviours of issue 18: the spans table's
+// columns, refresh in place, long messages, the trace's totals and
+// branches, export downloads, slow answers (cancel) and a server that went
+// away (retry), sortable tables, the skip link, rules never evaluated, the
+// Connect page's sources and demo line, and the HTML 404.
+func TestBrowserPages(t *testing.T) {
+	exe := chromium(t)
+	requireBuilt(t)
+	axe := axeSource(t)
+	base := startApp(t)
+	ingestLab(t, base)
+	// A long conversation (Markdown, ~9,000 characters) through the gateway.
+	var long strings.Builder
+	long.WriteString("# Trip plan\n\nPlease review **every** item below and answer in one sentence.\n\n")
+	for i := range 120 {
+		long.WriteString("- day " + string(rune('A'+i%26)) + ": hike, camp, cook, `pack` and rest before the next stretch of the trail\n")
+	}
+	const sessionID = "conversation-2f1c9d7e-4b1a-4c55-9e1f-0a7b3c2d1e0f"
+	gatewayChat(t, base, sessionID, "alice@example.com", "You are a careful trip planner.", long.String())
+	gatewayChat(t, base, sessionID, "bob@example.com", "You are a careful trip planner.", "What should I pack?")
+	var gw struct {
+		Spans []spanJSON `json:"spans"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(gw.Spans) < 2; {
+		getJSON(t, base+"/api/v1/spans?from=1h&service=genscope-gateway", &gw)
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway calls not recorded: %+v", gw)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var longTrace string
+	for _, s := range gw.Spans {
+		if strings.Contains(s.Input, "Trip plan") {
+			longTrace = s.TraceID
+		}
+	}
+	// A rule that was never evaluated (disabled, so the engine leaves it alone).
+	var rule struct {
+		ID string `json:"id"`
+	}
+	authJSON(t, "POST", base+"/api/v1/alert-rules", "", map[string]any{"name": "slow calls", "signal": "duration_ms", "aggregation": "avg", "operator": ">", "threshold": 4000, "window": "5m", "enabled": false}, 201, &rule)
+	var lab struct {
+		Spans []spanJSON `json:"spans"`
+	}
+	getJSON(t, base+"/api/v1/spans?from=24h&service=lab-prompts-otel", &lab)
+	var nested spanJSON // a call under a parent span
+	for _, s := range lab.Spans {
+		if s.ParentSpanID != "" {
+			nested = s
+		}
+	}
+	if nested.SpanID == "" {
+		t.Fatal("no lab call with a parent span")
+	}
+
+	ctx, problems := browser(t, exe)
+	pages := []struct{ name, path string }{
+		{"overview", "/"},
+		{"spans", "/spans"},
+		{"trace-long", "/traces/" + longTrace},
+		{"trace-nested", "/traces/" + nested.TraceID},
+		{"sessions", "/sessions"},
+		{"session", "/sessions/" + sessionID},
+		{"users", "/users"},
+		{"connect", "/connect"},
+		{"alerts", "/alerts"},
+		{"alert-rule", "/alerts/rules/" + rule.ID},
+		{"alert-rule-new", "/alerts/rules/new"},
+		{"alerts-fired", "/alerts/fired"},
+		{"alerts-history", "/alerts/history"},
+		{"action-groups", "/alerts/action-groups"},
+		{"action-group-new", "/alerts/action-groups/new"},
+	}
+	sizes := []struct {
+		name   string
+		w, h   int64
+		mobile bool
+	}{{"390", 390, 844, true}, {"1440", 1440, 900, false}}
+	for _, size := range sizes {
+		t.Run("Size"+size.name, func(t *testing.T) {
+			do(t, ctx, chromedp.EmulateViewport(size.w, size.h))
+			for _, p := range pages {
+				do(t, ctx, chromedp.Navigate(base+p.path))
+				waitLoaded(t, ctx)
+				fits(t, ctx, p.name, int(size.w))
+				audit(t, ctx, axe, p.name+"@"+size.name)
+				screenshot(t, ctx, "page-"+p.name+"-"+size.name)
+			}
+			// The unknown path: the server's HTML page.
+			do(t, ctx, chromedp.Navigate(base+"/no/such/page"))
+			waitFor(t, ctx, `document.title.startsWith("Not found")`)
+			fits(t, ctx, "not-found", int(size.w))
+			audit(t, ctx, axe, "not-found@"+size.name)
+			screenshot(t, ctx, "page-not-found-"+size.name)
+			// The SPA's own not-found (a path shaped like no page).
+			do(t, ctx, chromedp.Navigate(base+"/traces/not-a-trace-id"))
+			waitLoaded(t, ctx)
+			audit(t, ctx, axe, "spa-not-found@"+size.name)
+
+			if !size.mobile {
+				return
+			}
+			// Phone: the navigation is a compact bar with a menu, not the first screen.
+			do(t, ctx, chromedp.Navigate(base+"/spans"))
+			waitLoaded(t, ctx)
+			if h := eval[float64](t, ctx, `document.querySelector(".sidebar").getBoundingClientRect().height`); h > 80 {
+				t.Errorf("phone: the navigation is %v px tall", h)
+			}
+			if eval[bool](t, ctx, `document.getElementById("nav-list").getBoundingClientRect().height > 0`) {
+				t.Error("phone: the page list shows before the menu is opened")
+			}
+			do(t, ctx, chromedp.Click(chromedp.ID("menu-btn")))
+			waitFor(t, ctx, `document.getElementById("nav-list").getBoundingClientRect().height > 0 && document.getElementById("menu-btn").getAttribute("aria-expanded") === "true"`)
+			// The table scrolls inside its card.
+			if !eval[bool](t, ctx, `(s => s.scrollWidth > s.clientWidth)(document.querySelector(".table-card .scroll"))`) {
+				t.Error("phone: the spans table does not scroll inside its card")
+			}
+			// The waterfall's bars keep a readable width; a long message stays short.
+			do(t, ctx, chromedp.Navigate(base+"/traces/"+longTrace))
+			waitLoaded(t, ctx)
+			if w := eval[float64](t, ctx, `document.querySelector("#waterfall .wf-row:not(.wf-header) .wf-track").getBoundingClientRect().width`); w < 150 {
+				t.Errorf("phone: waterfall track %v px wide", w)
+			}
+			if h := eval[float64](t, ctx, `document.getElementById("span-detail").getBoundingClientRect().height`); h > 3500 {
+				t.Errorf("phone: the call's detail is %v px tall with its long message collapsed", h)
+			}
+		})
+	}
+	do(t, ctx, chromedp.EmulateViewport(1440, 900))
+
+	t.Run("SpansColumns", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(base+"/spans"))
+		waitLoaded(t, ctx)
+		for _, col := range []string{"system", "input", "output"} {
+			if w := eval[float64](t, ctx, `document.querySelector("#spans td.c-`+col+`").getBoundingClientRect().width`); w < 140 {
+				t.Errorf("the %s column is %v px wide at 1440 px", col, w)
+			}
+		}
+		if w := eval[float64](t, ctx, `Math.max(...[...document.querySelectorAll("#spans td.c-input, #spans td.c-output")].map(td => td.getBoundingClientRect().width))`); w < 220 {
+			t.Errorf("input/output columns at most %v px wide", w)
+		}
+		// The table fits its card at 1440 px: nothing cut off at the edge.
+		if eval[bool](t, ctx, `(s => s.scrollWidth > s.clientWidth + 1)(document.querySelector(".table-card .scroll"))`) {
+			t.Errorf("at 1440 px the spans table is wider than its card: %s", eval[string](t, ctx, `document.querySelector(".table-card .scroll").clientWidth + ": " + [...document.querySelectorAll("#spans thead th")].map(th => th.className.trim() + "=" + Math.round(th.getBoundingClientRect().width)).join(" ")`))
+		}
+		if n := eval[int](t, ctx, `document.querySelectorAll("#spans .c-model .trunc[title]").length`); n == 0 {
+			t.Error("model names carry no title")
+		}
+		// Hide the system message; the choice survives a reload.
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#columns summary`)), chromedp.Click(chromedp.CSS(`#columns input[data-col="system"]`)))
+		waitFor(t, ctx, `getComputedStyle(document.querySelector("#spans th.c-system")).display === "none"`)
+		do(t, ctx, chromedp.Reload())
+		waitLoaded(t, ctx)
+		if eval[string](t, ctx, `getComputedStyle(document.querySelector("#spans td.c-system")).display`) != "none" {
+			t.Error("the hidden column came back after a reload")
+		}
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#columns summary`)), chromedp.Click(chromedp.CSS(`#columns input[data-col="system"]`)))
+		waitFor(t, ctx, `getComputedStyle(document.querySelector("#spans th.c-system")).display !== "none"`)
+		// Rows are rows: no role=link, no label replacing the cells.
+		if n := eval[int](t, ctx, `document.querySelectorAll("[role=link], tr[aria-label]").length`); n != 0 {
+			t.Errorf("%d elements with role=link or a row label", n)
+		}
+	})
+
+	t.Run("DarkTheme", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(base+"/"))
+		waitLoaded(t, ctx)
+		do(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.setItem("genscope.theme", "dark")`))
+		for _, p := range []struct{ name, path string }{{"overview", "/"}, {"spans", "/spans"}, {"trace-long", "/traces/" + longTrace}, {"alerts", "/alerts"}, {"connect", "/connect"}} {
+			do(t, ctx, chromedp.Navigate(base+p.path))
+			waitLoaded(t, ctx)
+			audit(t, ctx, axe, p.name+"@dark")
+			screenshot(t, ctx, "page-"+p.name+"-dark-1440")
+		}
+		do(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.removeItem("genscope.theme")`))
+	})
+
+	t.Run("SavedViews", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(base+"/spans?status=error&from=1h&sort=duration"))
+		waitLoaded(t, ctx)
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#views summary`)), chromedp.SendKeys(chromedp.ID("view-name"), "slow errors"), chromedp.Click(chromedp.ID("save-view")))
+		waitFor(t, ctx, `document.querySelector('#views-list [data-view-name="slow errors"]')`)
+		do(t, ctx, chromedp.Navigate(base+"/"))
+		waitLoaded(t, ctx)
+		do(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Click(chromedp.CSS(`#views summary`)))
+		fits(t, ctx, "views menu open", 390)
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#views-list [data-view-name="slow errors"]`)))
+		waitLoaded(t, ctx)
+		do(t, ctx, chromedp.EmulateViewport(1440, 900))
+		if p, q := eval[string](t, ctx, `location.pathname`), eval[string](t, ctx, `location.search`); p != "/spans" || !strings.Contains(q, "status=error") || !strings.Contains(q, "sort=duration") || !strings.Contains(q, "from=1h") {
+			t.Errorf("the saved view opened %s%s", p, q)
+		}
+		if v := eval[string](t, ctx, `document.getElementById("f-status").value`); v != "error" {
+			t.Errorf("the saved view's status filter: %q", v)
+		}
+	})
+
+	t.Run("RefreshInPlace", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(base+"/?refresh=1"))
+		waitLoaded(t, ctx)
+		do(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.setItem("genscope.refresh_ms", "800")`), chromedp.Reload())
+		waitLoaded(t, ctx)
+		before := tiles(t, ctx)["calls"]
+		do(t, ctx, chromedp.Click(chromedp.ID("f-service")), chromedp.SendKeys(chromedp.ID("f-service"), "lab-pro"))
+		gatewayChat(t, base, "s-refresh", "carol", "Be brief.", "One more question?")
+		// The tiles change in place while the half-typed filter stays.
+		waitFor(t, ctx, `document.querySelector("[data-tile=calls]").dataset.value !== "`+before+`"`)
+		if v, id := eval[string](t, ctx, `document.getElementById("f-service").value`), eval[string](t, ctx, `document.activeElement.id`); v != "lab-pro" || id != "f-service" {
+			t.Errorf("after a refresh: the filter input holds %q, focus on %q", v, id)
+		}
+		if q := eval[string](t, ctx, `location.search`); strings.Contains(q, "service=") {
+			t.Errorf("refresh committed the half-typed filter: %s", q)
+		}
+		if eval[bool](t, ctx, `!!document.querySelector("[data-empty]")`) {
+			t.Error("refresh showed the empty state")
+		}
+		do(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.removeItem("genscope.refresh_ms")`))
+	})
+
+	t.Run("LongMessageAndTrace", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(base+"/traces/"+longTrace))
+		waitLoaded(t, ctx)
+		totals := eval[string](t, ctx, `document.getElementById("trace-totals").innerText`)
+		for _, want := range []string{"Duration", "Model calls", "Tokens", "Cost"} {
+			if !strings.Contains(totals, want) {
+				t.Errorf("trace totals lack %q: %s", want, totals)
+			}
+		}
+		if u := eval[string](t, ctx, `document.querySelector("#waterfall .wf-row:not(.wf-header) .wf-usage").innerText`); !strings.Contains(u, "tok") || !strings.Contains(u, "$") {
+			t.Errorf("waterfall row usage %q", u)
+		}
+		// The user's long message is collapsed, rendered as Markdown.
+		if !eval[bool](t, ctx, `!!document.querySelector("#conversation [data-role=user] .part-wrap.collapsed .md li")`) {
+			t.Error("the long message is not collapsed Markdown")
+		}
+		h0 := eval[float64](t, ctx, `document.querySelector("#conversation [data-role=user] .part-wrap").getBoundingClientRect().height`)
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#conversation [data-role=user] .show-all`)))
+		waitFor(t, ctx, `!document.querySelector("#conversation [data-role=user] .part-wrap.collapsed")`)
+		if h1 := eval[float64](t, ctx, `document.querySelector("#conversation [data-role=user] .part-wrap").getBoundingClientRect().height`); h1 < 2*h0 {
+			t.Errorf("show all: %v px → %v px", h0, h1)
+		}
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#conversation [data-role=user] [data-view=raw]`)))
+		if txt := eval[string](t, ctx, `document.querySelector("#conversation [data-role=user] .part.text").textContent`); !strings.HasPrefix(txt, "# Trip plan") {
+			t.Errorf("raw view starts %q", txt[:min(len(txt), 40)])
+		}
+		if n := eval[int](t, ctx, `document.querySelectorAll("#conversation .copy-msg").length`); n < 3 {
+			t.Errorf("%d copy buttons", n)
+		}
+		// A branch collapses.
+		do(t, ctx, chromedp.Navigate(base+"/traces/"+nested.TraceID))
+		waitLoaded(t, ctx)
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#waterfall .twisty`)))
+		waitFor(t, ctx, `document.querySelector('#waterfall [data-span="`+nested.SpanID+`"]').classList.contains("hidden")`)
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#waterfall .twisty`)))
+		waitFor(t, ctx, `!document.querySelector('#waterfall [data-span="`+nested.SpanID+`"]').classList.contains("hidden")`)
+	})
+
+	t.Run("ExportDownloads", func(t *testing.T) {
+		dir := t.TempDir()
+		if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir}); err != nil {
+			t.Fatal(err)
+		}
+		download := func(format string) []byte {
+			t.Helper()
+			do(t, ctx, chromedp.Click(chromedp.CSS(`.export a[data-format="`+format+`"]`)))
+			for deadline := time.Now().Add(15 * time.Second); ; {
+				ms, _ := filepath.Glob(filepath.Join(dir, "*."+format))
+				if len(ms) == 1 {
+					if b, err := os.ReadFile(ms[0]); err == nil && len(b) > 0 {
+						return b
+					}
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no %s download in %s", format, dir)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		do(t, ctx, chromedp.Navigate(base+"/spans?status=error"))
+		waitLoaded(t, ctx)
+		rows, err := csv.NewReader(bytes.NewReader(download("csv"))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 3 || rows[0][0] != "trace_id" || rows[1][6] != "error" || rows[2][6] != "error" {
+			t.Errorf("spans CSV with status=error: %q", rows)
+		}
+		do(t, ctx, chromedp.Navigate(base+"/traces/"+longTrace))
+		waitLoaded(t, ctx)
+		lines := bytes.Split(bytes.TrimSpace(download("jsonl")), []byte("\n"))
+		var first struct {
+			TraceID string `json:"trace_id"`
+			Span    struct {
+				InputMessages []any `json:"input_messages"`
+			} `json:"span"`
+		}
+		if err := json.Unmarshal(lines[0], &first); err != nil || first.TraceID != longTrace || len(first.Span.InputMessages) == 0 {
+			t.Errorf("trace JSONL: %v %s", err, lines[0][:min(len(lines[0]), 200)])
+		}
+	})
+
+	t.Run("SortSkipLinkRules", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(base+"/"))
+		waitLoaded(t, ctx)
+		do(t, ctx, chromedp.KeyEvent("\t"))
+		if c := eval[string](t, ctx, `document.activeElement.className`); c != "skip-link" {
+			t.Errorf("the first tab stop is %q, want the skip link", c)
+		}
+		do(t, ctx, chromedp.KeyEvent("\r"))
+		if id := eval[string](t, ctx, `document.activeElement.id`); id != "main" {
+			t.Errorf("the skip link moved focus to %q", id)
+		}
+		if ws := eval[string](t, ctx, `getComputedStyle(document.querySelector("[data-tile] .change")).whiteSpace`); ws != "nowrap" {
+			t.Errorf("a tile's change wraps: white-space %s", ws)
+		}
+		do(t, ctx, chromedp.Navigate(base+"/sessions"))
+		waitLoaded(t, ctx)
+		sorted := func() []float64 {
+			return eval[[]float64](t, ctx, `[...document.querySelectorAll("#sessions tbody tr")].map(r => Number(r.cells[2].dataset.sort))`)
+		}
+		do(t, ctx, chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#sessions th button")].find(b => b.textContent === "Calls").click()`))
+		got := sorted()
+		for i := 1; i < len(got); i++ {
+			if got[i] > got[i-1] {
+				t.Fatalf("sessions by calls, descending: %v", got)
+			}
+		}
+		do(t, ctx, chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#sessions th button")].find(b => b.textContent === "Calls").click()`))
+		got = sorted()
+		for i := 1; i < len(got); i++ {
+			if got[i] < got[i-1] {
+				t.Fatalf("sessions by calls, ascending: %v", got)
+			}
+		}
+		// The full session id on a wide screen.
+		if w := eval[bool](t, ctx, `[...document.querySelectorAll("#sessions .sid")].some(a => a.textContent === "`+sessionID+`" && a.scrollWidth <= a.clientWidth)`); !w {
+			t.Error("the session id is cut at 1440 px")
+		}
+		do(t, ctx, chromedp.Navigate(base+"/alerts"))
+		waitLoaded(t, ctx)
+		if s := eval[string](t, ctx, `document.querySelector('#rules tr[data-rule="`+rule.ID+`"] td.state').innerText`); s != "not evaluated yet" {
+			t.Errorf("a rule never evaluated shows %q", s)
+		}
+		// Actions stay within the card at 1440 px.
+		if eval[bool](t, ctx, `(s => s.scrollWidth > s.clientWidth + 1)(document.querySelector("#rules").parentElement)`) {
+			t.Error("the rules table is wider than its card at 1440 px")
+		}
+		do(t, ctx, chromedp.Navigate(base+"/alerts/rules/"+rule.ID))
+		waitLoaded(t, ctx)
+		if l := eval[string](t, ctx, `document.getElementById("rule-evaluations").getAttribute("aria-label") || ""`); l == "" {
+			t.Error("the evaluations input has no label")
+		}
+	})
+
+	t.Run("Connect", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(base+"/connect"))
+		waitLoaded(t, ctx)
+		if d := eval[string](t, ctx, `document.getElementById("code-demo").innerText`); !strings.Contains(d, "genscope demo --server "+base) {
+			t.Errorf("demo line for a non-default address: %q", d)
+		}
+		src := eval[string](t, ctx, `document.getElementById("connect-status").dataset.sources`)
+		for _, want := range []string{"genscope-gateway", "lab-prompts-otel"} {
+			if !strings.Contains(src, want) {
+				t.Errorf("Connect names sources %q, lacks %s", src, want)
+			}
+		}
+		if txt := eval[string](t, ctx, `document.getElementById("sources").innerText`); !strings.Contains(txt, "the gateway's own spans") {
+			t.Errorf("sources: %q", txt)
+		}
+	})
+
+	t.Run("UsersPage", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(base+"/users"))
+		waitLoaded(t, ctx)
+		users := eval[[]string](t, ctx, `[...document.querySelectorAll("#users tbody tr")].map(r => r.dataset.user)`)
+		if len(users) < 2 || !strings.Contains(strings.Join(users, ","), "alice@example.com") {
+			t.Errorf("users %q", users)
+		}
+		if n := eval[int](t, ctx, `document.querySelectorAll("#top-users li").length`); n == 0 {
+			t.Error("no top users by cost")
+		}
+		if s := eval[string](t, ctx, `document.querySelector('#users tr[data-user="alice@example.com"] td:last-child').innerText`); !strings.Contains(s, "ago") {
+			t.Errorf("alice last seen %q", s)
+		}
+	})
+
+	t.Run("ChartsZoomAndLegend", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(base+"/?from=1h"))
+		waitLoaded(t, ctx)
+		if n := eval[int](t, ctx, `document.querySelectorAll('[data-chart="Calls by status"] .u-legend .u-series').length`); n < 3 {
+			t.Errorf("calls legend has %d entries (want ok, error, previous period)", n)
+		}
+		if !eval[bool](t, ctx, `!!document.querySelector('[data-chart="Cost by model"] canvas')`) {
+			t.Error("no cost-by-model chart")
+		}
+		// A legend click hides its series.
+		do(t, ctx, chromedp.Focus(chromedp.CSS(`[data-chart="Calls by status"] .u-legend .u-series:nth-child(3) th`)), chromedp.KeyEvent("\r"))
+		waitFor(t, ctx, `document.querySelector('[data-chart="Calls by status"] .u-legend .u-series:nth-child(3)').classList.contains("u-off")`)
+		if p := eval[string](t, ctx, `document.querySelector('[data-chart="Calls by status"] .u-legend .u-series:nth-child(3) th').getAttribute("aria-pressed")`); p != "false" {
+			t.Errorf("a hidden series' legend entry says aria-pressed=%s", p)
+		}
+		// Dragging across a chart zooms the time range.
+		box := eval[[]float64](t, ctx, `(r => [r.left, r.top, r.width, r.height])(document.querySelector('[data-chart="Tokens"] .u-over').getBoundingClientRect())`)
+		y := box[1] + box[3]/2
+		do(t, ctx, chromedp.MouseEvent("mousePressed", box[0]+box[2]*0.3, y, chromedp.ButtonLeft, chromedp.ClickCount(1)), chromedp.MouseEvent("mouseMoved", box[0]+box[2]*0.45, y, chromedp.ButtonLeft), chromedp.MouseEvent("mouseMoved", box[0]+box[2]*0.6, y, chromedp.ButtonLeft), chromedp.MouseEvent("mouseReleased", box[0]+box[2]*0.6, y, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+		waitFor(t, ctx, `new URLSearchParams(location.search).get("to") !== null && document.getElementById("range").value === "custom"`)
+		waitLoaded(t, ctx)
+	})
+
+	t.Run("SlowAnswerCancelAndServerAway", func(t *testing.T) {
+		px := newFlakyProxy(t, base)
+		do(t, ctx, chromedp.Navigate(px.URL+"/spans"))
+		waitLoaded(t, ctx)
+		px.delay.Store(int64(20 * time.Second))
+		do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector('nav a[href^="/sessions"]').click()`))
+		waitFor(t, ctx, `(e => e && /Loading/.test(e.innerText) && /\d s/.test(e.innerText))(document.querySelector("#main .loading"))`)
+		screenshot(t, ctx, "state-slow-1440")
+		do(t, ctx, chromedp.Click(chromedp.ID("cancel-load")))
+		waitFor(t, ctx, `document.getElementById("main").dataset.loaded === "cancelled"`)
+		px.delay.Store(0)
+		// The server goes away: a clear message, then it recovers by itself.
+		px.down.Store(true)
+		do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector('nav a[href^="/spans"]').click()`))
+		waitFor(t, ctx, `!!document.getElementById("offline")`)
+		if txt := eval[string](t, ctx, `document.getElementById("offline").innerText`); !strings.Contains(txt, "not answering") || strings.Contains(txt, "Failed to fetch") {
+			t.Errorf("offline message %q", txt)
+		}
+		audit(t, ctx, axe, "offline@1440")
+		screenshot(t, ctx, "state-offline-1440")
+		px.down.Store(false)
+		waitFor(t, ctx, `document.querySelector("main[data-loaded=true] #spans")`)
+	})
+
+	time.Sleep(200 * time.Millisecond)
+	for _, p := range problems() {
+		// The proxy's dropped connections are the point of the offline step.
+		if strings.Contains(p, "ERR_EMPTY_RESPONSE") || strings.Contains(p, "ERR_CONNECTION") || strings.Contains(p, "Failed to load resource") {
+			continue
+		}
+		t.Errorf("browser console: %s", p)
+	}
+}
