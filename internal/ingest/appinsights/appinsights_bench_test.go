@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,10 +22,7 @@ func (discard) Submit(context.Context, *store.Batch) error { return nil }
 // (decode, map, normalize) with a sink that keeps nothing.
 func BenchmarkTrack(b *testing.B) {
 	for _, name := range []string{"lab-azure-exporter.traces.json", "lab-azure-exporter.logs.json"} {
-		body, err := os.ReadFile(filepath.Join(fixtures, name))
-		if err != nil {
-			b.Fatal(err)
-		}
+		body := readFixture(b, name)
 		items, err := splitItems(body)
 		if err != nil {
 			b.Fatal(err)

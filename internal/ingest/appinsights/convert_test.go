@@ -15,6 +15,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
+	"github.com/genscope/genscope/internal/fixture"
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/ingest/otlpconv"
 	"github.com/genscope/genscope/internal/tenancy"
@@ -22,17 +23,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// fixtures is the shared fixture directory, relative to this package: the
-// repository and shared/ are siblings.
-const fixtures = "../../../../shared/fixtures/appinsights/"
-
+// readFixture is an Application Insights fixture exactly as captured:
+// the goldens hold its own times, and nothing here compares them with the
+// clock.
 func readFixture(tb testing.TB, name string) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtures, name))
-	if err != nil {
-		tb.Fatalf("read fixture: %v", err)
-	}
-	return b
+	return fixture.Captured(tb, "appinsights/"+name)
 }
 
 func convertBody(tb testing.TB, body []byte) converted {
@@ -268,11 +264,7 @@ func TestFixturesMatchOTLP(t *testing.T) {
 
 func readOTLP(tb testing.TB, name string) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtures, "..", "otlp", name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
+	return fixture.Captured(tb, "otlp/"+name)
 }
 
 func TestDuration(t *testing.T) {

@@ -1,8 +1,6 @@
 package appinsights
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,9 +11,7 @@ func FuzzConvert(f *testing.F) {
 	// The logs fixture (45 KB, mostly one long prompt) is left out: inputs
 	// that large make the fuzzer's mutation and minimization crawl.
 	for _, name := range []string{"lab-azure-exporter.traces.json", "lab-azure-exporter.metrics.json"} {
-		if b, err := os.ReadFile(filepath.Join(fixtures, name)); err == nil {
-			f.Add(b)
-		}
+		f.Add(readFixture(f, name))
 	}
 	f.Add([]byte(dep))
 	f.Add([]byte(dep + "\n{bad\n"))

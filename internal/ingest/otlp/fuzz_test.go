@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/genscope/genscope/internal/fixture"
 	"github.com/genscope/genscope/internal/tenancy"
 )
 
@@ -35,7 +36,7 @@ func FuzzHTTP(f *testing.F) {
 	f.Add(deepJSON(200), uint8(1), uint8(0), uint8(0))
 	f.Add(encodeTraces(f, deepTraces(40), encProto), uint8(0), uint8(0), uint8(0))
 	f.Add([]byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"m","gauge":{"dataPoints":[{"asInt":"1"}]}}]}]}]}`), uint8(1), uint8(0), uint8(2))
-	if files, _ := filepath.Glob(fixtures + "*.traces.*"); len(files) > 0 {
+	if files := fixture.Glob(f, "otlp/*.traces.*"); len(files) > 0 {
 		for _, name := range files {
 			b, err := os.ReadFile(name)
 			if err != nil {

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/genscope/genscope/internal/fixture"
 	"github.com/genscope/genscope/internal/recorder"
 	"github.com/genscope/genscope/internal/tenancy"
 )
@@ -554,12 +555,9 @@ func TestHTTPProjectHook(t *testing.T) {
 // TestHTTPFixtures posts the payloads captured from the lab's
 // instrumented apps: every span is accounted for, stored or rejected.
 func TestHTTPFixtures(t *testing.T) {
-	files, err := filepath.Glob(fixtures + "*")
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := fixture.Glob(t, "otlp/*")
 	if len(files) == 0 {
-		t.Skip("no fixtures in " + fixtures)
+		t.Fatal("no OTLP fixtures")
 	}
 	for _, f := range files {
 		name := filepath.Base(f)
@@ -627,10 +625,7 @@ func TestHTTPMetricsAcceptedAndDropped(t *testing.T) {
 	s := &sink{}
 	r := newReceiver(t, s, Options{})
 	srv := newHTTPServer(t, r)
-	body, err := os.ReadFile(fixtures + "lab-otel-openai.metrics.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := fixture.Captured(t, "otlp/lab-otel-openai.metrics.json")
 	resp, err := http.Post(srv.URL+"/v1/metrics", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)

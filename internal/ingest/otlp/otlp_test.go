@@ -27,9 +27,6 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// fixtures is where the shared OTLP payloads captured from the lab live.
-const fixtures = "../../../../shared/fixtures/otlp/"
-
 // sink is a Sink under the test's control: it records what it stores,
 // answers with err, and, when hold is set, waits for the caller to give up.
 type sink struct {

@@ -19,22 +19,17 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
+	"github.com/genscope/genscope/internal/fixture"
 	"github.com/genscope/genscope/internal/genai"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// fixtures is the shared fixture directory, relative to this package: the
-// repository and shared/ are siblings.
-const fixtures = "../../../../shared/fixtures/otlp"
-
+// readFixture is an OTLP fixture exactly as captured: the goldens hold
+// its own times, and nothing here compares them with the clock.
 func readFixture(tb testing.TB, name string) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtures, name))
-	if err != nil {
-		tb.Fatalf("read fixture: %v", err)
-	}
-	return b
+	return fixture.Captured(tb, "otlp/"+name)
 }
 
 func decodeTraces(tb testing.TB, name string) ptrace.Traces {
