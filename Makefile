@@ -1,7 +1,7 @@
 # genscope — see README.md. "make run" and "make test" are the two commands.
 GO ?= go
 
-.PHONY: run build ui test unit fuzz vet bench-ingest bench-query bench-gateway clean
+.PHONY: run build ui test unit fixture-clock fuzz vet bench-ingest bench-query bench-gateway clean
 
 run: build
 	./genscope serve
@@ -21,8 +21,9 @@ web/node_modules: web/package-lock.json
 	touch $@
 
 # The whole suite: vet, unit/integration/end-to-end tests with the race
-# detector, then every fuzz test briefly.
-test: vet unit fuzz
+# detector, the fixture-based tests again with the captures a year in the
+# past, then every fuzz test briefly.
+test: vet unit fixture-clock fuzz
 
 vet: web/node_modules
 	$(GO) vet ./...
@@ -42,6 +43,14 @@ test/azure-exporter/node_modules: test/azure-exporter/package-lock.json
 test/openai-client/node_modules: test/openai-client/package-lock.json
 	cd test/openai-client && npm ci --no-audit --no-fund
 	touch $@
+
+# The tests that send captured fixtures, run with every capture moved a
+# year into the past (internal/fixture): none may depend on the day it
+# runs, or on how old the capture is.
+FIXTURE_TESTS = TestEndToEnd$$|TestAppInsightsEndToEnd|TestTrust$$|TestSelfSignedHTTPS|TestBrowser$$
+fixture-clock: ui
+	GENSCOPE_FIXTURE_SHIFT=-8760h $(GO) test -count=1 -timeout 20m ./internal/fixture/ ./internal/ingest/...
+	GENSCOPE_FIXTURE_SHIFT=-8760h $(GO) test -count=1 -timeout 20m -run '$(FIXTURE_TESTS)' ./internal/app/ ./internal/web/
 
 fuzz:
 	FUZZTIME=$${FUZZTIME:-5s} ./scripts/fuzz.sh

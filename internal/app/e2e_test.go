@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -25,9 +24,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/genscope/genscope/internal/config"
+	"github.com/genscope/genscope/internal/fixture"
 )
-
-const fixtures = "../../../shared/fixtures/otlp/"
 
 // startApp runs a whole genscope on loopback ports with a fresh data
 // directory and stops it when the test ends.
@@ -64,97 +62,22 @@ func startAppWith(t *testing.T, dir string, change func(*config.Config)) *App {
 	return a
 }
 
-// readTraces loads a fixture and moves its times so its first span starts
-// at base: the fixtures were captured on another day.
+// readTraces loads a traces fixture moved so its first span starts at
+// base: the fixtures were captured on another day.
 func readTraces(t *testing.T, name string, base time.Time) ptrace.Traces {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(fixtures, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := ptraceotlp.NewExportRequest()
-	if strings.HasSuffix(name, ".pb") {
-		err = req.UnmarshalProto(raw)
-	} else {
-		err = req.UnmarshalJSON(raw)
-	}
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	td := req.Traces()
-	first := pcommon.Timestamp(^uint64(0))
-	forEachSpan(td, func(s ptrace.Span) { first = min(first, s.StartTimestamp()) })
-	delta := int64(base.UnixNano()) - int64(first)
-	shift := func(ts pcommon.Timestamp) pcommon.Timestamp { return pcommon.Timestamp(int64(ts) + delta) }
-	forEachSpan(td, func(s ptrace.Span) {
-		s.SetStartTimestamp(shift(s.StartTimestamp()))
-		s.SetEndTimestamp(shift(s.EndTimestamp()))
-		for i := 0; i < s.Events().Len(); i++ {
-			e := s.Events().At(i)
-			e.SetTimestamp(shift(e.Timestamp()))
-		}
-	})
+	td := fixture.Traces(t, "otlp/"+name)
+	fixture.TracesAt(td, base)
 	return td
 }
 
-func forEachSpan(td ptrace.Traces, f func(ptrace.Span)) {
-	for i := 0; i < td.ResourceSpans().Len(); i++ {
-		ss := td.ResourceSpans().At(i).ScopeSpans()
-		for j := 0; j < ss.Len(); j++ {
-			spans := ss.At(j).Spans()
-			for k := 0; k < spans.Len(); k++ {
-				f(spans.At(k))
-			}
-		}
-	}
-}
-
-// readLogs loads a logs fixture, moving times by the same delta as its
-// traces fixture (so records stay within their spans).
+// readLogs loads a logs fixture, moved by the same duration as its traces
+// fixture (so records stay within their spans).
 func readLogs(t *testing.T, name string, tracesName string, base time.Time) plog.Logs {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(fixtures, tracesName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	treq := ptraceotlp.NewExportRequest()
-	if strings.HasSuffix(tracesName, ".pb") {
-		err = treq.UnmarshalProto(raw)
-	} else {
-		err = treq.UnmarshalJSON(raw)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := pcommon.Timestamp(^uint64(0))
-	forEachSpan(treq.Traces(), func(s ptrace.Span) { first = min(first, s.StartTimestamp()) })
-	delta := int64(base.UnixNano()) - int64(first)
-
-	raw, err = os.ReadFile(filepath.Join(fixtures, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := plogotlp.NewExportRequest()
-	if strings.HasSuffix(name, ".pb") {
-		err = req.UnmarshalProto(raw)
-	} else {
-		err = req.UnmarshalJSON(raw)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	ld := req.Logs()
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		sl := ld.ResourceLogs().At(i).ScopeLogs()
-		for j := 0; j < sl.Len(); j++ {
-			recs := sl.At(j).LogRecords()
-			for k := 0; k < recs.Len(); k++ {
-				r := recs.At(k)
-				r.SetTimestamp(pcommon.Timestamp(int64(r.Timestamp()) + delta))
-				r.SetObservedTimestamp(pcommon.Timestamp(int64(r.ObservedTimestamp()) + delta))
-			}
-		}
-	}
+	d := fixture.TracesAt(fixture.Traces(t, "otlp/"+tracesName), base)
+	ld := fixture.Logs(t, "otlp/"+name)
+	fixture.MoveLogs(ld, d)
 	return ld
 }
 
@@ -481,10 +404,18 @@ func TestSecondAppOnOneDataDirectory(t *testing.T) {
 // the same calls, tokens and content the OTLP capture gives.
 func TestAppInsightsEndToEnd(t *testing.T) {
 	a := startApp(t, t.TempDir())
+	var first, last time.Time
 	for _, name := range []string{"lab-azure-exporter.logs.json", "lab-azure-exporter.traces.json", "lab-azure-exporter.metrics.json"} {
-		body, err := os.ReadFile(filepath.Join("../../../shared/fixtures/appinsights", name))
+		body := fixture.AppInsights(t, "appinsights/"+name)
+		f, l, err := fixture.AppInsightsRange(body)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if first.IsZero() || f.Before(first) {
+			first = f
+		}
+		if l.After(last) {
+			last = l
 		}
 		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		resp, err := client.Post("http://"+a.HTTPAddr()+"//v2.1/track", "application/json", bytes.NewReader(body))
@@ -497,8 +428,9 @@ func TestAppInsightsEndToEnd(t *testing.T) {
 			t.Fatalf("%s: %s %s", name, resp.Status, b)
 		}
 	}
-	// The capture's own time range (the envelopes carry their times).
-	rng := "from=2026-11-26T00:00:00Z&to=2026-11-27T00:00:00Z"
+	// The capture's own time range (the envelopes carry their times; the
+	// shifted run of make test moves them a year back).
+	rng := "from=" + first.Add(-time.Minute).UTC().Format(time.RFC3339) + "&to=" + last.Add(time.Minute).UTC().Format(time.RFC3339)
 	var ov overview
 	getJSON(t, a, "/api/v1/overview?"+rng, &ov)
 	if ov.Calls != 5 || ov.Errors != 1 || ov.InputTokens != 199 || ov.OutputTokens != 299 {
@@ -545,7 +477,7 @@ func TestSelfSignedHTTPS(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pemBytes)
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	body, _ := os.ReadFile("../../../shared/fixtures/appinsights/lab-azure-exporter.traces.json")
+	body := fixture.AppInsights(t, "appinsights/lab-azure-exporter.traces.json")
 	resp, err := client.Post("https://"+a.HTTPAddr()+"/v2.1/track", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)

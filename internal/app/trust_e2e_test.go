@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/genscope/genscope/internal/auth"
 	"github.com/genscope/genscope/internal/config"
+	"github.com/genscope/genscope/internal/fixture"
 	"github.com/genscope/genscope/internal/store"
 )
 
@@ -287,13 +286,12 @@ func TestTrust(t *testing.T) {
 	}
 
 	// Application Insights: the project's instrumentation key, else 400.
-	ai, err := os.ReadFile(filepath.Join("../../../shared/fixtures/appinsights", "lab-azure-exporter.traces.json"))
+	// The capture, moved to ten minutes ago: the checks below read a
+	// window relative to now.
+	ai, _, err := fixture.AppInsightsAt(fixture.AppInsights(t, "appinsights/lab-azure-exporter.traces.json"), now.Add(-10*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The capture's calls happened on 2026-11-26; moved to yesterday (same
-	// times of day), they fall in the window the checks below read.
-	ai = bytes.ReplaceAll(ai, []byte(`"time": "2026-11-26T`), []byte(`"time": "`+now.Add(-24*time.Hour).UTC().Format(time.DateOnly)+"T"))
 	if code, body := h.do("POST", "/v2.1/track", "", nil, ai); code != 400 {
 		t.Errorf("App Insights with an unknown key: %d %s", code, body)
 	}

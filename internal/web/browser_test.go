@@ -19,19 +19,15 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/genscope/genscope/internal/app"
 	"github.com/genscope/genscope/internal/config"
+	"github.com/genscope/genscope/internal/fixture"
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "save the overview as docs/screenshot.png (from the benchmark dataset when GENSCOPE_BENCH_URL is set)")
-
-const fixtures = "../../../shared/fixtures/otlp/"
 
 // chromium finds the browser, or skips the test (fails it in CI).
 func chromium(t *testing.T) string {
@@ -121,24 +117,6 @@ func startAppWith(t *testing.T, change func(*config.Config)) string {
 	return base
 }
 
-// shiftDelta moves a traces fixture so its first span starts at at.
-func shiftDelta(td ptrace.Traces, at time.Time) int64 {
-	first := pcommon.Timestamp(math.MaxUint64)
-	forEachSpan(td, func(s ptrace.Span) { first = min(first, s.StartTimestamp()) })
-	return at.UnixNano() - int64(first)
-}
-
-func forEachSpan(td ptrace.Traces, f func(ptrace.Span)) {
-	for i := 0; i < td.ResourceSpans().Len(); i++ {
-		ss := td.ResourceSpans().At(i).ScopeSpans()
-		for j := 0; j < ss.Len(); j++ {
-			for k := 0; k < ss.At(j).Spans().Len(); k++ {
-				f(ss.At(j).Spans().At(k))
-			}
-		}
-	}
-}
-
 // postFixture sends a traces fixture (and its logs, when given) so its
 // first span starts at at.
 func postFixture(t *testing.T, base, traces, logs string, at time.Time) {
@@ -149,63 +127,18 @@ func postFixture(t *testing.T, base, traces, logs string, at time.Time) {
 // postFixtureKey is postFixture with an ingest key (auth on).
 func postFixtureKey(t *testing.T, base, key, traces, logs string, at time.Time) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(fixtures, traces))
-	if err != nil {
-		t.Fatal(err)
-	}
-	treq := ptraceotlp.NewExportRequest()
-	if strings.HasSuffix(traces, ".pb") {
-		err = treq.UnmarshalProto(raw)
-	} else {
-		err = treq.UnmarshalJSON(raw)
-	}
-	if err != nil {
-		t.Fatalf("%s: %v", traces, err)
-	}
-	td := treq.Traces()
-	delta := shiftDelta(td, at)
-	shift := func(ts pcommon.Timestamp) pcommon.Timestamp { return pcommon.Timestamp(int64(ts) + delta) }
-	forEachSpan(td, func(s ptrace.Span) {
-		s.SetStartTimestamp(shift(s.StartTimestamp()))
-		s.SetEndTimestamp(shift(s.EndTimestamp()))
-		for i := 0; i < s.Events().Len(); i++ {
-			s.Events().At(i).SetTimestamp(shift(s.Events().At(i).Timestamp()))
-		}
-	})
+	td := fixture.Traces(t, "otlp/"+traces)
+	d := fixture.TracesAt(td, at)
 	body, _ := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
 	postKey(t, base+"/v1/traces", key, body)
 	if logs == "" {
 		return
 	}
-	raw, err = os.ReadFile(filepath.Join(fixtures, logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lreq := plogotlp.NewExportRequest()
-	if strings.HasSuffix(logs, ".pb") {
-		err = lreq.UnmarshalProto(raw)
-	} else {
-		err = lreq.UnmarshalJSON(raw)
-	}
-	if err != nil {
-		t.Fatalf("%s: %v", logs, err)
-	}
-	ld := lreq.Logs()
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		sl := ld.ResourceLogs().At(i).ScopeLogs()
-		for j := 0; j < sl.Len(); j++ {
-			for k := 0; k < sl.At(j).LogRecords().Len(); k++ {
-				r := sl.At(j).LogRecords().At(k)
-				r.SetTimestamp(shift(r.Timestamp()))
-				r.SetObservedTimestamp(shift(r.ObservedTimestamp()))
-			}
-		}
-	}
+	ld := fixture.Logs(t, "otlp/"+logs)
+	fixture.MoveLogs(ld, d)
 	body, _ = plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
 	postKey(t, base+"/v1/logs", key, body)
 }
-
-var _ = plog.NewLogs // the logs fixtures are plog data
 
 // postKey posts protobuf telemetry with an ingest key when key is set.
 func postKey(t *testing.T, url, key string, body []byte) {
