@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/ingest/httpbody"
 	"github.com/genscope/genscope/internal/jsonhttp"
@@ -176,7 +175,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeploym
 // removed from the stream again.
 func rewrite(body []byte, ms []member, d *deployment, stream bool) ([]byte, bool) {
 	var edits []edit
-	if d.cfg.Type != config.DeploymentAzureOpenAI {
+	if d.cfg.Type != DeploymentAzureOpenAI {
 		m, ok := find(body, ms, "model")
 		want := strconv.Quote(d.cfg.Model)
 		switch {
@@ -250,7 +249,7 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, d *deplo
 		path = "/embeddings"
 	}
 	q := url.Values{}
-	if d.cfg.Type == config.DeploymentAzureOpenAI {
+	if d.cfg.Type == DeploymentAzureOpenAI {
 		u.Path = strings.TrimRight(u.Path, "/") + "/openai/deployments/" + url.PathEscape(d.cfg.AzureDeployment) + path
 		v := r.URL.Query().Get("api-version")
 		if v == "" {
@@ -282,7 +281,7 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, d *deplo
 	switch {
 	case d.sim != nil:
 		// in-process: no credential travels anywhere
-	case d.cfg.APIKey.IsSet() && d.cfg.Type == config.DeploymentAzureOpenAI:
+	case d.cfg.APIKey.IsSet() && d.cfg.Type == DeploymentAzureOpenAI:
 		req.Header.Set("api-key", d.cfg.APIKey.Reveal())
 	case d.cfg.APIKey.IsSet():
 		req.Header.Set("Authorization", "Bearer "+d.cfg.APIKey.Reveal())
