@@ -65,52 +65,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		var res struct {
-			Value  *float64 `json:"value"`
-			State  string   `json:"state"`
-			Query  string   `json:"query"`
-			Alerts []struct {
-				Key, State string
-				Value      float64
-				HasValue   bool `json:"has_value"`
-			} `json:"alerts"`
-		}
-		if err := c.do(ctx, "POST", "/api/v1/alert-rules/"+id+"/evaluate", &res); err != nil {
-			return err
-		}
-		v := "no data"
-		if res.Value != nil {
-			v = fmt.Sprint(*res.Value)
-		}
-		fmt.Fprintf(stdout, "state: %s\nvalue: %s\nquery: %s\n", res.State, v, res.Query)
-		for _, a := range res.Alerts {
-			if a.Key != "" {
-				fmt.Fprintf(stdout, "  %s: %s (%v)\n", a.Key, a.State, a.Value)
-			}
-		}
-		return nil
+		return c.evaluate(ctx, id, stdout)
 	case "history":
-		q := "/api/v1/alerts/history?limit=50"
-		if fs.NArg() > 0 {
-			q += "&rule_id=" + url.QueryEscape(fs.Arg(0))
-		}
-		var h struct {
-			History []struct {
-				Time                    time.Time
-				RuleName                string `json:"rule_name"`
-				Key, From, To, Operator string
-				Value, Threshold        float64
-			}
-		}
-		if err := c.do(ctx, "GET", q, &h); err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TIME\tRULE\tKEY\tCHANGE\tVALUE")
-		for _, e := range h.History {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s -> %s\t%v %s %v\n", e.Time.Local().Format(time.DateTime), e.RuleName, e.Key, e.From, e.To, e.Value, e.Operator, e.Threshold)
-		}
-		return tw.Flush()
+		return c.history(ctx, fs.Arg(0), stdout)
 	case "groups":
 		return c.print(ctx, "GET", "/api/v1/action-groups", stdout)
 	case "fire-test":
@@ -118,37 +75,96 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		var res struct {
-			OK      bool `json:"ok"`
-			Results []struct {
-				Receiver int    `json:"receiver"`
-				Type     string `json:"type"`
-				Attempt  struct {
-					OK         bool    `json:"ok"`
-					HTTPStatus int     `json:"http_status"`
-					Error      string  `json:"error"`
-					DurationMS float64 `json:"duration_ms"`
-				} `json:"attempt"`
-			} `json:"results"`
-		}
-		if err := c.do(ctx, "POST", "/api/v1/action-groups/"+id+"/test", &res); err != nil {
-			return err
-		}
-		for _, r := range res.Results {
-			outcome := "ok"
-			if !r.Attempt.OK {
-				outcome = "FAILED: " + r.Attempt.Error
-			}
-			fmt.Fprintf(stdout, "receiver %d (%s): %s in %.0f ms\n", r.Receiver, r.Type, outcome, r.Attempt.DurationMS)
-		}
-		if !res.OK {
-			return errors.New("alerts fire-test: some receivers failed")
-		}
-		return nil
+		return c.fireTest(ctx, id, stdout)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("alerts: unknown command %q", cmd)
 	}
+}
+
+// evaluate prints what rule id evaluates to now.
+func (c client) evaluate(ctx context.Context, id string, stdout io.Writer) error {
+	var res struct {
+		Value  *float64 `json:"value"`
+		State  string   `json:"state"`
+		Query  string   `json:"query"`
+		Alerts []struct {
+			Key, State string
+			Value      float64
+			HasValue   bool `json:"has_value"`
+		} `json:"alerts"`
+	}
+	if err := c.do(ctx, "POST", "/api/v1/alert-rules/"+id+"/evaluate", &res); err != nil {
+		return err
+	}
+	v := "no data"
+	if res.Value != nil {
+		v = fmt.Sprint(*res.Value)
+	}
+	fmt.Fprintf(stdout, "state: %s\nvalue: %s\nquery: %s\n", res.State, v, res.Query)
+	for _, a := range res.Alerts {
+		if a.Key != "" {
+			fmt.Fprintf(stdout, "  %s: %s (%v)\n", a.Key, a.State, a.Value)
+		}
+	}
+	return nil
+}
+
+// history prints the latest alert state changes, of rule ruleID when set.
+func (c client) history(ctx context.Context, ruleID string, stdout io.Writer) error {
+	q := "/api/v1/alerts/history?limit=50"
+	if ruleID != "" {
+		q += "&rule_id=" + url.QueryEscape(ruleID)
+	}
+	var h struct {
+		History []struct {
+			Time                    time.Time
+			RuleName                string `json:"rule_name"`
+			Key, From, To, Operator string
+			Value, Threshold        float64
+		}
+	}
+	if err := c.do(ctx, "GET", q, &h); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tRULE\tKEY\tCHANGE\tVALUE")
+	for _, e := range h.History {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s -> %s\t%v %s %v\n", e.Time.Local().Format(time.DateTime), e.RuleName, e.Key, e.From, e.To, e.Value, e.Operator, e.Threshold)
+	}
+	return tw.Flush()
+}
+
+// fireTest sends action group id's test notification and prints each
+// receiver's outcome.
+func (c client) fireTest(ctx context.Context, id string, stdout io.Writer) error {
+	var res struct {
+		OK      bool `json:"ok"`
+		Results []struct {
+			Receiver int    `json:"receiver"`
+			Type     string `json:"type"`
+			Attempt  struct {
+				OK         bool    `json:"ok"`
+				HTTPStatus int     `json:"http_status"`
+				Error      string  `json:"error"`
+				DurationMS float64 `json:"duration_ms"`
+			} `json:"attempt"`
+		} `json:"results"`
+	}
+	if err := c.do(ctx, "POST", "/api/v1/action-groups/"+id+"/test", &res); err != nil {
+		return err
+	}
+	for _, r := range res.Results {
+		outcome := "ok"
+		if !r.Attempt.OK {
+			outcome = "FAILED: " + r.Attempt.Error
+		}
+		fmt.Fprintf(stdout, "receiver %d (%s): %s in %.0f ms\n", r.Receiver, r.Type, outcome, r.Attempt.DurationMS)
+	}
+	if !res.OK {
+		return errors.New("alerts fire-test: some receivers failed")
+	}
+	return nil
 }
 
 type client struct {

@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/genscope/genscope/internal/gateway"
 	"github.com/genscope/genscope/internal/pricing"
 	"github.com/genscope/genscope/internal/secret"
 	"github.com/genscope/genscope/internal/timeutil"
@@ -178,7 +179,7 @@ func Default() Config {
 			MaxBatchItems: 8192,
 			WriteTimeout:  Duration(30 * time.Second),
 		},
-		Gateway: defaultGateway(),
+		Gateway: gateway.DefaultConfig(),
 		Metrics: Metrics{MaxLabelValues: 100},
 		Auth:    defaultAuth(),
 		Notify: Notify{Attempts: 5, AttemptTimeout: Duration(10 * time.Second), Backoff: Duration(2 * time.Second),
@@ -308,7 +309,9 @@ func (c *Config) Validate() error {
 	if c.Store.DuckDB.Threads < 0 {
 		bad("store.duckdb.threads", "must not be negative")
 	}
-	c.Gateway.validate(bad)
+	if err := c.Gateway.Validate("gateway"); err != nil {
+		errs = append(errs, err)
+	}
 	c.validateComponents(bad)
 	c.validateAlerts(bad, &errs)
 	c.validateAuth(bad)

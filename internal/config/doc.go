@@ -3,7 +3,8 @@
 // with its field path.
 //
 // It assembles the components' settings: where a component owns its
-// configuration type (notify's action groups, receivers and SMTP; the one
+// configuration type (notify's action groups, receivers and SMTP;
+// gateway's Config, deployments and upstream policy; the one
 // duration type of timeutil; the credential type of secret), config
 // names it (a type alias) under its YAML path and validates it through
 // the component's own checks, prefixed with that path.

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/privacy"
 )
 
@@ -47,8 +46,8 @@ func FuzzTopLevel(f *testing.F) {
 		if !json.Valid(b) {
 			return
 		}
-		for _, typ := range []string{config.DeploymentOpenAI, config.DeploymentAzureOpenAI} {
-			d := &deployment{cfg: config.Deployment{Name: "x", Model: "m", Type: typ}}
+		for _, typ := range []string{DeploymentOpenAI, DeploymentAzureOpenAI} {
+			d := &deployment{cfg: Deployment{Name: "x", Model: "m", Type: typ}}
 			out, _ := rewrite(b, ms, d, bytes.Contains(b, []byte(`"stream":true`)) && len(ms) > 0)
 			if !json.Valid(out) {
 				t.Fatalf("rewrite made invalid JSON: %s -> %s", b, out)
@@ -129,7 +128,7 @@ func TestStripUsageEvent(t *testing.T) {
 }
 
 func TestRewrite(t *testing.T) {
-	d := &deployment{cfg: config.Deployment{Name: "x", Model: "m", Type: config.DeploymentOpenAI}}
+	d := &deployment{cfg: Deployment{Name: "x", Model: "m", Type: DeploymentOpenAI}}
 	for _, c := range []struct {
 		in, want string
 		stream   bool
@@ -170,7 +169,7 @@ func TestRewrite(t *testing.T) {
 func FuzzRecord(f *testing.F) {
 	f.Add([]byte(`{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}`), []byte(upstreamAnswer), []byte(chunks(true)[1]), false)
 	f.Add([]byte(`{"messages":[{"role":"tool","content":"x","tool_call_id":"1"}]}`), []byte(`{"error":{"code":429,"message":"x"}}`), []byte(`{"choices":[{"index":99999,"delta":{"tool_calls":[{"index":-1}]}}]}`), true)
-	d, _ := newDeployment(config.Deployment{Name: "gpt-4o", Type: config.DeploymentOpenAI, BaseURL: "http://x"}.WithDefaults())
+	d, _ := newDeployment(Deployment{Name: "gpt-4o", Type: DeploymentOpenAI, BaseURL: "http://x"}.WithDefaults())
 	g := &Gateway{opts: Options{Capture: privacy.Full}}
 	f.Fuzz(func(t *testing.T, req, resp, chunk []byte, stream bool) {
 		c := &call{deployment: d, op: opChat, reqBody: req, status: 200, stream: stream}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/ingest/httpbody"
 	"github.com/genscope/genscope/internal/jsonhttp"
@@ -34,8 +33,8 @@ type Recorder interface {
 // Options configure a Gateway.
 type Options struct {
 	// Deployments are the names clients call; none means
-	// config.DefaultDeployments.
-	Deployments []config.Deployment
+	// DefaultDeployments.
+	Deployments []Deployment
 	// Capture is privacy.Full (default), privacy.Metadata or
 	// privacy.Redacted: what is kept of a call's content.
 	Capture string
@@ -80,7 +79,7 @@ type Gateway struct {
 
 // deployment is a configured deployment, ready to call.
 type deployment struct {
-	cfg    config.Deployment
+	cfg    Deployment
 	base   *url.URL
 	client *http.Client
 	sim    *model.Model
@@ -89,7 +88,7 @@ type deployment struct {
 // New builds the gateway; Close stops its record workers.
 func New(rec Recorder, opts Options, log *slog.Logger, reg prometheus.Registerer) (*Gateway, error) {
 	if len(opts.Deployments) == 0 {
-		opts.Deployments = config.DefaultDeployments()
+		opts.Deployments = DefaultDeployments()
 	}
 	if opts.Capture == "" {
 		opts.Capture = privacy.Full
@@ -150,9 +149,9 @@ func New(rec Recorder, opts Options, log *slog.Logger, reg prometheus.Registerer
 	return g, nil
 }
 
-func newDeployment(c config.Deployment) (*deployment, error) {
+func newDeployment(c Deployment) (*deployment, error) {
 	d := &deployment{cfg: c}
-	if c.Type == config.DeploymentSimulated {
+	if c.Type == DeploymentSimulated {
 		so := model.Options{
 			Deployment:        c.Name,
 			Model:             c.Model,
@@ -182,13 +181,13 @@ func newDeployment(c config.Deployment) (*deployment, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("base_url %q is not an http(s) URL", c.BaseURL)
 	}
-	if err := config.UpstreamPolicy.Host(u.Hostname()); err != nil {
+	if err := UpstreamPolicy.Host(u.Hostname()); err != nil {
 		return nil, fmt.Errorf("base_url: %w", err)
 	}
 	d.base = u
 	// Every connection is checked: a name that resolves to a metadata or
 	// link-local address never gets the deployment's key.
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: config.UpstreamPolicy.Control}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: UpstreamPolicy.Control}
 	d.client = &http.Client{
 		Transport: &http.Transport{
 			Proxy:                  http.ProxyFromEnvironment,

@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/privacy"
 	"github.com/genscope/genscope/internal/store"
@@ -24,7 +23,7 @@ func (discard) Enqueue(*store.Batch) bool { return true }
 func benchEnv(b *testing.B, upstream http.Handler) (string, *http.Client) {
 	up := httptest.NewServer(upstream)
 	b.Cleanup(up.Close)
-	gw, err := New(discard{}, Options{Deployments: []config.Deployment{{Name: "gpt-4o", Type: config.DeploymentOpenAICompatible, BaseURL: up.URL}}},
+	gw, err := New(discard{}, Options{Deployments: []Deployment{{Name: "gpt-4o", Type: DeploymentOpenAICompatible, BaseURL: up.URL}}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
 	if err != nil {
 		b.Fatal(err)
@@ -74,7 +73,7 @@ func BenchmarkProxy(b *testing.B) {
 // BenchmarkBuildSpan is the record workers' cost per call.
 func BenchmarkBuildSpan(b *testing.B) {
 	g := &Gateway{opts: Options{Capture: privacy.Full, Service: "genscope-gateway"}}
-	d, _ := newDeployment(config.Deployment{Name: "gpt-4o", Type: config.DeploymentOpenAI, BaseURL: "http://x"}.WithDefaults())
+	d, _ := newDeployment(Deployment{Name: "gpt-4o", Type: DeploymentOpenAI, BaseURL: "http://x"}.WithDefaults())
 	var evs []event
 	var evBuf []byte
 	for _, c := range chunks(true) {

@@ -21,10 +21,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/privacy"
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/timeutil"
 )
 
 // sink is a Recorder that keeps what it is given.
@@ -140,7 +140,7 @@ func TestPassThroughNonStreaming(t *testing.T) {
 		_, _ = io.WriteString(w, upstreamAnswer)
 	}))
 	defer up.Close()
-	e := newEnv(t, Options{Deployments: []config.Deployment{{Name: "gpt-4o", Type: config.DeploymentOpenAICompatible, BaseURL: up.URL + "/v1", APIKey: "sk-upstream-canary-0000000000000000"}}})
+	e := newEnv(t, Options{Deployments: []Deployment{{Name: "gpt-4o", Type: DeploymentOpenAICompatible, BaseURL: up.URL + "/v1", APIKey: "sk-upstream-canary-0000000000000000"}}})
 
 	// Tool calls, images, JSON mode and unknown fields: all must survive.
 	body := `{ "model":"gpt-4o", "messages":[{"role":"system","content":"You are an AI assistant that acts as a travel guide."},{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}],
@@ -196,7 +196,7 @@ func TestModelRewriteAndAzureClient(t *testing.T) {
 		_, _ = io.WriteString(w, upstreamAnswer)
 	}))
 	defer up.Close()
-	e := newEnv(t, Options{Deployments: []config.Deployment{{Name: "chat", Type: config.DeploymentOpenAICompatible, Model: "llama3.1:8b", BaseURL: up.URL + "/v1"}}})
+	e := newEnv(t, Options{Deployments: []Deployment{{Name: "chat", Type: DeploymentOpenAICompatible, Model: "llama3.1:8b", BaseURL: up.URL + "/v1"}}})
 	post(t, e.srv.URL+"/v1/chat/completions", `{"model":"chat","messages":[{"role":"user","content":"hi"}]}`)
 	if string(gotBody) != `{"model":"llama3.1:8b","messages":[{"role":"user","content":"hi"}]}` {
 		t.Errorf("model not rewritten: %s", gotBody)
@@ -216,7 +216,7 @@ func TestAzureUpstream(t *testing.T) {
 		_, _ = io.WriteString(w, upstreamAnswer)
 	}))
 	defer up.Close()
-	e := newEnv(t, Options{Deployments: []config.Deployment{{Name: "gpt-4o", Type: config.DeploymentAzureOpenAI, BaseURL: up.URL, AzureDeployment: "prod-gpt4o", APIKey: "azure-secret-key-canary"}}})
+	e := newEnv(t, Options{Deployments: []Deployment{{Name: "gpt-4o", Type: DeploymentAzureOpenAI, BaseURL: up.URL, AzureDeployment: "prod-gpt4o", APIKey: "azure-secret-key-canary"}}})
 	resp, body := post(t, e.srv.URL+"/openai/deployments/gpt-4o/chat/completions?api-version=2024-06-01", `{"messages":[{"role":"user","content":"hi"}]}`, "api-key", "client-key")
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %s", resp.StatusCode, body)
@@ -300,7 +300,7 @@ func TestStreamingUsageStripped(t *testing.T) {
 			var upBody []byte
 			up := streamingUpstream(t, split, &upBody)
 			defer up.Close()
-			e := newEnv(t, Options{Deployments: []config.Deployment{{Name: "gpt-4o", Type: config.DeploymentOpenAI, BaseURL: up.URL + "/v1"}}})
+			e := newEnv(t, Options{Deployments: []Deployment{{Name: "gpt-4o", Type: DeploymentOpenAI, BaseURL: up.URL + "/v1"}}})
 
 			// The client did not ask for usage: it gets what OpenAI would
 			// have sent it, byte for byte.
@@ -335,7 +335,7 @@ func TestStreamWithoutUsageCountsTokens(t *testing.T) {
 		_, _ = io.WriteString(w, sseBody(chunks(false)))
 	}))
 	defer up.Close()
-	e := newEnv(t, Options{Deployments: []config.Deployment{{Name: "llama", Type: config.DeploymentOpenAICompatible, BaseURL: up.URL}}})
+	e := newEnv(t, Options{Deployments: []Deployment{{Name: "llama", Type: DeploymentOpenAICompatible, BaseURL: up.URL}}})
 	post(t, e.srv.URL+"/v1/chat/completions", `{"model":"llama","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
 	sp := e.sink.wait(t)
 	if sp.Usage.InputTokens == 0 || sp.Usage.OutputTokens != 2 || sp.Attributes["genscope.usage.estimated"] != true {
@@ -354,7 +354,7 @@ func TestUpstreamDiesMidStream(t *testing.T) {
 		}
 	}))
 	defer up.Close()
-	e := newEnv(t, Options{Deployments: []config.Deployment{{Name: "gpt-4o", Type: config.DeploymentOpenAI, BaseURL: up.URL}}})
+	e := newEnv(t, Options{Deployments: []Deployment{{Name: "gpt-4o", Type: DeploymentOpenAI, BaseURL: up.URL}}})
 	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o","stream":true,"messages":[]}`))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -393,7 +393,7 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 		}
 	}))
 	defer up.Close()
-	e := newEnv(t, Options{Deployments: []config.Deployment{{Name: "gpt-4o", Type: config.DeploymentOpenAI, BaseURL: up.URL}}})
+	e := newEnv(t, Options{Deployments: []Deployment{{Name: "gpt-4o", Type: DeploymentOpenAI, BaseURL: up.URL}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o","stream":true,"messages":[]}`))
 	resp, err := http.DefaultClient.Do(req)
@@ -443,9 +443,9 @@ func TestUpstreamErrors(t *testing.T) {
 	dead, _ := net.Listen("tcp", "127.0.0.1:0")
 	deadURL := "http://" + dead.Addr().String()
 	dead.Close()
-	e := newEnv(t, Options{Deployments: []config.Deployment{
-		{Name: "gpt-4o", Type: config.DeploymentOpenAI, BaseURL: up.URL, APIKey: "sk-canary-upstream-key-123456789", ResponseHeaderTimeout: config.Duration(200 * time.Millisecond)},
-		{Name: "dead", Type: config.DeploymentOpenAI, BaseURL: deadURL, APIKey: "sk-canary-upstream-key-123456789"},
+	e := newEnv(t, Options{Deployments: []Deployment{
+		{Name: "gpt-4o", Type: DeploymentOpenAI, BaseURL: up.URL, APIKey: "sk-canary-upstream-key-123456789", ResponseHeaderTimeout: timeutil.Duration(200 * time.Millisecond)},
+		{Name: "dead", Type: DeploymentOpenAI, BaseURL: deadURL, APIKey: "sk-canary-upstream-key-123456789"},
 	}})
 	for _, c := range []struct {
 		id, model    string
@@ -488,11 +488,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 	dead, _ := net.Listen("tcp", "127.0.0.1:0")
 	deadURL := "http://" + dead.Addr().String()
 	dead.Close()
-	e := newEnv(t, Options{Deployments: []config.Deployment{
-		{Name: "a", Type: config.DeploymentOpenAI, BaseURL: up.URL, APIKey: configured},
-		{Name: "b", Type: config.DeploymentOpenAICompatible, BaseURL: up.URL},
-		{Name: "c", Type: config.DeploymentAzureOpenAI, BaseURL: deadURL, APIKey: configured},
-		{Name: "d", Type: config.DeploymentOpenAI, BaseURL: deadURL},
+	e := newEnv(t, Options{Deployments: []Deployment{
+		{Name: "a", Type: DeploymentOpenAI, BaseURL: up.URL, APIKey: configured},
+		{Name: "b", Type: DeploymentOpenAICompatible, BaseURL: up.URL},
+		{Name: "c", Type: DeploymentAzureOpenAI, BaseURL: deadURL, APIKey: configured},
+		{Name: "d", Type: DeploymentOpenAI, BaseURL: deadURL},
 	}})
 	var everything bytes.Buffer
 	for _, name := range []string{"a", "b", "c", "d", "unknown"} {
@@ -530,15 +530,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 func TestMetadataUpstreamRefused(t *testing.T) {
 	for _, u := range []string{"http://169.254.169.254/v1", "http://metadata.google.internal/v1", "http://[64:ff9b::a9fe:a9fe]/v1",
 		"http://[2002:a9fe:a9fe::1]/v1", "http://[::ffff:169.254.169.254]/v1", "http://168.63.129.16/v1"} {
-		_, err := New(newSink(), Options{Deployments: []config.Deployment{
-			{Name: "x", Type: config.DeploymentOpenAICompatible, BaseURL: u, APIKey: "sk-test"}}}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+		_, err := New(newSink(), Options{Deployments: []Deployment{
+			{Name: "x", Type: DeploymentOpenAICompatible, BaseURL: u, APIKey: "sk-test"}}}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 		if err == nil || !strings.Contains(err.Error(), "forbidden target") {
 			t.Errorf("%s: %v", u, err)
 		}
 	}
 	for _, u := range []string{"http://127.0.0.1:11434/v1", "http://10.0.0.7:8000/v1", "http://localhost:1234/v1"} {
-		gw, err := New(newSink(), Options{Deployments: []config.Deployment{
-			{Name: "x", Type: config.DeploymentOpenAICompatible, BaseURL: u}}}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+		gw, err := New(newSink(), Options{Deployments: []Deployment{
+			{Name: "x", Type: DeploymentOpenAICompatible, BaseURL: u}}}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 		if err != nil {
 			t.Errorf("%s: %v", u, err)
 			continue
@@ -555,7 +555,7 @@ func TestTraceparentMakesAChild(t *testing.T) {
 		_, _ = io.WriteString(w, upstreamAnswer)
 	}))
 	defer up.Close()
-	e := newEnv(t, Options{Deployments: []config.Deployment{{Name: "gpt-4o", Type: config.DeploymentOpenAI, BaseURL: up.URL}}})
+	e := newEnv(t, Options{Deployments: []Deployment{{Name: "gpt-4o", Type: DeploymentOpenAI, BaseURL: up.URL}}})
 	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	post(t, e.srv.URL+"/v1/chat/completions", `{"model":"gpt-4o","messages":[]}`, "traceparent", tp)
 	sp := e.sink.wait(t)
@@ -573,7 +573,7 @@ func TestRecorderFullNeverFailsTheCall(t *testing.T) {
 		_, _ = io.WriteString(w, upstreamAnswer)
 	}))
 	defer up.Close()
-	e := newEnv(t, Options{Deployments: []config.Deployment{{Name: "gpt-4o", Type: config.DeploymentOpenAI, BaseURL: up.URL}}})
+	e := newEnv(t, Options{Deployments: []Deployment{{Name: "gpt-4o", Type: DeploymentOpenAI, BaseURL: up.URL}}})
 	e.sink.refuse = true
 	for range 5 {
 		resp, body := post(t, e.srv.URL+"/v1/chat/completions", `{"model":"gpt-4o","messages":[]}`)
@@ -596,7 +596,7 @@ func TestCaptureRedactedAndMetadata(t *testing.T) {
 		_, _ = io.WriteString(w, upstreamAnswer)
 	}))
 	defer up.Close()
-	dep := []config.Deployment{{Name: "gpt-4o", Type: config.DeploymentOpenAI, BaseURL: up.URL}}
+	dep := []Deployment{{Name: "gpt-4o", Type: DeploymentOpenAI, BaseURL: up.URL}}
 	body := `{"model":"gpt-4o","messages":[{"role":"user","content":"I am jane@example.com, card 4111 1111 1111 1111"}]}`
 
 	e := newEnv(t, Options{Deployments: dep, Capture: privacy.Redacted})
@@ -658,7 +658,7 @@ func TestLongCallOutlastsServerWriteTimeout(t *testing.T) {
 		_, _ = io.WriteString(w, upstreamAnswer)
 	}))
 	defer up.Close()
-	gw, err := New(newSink(), Options{Deployments: []config.Deployment{{Name: "gpt-4o", Type: config.DeploymentOpenAI, BaseURL: up.URL}}},
+	gw, err := New(newSink(), Options{Deployments: []Deployment{{Name: "gpt-4o", Type: DeploymentOpenAI, BaseURL: up.URL}}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
@@ -678,7 +678,7 @@ func TestLongCallOutlastsServerWriteTimeout(t *testing.T) {
 }
 
 func TestHugePromptIsTruncatedInTheRecord(t *testing.T) {
-	e := newEnv(t, Options{Deployments: []config.Deployment{{Name: "gpt-4o", Type: config.DeploymentSimulated, Simulated: config.Simulated{NoLatency: true}}}})
+	e := newEnv(t, Options{Deployments: []Deployment{{Name: "gpt-4o", Type: DeploymentSimulated, Simulated: Simulated{NoLatency: true}}}})
 	huge := strings.Repeat("mountains ", 200000)
 	resp, body := post(t, e.srv.URL+"/v1/chat/completions", `{"model":"gpt-4o","messages":[{"role":"user","content":"`+huge+`"}]}`)
 	if resp.StatusCode != 400 || !strings.Contains(string(body), "context_length_exceeded") {
@@ -742,10 +742,10 @@ func TestUpstreamEchoIsMasked(t *testing.T) {
 		_, _ = w.Write(out[cut:])
 	}))
 	defer up.Close()
-	e := newEnv(t, Options{Deployments: []config.Deployment{
-		{Name: "keyed", Type: config.DeploymentOpenAI, BaseURL: up.URL, APIKey: configured},
-		{Name: "azure", Type: config.DeploymentAzureOpenAI, BaseURL: up.URL, APIKey: configured, AzureDeployment: "gpt-4o", APIVersion: "2024-10-21"},
-		{Name: "passthrough", Type: config.DeploymentOpenAICompatible, BaseURL: up.URL},
+	e := newEnv(t, Options{Deployments: []Deployment{
+		{Name: "keyed", Type: DeploymentOpenAI, BaseURL: up.URL, APIKey: configured},
+		{Name: "azure", Type: DeploymentAzureOpenAI, BaseURL: up.URL, APIKey: configured, AzureDeployment: "gpt-4o", APIVersion: "2024-10-21"},
+		{Name: "passthrough", Type: DeploymentOpenAICompatible, BaseURL: up.URL},
 	}})
 	var everything bytes.Buffer
 	calls := 0

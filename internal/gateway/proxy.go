@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/ingest/httpbody"
 	"github.com/genscope/genscope/internal/jsonhttp"
@@ -69,27 +68,12 @@ type event struct {
 }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeployment string) {
-	c := &call{op: op, start: time.Now()}
 	g.m.inflight.Inc()
 	defer g.m.inflight.Dec()
-	c.project = tenancy.DefaultProject
-	if g.opts.ProjectFor != nil {
-		p, err := g.opts.ProjectFor(r)
-		if err != nil {
-			writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", err.Error())
-			return
-		}
-		c.project = p
+	c, ok := g.newCall(w, r, op)
+	if !ok {
+		return
 	}
-	c.traceID, c.parentID = parseTraceparent(r.Header.Get("traceparent"))
-	if c.traceID.IsZero() {
-		putUint64(c.traceID[:8], rand.Uint64())
-		putUint64(c.traceID[8:], rand.Uint64())
-	}
-	putUint64(c.spanID[:], rand.Uint64()|1)
-	c.sessionID = firstHeader(r, "x-session-id", "x-genscope-session-id")
-	c.userID = firstHeader(r, "x-user-id", "x-genscope-user-id")
-	w.Header().Set("x-genscope-trace-id", c.traceID.String())
 
 	body, err := g.body.Read(w, r, nil)
 	if err != nil {
@@ -115,14 +99,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeploym
 	d := g.deps[name]
 	if d == nil {
 		c.depName = name
-		if azureDeployment != "" {
-			writeAzureError(w, http.StatusNotFound, "DeploymentNotFound", "The API deployment for this resource does not exist. Deployments served here: "+strings.Join(g.order, ", ")+".")
-		} else if name == "" {
-			writeError(w, http.StatusBadRequest, "invalid_request_error", "", "you must provide a model parameter; deployments served here: "+strings.Join(g.order, ", "))
-		} else {
-			writeError(w, http.StatusNotFound, "invalid_request_error", "model_not_found", "The model `"+name+"` does not exist or you do not have access to it. Deployments served here: "+strings.Join(g.order, ", ")+".")
-		}
-		g.m.requests.WithLabelValues("", "4xx").Inc()
+		g.unknownDeployment(w, name, azureDeployment != "")
 		return
 	}
 	c.deployment = d
@@ -171,12 +148,54 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeploym
 	g.finish(c)
 }
 
+// newCall starts the record of a call: its project (answering 401 and
+// reporting false when the client's key names none), its trace context
+// (continued from traceparent or new) and the session and user headers.
+func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, op string) (*call, bool) {
+	c := &call{op: op, start: time.Now()}
+	c.project = tenancy.DefaultProject
+	if g.opts.ProjectFor != nil {
+		p, err := g.opts.ProjectFor(r)
+		if err != nil {
+			writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", err.Error())
+			return nil, false
+		}
+		c.project = p
+	}
+	c.traceID, c.parentID = parseTraceparent(r.Header.Get("traceparent"))
+	if c.traceID.IsZero() {
+		putUint64(c.traceID[:8], rand.Uint64())
+		putUint64(c.traceID[8:], rand.Uint64())
+	}
+	putUint64(c.spanID[:], rand.Uint64()|1)
+	c.sessionID = firstHeader(r, "x-session-id", "x-genscope-session-id")
+	c.userID = firstHeader(r, "x-user-id", "x-genscope-user-id")
+	w.Header().Set("x-genscope-trace-id", c.traceID.String())
+	return c, true
+}
+
+// unknownDeployment answers a call naming no served deployment the way
+// its API would (Azure's DeploymentNotFound, or OpenAI's model errors),
+// listing the deployments served here.
+func (g *Gateway) unknownDeployment(w http.ResponseWriter, name string, azure bool) {
+	served := strings.Join(g.order, ", ")
+	switch {
+	case azure:
+		writeAzureError(w, http.StatusNotFound, "DeploymentNotFound", "The API deployment for this resource does not exist. Deployments served here: "+served+".")
+	case name == "":
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "you must provide a model parameter; deployments served here: "+served)
+	default:
+		writeError(w, http.StatusNotFound, "invalid_request_error", "model_not_found", "The model `"+name+"` does not exist or you do not have access to it. Deployments served here: "+served+".")
+	}
+	g.m.requests.WithLabelValues("", "4xx").Inc()
+}
+
 // rewrite makes the upstream's body: the deployment's model name, and
 // include_usage on streams. It reports whether the usage chunk must be
 // removed from the stream again.
 func rewrite(body []byte, ms []member, d *deployment, stream bool) ([]byte, bool) {
 	var edits []edit
-	if d.cfg.Type != config.DeploymentAzureOpenAI {
+	if d.cfg.Type != DeploymentAzureOpenAI {
 		m, ok := find(body, ms, "model")
 		want := strconv.Quote(d.cfg.Model)
 		switch {
@@ -250,7 +269,7 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, d *deplo
 		path = "/embeddings"
 	}
 	q := url.Values{}
-	if d.cfg.Type == config.DeploymentAzureOpenAI {
+	if d.cfg.Type == DeploymentAzureOpenAI {
 		u.Path = strings.TrimRight(u.Path, "/") + "/openai/deployments/" + url.PathEscape(d.cfg.AzureDeployment) + path
 		v := r.URL.Query().Get("api-version")
 		if v == "" {
@@ -282,7 +301,7 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, d *deplo
 	switch {
 	case d.sim != nil:
 		// in-process: no credential travels anywhere
-	case d.cfg.APIKey.IsSet() && d.cfg.Type == config.DeploymentAzureOpenAI:
+	case d.cfg.APIKey.IsSet() && d.cfg.Type == DeploymentAzureOpenAI:
 		req.Header.Set("api-key", d.cfg.APIKey.Reveal())
 	case d.cfg.APIKey.IsSet():
 		req.Header.Set("Authorization", "Bearer "+d.cfg.APIKey.Reveal())

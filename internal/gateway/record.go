@@ -11,6 +11,7 @@ import (
 	"github.com/genscope/genscope/internal/jsondepth"
 	"github.com/genscope/genscope/internal/privacy"
 	"github.com/genscope/genscope/internal/sim/model"
+	"github.com/genscope/genscope/internal/tokens"
 )
 
 // The OpenAI wire shapes the gateway reads when it records a call. Only
@@ -88,6 +89,40 @@ type choice struct {
 
 // buildSpan turns a finished call into the canonical record.
 func (g *Gateway) buildSpan(c *call) genai.Span {
+	sp := g.spanHead(c)
+	req := readRequest(c, &sp)
+	var outs []*choice
+	var u *usage
+	if c.stream && len(c.events) > 0 {
+		outs, u = g.readStream(c, &sp)
+	} else if len(c.respBody) > 0 {
+		outs, u = readResponse(c, &sp)
+	}
+	for _, o := range outs {
+		if o.finish != "" {
+			sp.FinishReasons = append(sp.FinishReasons, o.finish)
+		}
+	}
+	setUsage(c, &sp, u, &req, outs)
+	if c.status >= 400 && c.errType == "" {
+		c.errType = strconv.Itoa(c.status)
+	}
+	if c.errType != "" {
+		sp.Status, sp.ErrorType, sp.StatusMessage = genai.StatusError, c.mask.string(c.errType), truncate(c.mask.string(c.errMsg), 1024)
+	}
+	if c.dropped {
+		sp.ContentTruncated = true
+	}
+	sp.UserID, sp.SessionID = c.mask.string(sp.UserID), c.mask.string(sp.SessionID)
+	if g.opts.Capture != privacy.Metadata {
+		g.content(&sp, &req, outs, c.mask)
+	}
+	return sp
+}
+
+// spanHead is the record of what is known of a call before its bodies
+// are read: identity, timing, deployment, status.
+func (g *Gateway) spanHead(c *call) genai.Span {
 	d := c.deployment
 	sp := genai.Span{
 		Project:       c.project,
@@ -116,6 +151,12 @@ func (g *Gateway) buildSpan(c *call) genai.Span {
 	if c.op == opEmbeddings {
 		sp.Operation = "embeddings"
 	}
+	return sp
+}
+
+// readRequest records the request's model and parameters (the
+// deployment's name when it names no model) and the span's name.
+func readRequest(c *call, sp *genai.Span) chatRequest {
 	var req chatRequest
 	if err := unmarshalBounded(c.mask.copied(c.reqBody), &req); err == nil {
 		sp.RequestModel = req.Model
@@ -130,40 +171,42 @@ func (g *Gateway) buildSpan(c *call) genai.Span {
 		}
 	}
 	if sp.RequestModel == "" {
-		sp.RequestModel = d.cfg.Name
+		sp.RequestModel = c.deployment.cfg.Name
 	}
 	sp.Name = sp.Operation + " " + sp.RequestModel
+	return req
+}
 
+// readResponse reads a whole (not streamed) answer: its choices, usage,
+// and the error it reports.
+func readResponse(c *call, sp *genai.Span) ([]*choice, *usage) {
+	var resp chatResponse
+	if err := unmarshalBounded(c.respBody, &resp); err != nil {
+		return nil, nil
+	}
 	var outs []*choice
-	var u *usage
-	if c.stream && len(c.events) > 0 {
-		outs, u = g.readStream(c, &sp)
-	} else if len(c.respBody) > 0 {
-		var resp chatResponse
-		if err := unmarshalBounded(c.respBody, &resp); err == nil {
-			sp.ResponseID, sp.ResponseModel, u = resp.ID, resp.Model, resp.Usage
-			for _, ch := range resp.Choices {
-				o := &choice{role: ch.Message.Role, toolCalls: ch.Message.ToolCalls}
-				o.content.WriteString(contentText(ch.Message.Content))
-				if ch.Message.Refusal != nil {
-					o.refusal.WriteString(*ch.Message.Refusal)
-				}
-				if ch.FinishReason != nil {
-					o.finish = *ch.FinishReason
-				}
-				outs = append(outs, o)
-			}
-			if resp.Error != nil && c.errType == "" {
-				c.errType = errorCode(resp.Error)
-				c.errMsg = resp.Error.Message
-			}
+	sp.ResponseID, sp.ResponseModel = resp.ID, resp.Model
+	for _, ch := range resp.Choices {
+		o := &choice{role: ch.Message.Role, toolCalls: ch.Message.ToolCalls}
+		o.content.WriteString(contentText(ch.Message.Content))
+		if ch.Message.Refusal != nil {
+			o.refusal.WriteString(*ch.Message.Refusal)
 		}
-	}
-	for _, o := range outs {
-		if o.finish != "" {
-			sp.FinishReasons = append(sp.FinishReasons, o.finish)
+		if ch.FinishReason != nil {
+			o.finish = *ch.FinishReason
 		}
+		outs = append(outs, o)
 	}
+	if resp.Error != nil && c.errType == "" {
+		c.errType = errorCode(resp.Error)
+		c.errMsg = resp.Error.Message
+	}
+	return outs, resp.Usage
+}
+
+// setUsage records the usage the upstream reported or, for a successful
+// call that reported none, the tokenizer's count, marked estimated.
+func setUsage(c *call, sp *genai.Span, u *usage, req *chatRequest, outs []*choice) {
 	switch {
 	case u != nil:
 		sp.Usage.InputTokens, sp.Usage.OutputTokens = u.PromptTokens, u.CompletionTokens
@@ -174,38 +217,23 @@ func (g *Gateway) buildSpan(c *call) genai.Span {
 			sp.Usage.ReasoningTokens = u.CompletionTokensDetails.ReasoningTokens
 		}
 	case c.status < 300 && c.errType == "":
-		// No usage came back: count with the tokenizer.
 		if c.op == opChat {
 			if n, err := model.CountChat(c.reqBody); err == nil {
 				sp.Usage.InputTokens = int64(n)
 			}
 			var out int
 			for _, o := range outs {
-				out += model.CountText(o.content.String())
+				out += tokens.Count(o.content.String())
 				for _, tc := range o.toolCalls {
-					out += model.CountText(tc.Function.Name) + model.CountText(tc.Function.Arguments)
+					out += tokens.Count(tc.Function.Name) + tokens.Count(tc.Function.Arguments)
 				}
 			}
 			sp.Usage.OutputTokens = int64(out)
 		} else {
-			sp.Usage.InputTokens = int64(model.CountText(embeddingText(req.Input)))
+			sp.Usage.InputTokens = int64(tokens.Count(embeddingText(req.Input)))
 		}
 		sp.Attributes["genscope.usage.estimated"] = true
 	}
-	if c.status >= 400 && c.errType == "" {
-		c.errType = strconv.Itoa(c.status)
-	}
-	if c.errType != "" {
-		sp.Status, sp.ErrorType, sp.StatusMessage = genai.StatusError, c.mask.string(c.errType), truncate(c.mask.string(c.errMsg), 1024)
-	}
-	if c.dropped {
-		sp.ContentTruncated = true
-	}
-	sp.UserID, sp.SessionID = c.mask.string(sp.UserID), c.mask.string(sp.SessionID)
-	if g.opts.Capture != privacy.Metadata {
-		g.content(&sp, &req, outs, c.mask)
-	}
-	return sp
 }
 
 // readStream folds the streamed chunks into choices, usage and the time

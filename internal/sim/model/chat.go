@@ -16,47 +16,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/tiktoken-go/tokenizer"
-
 	"github.com/genscope/genscope/internal/jsonstr"
+	"github.com/genscope/genscope/internal/tokens"
 )
-
-// o200k is the o200k_base codec, loaded once on first use. The codec is
-// read-only after construction and safe for concurrent use.
-var o200k = sync.OnceValue(func() tokenizer.Codec {
-	c, err := tokenizer.Get(tokenizer.O200kBase)
-	if err != nil {
-		panic(fmt.Sprintf("sim/model: o200k_base is built into the tokenizer: %v", err))
-	}
-	return c
-})
-
-// CountText returns the number of o200k_base tokens in s.
-func CountText(s string) int {
-	if s == "" {
-		return 0
-	}
-	n, err := o200k().Count(s)
-	if err != nil { // the default error mode never fails; count bytes to be safe
-		return len(s)
-	}
-	return n
-}
-
-// encode returns the end offsets of the o200k_base tokens of s.
-func encode(s string) []int32 {
-	_, toks, err := o200k().Encode(s)
-	if err != nil {
-		return []int32{int32(len(s))}
-	}
-	ends := make([]int32, len(toks))
-	off := 0
-	for i, t := range toks {
-		off += len(t)
-		ends[i] = int32(off)
-	}
-	return ends
-}
 
 // CountChat returns the prompt tokens of a chat completions request body,
 // counted as the simulated deployment counts them (see the package
@@ -66,7 +28,7 @@ func CountChat(body []byte) (int, error) {
 	if aerr != nil {
 		return 0, errors.New(aerr.msg)
 	}
-	msgs, tools := c.promptTokens(CountText)
+	msgs, tools := c.promptTokens(tokens.Count)
 	return msgs + tools, nil
 }
 
@@ -442,7 +404,7 @@ func (m *Model) generate(c *chat, seed uint64, idx int) *generation {
 	if c.jsonOut {
 		content = string(jsonstr.Append([]byte(`{"answer": `), content)) + "}"
 	}
-	g = &generation{content: content, ends: encode(content)}
+	g = &generation{content: content, ends: tokens.Ends(content)}
 	m.mu.Lock()
 	if len(m.gens) >= maxCachedGens {
 		clear(m.gens)
@@ -714,23 +676,7 @@ func (m *Model) stream(w http.ResponseWriter, r *http.Request, resp *chatRespons
 		deltas[i] = deltasOf(gens[i], c, seed, i)
 		steps = max(steps, len(deltas[i]))
 	}
-	head := append([]byte("data: "), resp.appendHead(nil, "chat.completion.chunk")...)
-	head = append(head, `,"choices":[`...)
-	tail := "]}\n\n"
-	if includeUsage {
-		tail = `],"usage":null}` + "\n\n"
-	}
-	rc := http.NewResponseController(w)
-	buf := make([]byte, 0, 1024)
-	send := func() bool {
-		if _, err := w.Write(buf); err != nil {
-			return false
-		}
-		if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-			return false
-		}
-		return true
-	}
+	sw := newChunkWriter(w, resp, includeUsage)
 	if m.wait(ctx, ttft) != nil {
 		return
 	}
@@ -739,21 +685,8 @@ func (m *Model) stream(w http.ResponseWriter, r *http.Request, resp *chatRespons
 	h.Set("Cache-Control", "no-cache")
 	h.Set("x-request-id", resp.id)
 	w.WriteHeader(http.StatusOK)
-	for i := range resp.choices {
-		buf = append(buf[:0], head...)
-		buf = append(buf, `{"index":`...)
-		buf = strconv.AppendInt(buf, int64(i), 10)
-		buf = append(buf, `,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]`...)
-		if i == 0 {
-			buf = append(buf, `,"prompt_filter_results":`+promptFilterResults...)
-		}
-		if includeUsage {
-			buf = append(buf, `,"usage":null`...)
-		}
-		buf = append(buf, "}\n\n"...)
-		if !send() {
-			return
-		}
+	if !sw.roles(len(resp.choices)) {
+		return
 	}
 	for s := range steps {
 		if s > 0 {
@@ -768,17 +701,7 @@ func (m *Model) stream(w http.ResponseWriter, r *http.Request, resp *chatRespons
 			}
 		}
 		for i, d := range deltas {
-			if s >= len(d) {
-				continue
-			}
-			buf = append(buf[:0], head...)
-			buf = append(buf, `{"index":`...)
-			buf = strconv.AppendInt(buf, int64(i), 10)
-			buf = append(buf, `,"delta":{"content":`...)
-			buf = jsonstr.Append(buf, d[s].text)
-			buf = append(buf, `},"logprobs":null,"finish_reason":null}`...)
-			buf = append(buf, tail...)
-			if !send() {
+			if s < len(d) && !sw.delta(i, d[s].text) {
 				return
 			}
 		}
@@ -786,27 +709,100 @@ func (m *Model) stream(w http.ResponseWriter, r *http.Request, resp *chatRespons
 			return
 		}
 	}
+	sw.finish(resp)
+}
+
+// chunkWriter writes a streamed answer's chunks, each flushed at once.
+type chunkWriter struct {
+	w            http.ResponseWriter
+	rc           *http.ResponseController
+	buf          []byte
+	head         []byte // "data: " and the chunk's fields up to its choices
+	tail         string // what closes a content chunk
+	includeUsage bool
+}
+
+func newChunkWriter(w http.ResponseWriter, resp *chatResponse, includeUsage bool) *chunkWriter {
+	head := append([]byte("data: "), resp.appendHead(nil, "chat.completion.chunk")...)
+	head = append(head, `,"choices":[`...)
+	tail := "]}\n\n"
+	if includeUsage {
+		tail = `],"usage":null}` + "\n\n"
+	}
+	return &chunkWriter{w: w, rc: http.NewResponseController(w), buf: make([]byte, 0, 1024),
+		head: head, tail: tail, includeUsage: includeUsage}
+}
+
+// send writes and flushes the chunk in buf, reporting false when the
+// client is gone.
+func (sw *chunkWriter) send() bool {
+	if _, err := sw.w.Write(sw.buf); err != nil {
+		return false
+	}
+	if err := sw.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return false
+	}
+	return true
+}
+
+// roles writes each choice's first chunk, its role (and, on the first,
+// the prompt's filter results, as Azure sends them).
+func (sw *chunkWriter) roles(n int) bool {
+	for i := range n {
+		buf := append(sw.buf[:0], sw.head...)
+		buf = append(buf, `{"index":`...)
+		buf = strconv.AppendInt(buf, int64(i), 10)
+		buf = append(buf, `,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]`...)
+		if i == 0 {
+			buf = append(buf, `,"prompt_filter_results":`+promptFilterResults...)
+		}
+		if sw.includeUsage {
+			buf = append(buf, `,"usage":null`...)
+		}
+		sw.buf = append(buf, "}\n\n"...)
+		if !sw.send() {
+			return false
+		}
+	}
+	return true
+}
+
+// delta writes one piece of choice i's content.
+func (sw *chunkWriter) delta(i int, text string) bool {
+	buf := append(sw.buf[:0], sw.head...)
+	buf = append(buf, `{"index":`...)
+	buf = strconv.AppendInt(buf, int64(i), 10)
+	buf = append(buf, `,"delta":{"content":`...)
+	buf = jsonstr.Append(buf, text)
+	buf = append(buf, `},"logprobs":null,"finish_reason":null}`...)
+	sw.buf = append(buf, sw.tail...)
+	return sw.send()
+}
+
+// finish writes each choice's finish reason, the usage chunk when the
+// client asked for it, and [DONE].
+func (sw *chunkWriter) finish(resp *chatResponse) {
 	for i, c := range resp.choices {
-		buf = append(buf[:0], head...)
+		buf := append(sw.buf[:0], sw.head...)
 		buf = append(buf, `{"index":`...)
 		buf = strconv.AppendInt(buf, int64(i), 10)
 		buf = append(buf, `,"delta":{},"logprobs":null,"finish_reason":"`...)
 		buf = append(buf, c.finish...)
 		buf = append(buf, `","content_filter_results":`+choiceFilterResults+`}`...)
-		buf = append(buf, tail...)
-		if !send() {
+		sw.buf = append(buf, sw.tail...)
+		if !sw.send() {
 			return
 		}
 	}
-	if includeUsage {
-		buf = append(buf[:0], head[:len(head)-len(`"choices":[`)]...)
+	if sw.includeUsage {
+		buf := append(sw.buf[:0], sw.head[:len(sw.head)-len(`"choices":[`)]...)
 		buf = append(buf, `"choices":[],`...)
 		buf = resp.appendUsage(buf)
-		buf = append(buf, "}\n\n"...)
-		if !send() {
+		sw.buf = append(buf, "}\n\n"...)
+		if !sw.send() {
 			return
 		}
 	}
-	buf = append(buf[:0], "data: [DONE]\n\n"...)
-	send()
+	sw.buf = append(sw.buf[:0], "data: [DONE]\n\n"...)
+	sw.send()
 }

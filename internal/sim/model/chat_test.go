@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/genscope/genscope/internal/tokens"
 	"go.uber.org/goleak"
 )
 
@@ -134,7 +135,7 @@ func complete(t testing.TB, url, body string) chatCompletion {
 func wantPrompt(msgs ...string) int {
 	n := 3
 	for i := 0; i+1 < len(msgs); i += 2 {
-		n += 3 + CountText(msgs[i]) + CountText(msgs[i+1])
+		n += 3 + tokens.Count(msgs[i]) + tokens.Count(msgs[i+1])
 	}
 	return n
 }
@@ -159,7 +160,7 @@ func TestChat(t *testing.T) {
 		if !strings.HasPrefix(ch.Message.Content, "[simulated gpt-4o] ") {
 			t.Errorf("content not marked: %q", ch.Message.Content)
 		}
-		if got, want := c.Usage.CompletionTokens, CountText(ch.Message.Content); got != want {
+		if got, want := c.Usage.CompletionTokens, tokens.Count(ch.Message.Content); got != want {
 			t.Errorf("completion tokens %d, tokenizer says %d", got, want)
 		}
 		if got, want := c.Usage.PromptTokens, wantPrompt(msgs...); got != want {
@@ -186,14 +187,14 @@ func TestPromptTokens(t *testing.T) {
 			t.Errorf("%s: CountChat = %d, %v; want %d", name, got, err, want)
 		}
 	}
-	f("text", `{"messages":[{"role":"user","content":"Hello there"}]}`, 3+CountText("user")+CountText("Hello there")+3)
-	f("name", `{"messages":[{"role":"user","name":"ann","content":"Hi"}]}`, 3+CountText("user")+CountText("Hi")+1+CountText("ann")+3)
+	f("text", `{"messages":[{"role":"user","content":"Hello there"}]}`, 3+tokens.Count("user")+tokens.Count("Hello there")+3)
+	f("name", `{"messages":[{"role":"user","name":"ann","content":"Hi"}]}`, 3+tokens.Count("user")+tokens.Count("Hi")+1+tokens.Count("ann")+3)
 	f("parts", `{"messages":[{"role":"user","content":[{"type":"text","text":"Look"},{"type":"image_url","image_url":{"url":"data:,"}}]}]}`,
-		3+CountText("user")+CountText("Look")+imageTokens+3)
+		3+tokens.Count("user")+tokens.Count("Look")+imageTokens+3)
 	tools := `[{"type":"function","function":{"name":"f","parameters":{}}}]`
-	f("tools", `{"messages":[{"role":"user","content":"Hi"}],"tools":`+tools+`}`, 3+CountText("user")+CountText("Hi")+3+CountText(tools))
+	f("tools", `{"messages":[{"role":"user","content":"Hi"}],"tools":`+tools+`}`, 3+tokens.Count("user")+tokens.Count("Hi")+3+tokens.Count(tools))
 	f("assistant tool call", `{"messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"1","content":"42"}]}`,
-		3+CountText("assistant")+CountText(`[{"id":"1","type":"function","function":{"name":"f","arguments":"{}"}}]`)+3+CountText("tool")+CountText("42")+3)
+		3+tokens.Count("assistant")+tokens.Count(`[{"id":"1","type":"function","function":{"name":"f","arguments":"{}"}}]`)+3+tokens.Count("tool")+tokens.Count("42")+3)
 }
 
 // TestLabPrompts is the lab's lesson: asking for one sentence and a list,
@@ -228,14 +229,14 @@ func TestShapes(t *testing.T) {
 	content := func(user string) string {
 		return complete(t, srv.URL+"/v1/chat/completions", chatBody(t, nil, "user", user)).Choices[0].Message.Content
 	}
-	long := CountText(content("How do I learn Go?"))
+	long := tokens.Count(content("How do I learn Go?"))
 	for _, tc := range []struct {
 		user  string
 		check func(string) bool
 	}{
 		{"How do I learn Go? Answer in one sentence.", func(s string) bool { return strings.Count(s, ". ") == 0 && !strings.Contains(s, "\n") }},
 		{"How do I learn Go? Give me a list.", func(s string) bool { return strings.Count(s, "\n- ") >= 3 }},
-		{"How do I learn Go? Be brief.", func(s string) bool { return CountText(s)*3 < long }},
+		{"How do I learn Go? Be brief.", func(s string) bool { return tokens.Count(s)*3 < long }},
 		{"How do I learn Go? Answer in 20 words.", func(s string) bool { return len(strings.Fields(s)) <= 20+3 }},
 		{"How do I learn Go? Answer in 3 sentences.", func(s string) bool { return strings.Count(s, ". ")+strings.Count(s, "! ") == 2 }},
 	} {
@@ -275,8 +276,8 @@ func TestMaxTokensStopN(t *testing.T) {
 	for _, param := range []string{"max_tokens", "max_completion_tokens"} {
 		c := complete(t, url, chatBody(t, map[string]any{param: 7}, msgs...))
 		got := c.Choices[0]
-		if got.FinishReason != "length" || c.Usage.CompletionTokens != 7 || CountText(got.Message.Content) != 7 || !strings.HasPrefix(full, got.Message.Content) {
-			t.Errorf("%s=7: finish %q, usage %d, tokenizer %d, content %q", param, got.FinishReason, c.Usage.CompletionTokens, CountText(got.Message.Content), got.Message.Content)
+		if got.FinishReason != "length" || c.Usage.CompletionTokens != 7 || tokens.Count(got.Message.Content) != 7 || !strings.HasPrefix(full, got.Message.Content) {
+			t.Errorf("%s=7: finish %q, usage %d, tokenizer %d, content %q", param, got.FinishReason, c.Usage.CompletionTokens, tokens.Count(got.Message.Content), got.Message.Content)
 		}
 	}
 
@@ -286,7 +287,7 @@ func TestMaxTokensStopN(t *testing.T) {
 		t.Fatalf("%q not in %q", stop, full)
 	}
 	c := complete(t, url, chatBody(t, map[string]any{"stop": []string{"no such text", stop}}, msgs...))
-	if got := c.Choices[0]; got.FinishReason != "stop" || got.Message.Content != full[:i] || c.Usage.CompletionTokens != CountText(full[:i]) {
+	if got := c.Choices[0]; got.FinishReason != "stop" || got.Message.Content != full[:i] || c.Usage.CompletionTokens != tokens.Count(full[:i]) {
 		t.Errorf("stop: finish %q content %q usage %d", got.FinishReason, got.Message.Content, c.Usage.CompletionTokens)
 	}
 
@@ -301,7 +302,7 @@ func TestMaxTokensStopN(t *testing.T) {
 			t.Errorf("choice %d has index %d", i, ch.Index)
 		}
 		seen[ch.Message.Content] = true
-		sum += CountText(ch.Message.Content)
+		sum += tokens.Count(ch.Message.Content)
 	}
 	if len(seen) != 3 || c.Usage.CompletionTokens != sum || c.Choices[0].Message.Content != full {
 		t.Errorf("n=3: %d distinct answers, usage %d, tokenizer %d", len(seen), c.Usage.CompletionTokens, sum)
@@ -405,7 +406,7 @@ func TestStream(t *testing.T) {
 					t.Fatalf("content chunk %+v", c)
 				}
 				d := *c.Choices[0].Delta.Content
-				if n := CountText(d); n < 1 || n > 4 {
+				if n := tokens.Count(d); n < 1 || n > 4 {
 					t.Errorf("chunk %q has %d tokens, want 1..4", d, n)
 				}
 				content.WriteString(d)

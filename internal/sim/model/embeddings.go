@@ -123,21 +123,10 @@ func (m *Model) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("", "OperationNotSupported", "The embeddings operation does not work with the specified model, %s. Please choose different model and try again. You can learn more about which models can be used with each operation here: https://go.microsoft.com/fwlink/?linkid=2197993.", m.o.Model))
 		return
 	}
-	dims := m.o.EmbeddingDimensions
-	if req.Dimensions != nil {
-		switch d := *req.Dimensions; {
-		case !m.fam.dimsSettable:
-			writeError(w, badRequest("dimensions", "", "This model does not support specifying dimensions."))
-			return
-		case d < 1:
-			writeError(w, badRequest("dimensions", "integer_below_min_value", "Invalid 'dimensions': integer below minimum value. Expected a value >= 1, but got %d instead.", d))
-			return
-		case d > int64(dims):
-			writeError(w, badRequest("dimensions", "integer_above_max_value", "Invalid 'dimensions': integer above maximum value. Expected a value <= %d, but got %d instead.", dims, d))
-			return
-		default:
-			dims = int(d)
-		}
+	dims, aerr := m.embeddingDims(req.Dimensions)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
 	}
 	base64Out := false
 	switch req.EncodingFormat {
@@ -166,7 +155,40 @@ func (m *Model) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
 		writeQuotaError(w, r, "Embeddings_Create", v)
 		return
 	}
-	b := []byte(`{"object":"list","data":[`)
+	b := appendEmbeddings([]byte(`{"object":"list","data":[`), inputs, dims, base64Out)
+	b = append(b, `],"model":`...)
+	b = jsonstr.Append(b, m.o.ResponseModel)
+	b = fmt.Appendf(b, `,"usage":{"prompt_tokens":%d,"total_tokens":%d}}`+"\n", total, total)
+	ttft, tpt := m.latency()
+	if m.wait(r.Context(), ttft+time.Duration(total)*tpt) != nil {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
+
+// embeddingDims is the vector size asked for: the model's own, or the
+// request's dimensions where the model lets them be set.
+func (m *Model) embeddingDims(asked *int64) (int, *apiError) {
+	dims := m.o.EmbeddingDimensions
+	if asked == nil {
+		return dims, nil
+	}
+	switch d := *asked; {
+	case !m.fam.dimsSettable:
+		return 0, badRequest("dimensions", "", "This model does not support specifying dimensions.")
+	case d < 1:
+		return 0, badRequest("dimensions", "integer_below_min_value", "Invalid 'dimensions': integer below minimum value. Expected a value >= 1, but got %d instead.", d)
+	case d > int64(dims):
+		return 0, badRequest("dimensions", "integer_above_max_value", "Invalid 'dimensions': integer above maximum value. Expected a value <= %d, but got %d instead.", dims, d)
+	default:
+		return int(d), nil
+	}
+}
+
+// appendEmbeddings appends the data array's items, one vector per input,
+// as floats or base64 of little-endian float32s.
+func appendEmbeddings(b []byte, inputs []embeddingInput, dims int, base64Out bool) []byte {
 	vec := make([]float32, dims)
 	raw := make([]byte, 4*dims)
 	for i, in := range inputs {
@@ -196,15 +218,7 @@ func (m *Model) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
 		}
 		b = append(b, '}')
 	}
-	b = append(b, `],"model":`...)
-	b = jsonstr.Append(b, m.o.ResponseModel)
-	b = fmt.Appendf(b, `,"usage":{"prompt_tokens":%d,"total_tokens":%d}}`+"\n", total, total)
-	ttft, tpt := m.latency()
-	if m.wait(r.Context(), ttft+time.Duration(total)*tpt) != nil {
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(b)
+	return b
 }
 
 // embed writes a deterministic unit vector for in into vec: the sum of a

@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/genscope/genscope/internal/tokens"
 )
 
 type embeddingList struct {
@@ -86,13 +88,13 @@ func TestEmbeddings(t *testing.T) {
 		}
 		return vs
 	}
-	a := f(`{"input":"The food was delicious and the waiter was friendly."}`, 1, 1536, CountText("The food was delicious and the waiter was friendly."))
-	again := f(`{"input":"The food was delicious and the waiter was friendly.","encoding_format":"float"}`, 1, 1536, CountText("The food was delicious and the waiter was friendly."))
+	a := f(`{"input":"The food was delicious and the waiter was friendly."}`, 1, 1536, tokens.Count("The food was delicious and the waiter was friendly."))
+	again := f(`{"input":"The food was delicious and the waiter was friendly.","encoding_format":"float"}`, 1, 1536, tokens.Count("The food was delicious and the waiter was friendly."))
 	if dot(a[0], again[0]) < 0.9999 {
 		t.Error("same input, different vector")
 	}
 	vs := f(`{"input":["The food was delicious and the waiter was friendly.","The food was delicious.","Quarterly tax filing deadlines"],"dimensions":256,"encoding_format":"base64"}`,
-		3, 256, CountText("The food was delicious and the waiter was friendly.")+CountText("The food was delicious.")+CountText("Quarterly tax filing deadlines"))
+		3, 256, tokens.Count("The food was delicious and the waiter was friendly.")+tokens.Count("The food was delicious.")+tokens.Count("Quarterly tax filing deadlines"))
 	if near, far := dot(vs[0], vs[1]), dot(vs[0], vs[2]); near <= far {
 		t.Errorf("similar texts %.3f should be closer than unrelated ones %.3f", near, far)
 	}

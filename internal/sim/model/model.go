@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/jsonstr"
+	"github.com/genscope/genscope/internal/tokens"
 )
 
 // MaxBodyBytes is the largest request body the handler reads (32 MiB).
@@ -333,7 +334,7 @@ func (m *Model) count(s string) int {
 	if ok {
 		return n
 	}
-	n = CountText(s)
+	n = tokens.Count(s)
 	m.mu.Lock()
 	if len(m.counts) >= maxCachedCounts {
 		clear(m.counts)

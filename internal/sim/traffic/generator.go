@@ -450,33 +450,9 @@ func (g *Generator) chatCall(root *genai.Span, start int64, idx int, system, que
 	}
 	g.providerExtras(s, m)
 
-	if !m.Reasoning && g.rng.Float64() < 0.7 {
-		s.Params.Temperature = ptr([]float64{0, 0.2, 0.3, 0.5, 0.7, 0.7, 1}[g.rng.IntN(7)])
-	}
-	if g.rng.Float64() < 0.25 {
-		s.Params.TopP = ptr([]float64{0.9, 0.95, 1}[g.rng.IntN(3)])
-	}
-	if g.rng.Float64() < 0.6 {
-		s.Params.MaxTokens = ptr([]int64{256, 512, 1024, 2048, 4096}[g.rng.IntN(5)])
-	}
-	stream := g.rng.Float64() < 0.3
-	if stream {
-		s.Params.Stream = ptr(true)
-	}
-
+	stream := g.chatParams(s, m)
 	if !g.cfg.OmitContent {
-		s.SystemInstructions = []genai.Part{{Type: "text", Content: system}}
-		if turn > 1 && g.rng.Float64() < 0.3 {
-			s.InputMessages = append(s.InputMessages,
-				textMessage("user", g.question()),
-				textMessage("assistant", g.sentence(8+g.rng.IntN(8))))
-		}
-		s.InputMessages = append(s.InputMessages, textMessage("user", question))
-		if tc != nil && tc.done {
-			s.InputMessages = append(s.InputMessages,
-				genai.Message{Role: "assistant", Parts: []genai.Part{{Type: "tool_call", ID: tc.id, Name: tc.tool.name, Arguments: tc.arguments()}}},
-				genai.Message{Role: "tool", Parts: []genai.Part{{Type: "tool_call_response", ID: tc.id, Response: tc.result}}})
-		}
+		g.chatInput(s, system, question, turn, tc)
 	}
 
 	in := int64(g.lognormal(700, 1.1))
@@ -534,6 +510,42 @@ func (g *Generator) chatCall(root *genai.Span, start int64, idx int, system, que
 	}
 	g.price(s)
 	return s
+}
+
+// chatParams draws a call's request parameters, reporting whether it
+// streams.
+func (g *Generator) chatParams(s *genai.Span, m Model) bool {
+	if !m.Reasoning && g.rng.Float64() < 0.7 {
+		s.Params.Temperature = ptr([]float64{0, 0.2, 0.3, 0.5, 0.7, 0.7, 1}[g.rng.IntN(7)])
+	}
+	if g.rng.Float64() < 0.25 {
+		s.Params.TopP = ptr([]float64{0.9, 0.95, 1}[g.rng.IntN(3)])
+	}
+	if g.rng.Float64() < 0.6 {
+		s.Params.MaxTokens = ptr([]int64{256, 512, 1024, 2048, 4096}[g.rng.IntN(5)])
+	}
+	stream := g.rng.Float64() < 0.3
+	if stream {
+		s.Params.Stream = ptr(true)
+	}
+	return stream
+}
+
+// chatInput writes a call's system instructions and input messages: the
+// question, sometimes an earlier turn, and a finished tool call's result.
+func (g *Generator) chatInput(s *genai.Span, system, question string, turn int, tc *toolCall) {
+	s.SystemInstructions = []genai.Part{{Type: "text", Content: system}}
+	if turn > 1 && g.rng.Float64() < 0.3 {
+		s.InputMessages = append(s.InputMessages,
+			textMessage("user", g.question()),
+			textMessage("assistant", g.sentence(8+g.rng.IntN(8))))
+	}
+	s.InputMessages = append(s.InputMessages, textMessage("user", question))
+	if tc != nil && tc.done {
+		s.InputMessages = append(s.InputMessages,
+			genai.Message{Role: "assistant", Parts: []genai.Part{{Type: "tool_call", ID: tc.id, Name: tc.tool.name, Arguments: tc.arguments()}}},
+			genai.Message{Role: "tool", Parts: []genai.Part{{Type: "tool_call_response", ID: tc.id, Response: tc.result}}})
+	}
 }
 
 // nativeFinish is the finish reason as the provider spells it.

@@ -79,91 +79,8 @@ func genTrace(p string, i int) ([]genai.Span, []genai.MessageRecord) {
 		calls = 3
 	}
 	for j := 1; j <= calls; j++ {
-		m := models[(i+j)%len(models)]
-		cs := start.Add(time.Duration(j*40+i%11) * time.Millisecond)
-		dur := int64(200+((i*131+j*53)%2900)) * int64(time.Millisecond)
-		in, out := int64(100+i*13+j), int64(20+(i*7+j*3)%400)
-		sp := genai.Span{
-			Project: p, TraceID: tid, SpanID: spanID(i, j), ParentSpanID: root.SpanID,
-			Name: m.op + " " + m.model, Kind: "client", Service: service, ScopeName: "opentelemetry.instrumentation.openai",
-			Source: genai.SourceOTLP, StartUnixNano: cs.UnixNano(), DurationNano: dur,
-			Status: genai.StatusOK, Operation: m.op, Provider: m.provider, RequestModel: m.model,
-			ResponseModel: m.model + "-2024-08-06", ResponseID: fmt.Sprintf("chatcmpl-%d-%d", i, j),
-			FinishReasons: []string{"stop"},
-			Usage:         genai.Usage{InputTokens: in, OutputTokens: out, CachedInputTokens: in / 4, ReasoningTokens: out / 5},
-			Attributes:    map[string]any{"gen_ai.openai.api_base": "https://example.test", "n": int64(j)},
-			ResourceAttributes: map[string]any{
-				"service.name": service, "service.version": "1.2.3",
-			},
-			Events: []genai.Event{{TimeUnixNano: cs.UnixNano() + 1000, Name: "checkpoint", Attributes: map[string]any{"k": "v"}}},
-		}
-		temp, mt := 0.2, int64(512)
-		sp.Params = genai.Params{Temperature: &temp, MaxTokens: &mt}
-		if m.op == "embeddings" {
-			sp.Usage.OutputTokens, sp.Usage.ReasoningTokens = 0, 0
-			sp.FinishReasons = nil
-		}
-		if m.price > 0 {
-			sp.CostUSD = float64(in+out) * m.price
-			sp.CostKnown = true
-		}
-		if i%6 == 5 && j == 1 { // the response model only
-			sp.RequestModel = ""
-		}
-		if i%7 == 2 {
-			sp.Status = genai.StatusError
-			sp.StatusMessage = "rate limited"
-			sp.ErrorType = "429"
-			sp.HTTPStatus = 429
-			sp.Usage.OutputTokens, sp.Usage.ReasoningTokens = 0, 0
-			if sp.CostKnown {
-				sp.CostUSD = float64(in) * m.price
-			}
-		}
-		if (i+j)%3 == 0 && m.op == "chat" {
-			stream := true
-			sp.Params.Stream = &stream
-			sp.TTFTNano = int64(50+(i*17+j*29)%700) * int64(time.Millisecond)
-		}
-		if j == 2 && i%2 == 0 { // a call that sets its own session and user
-			sp.SessionID = fmt.Sprintf("own-sess-%d", i%3)
-			sp.UserID = "user-own"
-		}
-		question := fmt.Sprintf("Question %d.%d: what is the capital of country %d?", i, j, i*j)
-		answer := fmt.Sprintf("Answer %d.%d: the Capital is City-%d.", i, j, i+j)
-		system := fmt.Sprintf("You are assistant number %d.", i%4)
-		if i%9 == 1 {
-			system = longSystem
-		}
-		switch {
-		case m.op == "embeddings":
-			sp.InputMessages = []genai.Message{text("user", "embed me "+question)}
-		case i%4 == 1 && j == 1:
-			// Content arrives as message records (log events), some
-			// with a time before the span, in an order differing from
-			// (time, seq).
-			t0 := cs.UnixNano()
-			recs = append(recs,
-				genai.MessageRecord{Project: p, TraceID: tid, SpanID: sp.SpanID, TimeUnixNano: t0 + 10, Seq: 0, Kind: genai.KindOutput,
-					Message: genai.Message{Role: "assistant", Parts: []genai.Part{{Type: "text", Content: answer}}, FinishReason: "stop"}},
-				genai.MessageRecord{Project: p, TraceID: tid, SpanID: sp.SpanID, TimeUnixNano: t0, Seq: 1, Kind: genai.KindInput,
-					Message: text("user", question)},
-				genai.MessageRecord{Project: p, TraceID: tid, SpanID: sp.SpanID, TimeUnixNano: t0, Seq: 0, Kind: genai.KindSystem,
-					Message: genai.Message{Role: "system", Parts: []genai.Part{{Type: "text", Content: system}}}},
-				genai.MessageRecord{Project: p, TraceID: tid, SpanID: sp.SpanID, TimeUnixNano: t0 + 5, Seq: 2, Kind: genai.KindInput,
-					Message: text("user", "Follow-up about Zanzibar"), Truncated: true},
-			)
-		case i%4 == 2 && j == 1:
-			// Output on the span, input via records.
-			sp.OutputMessages = []genai.Message{text("assistant", answer)}
-			recs = append(recs, genai.MessageRecord{Project: p, TraceID: tid, SpanID: sp.SpanID,
-				TimeUnixNano: cs.UnixNano() + 1, Kind: genai.KindInput, Message: text("user", question+" via record")})
-		default:
-			sp.SystemInstructions = []genai.Part{{Type: "text", Content: system}}
-			sp.InputMessages = []genai.Message{text("user", question), {Role: "tool", Parts: []genai.Part{{Type: "tool_call_response", ID: "c1", Response: map[string]any{"temp": 21.5}}}}}
-			sp.OutputMessages = []genai.Message{{Role: "assistant", Parts: []genai.Part{
-				{Type: "text", Content: answer}, {Type: "tool_call", ID: "c2", Name: "lookup", Arguments: map[string]any{"q": "x"}}}, FinishReason: "stop"}}
-		}
+		sp, rs := genCall(p, &root, start, i, j)
+		recs = append(recs, rs...)
 		spans = append(spans, sp)
 	}
 	if i%3 == 0 { // a non-GenAI child: a database call
@@ -183,6 +100,108 @@ func genTrace(p string, i int) ([]genai.Span, []genai.MessageRecord) {
 		})
 	}
 	return append([]genai.Span{root}, spans...), recs
+}
+
+// genCall builds GenAI call j of trace i under root: its model, timing,
+// usage, cost, error and streaming vary with i and j, and its content
+// (genContent).
+func genCall(p string, root *genai.Span, start time.Time, i, j int) (genai.Span, []genai.MessageRecord) {
+	tid, service := root.TraceID, root.Service
+	m := models[(i+j)%len(models)]
+	cs := start.Add(time.Duration(j*40+i%11) * time.Millisecond)
+	dur := int64(200+((i*131+j*53)%2900)) * int64(time.Millisecond)
+	in, out := int64(100+i*13+j), int64(20+(i*7+j*3)%400)
+	sp := genai.Span{
+		Project: p, TraceID: tid, SpanID: spanID(i, j), ParentSpanID: root.SpanID,
+		Name: m.op + " " + m.model, Kind: "client", Service: service, ScopeName: "opentelemetry.instrumentation.openai",
+		Source: genai.SourceOTLP, StartUnixNano: cs.UnixNano(), DurationNano: dur,
+		Status: genai.StatusOK, Operation: m.op, Provider: m.provider, RequestModel: m.model,
+		ResponseModel: m.model + "-2024-08-06", ResponseID: fmt.Sprintf("chatcmpl-%d-%d", i, j),
+		FinishReasons: []string{"stop"},
+		Usage:         genai.Usage{InputTokens: in, OutputTokens: out, CachedInputTokens: in / 4, ReasoningTokens: out / 5},
+		Attributes:    map[string]any{"gen_ai.openai.api_base": "https://example.test", "n": int64(j)},
+		ResourceAttributes: map[string]any{
+			"service.name": service, "service.version": "1.2.3",
+		},
+		Events: []genai.Event{{TimeUnixNano: cs.UnixNano() + 1000, Name: "checkpoint", Attributes: map[string]any{"k": "v"}}},
+	}
+	temp, mt := 0.2, int64(512)
+	sp.Params = genai.Params{Temperature: &temp, MaxTokens: &mt}
+	if m.op == "embeddings" {
+		sp.Usage.OutputTokens, sp.Usage.ReasoningTokens = 0, 0
+		sp.FinishReasons = nil
+	}
+	if m.price > 0 {
+		sp.CostUSD = float64(in+out) * m.price
+		sp.CostKnown = true
+	}
+	if i%6 == 5 && j == 1 { // the response model only
+		sp.RequestModel = ""
+	}
+	if i%7 == 2 {
+		sp.Status = genai.StatusError
+		sp.StatusMessage = "rate limited"
+		sp.ErrorType = "429"
+		sp.HTTPStatus = 429
+		sp.Usage.OutputTokens, sp.Usage.ReasoningTokens = 0, 0
+		if sp.CostKnown {
+			sp.CostUSD = float64(in) * m.price
+		}
+	}
+	if (i+j)%3 == 0 && m.op == "chat" {
+		stream := true
+		sp.Params.Stream = &stream
+		sp.TTFTNano = int64(50+(i*17+j*29)%700) * int64(time.Millisecond)
+	}
+	if j == 2 && i%2 == 0 { // a call that sets its own session and user
+		sp.SessionID = fmt.Sprintf("own-sess-%d", i%3)
+		sp.UserID = "user-own"
+	}
+	return sp, genContent(&sp, m.op, cs, i, j)
+}
+
+// genContent gives call j of trace i its content: on the span, as
+// message records (log events, some timed before the span and out of
+// (time, seq) order), or both; it returns the records.
+func genContent(sp *genai.Span, op string, cs time.Time, i, j int) []genai.MessageRecord {
+	var recs []genai.MessageRecord
+	p, tid := sp.Project, sp.TraceID
+	question := fmt.Sprintf("Question %d.%d: what is the capital of country %d?", i, j, i*j)
+	answer := fmt.Sprintf("Answer %d.%d: the Capital is City-%d.", i, j, i+j)
+	system := fmt.Sprintf("You are assistant number %d.", i%4)
+	if i%9 == 1 {
+		system = longSystem
+	}
+	switch {
+	case op == "embeddings":
+		sp.InputMessages = []genai.Message{text("user", "embed me "+question)}
+	case i%4 == 1 && j == 1:
+		// Content arrives as message records (log events), some
+		// with a time before the span, in an order differing from
+		// (time, seq).
+		t0 := cs.UnixNano()
+		recs = append(recs,
+			genai.MessageRecord{Project: p, TraceID: tid, SpanID: sp.SpanID, TimeUnixNano: t0 + 10, Seq: 0, Kind: genai.KindOutput,
+				Message: genai.Message{Role: "assistant", Parts: []genai.Part{{Type: "text", Content: answer}}, FinishReason: "stop"}},
+			genai.MessageRecord{Project: p, TraceID: tid, SpanID: sp.SpanID, TimeUnixNano: t0, Seq: 1, Kind: genai.KindInput,
+				Message: text("user", question)},
+			genai.MessageRecord{Project: p, TraceID: tid, SpanID: sp.SpanID, TimeUnixNano: t0, Seq: 0, Kind: genai.KindSystem,
+				Message: genai.Message{Role: "system", Parts: []genai.Part{{Type: "text", Content: system}}}},
+			genai.MessageRecord{Project: p, TraceID: tid, SpanID: sp.SpanID, TimeUnixNano: t0 + 5, Seq: 2, Kind: genai.KindInput,
+				Message: text("user", "Follow-up about Zanzibar"), Truncated: true},
+		)
+	case i%4 == 2 && j == 1:
+		// Output on the span, input via records.
+		sp.OutputMessages = []genai.Message{text("assistant", answer)}
+		recs = append(recs, genai.MessageRecord{Project: p, TraceID: tid, SpanID: sp.SpanID,
+			TimeUnixNano: cs.UnixNano() + 1, Kind: genai.KindInput, Message: text("user", question+" via record")})
+	default:
+		sp.SystemInstructions = []genai.Part{{Type: "text", Content: system}}
+		sp.InputMessages = []genai.Message{text("user", question), {Role: "tool", Parts: []genai.Part{{Type: "tool_call_response", ID: "c1", Response: map[string]any{"temp": 21.5}}}}}
+		sp.OutputMessages = []genai.Message{{Role: "assistant", Parts: []genai.Part{
+			{Type: "text", Content: answer}, {Type: "tool_call", ID: "c2", Name: "lookup", Arguments: map[string]any{"q": "x"}}}, FinishReason: "stop"}}
+	}
+	return recs
 }
 
 // genDataset builds traces [0, n) of project p and splits them into

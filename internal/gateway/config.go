@@ -1,0 +1,241 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/genscope/genscope/internal/netguard"
+	"github.com/genscope/genscope/internal/privacy"
+	"github.com/genscope/genscope/internal/secret"
+	"github.com/genscope/genscope/internal/timeutil"
+)
+
+// UpstreamPolicy is where a gateway deployment may send its key: private
+// and loopback upstreams are allowed (Ollama on 127.0.0.1 is a real use),
+// link-local and cloud metadata addresses, and IPv6 forms embedding them,
+// never. The gateway checks it again on every connection.
+var UpstreamPolicy = netguard.Policy{AllowPrivate: true}
+
+// Config configures the OpenAI/Azure-compatible model gateway (the
+// gateway: section of genscope's config file, which package config
+// assembles).
+type Config struct {
+	// Enabled serves the gateway's endpoints on the HTTP listener.
+	Enabled bool `yaml:"enabled"`
+	// Capture is what is kept of a call's content: full, metadata (no
+	// content) or redacted (content with e-mail addresses, phone, card and
+	// IBAN numbers, keys and tokens masked).
+	Capture string `yaml:"capture"`
+	// RedactPatterns are regular expressions (Go syntax) masked in content
+	// besides the built-in ones, when capture is redacted.
+	RedactPatterns []string `yaml:"redact_patterns"`
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxRecordBytes bounds how much of a response is kept for recording;
+	// the client always gets all of it.
+	MaxRecordBytes int64 `yaml:"max_record_bytes"`
+	// Service is the service name the gateway's spans carry.
+	Service string `yaml:"service"`
+	// Deployments are the names clients use. Empty means the built-in
+	// simulated gpt-4o, gpt-4o-mini and text-embedding-3-small.
+	Deployments []Deployment `yaml:"deployments"`
+}
+
+// Deployment is one name clients call, mapped to an upstream.
+type Deployment struct {
+	// Name is what clients use: the model field of an OpenAI request, or
+	// the deployment in an Azure OpenAI path.
+	Name string `yaml:"name"`
+	// Type is openai, azure-openai, openai-compatible or simulated.
+	Type string `yaml:"type"`
+	// Model is the upstream's model name (openai and openai-compatible:
+	// written into the request's model field; simulated: the family it
+	// imitates). Defaults to Name.
+	Model string `yaml:"model"`
+	// Provider is the gen_ai provider the calls are recorded with;
+	// defaults by type (openai, azure.ai.openai, openai, azure.ai.openai).
+	Provider string `yaml:"provider"`
+	// BaseURL: openai, default https://api.openai.com/v1;
+	// openai-compatible, required (e.g. http://127.0.0.1:11434/v1 for
+	// Ollama); azure-openai, the resource endpoint
+	// (https://NAME.openai.azure.com).
+	BaseURL string `yaml:"base_url"`
+	// APIKey is the upstream's credential; when empty the client's own
+	// Authorization or api-key header is passed through.
+	APIKey secret.Secret `yaml:"api_key"`
+	// APIVersion (azure-openai) is used when the client sends none.
+	APIVersion string `yaml:"api_version"`
+	// AzureDeployment (azure-openai) is the deployment's name in Azure;
+	// defaults to Name.
+	AzureDeployment string `yaml:"azure_deployment"`
+	// Timeout bounds a whole call, streaming included.
+	Timeout timeutil.Duration `yaml:"timeout"`
+	// ResponseHeaderTimeout bounds the wait for the upstream's answer to
+	// begin (a non-streamed call answers only when it is complete).
+	ResponseHeaderTimeout timeutil.Duration `yaml:"response_header_timeout"`
+	// StreamIdleTimeout bounds the gap between two chunks of a stream.
+	StreamIdleTimeout timeutil.Duration `yaml:"stream_idle_timeout"`
+	// Simulated tunes a simulated deployment.
+	Simulated Simulated `yaml:"simulated"`
+}
+
+// Simulated tunes the simulated deployment's behaviour. Zero values take
+// the model family's defaults.
+type Simulated struct {
+	ContextWindow     int               `yaml:"context_window"`
+	TokensPerMinute   int               `yaml:"tokens_per_minute"`
+	RequestsPerMinute int               `yaml:"requests_per_minute"`
+	TimeToFirstToken  timeutil.Duration `yaml:"time_to_first_token"`
+	TimePerToken      timeutil.Duration `yaml:"time_per_token"`
+	Jitter            *float64          `yaml:"jitter"`
+	// NoLatency answers at once (tests and benchmarks).
+	NoLatency bool `yaml:"no_latency"`
+}
+
+// Deployment types.
+const (
+	DeploymentOpenAI           = "openai"
+	DeploymentAzureOpenAI      = "azure-openai"
+	DeploymentOpenAICompatible = "openai-compatible"
+	DeploymentSimulated        = "simulated"
+)
+
+// DefaultDeployments are the simulated deployments genscope serves when
+// the config names none.
+func DefaultDeployments() []Deployment {
+	return []Deployment{
+		{Name: "gpt-4o", Type: DeploymentSimulated},
+		{Name: "gpt-4o-mini", Type: DeploymentSimulated},
+		{Name: "text-embedding-3-small", Type: DeploymentSimulated},
+	}
+}
+
+// DefaultConfig is the gateway's configuration when the file sets none.
+func DefaultConfig() Config {
+	return Config{
+		Enabled:        true,
+		Capture:        "full",
+		MaxBodyBytes:   32 << 20,
+		MaxRecordBytes: 4 << 20,
+		Service:        "genscope-gateway",
+	}
+}
+
+// WithDefaults fills a deployment's unset fields.
+func (d Deployment) WithDefaults() Deployment {
+	if d.Model == "" {
+		d.Model = d.Name
+	}
+	if d.Provider == "" {
+		switch d.Type {
+		case DeploymentAzureOpenAI, DeploymentSimulated:
+			d.Provider = "azure.ai.openai"
+		default:
+			d.Provider = "openai"
+		}
+	}
+	if d.Type == DeploymentOpenAI && d.BaseURL == "" {
+		d.BaseURL = "https://api.openai.com/v1"
+	}
+	if d.Type == DeploymentAzureOpenAI {
+		if d.AzureDeployment == "" {
+			d.AzureDeployment = d.Name
+		}
+		if d.APIVersion == "" {
+			d.APIVersion = "2024-10-21"
+		}
+	}
+	if d.Timeout <= 0 {
+		d.Timeout = timeutil.Duration(10 * time.Minute)
+	}
+	if d.ResponseHeaderTimeout <= 0 {
+		d.ResponseHeaderTimeout = timeutil.Duration(5 * time.Minute)
+	}
+	if d.StreamIdleTimeout <= 0 {
+		d.StreamIdleTimeout = timeutil.Duration(2 * time.Minute)
+	}
+	return d
+}
+
+// Validate reports every problem of the configuration, each naming its
+// field under prefix (e.g. "gateway").
+func (g Config) Validate(prefix string) error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, field, fmt.Sprintf(format, args...)))
+	}
+	switch g.Capture {
+	case privacy.Full, privacy.Metadata, privacy.Redacted:
+	default:
+		bad("capture", "%q is not one of full, metadata, redacted", g.Capture)
+	}
+	for i, p := range g.RedactPatterns {
+		if _, err := regexp.Compile(p); err != nil {
+			bad(fmt.Sprintf("redact_patterns[%d]", i), "%v", err)
+		}
+	}
+	if g.MaxBodyBytes < 1024 || g.MaxBodyBytes > 1<<30 {
+		bad("max_body_bytes", "%d is outside 1 KiB .. 1 GiB", g.MaxBodyBytes)
+	}
+	if g.MaxRecordBytes < 0 {
+		bad("max_record_bytes", "must not be negative")
+	}
+	seen := map[string]bool{}
+	for i, d := range g.Deployments {
+		f := fmt.Sprintf("deployments[%d]", i)
+		if d.Name == "" {
+			bad(f+".name", "required")
+		} else if seen[d.Name] {
+			bad(f+".name", "%q is defined twice", d.Name)
+		}
+		seen[d.Name] = true
+		if strings.ContainsAny(d.Name, "/?#") {
+			bad(f+".name", "%q may not contain / ? or #", d.Name)
+		}
+		switch d.Type {
+		case DeploymentOpenAI, DeploymentAzureOpenAI, DeploymentOpenAICompatible, DeploymentSimulated:
+		default:
+			bad(f+".type", "%q is not one of openai, azure-openai, openai-compatible, simulated", d.Type)
+		}
+		needURL := d.Type == DeploymentOpenAICompatible || d.Type == DeploymentAzureOpenAI
+		if d.BaseURL == "" && needURL {
+			bad(f+".base_url", "required for type %s", d.Type)
+		}
+		if d.BaseURL != "" {
+			u, err := url.Parse(d.BaseURL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				bad(f+".base_url", "%q is not an http(s) URL", d.BaseURL)
+			} else if u.User != nil {
+				bad(f+".base_url", "credentials belong in api_key, not in the URL")
+			} else if err := UpstreamPolicy.Host(u.Hostname()); err != nil {
+				bad(f+".base_url", "%v: the deployment's key would be sent there", err)
+			}
+			if d.Type == DeploymentSimulated {
+				bad(f+".base_url", "a simulated deployment has no upstream")
+			}
+		}
+		for _, t := range []struct {
+			name string
+			v    timeutil.Duration
+		}{{"timeout", d.Timeout}, {"response_header_timeout", d.ResponseHeaderTimeout}, {"stream_idle_timeout", d.StreamIdleTimeout}} {
+			if t.v < 0 {
+				bad(f+"."+t.name, "must not be negative")
+			}
+		}
+		s := d.Simulated
+		if s != (Simulated{}) && d.Type != DeploymentSimulated {
+			bad(f+".simulated", "only for type simulated")
+		}
+		if s.ContextWindow < 0 || s.TokensPerMinute < 0 || s.RequestsPerMinute < 0 || s.TimeToFirstToken < 0 || s.TimePerToken < 0 {
+			bad(f+".simulated", "values must not be negative")
+		}
+		if s.Jitter != nil && (*s.Jitter < 0 || *s.Jitter > 1) {
+			bad(f+".simulated.jitter", "must be within 0 .. 1")
+		}
+	}
+	return errors.Join(errs...)
+}
