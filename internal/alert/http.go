@@ -8,11 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/genscope/genscope/internal/jsonhttp"
+	"github.com/genscope/genscope/internal/queryparam"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/timeutil"
 )
@@ -263,17 +265,34 @@ func (e *Engine) httpEvaluate(r *http.Request) (int, any, error) {
 	return http.StatusOK, res, nil
 }
 
-func points(r *http.Request) (int, error) {
-	v := r.URL.Query().Get("points")
-	if v == "" {
-		return 30, nil
+// queryParams are the query parameters the alert endpoints take, each
+// once.
+var queryParams = []string{"points", "state", "limit", "rule_id"}
+
+// query reads r's query strictly (see queryparam.Parse): a bad one is a
+// 400 naming the parameter.
+func query(r *http.Request) (url.Values, error) {
+	q, err := queryparam.Parse(r.URL.RawQuery, queryParams)
+	if err != nil {
+		return nil, &badRequest{err.Error()}
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > 200 {
-		return 0, &badRequest{"points: " + strconv.Quote(v) + " is not between 1 and 200"}
+	return q, nil
+}
+
+// intParam reads an integer parameter of r's query, def when absent.
+func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	q, err := query(r)
+	if err != nil {
+		return 0, err
+	}
+	n, err := queryparam.Int(q, name, def, lo, hi)
+	if err != nil {
+		return 0, &badRequest{err.Error()}
 	}
 	return n, nil
 }
+
+func points(r *http.Request) (int, error) { return intParam(r, "points", 30, 1, 200) }
 
 func (e *Engine) httpPreview(r *http.Request) (int, any, error) {
 	n, err := points(r)
@@ -315,12 +334,16 @@ func (e *Engine) httpPreviewNew(r *http.Request) (int, any, error) {
 }
 
 func (e *Engine) httpAlerts(r *http.Request) (int, any, error) {
-	want := State(r.URL.Query().Get("state"))
+	q, err := query(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	want := State(q.Get("state"))
 	if want != "" && want != StateFired && want != StateResolved {
-		return 0, nil, &badRequest{"state: " + strconv.Quote(string(want)) + " is not fired or resolved"}
+		return 0, nil, &badRequest{"state: " + strconv.Quote(queryparam.Clip(string(want))) + " is not fired or resolved"}
 	}
 	a := e.access(r)
-	if err := e.checkRuleParam(r, a); err != nil {
+	if err := e.checkRuleParam(q.Get("rule_id"), a); err != nil {
 		return 0, nil, err
 	}
 	out := []Instance{}
@@ -333,17 +356,16 @@ func (e *Engine) httpAlerts(r *http.Request) (int, any, error) {
 }
 
 func (e *Engine) httpHistory(r *http.Request) (int, any, error) {
-	q := r.URL.Query()
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return 0, nil, &badRequest{"limit: " + strconv.Quote(v) + " is not between 1 and 1000"}
-		}
-		limit = n
+	q, err := query(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	limit, err := queryparam.Int(q, "limit", 100, 1, 1000)
+	if err != nil {
+		return 0, nil, &badRequest{err.Error()}
 	}
 	a := e.access(r)
-	if err := e.checkRuleParam(r, a); err != nil {
+	if err := e.checkRuleParam(q.Get("rule_id"), a); err != nil {
 		return 0, nil, err
 	}
 	h, err := e.History(r.Context(), q.Get("rule_id"), limit)
@@ -361,8 +383,7 @@ func (e *Engine) httpHistory(r *http.Request) (int, any, error) {
 
 // checkRuleParam refuses a list asked for by the rule_id of a rule the
 // request may not read.
-func (e *Engine) checkRuleParam(r *http.Request, a Access) error {
-	id := r.URL.Query().Get("rule_id")
+func (e *Engine) checkRuleParam(id string, a Access) error {
 	if id == "" {
 		return nil
 	}

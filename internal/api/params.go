@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"net/url"
 	"strconv"
@@ -10,19 +9,14 @@ import (
 	"time"
 
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/queryparam"
 	"github.com/genscope/genscope/internal/store"
 )
 
 // paramError is a bad request parameter; its message names the parameter.
-type paramError struct {
-	name, msg string
-}
+type paramError = queryparam.Error
 
-func (e *paramError) Error() string { return e.name + ": " + e.msg }
-
-func badParam(name, format string, args ...any) error {
-	return &paramError{name: name, msg: fmt.Sprintf(format, args...)}
-}
+var badParam = queryparam.Bad
 
 // DefaultRange is the time range of a query that gives no from.
 const DefaultRange = 24 * time.Hour
@@ -122,14 +116,7 @@ func isDecimal(s string) bool {
 	return digits > 0 && dots <= 1
 }
 
-// clip bounds a parameter value before an error message quotes it.
-func clip(s string) string {
-	const n = 64
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
+var clip = queryparam.Clip
 
 // singleParams are the parameters that take one value: giving one twice is
 // an error, not a silent choice of the first.
@@ -138,44 +125,8 @@ var singleParams = []string{
 	"metric", "agg", "interval", "group_by", "limit", "by", "all", "sort", "cursor", "project",
 }
 
-// maxQueryParams bounds the pairs of a query string.
-const maxQueryParams = 100
-
-// parseQuery reads a URL query string strictly: pairs are separated by
-// "&" only, so ";" is part of a value (url.ParseQuery drops such a pair
-// and so the filter it carried, answering unfiltered); a pair that does
-// not unescape and a parameter of singleParams given more than once are
-// errors naming the parameter.
-func parseQuery(raw string) (url.Values, error) {
-	q := url.Values{}
-	n := 0
-	for raw != "" {
-		var pair string
-		pair, raw, _ = strings.Cut(raw, "&")
-		if pair == "" {
-			continue
-		}
-		if n++; n > maxQueryParams {
-			return nil, badParam("query", "more than %d parameters", maxQueryParams)
-		}
-		k, v, _ := strings.Cut(pair, "=")
-		key, err := url.QueryUnescape(k)
-		if err != nil {
-			return nil, badParam(clip(k), "the name is not URL-encoded correctly")
-		}
-		val, err := url.QueryUnescape(v)
-		if err != nil {
-			return nil, badParam(clip(key), "%q is not URL-encoded correctly", clip(v))
-		}
-		q[key] = append(q[key], val)
-	}
-	for _, name := range singleParams {
-		if len(q[name]) > 1 {
-			return nil, badParam(name, "given %d times; give it once", len(q[name]))
-		}
-	}
-	return q, nil
-}
+// parseQuery reads a URL query string strictly (see queryparam.Parse).
+func parseQuery(raw string) (url.Values, error) { return queryparam.Parse(raw, singleParams) }
 
 // parseFilter reads from, to and the filters every endpoint takes.
 func parseFilter(q url.Values, project string, now time.Time) (store.Filter, error) {
@@ -217,15 +168,7 @@ func parseFilter(q url.Values, project string, now time.Time) (store.Filter, err
 }
 
 func parseLimit(q url.Values, def, max int) (int, error) {
-	v := q.Get("limit")
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > max {
-		return 0, badParam("limit", "%q is not a number from 1 to %d", clip(v), max)
-	}
-	return n, nil
+	return queryparam.Int(q, "limit", def, 1, max)
 }
 
 var dimensions = []string{store.DimModel, store.DimProvider, store.DimService, store.DimOperation, store.DimStatus, store.DimSession, store.DimUser}

@@ -78,7 +78,7 @@ func TestParseQuery(t *testing.T) {
 	} {
 		_, err := parseQuery(raw)
 		var pe *paramError
-		if !errors.As(err, &pe) || pe.name != name {
+		if !errors.As(err, &pe) || pe.Name != name {
 			t.Errorf("parseQuery(%.40q) = %v, want an error naming %s", raw, err, name)
 		}
 	}
@@ -92,7 +92,7 @@ func TestParseFilterRange(t *testing.T) {
 			_, err = parseFilter(q, "p", now)
 		}
 		var pe *paramError
-		if !errors.As(err, &pe) || pe.name != name {
+		if !errors.As(err, &pe) || pe.Name != name {
 			t.Errorf("%s: %v, want an error naming %s", raw, err, name)
 		}
 	}
@@ -112,7 +112,7 @@ func TestParseTimeseriesInterval(t *testing.T) {
 			t.Fatal(err)
 		}
 		var pe *paramError
-		if _, err := parseTimeseries(q, flt); !errors.As(err, &pe) || pe.name != "interval" {
+		if _, err := parseTimeseries(q, flt); !errors.As(err, &pe) || pe.Name != "interval" {
 			t.Errorf("interval=%s: %v", bad, err)
 		}
 	}
@@ -138,7 +138,7 @@ func TestParseSort(t *testing.T) {
 	for _, bad := range []string{"sort=cost", "sort=Duration", "sort=time%20"} {
 		q, _ := url.ParseQuery(bad)
 		var pe *paramError
-		if _, err := parseSort(q); !errors.As(err, &pe) || pe.name != "sort" {
+		if _, err := parseSort(q); !errors.As(err, &pe) || pe.Name != "sort" {
 			t.Errorf("parseSort(%q) = %v, want a sort error", bad, err)
 		}
 	}

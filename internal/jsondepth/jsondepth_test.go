@@ -79,3 +79,27 @@ func depth(s string) int {
 	}
 	return walk(v)
 }
+
+func TestCut(t *testing.T) {
+	const marker = `"X"`
+	f := func(s string, max int, want string) {
+		t.Helper()
+		got := Cut(s, max, marker)
+		if got != want {
+			t.Errorf("Cut(%.60q, %d) = %.80q, want %.80q", s, max, got, want)
+		}
+		if Check(got, max) != nil {
+			t.Errorf("Cut(%.60q, %d) still nests deeper", s, max)
+		}
+	}
+	f(`{"a":[1,{"b":2}]}`, 3, `{"a":[1,{"b":2}]}`)
+	f(`{"a":[1,{"b":2}]}`, 2, `{"a":[1,"X"]}`)
+	f(`{"a":[1,{"b":[[[]]]}],"c":{"d":"[{"}}`, 2, `{"a":[1,"X"],"c":{"d":"[{"}}`)
+	f(`{"a":"\"{[","b":[{"c":"\\"}]}`, 2, `{"a":"\"{[","b":["X"]}`)
+	f(`[`+strings.Repeat(`{"k":[`, 20000)+`1`+strings.Repeat(`]}`, 20000)+`,2]`, 3, `[{"k":["X"]},2]`)
+	deep := `{"attributes":{"v":` + strings.Repeat(`[`, 30000) + strings.Repeat(`]`, 30000) + `,"w":1}}`
+	var v map[string]any
+	if err := json.Unmarshal([]byte(Cut(deep, 40, marker)), &v); err != nil {
+		t.Fatalf("cut value does not decode: %v", err)
+	}
+}

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/genscope/genscope/internal/jsonhttp"
+	"github.com/genscope/genscope/internal/queryparam"
 )
 
 // Register adds the action group and notification log endpoints to mux,
@@ -179,20 +179,31 @@ func (n *Notifier) httpTest(r *http.Request) (int, any, error) {
 	return http.StatusOK, map[string]any{"ok": ok, "results": res}, nil
 }
 
-func limit(r *http.Request) (int, error) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return 100, nil
+// query reads r's query strictly (see queryparam.Parse): a bad one is a
+// 400 naming the parameter.
+func query(r *http.Request) (url.Values, error) {
+	q, err := queryparam.Parse(r.URL.RawQuery, []string{"limit", "delivery_id"})
+	if err != nil {
+		return nil, &ValidationError{err}
 	}
-	k, err := strconv.Atoi(v)
-	if err != nil || k < 1 || k > 1000 {
-		return 0, &ValidationError{errors.New("limit: " + strconv.Quote(v) + " is not between 1 and 1000")}
+	return q, nil
+}
+
+// limit reads r's limit parameter, and its query.
+func limit(r *http.Request) (int, url.Values, error) {
+	q, err := query(r)
+	if err != nil {
+		return 0, nil, err
 	}
-	return k, nil
+	k, err := queryparam.Int(q, "limit", 100, 1, 1000)
+	if err != nil {
+		return 0, nil, &ValidationError{err}
+	}
+	return k, q, nil
 }
 
 func (n *Notifier) httpDeliveries(r *http.Request) (int, any, error) {
-	k, err := limit(r)
+	k, _, err := limit(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -200,11 +211,11 @@ func (n *Notifier) httpDeliveries(r *http.Request) (int, any, error) {
 }
 
 func (n *Notifier) httpAttempts(r *http.Request) (int, any, error) {
-	k, err := limit(r)
+	k, q, err := limit(r)
 	if err != nil {
 		return 0, nil, err
 	}
-	a, err := n.Attempts(r.Context(), r.URL.Query().Get("delivery_id"), k)
+	a, err := n.Attempts(r.Context(), q.Get("delivery_id"), k)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/jsondepth"
 	"github.com/genscope/genscope/internal/jsonstr"
 )
 
@@ -154,3 +155,19 @@ func AppendEvents(dst []byte, evs []genai.Event) []byte {
 	}
 	return append(dst, ']')
 }
+
+// readDepth bounds how deeply a stored span's JSON may nest when read:
+// values within genai.MaxValueDepth below the span's own structure
+// (events, messages, their parts).
+const readDepth = genai.MaxValueDepth + 8
+
+// tooDeepJSON is genai.TooDeep as a JSON string.
+var tooDeepJSON = string(jsonstr.Append(nil, genai.TooDeep))
+
+// CutTooDeep returns a stored span's (or resource's) JSON with every
+// value nested deeper than the writers allow replaced by genai.TooDeep,
+// the marker they write, so that a row stored before the bound existed
+// decodes (the decoder refuses it, and the trace would answer 500) and
+// costs no more to read than one stored since. It is free for JSON
+// within the bound.
+func CutTooDeep(raw string) string { return jsondepth.Cut(raw, readDepth, tooDeepJSON) }

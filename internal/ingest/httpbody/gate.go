@@ -94,6 +94,16 @@ func (l *Lease) Grow(n int64) bool {
 	return true
 }
 
+// Shrink gives back what the lease holds above n bytes: a reservation
+// made before a message's size was known, cut to its size once read.
+func (l *Lease) Shrink(n int64) {
+	if l == nil || l.gate == nil || n >= l.held {
+		return
+	}
+	l.gate.Release(l.held - max(n, 0))
+	l.held = max(n, 0)
+}
+
 // Held is the bytes the lease holds.
 func (l *Lease) Held() int64 {
 	if l == nil {

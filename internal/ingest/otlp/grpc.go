@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/genscope/genscope/internal/ingest/httpbody"
 	"github.com/genscope/genscope/internal/tenancy"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
@@ -21,6 +23,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/ingest/otlpconv"
@@ -34,11 +37,7 @@ import (
 // decoded; a request that does not decode is INVALID_ARGUMENT (grpc-go
 // answers a codec's failure with INTERNAL).
 func (r *Receiver) RegisterGRPC(s *grpc.Server) {
-	for _, svc := range []struct{ name, file, signal string }{
-		{"opentelemetry.proto.collector.trace.v1.TraceService", "opentelemetry/proto/collector/trace/v1/trace_service.proto", signalTraces},
-		{"opentelemetry.proto.collector.logs.v1.LogsService", "opentelemetry/proto/collector/logs/v1/logs_service.proto", signalLogs},
-		{"opentelemetry.proto.collector.metrics.v1.MetricsService", "opentelemetry/proto/collector/metrics/v1/metrics_service.proto", signalMetrics},
-	} {
+	for _, svc := range grpcServices {
 		s.RegisterService(&grpc.ServiceDesc{
 			ServiceName: svc.name,
 			HandlerType: (*any)(nil),
@@ -47,6 +46,23 @@ func (r *Receiver) RegisterGRPC(s *grpc.Server) {
 		}, nil)
 	}
 }
+
+// grpcServices are the OTLP services the receiver serves, each with one
+// Export method.
+var grpcServices = []struct{ name, file, signal string }{
+	{"opentelemetry.proto.collector.trace.v1.TraceService", "opentelemetry/proto/collector/trace/v1/trace_service.proto", signalTraces},
+	{"opentelemetry.proto.collector.logs.v1.LogsService", "opentelemetry/proto/collector/logs/v1/logs_service.proto", signalLogs},
+	{"opentelemetry.proto.collector.metrics.v1.MetricsService", "opentelemetry/proto/collector/metrics/v1/metrics_service.proto", signalMetrics},
+}
+
+// grpcMethods maps each Export method's full name to its signal.
+var grpcMethods = func() map[string]string {
+	m := make(map[string]string, len(grpcServices))
+	for _, svc := range grpcServices {
+		m["/"+svc.name+"/Export"] = svc.signal
+	}
+	return m
+}()
 
 // rawMessage is a gRPC message as bytes: rawCodec leaves requests to the
 // handler to decode, and sends responses the handler encoded.
@@ -82,11 +98,17 @@ func (r *Receiver) grpcHandler(method, signal string) func(any, context.Context,
 		if err != nil {
 			return nil, r.failGRPC(ctx, signal, status.New(codes.Unauthenticated, err.Error()), err)
 		}
-		lease := r.opts.Gate.Lease()
-		defer lease.Release()
-		if r.opts.Gate != nil && !lease.Grow(int64(len(raw))) {
-			return nil, r.failGRPC(ctx, signal, r.retryableStatus(codes.ResourceExhausted,
-				fmt.Sprintf("server busy: more than %d bytes of requests in flight; retry later", r.opts.Gate.Limit())), nil)
+		if slot, ok := ctx.Value(grpcSlotKey{}).(*grpcSlot); ok {
+			// Admitted before it was read (see grpcTap): hold no more
+			// than the message now.
+			defer slot.release()
+			slot.shrink(int64(len(raw)))
+		} else {
+			lease := r.opts.Gate.Lease()
+			defer lease.Release()
+			if r.opts.Gate != nil && !lease.Grow(int64(len(raw))) {
+				return nil, r.failGRPC(ctx, signal, r.busyStatus(), nil)
+			}
 		}
 		var (
 			resp []byte
@@ -115,6 +137,69 @@ func (r *Receiver) grpcHandler(method, signal string) func(any, context.Context,
 		}
 		return interceptor(ctx, m, &grpc.UnaryServerInfo{Server: srv, FullMethod: "/" + method}, handle)
 	}
+}
+
+// busyStatus refuses a call because the Gate is full.
+func (r *Receiver) busyStatus() *status.Status {
+	return r.retryableStatus(codes.ResourceExhausted,
+		fmt.Sprintf("server busy: more than %d bytes of requests in flight; retry later", r.opts.Gate.Limit()))
+}
+
+// grpcReadTimeout bounds how long an admitted call may take to send its
+// message: the reservation of a client that trickles its bytes is given
+// back, and the call fails with CANCELED.
+const grpcReadTimeout = 30 * time.Second
+
+// grpcSlotKey keys a call's *grpcSlot in its context.
+type grpcSlotKey struct{}
+
+// grpcSlot is what one Export call holds of the Gate: MaxBodyBytes from
+// its start (grpcTap) until its message is read, then the message's size
+// until it is handled. It is given back when the call ends, however it
+// ends (a message too large, a client gone, a handler done).
+type grpcSlot struct {
+	mu    sync.Mutex
+	lease *httpbody.Lease
+	timer *time.Timer
+}
+
+func (s *grpcSlot) shrink(n int64) {
+	s.mu.Lock()
+	s.timer.Stop()
+	s.lease.Shrink(n)
+	s.mu.Unlock()
+}
+
+func (s *grpcSlot) release() {
+	s.mu.Lock()
+	s.timer.Stop()
+	s.lease.Release()
+	s.mu.Unlock()
+}
+
+// grpcTap admits an Export call before grpc-go reads its message, which
+// it would otherwise read (up to MaxRecvMsgSize) for every concurrent
+// call before the handler could refuse any: the call reserves
+// MaxBodyBytes of the Gate — its message's size is not known yet — or is
+// refused at once with RESOURCE_EXHAUSTED. The handler cuts the
+// reservation to the message's size once read. So the messages of all
+// gRPC calls together, read or being read, never exceed the Gate's
+// limit, whatever the number of connections and streams. It runs under
+// the transport's lock: it only takes the Gate's.
+func (r *Receiver) grpcTap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	signal, ok := grpcMethods[info.FullMethodName]
+	if !ok || r.opts.Gate == nil {
+		return ctx, nil
+	}
+	lease := r.opts.Gate.Lease()
+	if !lease.Grow(r.opts.MaxBodyBytes) {
+		return nil, r.failGRPC(ctx, signal, r.busyStatus(), nil)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	slot := &grpcSlot{lease: lease, timer: time.AfterFunc(grpcReadTimeout, cancel)}
+	// The call's context ends with the call (grpc-go cancels it).
+	context.AfterFunc(ctx, slot.release)
+	return context.WithValue(ctx, grpcSlotKey{}, slot), nil
 }
 
 // decodeError is the status of a request that does not decode.
@@ -194,7 +279,8 @@ func marshalResponse(b []byte, err error) ([]byte, *status.Status) {
 // GRPCServerOptions are the server options the receiver needs: its codec
 // (see RegisterGRPC), a receive limit of MaxBodyBytes (grpc-go applies it
 // after decompression too, so no message held before admission is
-// larger), keepalive that drops dead and idle connections, and a bound on
+// larger), admission through the Gate before a message is read (see
+// grpcTap), keepalive that drops dead and idle connections, and a bound on
 // the connection handshake. gzip-compressed calls are accepted (the
 // compressor is registered by this package's import of
 // google.golang.org/grpc/encoding/gzip).
@@ -202,6 +288,7 @@ func (r *Receiver) GRPCServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.ForceServerCodecV2(rawCodec{proto: grpcencoding.GetCodecV2("proto")}),
 		grpc.MaxRecvMsgSize(int(min(r.opts.MaxBodyBytes, int64(maxInt)))),
+		grpc.InTapHandle(r.grpcTap),
 		grpc.ConnectionTimeout(10 * time.Second),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
 			MaxConnectionIdle: 15 * time.Minute,

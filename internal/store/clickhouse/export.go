@@ -39,7 +39,7 @@ func (s *DB) Export(ctx context.Context, from, to time.Time, batchSize int, fn f
 			return fmt.Errorf("export spans: %w", err)
 		}
 		var sp genai.Span
-		if err := json.Unmarshal([]byte(detail), &sp); err != nil {
+		if err := json.Unmarshal([]byte(store.CutTooDeep(detail)), &sp); err != nil {
 			rows.Close()
 			return fmt.Errorf("export span %s/%s: decode: %w", store.TraceFromHiLo(hi, lo), store.SpanFromU64(span), err)
 		}

@@ -108,7 +108,7 @@ func (s *DB) Trace(ctx context.Context, project string, id genai.TraceID) (store
 	}
 	return s.queries().Trace(ctx, project, id, rows, func(_ int, r *spanrows.Row) (genai.Span, error) {
 		var sp genai.Span
-		err := json.Unmarshal([]byte(r.Detail), &sp)
+		err := json.Unmarshal([]byte(store.CutTooDeep(r.Detail)), &sp)
 		sp.Project, sp.Status = project, genai.Status(r.Status)
 		return sp, err
 	})

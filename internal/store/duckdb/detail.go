@@ -62,7 +62,7 @@ func encodeDetail(sp *genai.Span) ([]byte, error) {
 // decodeDetail fills the fields of sp that detail holds.
 func decodeDetail(raw string, sp *genai.Span) error {
 	var d spanDetail
-	if err := json.Unmarshal([]byte(raw), &d); err != nil {
+	if err := json.Unmarshal([]byte(store.CutTooDeep(raw)), &d); err != nil {
 		return err
 	}
 	sp.Kind, sp.ScopeName, sp.Source, sp.StatusMessage = d.Kind, d.ScopeName, d.Source, d.StatusMessage

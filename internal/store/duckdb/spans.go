@@ -228,7 +228,7 @@ func (s *DB) loadResources(ctx context.Context, xs []traceCols) (map[uint64]map[
 			return nil, fmt.Errorf("resources: %w", err)
 		}
 		var m map[string]any
-		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		if err := json.Unmarshal([]byte(store.CutTooDeep(raw)), &m); err != nil {
 			return nil, fmt.Errorf("resource %d: %w", h, err)
 		}
 		out[h] = m
