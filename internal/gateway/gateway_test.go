@@ -180,8 +180,13 @@ func TestPassThroughNonStreaming(t *testing.T) {
 	if len(sp.SystemInstructions) != 1 || sp.SystemInstructions[0].Content != "You are an AI assistant that acts as a travel guide." {
 		t.Errorf("system: %+v", sp.SystemInstructions)
 	}
-	if len(sp.InputMessages) != 2 || sp.InputMessages[1].Parts[0].Content != "What is this?" || sp.InputMessages[1].Parts[1].Content != "[inline image/png]" {
+	// The system message is recorded once: as the system instructions,
+	// not again at the head of the input.
+	if len(sp.InputMessages) != 1 || sp.InputMessages[0].Role != "user" || sp.InputMessages[0].Parts[0].Content != "What is this?" || sp.InputMessages[0].Parts[1].Content != "[inline image/png]" {
 		t.Errorf("input: %+v", sp.InputMessages)
+	}
+	if _, text := store.OwnContent(&sp); !strings.HasSuffix(text, "\x00What is this?") {
+		t.Errorf("input preview of the record: %q", text)
 	}
 	if len(sp.OutputMessages) != 1 || sp.OutputMessages[0].Parts[0].Content != "Hello! How can I assist you today?" {
 		t.Errorf("output: %+v", sp.OutputMessages)

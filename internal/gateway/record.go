@@ -340,10 +340,16 @@ func (g *Gateway) content(sp *genai.Span, req *chatRequest, outs []*choice, mask
 		if m.Role == "tool" {
 			msg.Parts = []genai.Part{{Type: "tool_call_response", ID: m.ToolCallID, Response: text(contentText(m.Content))}}
 		}
-		sp.InputMessages = append(sp.InputMessages, msg)
-		if m.Role == "system" || m.Role == "developer" {
+		// The system message is recorded once, as the system
+		// instructions; the input is the conversation without it.
+		if genai.IsSystemRole(m.Role) {
 			sp.SystemInstructions = append(sp.SystemInstructions, msg.Parts...)
+			continue
 		}
+		sp.InputMessages = append(sp.InputMessages, msg)
+	}
+	if sp.InputMessages == nil && len(req.Messages) > 0 {
+		sp.InputMessages = []genai.Message{} // the call's input was only its system message
 	}
 	for _, o := range outs {
 		msg := genai.Message{Role: o.role, FinishReason: o.finish}

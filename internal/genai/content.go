@@ -270,13 +270,53 @@ func parseSystemInstructions(v any) ([]Part, bool) {
 	return nil, false
 }
 
+// IsSystemRole reports whether a message of role carries system
+// instructions ("system", or "developer" as OpenAI's newer models call it).
+func IsSystemRole(role string) bool { return role == "system" || role == "developer" }
+
 // systemParts collects the parts of the role=system messages of msgs.
 func systemParts(msgs []Message) []Part {
 	var out []Part
 	for i := range msgs {
-		if msgs[i].Role == "system" || msgs[i].Role == "developer" {
+		if IsSystemRole(msgs[i].Role) {
 			out = append(out, msgs[i].Parts...)
 		}
 	}
 	return out
+}
+
+// dropSystem removes the system messages from msgs, in place: all of them
+// when sys is nil (they became the span's system instructions), else
+// those whose every text part is found in sys's text (a repeat of the
+// explicit instructions). A non-nil msgs stays non-nil (the span still
+// carries its input, if empty).
+func dropSystem(msgs []Message, sys []Part) []Message {
+	var sysText strings.Builder
+	for _, p := range sys {
+		sysText.WriteString(p.Content)
+		sysText.WriteByte('\n')
+	}
+	out := msgs[:0]
+	for _, m := range msgs {
+		if IsSystemRole(m.Role) && (sys == nil || repeats(m.Parts, sysText.String())) {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// repeats reports whether parts has text and all of it is in text.
+func repeats(parts []Part, text string) bool {
+	seen := false
+	for _, p := range parts {
+		if p.Content == "" {
+			continue
+		}
+		if !strings.Contains(text, p.Content) {
+			return false
+		}
+		seen = true
+	}
+	return seen
 }

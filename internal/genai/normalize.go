@@ -30,9 +30,11 @@ const DefaultService = "unknown_service"
 //
 // Keys mapped to typed fields are removed from the attributes; events
 // folded into the content are removed from the events; everything else is
-// kept. The parts of role=system input messages are also copied into
-// SystemInstructions when the span has no explicit system instructions
-// (they stay in InputMessages, in their place).
+// kept. The system message is stored once: the parts of role=system (and
+// developer) input messages become SystemInstructions when the span has
+// no explicit system instructions, and leave InputMessages; with
+// explicit ones, the system messages of InputMessages that repeat them
+// leave InputMessages (others stay, in their place).
 //
 // Normalize takes ownership of r.Attributes and r.Events (it removes what
 // it maps, in place); it only reads r.Resource, which may be shared by
@@ -586,7 +588,12 @@ func (n *norm) content(s *Span) {
 			s.SystemInstructions = n.evSys
 		default:
 			s.SystemInstructions = systemParts(s.InputMessages)
+			s.InputMessages = dropSystem(s.InputMessages, nil)
+			return
 		}
+	}
+	if s.SystemInstructions != nil {
+		s.InputMessages = dropSystem(s.InputMessages, s.SystemInstructions)
 	}
 }
 

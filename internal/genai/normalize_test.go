@@ -133,8 +133,7 @@ func TestNormalize(t *testing.T) {
 				"gen_ai.prompt.0.unknown_field":              "kept",
 			},
 			check: func(t *testing.T, s Span) {
-				wantIn := []Message{
-					{Role: "system", Parts: text("be brief")},
+				wantIn := []Message{ // the system message is the system instructions only
 					{Role: "user", Parts: text("weather?")},
 					{Role: "tool", Parts: []Part{{Type: "tool_call_response", ID: "c0", Response: "sunny"}}},
 					{Role: "user", Parts: text("tenth")},
@@ -258,7 +257,7 @@ func TestNormalize(t *testing.T) {
 				{Name: "gen_ai.content.completion", Attributes: map[string]any{"gen_ai.completion": "plain answer"}},
 			},
 			check: func(t *testing.T, s Span) {
-				if len(s.InputMessages) != 2 || !reflect.DeepEqual(s.OutputMessages, []Message{{Role: "assistant", Parts: text("plain answer")}}) ||
+				if !reflect.DeepEqual(s.InputMessages, []Message{{Role: "user", Parts: text("q")}}) || !reflect.DeepEqual(s.OutputMessages, []Message{{Role: "assistant", Parts: text("plain answer")}}) ||
 					!reflect.DeepEqual(s.SystemInstructions, text("sys")) || s.Events != nil || s.Operation != "chat" {
 					t.Errorf("got %+v", s)
 				}
@@ -311,11 +310,11 @@ func TestNormalize(t *testing.T) {
 			},
 		},
 		{
-			name:  "system role copied to system instructions, kept in input",
-			attrs: map[string]any{"gen_ai.input.messages": `[{"role":"system","content":"old shape"},{"role":"user","content":[{"type":"text","text":"q"}]}]`},
+			name:  "system role moved to system instructions, out of the input",
+			attrs: map[string]any{"gen_ai.input.messages": `[{"role":"system","content":"old shape"},{"role":"user","content":[{"type":"text","text":"q"}]},{"role":"developer","content":"dev rules"}]`},
 			check: func(t *testing.T, s Span) {
-				if !reflect.DeepEqual(s.SystemInstructions, text("old shape")) || len(s.InputMessages) != 2 ||
-					!reflect.DeepEqual(s.InputMessages[1], Message{Role: "user", Parts: text("q")}) {
+				if !reflect.DeepEqual(s.SystemInstructions, append(text("old shape"), text("dev rules")...)) ||
+					!reflect.DeepEqual(s.InputMessages, []Message{{Role: "user", Parts: text("q")}}) {
 					t.Errorf("got %+v %+v", s.SystemInstructions, s.InputMessages)
 				}
 			},
@@ -324,8 +323,30 @@ func TestNormalize(t *testing.T) {
 			name:  "explicit system instructions win",
 			attrs: map[string]any{"gen_ai.system_instructions": `[{"type":"text","content":"explicit"}]`, "gen_ai.input.messages": `[{"role":"system","parts":[{"type":"text","content":"in input"}]}]`},
 			check: func(t *testing.T, s Span) {
-				if !reflect.DeepEqual(s.SystemInstructions, text("explicit")) {
-					t.Errorf("got %+v", s.SystemInstructions)
+				// A system message that says something else stays in the input.
+				if !reflect.DeepEqual(s.SystemInstructions, text("explicit")) ||
+					!reflect.DeepEqual(s.InputMessages, []Message{{Role: "system", Parts: text("in input")}}) {
+					t.Errorf("got %+v %+v", s.SystemInstructions, s.InputMessages)
+				}
+			},
+		},
+		{
+			name: "explicit system instructions repeated in the input are stored once",
+			attrs: map[string]any{"gen_ai.system_instructions": `[{"type":"text","content":"Be brief."}]`,
+				"gen_ai.input.messages": `[{"role":"system","parts":[{"type":"text","content":"Be brief."}]},{"role":"user","parts":[{"type":"text","content":"q"}]}]`},
+			check: func(t *testing.T, s Span) {
+				if !reflect.DeepEqual(s.SystemInstructions, text("Be brief.")) ||
+					!reflect.DeepEqual(s.InputMessages, []Message{{Role: "user", Parts: text("q")}}) {
+					t.Errorf("got %+v %+v", s.SystemInstructions, s.InputMessages)
+				}
+			},
+		},
+		{
+			name:  "input of only a system message still says the span carries input",
+			attrs: map[string]any{"gen_ai.input.messages": `[{"role":"system","content":"only"}]`},
+			check: func(t *testing.T, s Span) {
+				if !reflect.DeepEqual(s.SystemInstructions, text("only")) || s.InputMessages == nil || len(s.InputMessages) != 0 {
+					t.Errorf("got %+v %#v", s.SystemInstructions, s.InputMessages)
 				}
 			},
 		},

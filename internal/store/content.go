@@ -18,8 +18,14 @@ const (
 )
 
 // OwnContent is the content a span carries itself: the mask of its kinds
-// and their text (system, input and output joined by NUL), which backends
-// store for text filters.
+// and their text (system, input and output joined by NUL, then NUL and
+// the input preview's text, see InputPreviewText, cut to PreviewLen+1
+// runes), which backends store for text filters and previews. The
+// preview's text is a substring of the input text, so it never makes a
+// text filter match what the input alone would not.
+//
+// Rows written before the preview segment existed have three segments;
+// readers take the whole input text as their preview.
 func OwnContent(sp *genai.Span) (mask uint8, text string) {
 	if sp.SystemInstructions != nil {
 		mask |= MaskSystem
@@ -39,7 +45,62 @@ func OwnContent(sp *genai.Span) (mask uint8, text string) {
 	b.WriteString(MessagesText(sp.InputMessages))
 	b.WriteByte(0)
 	b.WriteString(MessagesText(sp.OutputMessages))
+	b.WriteByte(0)
+	b.WriteString(runePrefix(InputPreviewText(sp.InputMessages), PreviewLen+1))
 	return mask, b.String()
+}
+
+// InputPreviewText is the text the spans table shows as a call's input:
+// the user's last message (the last message of role "user" with text),
+// else, when no user message has text, the text of the messages that are
+// not system instructions (roles "system" and "developer", which the
+// system column shows).
+func InputPreviewText(msgs []genai.Message) string {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == "user" {
+			if t := PartsText(msgs[i].Parts); t != "" {
+				return t
+			}
+		}
+	}
+	var b strings.Builder
+	for _, m := range msgs {
+		if m.Role == "system" || m.Role == "developer" {
+			continue
+		}
+		t := PartsText(m.Parts)
+		if t == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(t)
+	}
+	return b.String()
+}
+
+// RecordsPreviewText is InputPreviewText for input carried by message
+// records, whose stored text keeps no role: the text of the last record
+// (in time, seq order) that has text.
+func RecordsPreviewText(texts []string) string {
+	for i := len(texts) - 1; i >= 0; i-- {
+		if texts[i] != "" {
+			return texts[i]
+		}
+	}
+	return ""
+}
+
+// runePrefix is s cut to at most n runes.
+func runePrefix(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
 }
 
 // ApplyRecord adds a stored MessageRecord (its message as JSON) to a span

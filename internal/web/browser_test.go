@@ -499,6 +499,24 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("spans table lacks %q", want)
 			}
 		}
+		// Input is the user's last message: the system message has its
+		// own column and is never the input's preview.
+		cells := eval[[][]string](t, ctx, `[...document.querySelectorAll("#spans tbody tr")].map(r => [r.querySelector("td.c-system").textContent.trim(), r.querySelector("td.c-input").textContent.trim()])`)
+		questions := 0
+		for _, c := range cells {
+			if c[0] != "" && strings.HasPrefix(c[1], c[0][:min(len(c[0]), 40)]) {
+				t.Errorf("the input column repeats the system message: system %.60q, input %.60q", c[0], c[1])
+			}
+			if strings.Contains(c[1], "You are an AI assistant") {
+				t.Errorf("the input column shows the system text: %.80q", c[1])
+			}
+			if strings.HasPrefix(c[1], "What are some recommended supplies for a camping trip") {
+				questions++
+			}
+		}
+		if questions < 3 {
+			t.Errorf("the input column shows the user's question in %d rows, want it in each source's (at least 3): %q", questions, cells)
+		}
 		outputs := 0
 		for _, s := range page.Spans {
 			if s.Output != "" {
@@ -580,6 +598,9 @@ func TestBrowser(t *testing.T) {
 		}
 		if len(roles) < 3 || roles[0] != "system" || roles[1] != "user" || roles[len(roles)-1] != "assistant" {
 			t.Errorf("conversation roles = %q", roles)
+		}
+		if n := strings.Count(strings.Join(roles, " "), "system"); n != 1 {
+			t.Errorf("%d SYSTEM blocks in the conversation, want 1: %q", n, roles)
 		}
 		detail := eval[string](t, ctx, `document.getElementById("span-detail").innerText`)
 		for _, want := range []string{"Usage", "input", "Cost", "Finish reasons", "gpt-4o"} {

@@ -364,6 +364,10 @@ func TestBrowserPages(t *testing.T) {
 		if u := eval[string](t, ctx, `document.querySelector("#waterfall .wf-row:not(.wf-header) .wf-usage").innerText`); !strings.Contains(u, "tok") || !strings.Contains(u, "$") {
 			t.Errorf("waterfall row usage %q", u)
 		}
+		// A gateway call: the system message is shown once, then the user's.
+		if roles := eval[[]string](t, ctx, `[...document.querySelectorAll("#conversation [data-role]")].map(e => e.dataset.role)`); len(roles) != 3 || roles[0] != "system" || roles[1] != "user" || roles[2] != "assistant" {
+			t.Errorf("conversation roles = %q, want one system block, the user's message, the answer", roles)
+		}
 		// The user's long message is collapsed, rendered as Markdown.
 		if !eval[bool](t, ctx, `!!document.querySelector("#conversation [data-role=user] .part-wrap.collapsed .md li")`) {
 			t.Error("the long message is not collapsed Markdown")

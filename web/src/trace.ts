@@ -301,6 +301,16 @@ function partView(p: Part): HTMLElement {
   }
 }
 
+// repeatsSystem: a system message of the input that repeats the system
+// instructions (spans stored before sources stopped repeating it) is
+// shown once, as the SYSTEM block.
+function repeatsSystem(m: Message, sys?: Part[]): boolean {
+  if (!sys?.length || (m.role !== "system" && m.role !== "developer")) return false;
+  const text = sys.map((p) => p.content || "").join("\n");
+  const own = (m.parts || []).map((p) => p.content || "").filter(Boolean);
+  return own.length > 0 && own.every((c) => text.includes(c));
+}
+
 function bubble(role: string, parts: Part[] | null, extra?: string): HTMLElement {
   return h("div", { class: "msg role-" + role, "data-role": role },
     h("div", { class: "msg-role" }, role, extra ? h("span", { class: "muted small" }, " · " + extra) : null),
@@ -348,7 +358,7 @@ function renderDetail(box: HTMLElement, n: Node) {
   else if (genai) {
     const conv = h("div", { class: "conversation", id: "conversation" });
     if (s.system_instructions?.length) add(conv, bubble("system", s.system_instructions));
-    for (const m of s.input_messages || []) add(conv, bubble(m.role, m.parts, m.name));
+    for (const m of s.input_messages || []) if (!repeatsSystem(m, s.system_instructions)) add(conv, bubble(m.role, m.parts, m.name));
     for (const m of s.output_messages || []) add(conv, bubble(m.role || "assistant", m.parts, m.finish_reason ? "finish: " + m.finish_reason : undefined));
     if (!conv.childElementCount) add(conv, h("p", { class: "muted" }, "No content was captured for this call. OpenTelemetry instrumentations record it with ",
       h("code", null, "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true"), "."));

@@ -21,6 +21,7 @@ import (
 
 	"github.com/genscope/genscope/internal/fixture"
 	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/store"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -226,12 +227,22 @@ func TestTracesFixtures(t *testing.T) {
 					t.Errorf("call %s: operation %q provider %q model %q", s.Name, s.Operation, s.Provider, s.Model())
 				}
 				if tt.content {
-					if len(s.SystemInstructions) == 0 || len(s.InputMessages) < 2 || len(s.OutputMessages) != 1 {
+					// The system message is stored once, as the system
+					// instructions: the input is the user's message.
+					if len(s.SystemInstructions) == 0 || len(s.InputMessages) != 1 || len(s.OutputMessages) != 1 {
 						t.Errorf("call %s: %d system parts, %d input, %d output messages",
 							s.Name, len(s.SystemInstructions), len(s.InputMessages), len(s.OutputMessages))
 					}
 					if !strings.HasPrefix(s.SystemInstructions[0].Content, "You are an AI assistant") {
 						t.Errorf("system instructions %q", s.SystemInstructions[0].Content)
+					}
+					for _, m := range s.InputMessages {
+						if genai.IsSystemRole(m.Role) {
+							t.Errorf("call %s: a %s message in the input", s.Name, m.Role)
+						}
+					}
+					if in := store.InputPreviewText(s.InputMessages); in == "" || strings.HasPrefix(in, "You are an AI assistant") {
+						t.Errorf("call %s: input preview %.60q", s.Name, in)
 					}
 				}
 			}

@@ -195,6 +195,15 @@ func genContent(sp *genai.Span, op string, cs time.Time, i, j int) []genai.Messa
 		sp.OutputMessages = []genai.Message{text("assistant", answer)}
 		recs = append(recs, genai.MessageRecord{Project: p, TraceID: tid, SpanID: sp.SpanID,
 			TimeUnixNano: cs.UnixNano() + 1, Kind: genai.KindInput, Message: text("user", question+" via record")})
+	case i%4 == 3 && j == 1 && op != "embeddings":
+		// A conversation whose input repeats the system message
+		// (as spans written before sources stopped repeating it
+		// do) and carries history: the input preview is the
+		// user's last message.
+		sp.SystemInstructions = []genai.Part{{Type: "text", Content: system}}
+		sp.InputMessages = []genai.Message{text("system", system), text("user", "Earlier question"),
+			text("assistant", "Earlier answer"), text("user", question)}
+		sp.OutputMessages = []genai.Message{text("assistant", answer)}
 	default:
 		sp.SystemInstructions = []genai.Part{{Type: "text", Content: system}}
 		sp.InputMessages = []genai.Message{text("user", question), {Role: "tool", Parts: []genai.Part{{Type: "tool_call_response", ID: "c1", Response: map[string]any{"temp": 21.5}}}}}

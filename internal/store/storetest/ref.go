@@ -64,6 +64,7 @@ type effective struct {
 	*genai.Span
 	session, user         string
 	system, input, output string // text
+	inputPreview          string // what the spans table shows as input
 	sys                   []genai.Part
 	in, out               []genai.Message
 	truncated             bool
@@ -97,6 +98,7 @@ func (r *ref) effective(k spanKey) effective {
 	slices.SortStableFunc(recs, func(a, b genai.MessageRecord) int {
 		return cmp.Or(cmp.Compare(a.TimeUnixNano, b.TimeUnixNano), cmp.Compare(a.Seq, b.Seq))
 	})
+	var recIn []string
 	for _, m := range recs {
 		used := false
 		switch {
@@ -105,6 +107,7 @@ func (r *ref) effective(k spanKey) effective {
 			used = true
 		case m.Kind == genai.KindInput && sp.InputMessages == nil:
 			e.in = append(e.in, m.Message)
+			recIn = append(recIn, store.PartsText(m.Message.Parts))
 			used = true
 		case m.Kind == genai.KindOutput && sp.OutputMessages == nil:
 			e.out = append(e.out, m.Message)
@@ -113,6 +116,28 @@ func (r *ref) effective(k spanKey) effective {
 		e.truncated = e.truncated || (used && m.Truncated)
 	}
 	e.system, e.input, e.output = store.PartsText(e.sys), store.MessagesText(e.in), store.MessagesText(e.out)
+	// The input preview: the user's last message with text (records keep
+	// no role: their last with text), else the non-system messages' text.
+	if sp.InputMessages == nil {
+		for _, t := range recIn {
+			if t != "" {
+				e.inputPreview = t
+			}
+		}
+		return e
+	}
+	var rest []genai.Message
+	for _, m := range sp.InputMessages {
+		if m.Role == "user" && store.PartsText(m.Parts) != "" {
+			e.inputPreview = store.PartsText(m.Parts)
+		}
+		if m.Role != "system" && m.Role != "developer" {
+			rest = append(rest, m)
+		}
+	}
+	if e.inputPreview == "" {
+		e.inputPreview = store.MessagesText(rest)
+	}
 	return e
 }
 
@@ -402,7 +427,7 @@ func (r *ref) summary(e effective) store.SpanSummary {
 		DurationMS: ms(e.DurationNano), Operation: e.Operation, Provider: e.Provider, Model: e.Model(),
 		ResponseModel: e.ResponseModel, InputTokens: e.Usage.InputTokens, OutputTokens: e.Usage.OutputTokens,
 		Session: e.session, User: e.user,
-		System: store.Preview(e.system), Input: store.Preview(e.input), Output: store.Preview(e.output),
+		System: store.Preview(e.system), Input: store.Preview(e.inputPreview), Output: store.Preview(e.output),
 	}
 	if !e.ParentSpanID.IsZero() {
 		s.ParentSpanID = e.ParentSpanID.String()

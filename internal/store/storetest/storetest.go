@@ -500,8 +500,9 @@ func testSpans(t *testing.T, s store.Store, r *ref) {
 		}
 	}
 	// Previews: a long multi-byte system prompt is cut with "…"; content
-	// from message records appears, in (time, seq) order.
-	var long, fromRecords bool
+	// from message records appears (input: the last record with text);
+	// the input is the user's last message, never the system message.
+	var long, fromRecords, history bool
 	for _, sp := range pageAll(t, s, store.SpansQuery{Filter: f, Limit: 1000}) {
 		if n := utf8.RuneCountInString(sp.System); n > store.PreviewLen {
 			t.Errorf("span %s: system preview of %d runes", sp.SpanID, n)
@@ -514,13 +515,25 @@ func testSpans(t *testing.T, s store.Store, r *ref) {
 		}
 		if strings.Contains(sp.Input, "Zanzibar") {
 			fromRecords = true
-			if !strings.HasPrefix(sp.Input, "Question") || !strings.HasSuffix(sp.Input, "\nFollow-up about Zanzibar") || sp.Output == "" || sp.System == "" {
+			if sp.Input != "Follow-up about Zanzibar" || sp.Output == "" || sp.System == "" {
 				t.Errorf("content from records: %+v", sp)
 			}
 		}
+		if sp.System != "" && strings.Contains(sp.Input, sp.System) {
+			t.Errorf("span %s: input preview %q repeats the system message", sp.SpanID, sp.Input)
+		}
+		if strings.Contains(sp.Output, "Answer") && strings.HasPrefix(sp.System, "You are assistant") && !strings.Contains(sp.Input, "Zanzibar") {
+			if !strings.HasPrefix(sp.Input, "Question ") {
+				t.Errorf("span %s: input preview %q, want the user's last question", sp.SpanID, sp.Input)
+			}
+		}
+		if sp.Input != "" && strings.Contains(sp.Input, "Earlier") {
+			t.Errorf("span %s: input preview %q is not the user's last message", sp.SpanID, sp.Input)
+		}
+		history = history || strings.HasPrefix(sp.Input, "Question ")
 	}
-	if !long || !fromRecords {
-		t.Errorf("previews: saw long=%v fromRecords=%v", long, fromRecords)
+	if !long || !fromRecords || !history {
+		t.Errorf("previews: saw long=%v fromRecords=%v question=%v", long, fromRecords, history)
 	}
 }
 

@@ -33,7 +33,7 @@ type Row struct {
 	Cost                 float64
 	Session, User        string // the span's own
 	Mask                 uint8  // the content kinds the span carries itself (store.Mask*)
-	Content              string // own system, input and output text joined by NUL
+	Content              string // own content text as store.OwnContent writes it
 	Detail               string // the rest of the span, as the backend encodes it (traces only)
 
 	// Set by Resolve: the effective session and user, and the text of
@@ -62,7 +62,15 @@ func (r *Row) Key() keyset.Key { return keyset.Key{Start: r.Start, Span: r.Span,
 // have run.
 func (r *Row) Summary() store.SpanSummary {
 	sys, rest, _ := strings.Cut(r.Content, "\x00")
-	input, output, _ := strings.Cut(rest, "\x00")
+	input, rest, _ := strings.Cut(rest, "\x00")
+	output, inPreview, hasPreview := strings.Cut(rest, "\x00")
+	if !hasPreview { // a row written before the preview segment
+		inPreview = input
+	}
+	inRec := ""
+	if r.Mask&store.MaskInput == 0 {
+		inRec = store.RecordsPreviewText(r.RecIn)
+	}
 	ss := store.SpanSummary{
 		TraceID:       store.TraceFromHiLo(r.Hi, r.Lo).String(),
 		SpanID:        store.SpanFromU64(r.Span).String(),
@@ -81,7 +89,7 @@ func (r *Row) Summary() store.SpanSummary {
 		Session:       r.EffSession,
 		User:          r.EffUser,
 		System:        store.Preview(pick(r.Mask&store.MaskSystem != 0, sys, r.RecSys)),
-		Input:         store.Preview(pick(r.Mask&store.MaskInput != 0, input, r.RecIn)),
+		Input:         store.Preview(pickText(r.Mask&store.MaskInput != 0, inPreview, inRec)),
 		Output:        store.Preview(pick(r.Mask&store.MaskOutput != 0, output, r.RecOut)),
 	}
 	if r.Parent != 0 {
@@ -111,6 +119,15 @@ func pick(own bool, text string, rec []string) string {
 		}
 	}
 	return strings.Join(nonEmpty, "\n")
+}
+
+// pickText is own when the span has content of the kind itself, else
+// the text from its records.
+func pickText(hasOwn bool, own, rec string) string {
+	if hasOwn {
+		return own
+	}
+	return rec
 }
 
 // Summaries are the rows' summaries.

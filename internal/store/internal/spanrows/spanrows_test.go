@@ -117,3 +117,23 @@ func TestScanAggregates(t *testing.T) {
 		t.Errorf("unsplit over no rows = %+v, %v", got, err)
 	}
 }
+
+func TestSummaryInputPreview(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		mask    uint8
+		content string
+		recIn   []string
+		want    string
+	}{
+		{"own, with the preview segment", store.MaskAll, "S\x00S\nfirst\nsecond\x00out\x00second", nil, "second"},
+		{"own, a row from before the preview segment", store.MaskAll, "S\x00first\x00out", nil, "first"},
+		{"own input wins over records", store.MaskInput, "\x00q\x00\x00q", []string{"rec"}, "q"},
+		{"from records: the last with text", store.MaskSystem, "S\x00\x00\x00", []string{"one", "two", ""}, "two"},
+	} {
+		r := Row{Mask: c.mask, Content: c.content, RecIn: c.recIn}
+		if got := r.Summary().Input; got != c.want {
+			t.Errorf("%s: input %q, want %q", c.name, got, c.want)
+		}
+	}
+}
