@@ -49,31 +49,12 @@ func TestHostileSizeMatrix(t *testing.T) {
 	base := "http://" + a.HTTPAddr()
 	do := func(method, path, ctype, enc string, body []byte) (int, string) {
 		t.Helper()
-		if enc == "gzip" {
-			var buf bytes.Buffer
-			zw := gzip.NewWriter(&buf)
-			_, _ = zw.Write(body)
-			_ = zw.Close()
-			body = buf.Bytes()
-		}
-		req, _ := http.NewRequest(method, base+path, bytes.NewReader(body))
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		if enc != "" {
-			req.Header.Set("Content-Encoding", enc)
-		}
 		start := time.Now()
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		code, msg := send(method, base+path, ctype, enc, body)
 		if took := time.Since(start); took > 10*time.Second {
 			t.Errorf("%s %s: answered in %s", method, path, took)
 		}
-		return resp.StatusCode, string(b)
+		return code, msg
 	}
 
 	// One span carrying n bytes of attribute.
@@ -169,4 +150,34 @@ func TestHostileSizeMatrix(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// send sends body (gzip-compressed first when enc is "gzip") and returns
+// the status and up to 4 KiB of the answer (0 and the error when there is
+// none). It may run on any goroutine.
+func send(method, url, ctype, enc string, body []byte) (int, string) {
+	if enc == "gzip" {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write(body)
+		_ = zw.Close()
+		body = buf.Bytes()
+	}
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err.Error()
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if enc != "" {
+		req.Header.Set("Content-Encoding", enc)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, string(b)
 }

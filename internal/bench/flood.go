@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"time"
 )
 
@@ -32,12 +31,8 @@ func floodMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.server == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		o.server = exe
+	if err := defaultServer(&o.server); err != nil {
+		return err
 	}
 	// Size the batch: measure the bytes per span of a small request first.
 	o.batch = 512
