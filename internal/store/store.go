@@ -400,9 +400,16 @@ func PartsText(parts []genai.Part) string {
 
 // MessagesText is the text of messages: the non-empty PartsText of each
 // message, joined by "\n".
-func MessagesText(msgs []genai.Message) string {
+func MessagesText(msgs []genai.Message) string { return joinText(msgs, nil) }
+
+// joinText joins the non-empty PartsText of msgs by "\n", leaving out the
+// messages whose role skip reports (none when skip is nil).
+func joinText(msgs []genai.Message, skip func(role string) bool) string {
 	var b strings.Builder
 	for _, m := range msgs {
+		if skip != nil && skip(m.Role) {
+			continue
+		}
 		t := PartsText(m.Parts)
 		if t == "" {
 			continue
