@@ -275,7 +275,15 @@ type SpansQuery struct {
 	// time), OrderDuration, OrderTokens (input + output). Ties keep the
 	// time order. Anything else is ErrBadQuery.
 	Order string
+	// Budget bounds a text search (Filter.Text in the time order): it
+	// scans time slices newest first, and once Budget has passed it
+	// answers with what it found (0: SearchBudget). Not part of the API.
+	Budget time.Duration `json:"-"`
 }
+
+// SearchBudget is how long a text search scans before it answers with
+// the rows found so far and how far back it searched.
+const SearchBudget = 2 * time.Second
 
 // Orders of the spans table (SpansQuery.Order).
 const (
@@ -288,6 +296,10 @@ const (
 type SpansPage struct {
 	Spans      []SpanSummary `json:"spans"`
 	NextCursor string        `json:"next_cursor"` // empty on the last page
+	// SearchedFrom is set when a text search stopped at its budget
+	// before the page was full: the spans starting at or after it were
+	// searched, older ones not yet; NextCursor continues from it.
+	SearchedFrom *time.Time `json:"searched_from,omitempty"`
 }
 
 // PreviewLen is the longest a content preview gets, in runes; a longer one
