@@ -217,7 +217,7 @@ var dialect = spanrows.Dialect{
 	},
 }
 
-// attrsSQL is the attributes object of a span's detail ('' when it has
+// attrsSQL is the attributes object of a span's detail (” when it has
 // none): from its "{" to the first of what encodeDetail writes after it.
 var attrsSQL = func() string {
 	const start = `,"attributes":{`

@@ -270,8 +270,12 @@ func filters(r *ref) []store.Filter {
 // thresholds, attributes.
 func barFilters() []store.Filter {
 	p := Project
-	gt := func(m string, v float64) store.Threshold { return store.Threshold{Metric: m, Op: store.ThresholdGT, Value: v} }
-	lt := func(m string, v float64) store.Threshold { return store.Threshold{Metric: m, Op: store.ThresholdLT, Value: v} }
+	gt := func(m string, v float64) store.Threshold {
+		return store.Threshold{Metric: m, Op: store.ThresholdGT, Value: v}
+	}
+	lt := func(m string, v float64) store.Threshold {
+		return store.Threshold{Metric: m, Op: store.ThresholdLT, Value: v}
+	}
 	attr := func(k, op, v string) []store.AttrFilter { return []store.AttrFilter{{Key: k, Op: op, Value: v}} }
 	from, to := Base.Add(20*97*time.Second), Base.Add(45*97*time.Second)
 	return []store.Filter{
@@ -282,7 +286,7 @@ func barFilters() []store.Filter {
 		{Project: p, Models: store.Match{In: []string{"gpt-4o-mini-2024-08-06", "claude-3-5-sonnet"}}}, // response, request model
 		{Project: p, Models: store.Match{Contains: "GPT-4O"}},
 		{Project: p, Users: store.Match{In: []string{"user-1", "user-own"}}}, // inherited, own
-		{Project: p, Users: store.Match{Contains: "R-3"}}, // case-insensitive
+		{Project: p, Users: store.Match{Contains: "R-3"}},                    // case-insensitive
 		{Project: p, Users: store.Match{Contains: "user-"}, Session: "sess-2"},
 		{Project: p, Thresholds: []store.Threshold{gt(store.MetricDurationMS, 1500)}},
 		{Project: p, Thresholds: []store.Threshold{gt(store.MetricDurationMS, 500), lt(store.MetricDurationMS, 1200)}},

@@ -79,10 +79,6 @@ func matchSQL(d Dialect, x string, m store.Match) string {
 	return "(" + strings.Join(or, " OR ") + ")"
 }
 
-// FilterNeedsUser reports whether f's filter bar filters need the
-// effective user.
-func FilterNeedsUser(f store.Filter) bool { return !f.Users.IsZero() }
-
 // HasBarFilters reports whether f has any of the filter bar's filters,
 // which pre-aggregated data (rollups) cannot answer.
 func HasBarFilters(f store.Filter) bool {
