@@ -107,7 +107,7 @@ func TestValidateBarFilters(t *testing.T) {
 	}
 	good := Filter{Project: "p", Services: Match{In: []string{"a"}, Contains: "b"}, Models: Match{Contains: "gpt"},
 		Thresholds: []Threshold{{Metric: MetricDurationMS, Op: ThresholdGT, Value: 1}, {Metric: MetricCostUSD, Op: ThresholdLT, Value: -1}},
-		Attrs: []AttrFilter{{Key: "http.route", Op: AttrExists}, {Key: "a/b~c", Op: AttrEquals}, {Key: "ü", Op: AttrContains, Value: "x"}}}
+		Attrs:      []AttrFilter{{Key: "http.route", Op: AttrExists}, {Key: "a/b~c", Op: AttrEquals}, {Key: "ü", Op: AttrContains, Value: "x"}}}
 	if err := good.Validate(); err != nil {
 		t.Errorf("valid filter: %v", err)
 	}
