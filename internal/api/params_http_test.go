@@ -21,20 +21,28 @@ import (
 	"github.com/genscope/genscope/internal/tenancy"
 )
 
+// openStore opens an empty DuckDB store, closed when the test ends, and
+// the default price table.
+func openStore(t *testing.T) (*duckdb.DB, *pricing.Table) {
+	t.Helper()
+	db, err := duckdb.Open(context.Background(), filepath.Join(t.TempDir(), "g.duckdb"), duckdb.Options{MemoryLimit: "256MB", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	prices, err := pricing.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, prices
+}
+
 // TestParameterErrors: every endpoint answers a bad parameter with 400
 // naming it, and a value holding ";" filters by that value (url.ParseQuery
 // dropped the pair and answered unfiltered).
 func TestParameterErrors(t *testing.T) {
 	ctx := context.Background()
-	db, err := duckdb.Open(ctx, filepath.Join(t.TempDir(), "g.duckdb"), duckdb.Options{MemoryLimit: "256MB", Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	prices, err := pricing.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, prices := openStore(t)
 	mux := http.NewServeMux()
 	api.New(db, prices, slog.New(slog.NewTextHandler(io.Discard, nil)), api.Options{}).Register(mux)
 	srv := httptest.NewServer(mux)
@@ -135,15 +143,7 @@ func TestParameterErrors(t *testing.T) {
 // with 403 naming attr; metadata keys filter.
 func TestAttrFilterPrivacy(t *testing.T) {
 	ctx := context.Background()
-	db, err := duckdb.Open(ctx, filepath.Join(t.TempDir(), "g.duckdb"), duckdb.Options{MemoryLimit: "256MB", Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	prices, err := pricing.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, prices := openStore(t)
 	start := time.Now().Add(-time.Minute)
 	if err := db.Write(ctx, &store.Batch{Spans: []genai.Span{{Project: tenancy.DefaultProject, TraceID: genai.TraceID{1}, SpanID: genai.SpanID{2},
 		Name: "chat", Operation: "chat", Service: "s", StartUnixNano: start.UnixNano(), DurationNano: int64(time.Second),
