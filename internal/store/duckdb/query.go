@@ -158,9 +158,9 @@ func dialect(b *sqlb) spanrows.Dialect {
 			return keyed(key, "json_exists(s.detail, "+b.arg(attrPointer(key))+")")
 		},
 		AttrText: func(key string) string {
-			p := b.arg(attrPointer(key))
-			return "(CASE WHEN " + keyed(key, "json_type(s.detail, "+p+") NOT IN ('OBJECT', 'ARRAY', 'NULL')") +
-				" THEN json_extract_string(s.detail, " + p + ") END)"
+			// json_value is NULL for lists and maps, JSON null for null
+			// (->> makes it NULL): one parse of the detail.
+			return "(CASE WHEN " + keyed(key, "TRUE") + " THEN json_value(s.detail, " + b.arg(attrPointer(key)) + ") ->> '$' END)"
 		},
 	}
 }
