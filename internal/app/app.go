@@ -155,7 +155,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 			deployments, gwService = a.gw.Deployments(), cfg.Gateway.Service
 		}
 		api.New(a.st, prices, log, api.Options{GRPCListen: cfg.GRPCListen, Deployments: deployments,
-			ProjectFor: a.trust.apiProject(), Content: a.trust.apiContent(), KeysRequired: cfg.Auth.Enabled, GatewayService: gwService}).Register(mux)
+			ProjectFor: a.trust.apiProject(), Content: a.trust.apiContent(), MetadataOnly: a.trust.apiMetadataOnly(), KeysRequired: cfg.Auth.Enabled, GatewayService: gwService}).Register(mux)
 		a.trust.register(mux)
 		web.New(web.Options{Log: log}).Register(mux)
 	}

@@ -146,7 +146,73 @@ type Filter struct {
 	Session   string // effective session (own or inherited through the trace)
 	User      string // effective user (own or inherited through the trace)
 	Text      string // case-insensitive substring of the content (system, input, output)
+
+	// The filter bar's filters, each ANDed with the fields above and
+	// with one another (see Match, Threshold and AttrFilter).
+	Services   Match        // the span's service
+	Models     Match        // the request model or the response model
+	Users      Match        // the effective user
+	Thresholds []Threshold  // all must hold
+	Attrs      []AttrFilter // all must hold
 }
+
+// Match selects by a text field: a value matches when it is one of In
+// (exactly), or when Contains is set and the value contains it as a
+// case-insensitive (Unicode lower-case) substring. The zero Match selects
+// everything.
+type Match struct {
+	In       []string `json:"in,omitempty"`
+	Contains string   `json:"contains,omitempty"`
+}
+
+// IsZero reports whether m selects everything.
+func (m Match) IsZero() bool { return len(m.In) == 0 && m.Contains == "" }
+
+// Matches reports whether v is selected by a non-zero m.
+func (m Match) Matches(v string) bool {
+	for _, x := range m.In {
+		if v == x {
+			return true
+		}
+	}
+	return m.Contains != "" && strings.Contains(strings.ToLower(v), strings.ToLower(m.Contains))
+}
+
+// Threshold selects the calls whose value of a per-call metric is greater
+// (ThresholdGT) or less (ThresholdLT) than Value. Metric is one of
+// MetricDurationMS, MetricTTFTMS, MetricInputTokens, MetricOutputTokens,
+// MetricTotalTokens and MetricCostUSD; a call without a value of it (no
+// time to first token, unknown cost) is never selected.
+type Threshold struct {
+	Metric string  `json:"metric"`
+	Op     string  `json:"op"`
+	Value  float64 `json:"value"`
+}
+
+// The comparisons of a Threshold.
+const (
+	ThresholdGT = "gt"
+	ThresholdLT = "lt"
+)
+
+// AttrFilter selects spans by one of their own attributes
+// (genai.Span.Attributes; not the resource's, not events'): AttrExists
+// when the span has the key (any value), AttrEquals when the value's
+// text (AttrText) is Value, AttrContains when it contains Value as a
+// case-insensitive substring. Only scalar values (strings, numbers,
+// booleans) have a text: a list or map attribute matches AttrExists only.
+type AttrFilter struct {
+	Key   string `json:"key"`
+	Op    string `json:"op"`
+	Value string `json:"value,omitempty"`
+}
+
+// The operators of an AttrFilter.
+const (
+	AttrExists   = "exists"
+	AttrEquals   = "eq"
+	AttrContains = "contains"
+)
 
 // Overview is the totals of the GenAI calls a filter selects.
 type Overview struct {

@@ -250,6 +250,19 @@ func BenchmarkQuery(b *testing.B) {
 	run("q=search/word=common", search("the", 0))
 	run("q=search/word=absent", search("qzxv-never", 0))
 	run("q=search/word=absent/budget=none", search("qzxv-never", time.Hour))
+	// The filter bar's filters: multi-select and contains with a
+	// threshold, and a span attribute (read from the detail JSON).
+	run("q=overview/filter=bar", func() error {
+		f := all
+		f.Models = store.Match{In: []string{"gpt-4o-mini"}, Contains: "GPT-4O"}
+		f.Thresholds = []store.Threshold{{Metric: store.MetricDurationMS, Op: store.ThresholdGT, Value: 1000}}
+		_, err := db.Overview(ctx, f)
+		return err
+	})
+	attr := all
+	attr.Attrs = []store.AttrFilter{{Key: "server.address", Op: store.AttrContains, Value: "openai"}}
+	run("q=overview/filter=attr", func() error { _, err := db.Overview(ctx, attr); return err })
+	run("q=spans/page=attr", func() error { _, err := db.Spans(ctx, store.SpansQuery{Filter: attr}); return err })
 	run("q=trace/at=newest", func() error { _, err := db.Trace(ctx, benchProject, tid); return err })
 	run("q=trace/at=middle", func() error { _, err := db.Trace(ctx, benchProject, midTid); return err })
 }
