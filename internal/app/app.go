@@ -131,7 +131,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	}
 	if cfg.Gateway.Enabled && comps.Has(config.ComponentGateway) {
 		a.gw, err = gateway.New(a.proc, gateway.Options{
-			Deployments:    cfg.Gateway.Deployments,
+			Deployments:    cfg.Gateway.AllDeployments(),
 			Capture:        cfg.Gateway.Capture,
 			Redact:         cfg.Gateway.RedactPatterns,
 			MaxBodyBytes:   cfg.Gateway.MaxBodyBytes,
