@@ -103,4 +103,3 @@ func TestBrowserMetricsOnly(t *testing.T) {
 		t.Errorf("metrics still counted beside the spans of the same service and model: %+v", ov.FromMetrics)
 	}
 }
-
