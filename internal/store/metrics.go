@@ -84,6 +84,34 @@ func SeriesKey(p *genai.MetricPoint) uint64 {
 	return h.Sum64()
 }
 
+// MetricWrite is what a backend's WriteMetrics or WriteMetricRows asks of
+// it: read the latest stored state of Series (by project), then store the
+// rows Rows returns given those states, as one write.
+type MetricWrite struct {
+	Series map[string][]uint64
+	Rows   func(last map[uint64]MetricState) []MetricRow
+}
+
+// PointsWrite is the write of WriteMetrics: points as ToDeltas makes them.
+func PointsWrite(pts []genai.MetricPoint) MetricWrite {
+	w := MetricWrite{Series: map[string][]uint64{}}
+	for i := range pts {
+		w.Series[pts[i].Project] = append(w.Series[pts[i].Project], SeriesKey(&pts[i]))
+	}
+	w.Rows = func(last map[uint64]MetricState) []MetricRow { return ToDeltas(pts, last) }
+	return w
+}
+
+// RowsWrite is the write of WriteMetricRows: the rows NewerRows keeps.
+func RowsWrite(rows []MetricRow) MetricWrite {
+	w := MetricWrite{Series: map[string][]uint64{}}
+	for i := range rows {
+		w.Series[rows[i].Project] = append(w.Series[rows[i].Project], rows[i].Series)
+	}
+	w.Rows = func(last map[uint64]MetricState) []MetricRow { return NewerRows(rows, last) }
+	return w
+}
+
 // MetricState is what ToDeltas needs of a series' latest stored row.
 type MetricState struct {
 	Time       int64

@@ -53,21 +53,23 @@ func Metrics(md pmetric.Metrics, project string) (pts []genai.MetricPoint, rejec
 				if name != genai.MetricTokenUsage && m.Unit() == "ms" {
 					scale = 1e-3 // the conventions say seconds; some send ms
 				}
+				keep := func(p genai.MetricPoint, t pmetric.AggregationTemporality) {
+					if why := checkPoint(&p, t); why != "" {
+						invalid[name+": "+why]++
+						return
+					}
+					pts = append(pts, p)
+				}
 				switch m.Type() {
 				case pmetric.MetricTypeHistogram:
 					h := m.Histogram()
-					cum := h.AggregationTemporality() == pmetric.AggregationTemporalityCumulative
 					dps := h.DataPoints()
 					for d := 0; d < dps.Len(); d++ {
 						dp := dps.At(d)
 						if dp.Flags().NoRecordedValue() {
 							continue
 						}
-						p := point(project, service, name, dp.Attributes(), cum, int64(dp.StartTimestamp()), int64(dp.Timestamp()))
-						p.Count = clampCount(dp.Count())
-						if dp.HasSum() {
-							p.Sum = dp.Sum() * scale
-						}
+						p := histPoint(project, service, name, h.AggregationTemporality(), scale, dp)
 						if dp.BucketCounts().Len() > 0 {
 							p.Bounds = make([]float64, dp.ExplicitBounds().Len())
 							for b := range p.Bounds {
@@ -78,33 +80,17 @@ func Metrics(md pmetric.Metrics, project string) (pts []genai.MetricPoint, rejec
 								p.Buckets[b] = clampCount(dp.BucketCounts().At(b))
 							}
 						}
-						if why := checkPoint(&p, h.AggregationTemporality()); why != "" {
-							invalid[name+": "+why]++
-							continue
-						}
-						pts = append(pts, p)
+						keep(p, h.AggregationTemporality())
 					}
 				case pmetric.MetricTypeExponentialHistogram:
 					// Kept as count and sum: the buckets (base 2, any scale)
 					// are not converted, so no percentiles.
 					h := m.ExponentialHistogram()
-					cum := h.AggregationTemporality() == pmetric.AggregationTemporalityCumulative
 					dps := h.DataPoints()
 					for d := 0; d < dps.Len(); d++ {
-						dp := dps.At(d)
-						if dp.Flags().NoRecordedValue() {
-							continue
+						if dp := dps.At(d); !dp.Flags().NoRecordedValue() {
+							keep(histPoint(project, service, name, h.AggregationTemporality(), scale, dp), h.AggregationTemporality())
 						}
-						p := point(project, service, name, dp.Attributes(), cum, int64(dp.StartTimestamp()), int64(dp.Timestamp()))
-						p.Count = clampCount(dp.Count())
-						if dp.HasSum() {
-							p.Sum = dp.Sum() * scale
-						}
-						if why := checkPoint(&p, h.AggregationTemporality()); why != "" {
-							invalid[name+": "+why]++
-							continue
-						}
-						pts = append(pts, p)
 					}
 				default:
 					if n := dataPoints(m); n > 0 {
@@ -157,6 +143,28 @@ func names(m map[string]int) string {
 		return strings.Join(keys, ", ")
 	}
 	return strings.Join(keys[:show], ", ") + fmt.Sprintf(" and %d more", len(keys)-show)
+}
+
+// histogramPoint is what explicit and exponential histogram points share.
+type histogramPoint interface {
+	Attributes() pcommon.Map
+	StartTimestamp() pcommon.Timestamp
+	Timestamp() pcommon.Timestamp
+	Count() uint64
+	HasSum() bool
+	Sum() float64
+}
+
+// histPoint builds a point's series from its attributes, with its times,
+// count and sum (times scale, the unit's factor to seconds).
+func histPoint[P histogramPoint](project, service, name string, t pmetric.AggregationTemporality, scale float64, dp P) genai.MetricPoint {
+	p := point(project, service, name, dp.Attributes(), t == pmetric.AggregationTemporalityCumulative,
+		int64(dp.StartTimestamp()), int64(dp.Timestamp()))
+	p.Count = clampCount(dp.Count())
+	if dp.HasSum() {
+		p.Sum = dp.Sum() * scale
+	}
+	return p
 }
 
 // point builds a point's series from its attributes.

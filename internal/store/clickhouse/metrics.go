@@ -28,13 +28,7 @@ func (s *DB) WriteMetrics(ctx context.Context, pts []genai.MetricPoint) error {
 	if len(pts) == 0 {
 		return nil
 	}
-	keys := map[string][]uint64{}
-	for i := range pts {
-		keys[pts[i].Project] = append(keys[pts[i].Project], store.SeriesKey(&pts[i]))
-	}
-	return s.writeMetrics(ctx, "write metrics", keys, func(last map[uint64]store.MetricState) []store.MetricRow {
-		return store.ToDeltas(pts, last)
-	})
+	return s.writeMetrics(ctx, "write metrics", store.PointsWrite(pts))
 }
 
 // WriteMetricRows stores rows read from a store (genscope copy).
@@ -42,23 +36,17 @@ func (s *DB) WriteMetricRows(ctx context.Context, rows []store.MetricRow) error 
 	if len(rows) == 0 {
 		return nil
 	}
-	keys := map[string][]uint64{}
-	for i := range rows {
-		keys[rows[i].Project] = append(keys[rows[i].Project], rows[i].Series)
-	}
-	return s.writeMetrics(ctx, "write metric rows", keys, func(last map[uint64]store.MetricState) []store.MetricRow {
-		return store.NewerRows(rows, last)
-	})
+	return s.writeMetrics(ctx, "write metric rows", store.RowsWrite(rows))
 }
 
-func (s *DB) writeMetrics(ctx context.Context, what string, keys map[string][]uint64, rowsFor func(map[uint64]store.MetricState) []store.MetricRow) error {
+func (s *DB) writeMetrics(ctx context.Context, what string, w store.MetricWrite) error {
 	s.metricsMu.Lock()
 	defer s.metricsMu.Unlock()
-	last, err := s.latestMetricStates(ctx, keys)
+	last, err := s.latestMetricStates(ctx, w.Series)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	rows := rowsFor(last)
+	rows := w.Rows(last)
 	if len(rows) == 0 {
 		return nil
 	}

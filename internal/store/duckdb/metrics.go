@@ -25,9 +25,7 @@ func (s *DB) WriteMetrics(ctx context.Context, pts []genai.MetricPoint) error {
 	if len(pts) == 0 {
 		return nil
 	}
-	return s.writeMetrics(ctx, "write metrics", seriesOfPoints(pts), func(last map[uint64]store.MetricState) []store.MetricRow {
-		return store.ToDeltas(pts, last)
-	})
+	return s.writeMetrics(ctx, "write metrics", store.PointsWrite(pts))
 }
 
 // WriteMetricRows stores rows read from a store (genscope copy).
@@ -35,31 +33,16 @@ func (s *DB) WriteMetricRows(ctx context.Context, rows []store.MetricRow) error 
 	if len(rows) == 0 {
 		return nil
 	}
-	keys := map[string][]uint64{}
-	for i := range rows {
-		keys[rows[i].Project] = append(keys[rows[i].Project], rows[i].Series)
-	}
-	return s.writeMetrics(ctx, "write metric rows", keys, func(last map[uint64]store.MetricState) []store.MetricRow {
-		return store.NewerRows(rows, last)
-	})
+	return s.writeMetrics(ctx, "write metric rows", store.RowsWrite(rows))
 }
 
-// seriesOfPoints lists the series of points by project.
-func seriesOfPoints(pts []genai.MetricPoint) map[string][]uint64 {
-	keys := map[string][]uint64{}
-	for i := range pts {
-		keys[pts[i].Project] = append(keys[pts[i].Project], store.SeriesKey(&pts[i]))
-	}
-	return keys
-}
-
-func (s *DB) writeMetrics(ctx context.Context, what string, keys map[string][]uint64, rowsFor func(map[uint64]store.MetricState) []store.MetricRow) error {
+func (s *DB) writeMetrics(ctx context.Context, what string, w store.MetricWrite) error {
 	_, err := s.retain(ctx, what, func(c *sql.Conn) (int64, error) {
-		last, err := latestMetricStates(ctx, c, keys)
+		last, err := latestMetricStates(ctx, c, w.Series)
 		if err != nil {
 			return 0, err
 		}
-		rows := rowsFor(last)
+		rows := w.Rows(last)
 		for start := 0; start < len(rows); start += 500 {
 			if err := insertMetricRows(ctx, c, rows[start:min(start+500, len(rows))]); err != nil {
 				return 0, err
@@ -167,27 +150,21 @@ func intList(v []int64) string {
 
 // parseInts and parseFloats read a list cast to VARCHAR ("[1, 2]").
 func parseInts(s string) ([]int64, error) {
-	parts, err := listItems(s)
-	if err != nil || len(parts) == 0 {
-		return nil, err
-	}
-	out := make([]int64, len(parts))
-	for i, p := range parts {
-		if out[i], err = strconv.ParseInt(p, 10, 64); err != nil {
-			return nil, fmt.Errorf("list %q: %w", s, err)
-		}
-	}
-	return out, nil
+	return parseList(s, func(p string) (int64, error) { return strconv.ParseInt(p, 10, 64) })
 }
 
 func parseFloats(s string) ([]float64, error) {
+	return parseList(s, func(p string) (float64, error) { return strconv.ParseFloat(p, 64) })
+}
+
+func parseList[T any](s string, parse func(string) (T, error)) ([]T, error) {
 	parts, err := listItems(s)
 	if err != nil || len(parts) == 0 {
 		return nil, err
 	}
-	out := make([]float64, len(parts))
+	out := make([]T, len(parts))
 	for i, p := range parts {
-		if out[i], err = strconv.ParseFloat(p, 64); err != nil {
+		if out[i], err = parse(p); err != nil {
 			return nil, fmt.Errorf("list %q: %w", s, err)
 		}
 	}
@@ -221,71 +198,80 @@ func (s *DB) MetricTotals(ctx context.Context, f store.Filter) ([]store.MetricTo
 		return nil, nil
 	}
 	where, args := metricWhere(f)
-	min := strconv.FormatInt(store.SpansWinMinute, 10)
-	sel := `WITH m AS (SELECT * FROM metric_points m WHERE ` + where + `
-		AND NOT EXISTS (SELECT 1 FROM spans s WHERE s.project = m.project AND s.service = m.service AND s.model = m.model
+	// Spans win: only services with GenAI spans in the range (widened by
+	// CorrelationWindow for intervals that start earlier) need the
+	// per-row check, so an app that sends metrics alone costs none.
+	var (
+		q     = `SELECT DISTINCT service FROM spans WHERE project = ? AND operation <> ''`
+		qargs = []any{f.Project}
+	)
+	if !f.From.IsZero() {
+		q += ` AND start_ns >= ?`
+		qargs = append(qargs, f.From.Add(-store.CorrelationWindow).UnixNano())
+	}
+	if !f.To.IsZero() {
+		q += ` AND start_ns < ?`
+		qargs = append(qargs, f.To.UnixNano())
+	}
+	svcRows, err := s.sqlDB().QueryContext(ctx, q, qargs...)
+	if err != nil {
+		return nil, fmt.Errorf("metric totals: services with spans: %w", err)
+	}
+	var withSpans []any
+	for svcRows.Next() {
+		var svc string
+		if err := svcRows.Scan(&svc); err != nil {
+			svcRows.Close()
+			return nil, fmt.Errorf("metric totals: services with spans: %w", err)
+		}
+		withSpans = append(withSpans, svc)
+	}
+	svcRows.Close()
+	if err := svcRows.Err(); err != nil {
+		return nil, fmt.Errorf("metric totals: services with spans: %w", err)
+	}
+	sel := `WITH m AS (SELECT * FROM metric_points m WHERE ` + where + `)`
+	if len(withSpans) > 0 {
+		min := strconv.FormatInt(store.SpansWinMinute, 10)
+		sel = `WITH m AS (SELECT * FROM metric_points m WHERE ` + where + `
+		AND NOT (m.service IN (?` + strings.Repeat(`, ?`, len(withSpans)-1) + `) AND EXISTS (SELECT 1 FROM spans s
+			WHERE s.project = m.project AND s.service = m.service AND s.model = m.model
 			AND s.operation <> '' AND s.start_ns >= (m.start_ns // ` + min + `) * ` + min + `
-			AND s.start_ns < ((m.time_ns - 1) // ` + min + ` + 1) * ` + min + `))`
-	keys := `service, provider, model, name, token_type, error_type <> '', bounds::VARCHAR`
-	rows, err := s.sqlDB().QueryContext(ctx, sel+` SELECT `+keys+`, sum(cnt)::BIGINT, sum(total) FROM m GROUP BY ALL ORDER BY ALL`, args...)
+			AND s.start_ns < ((m.time_ns - 1) // ` + min + ` + 1) * ` + min + `)))`
+		args = append(args, withSpans...)
+	}
+	// The buckets are summed element by element (list_reduce over the
+	// group's lists; a group's rows share their bounds, so their lengths).
+	rows, err := s.sqlDB().QueryContext(ctx, sel+` SELECT service, provider, model, name, token_type, error_type <> '', bounds::VARCHAR,
+		sum(cnt)::BIGINT, sum(total),
+		coalesce(list_reduce(list(buckets) FILTER (WHERE len(buckets) > 0),
+			(x, y) -> list_transform(range(1, len(x) + 1), i -> x[i] + y[i]))::VARCHAR, '')
+		FROM m GROUP BY ALL ORDER BY ALL`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("metric totals: %w", err)
-	}
-	var out []store.MetricTotal
-	idx := map[string]int{}
-	for rows.Next() {
-		var (
-			t      store.MetricTotal
-			bounds string
-		)
-		if err := rows.Scan(&t.Service, &t.Provider, &t.Model, &t.Name, &t.TokenType, &t.Error, &bounds, &t.Count, &t.Sum); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("metric totals: %w", err)
-		}
-		if t.Bounds, err = parseFloats(bounds); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("metric totals: %w", err)
-		}
-		idx[totalKey(&t)] = len(out)
-		out = append(out, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("metric totals: %w", err)
-	}
-	// The buckets, summed element by element.
-	rows, err = s.sqlDB().QueryContext(ctx, sel+` SELECT `+keys+`, i, sum(b)::BIGINT FROM
-		(SELECT *, unnest(buckets) AS b, generate_subscripts(buckets, 1) AS i FROM m) GROUP BY ALL ORDER BY ALL`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("metric buckets: %w", err)
 	}
 	defer rows.Close()
+	var out []store.MetricTotal
 	for rows.Next() {
 		var (
-			t      store.MetricTotal
-			bounds string
-			i, n   int64
+			t               store.MetricTotal
+			bounds, buckets string
 		)
-		if err := rows.Scan(&t.Service, &t.Provider, &t.Model, &t.Name, &t.TokenType, &t.Error, &bounds, &i, &n); err != nil {
-			return nil, fmt.Errorf("metric buckets: %w", err)
+		if err := rows.Scan(&t.Service, &t.Provider, &t.Model, &t.Name, &t.TokenType, &t.Error, &bounds, &t.Count, &t.Sum, &buckets); err != nil {
+			return nil, fmt.Errorf("metric totals: %w", err)
 		}
-		if t.Bounds, err = parseFloats(bounds); err != nil {
-			return nil, fmt.Errorf("metric buckets: %w", err)
+		if t.Bounds, err = parseFloats(bounds); err == nil {
+			t.Buckets, err = parseInts(buckets)
 		}
-		j, ok := idx[totalKey(&t)]
-		if !ok || i < 1 || i > int64(len(t.Bounds))+1 {
-			continue
+		if err != nil {
+			return nil, fmt.Errorf("metric totals: %w", err)
 		}
-		if out[j].Buckets == nil {
-			out[j].Buckets = make([]int64, len(t.Bounds)+1)
+		if len(t.Buckets) != len(t.Bounds)+1 {
+			t.Bounds, t.Buckets = nil, nil
 		}
-		out[j].Buckets[i-1] = n
+		out = append(out, t)
 	}
 	return out, rows.Err()
-}
-
-func totalKey(t *store.MetricTotal) string {
-	return fmt.Sprintf("%q %q %q %q %q %v %v", t.Service, t.Provider, t.Model, t.Name, t.TokenType, t.Error, t.Bounds)
 }
 
 // metricWhere is the filter's condition on metric_points (alias m).
