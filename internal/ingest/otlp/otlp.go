@@ -135,8 +135,9 @@ type result struct {
 	err      error  // the cause of a failure, for the log
 }
 
-// exportTraces converts td and submits it, counting as it goes.
-func (r *Receiver) exportTraces(ctx context.Context, transport string, td ptrace.Traces, project string) result {
+// exportTraces converts td and submits it, counting as it goes; decoded
+// is called when td is converted, before the batch waits for the store.
+func (r *Receiver) exportTraces(ctx context.Context, transport string, td ptrace.Traces, project string, decoded func()) result {
 	received := td.SpanCount()
 	r.m.spansReceived.WithLabelValues(transport).Add(float64(received))
 	var (
@@ -150,6 +151,7 @@ func (r *Receiver) exportTraces(ctx context.Context, transport string, td ptrace
 		r.m.spansRejected.WithLabelValues(transport, reasonInternal).Add(float64(received))
 		return result{outcome: outcomeInternal, err: err}
 	}
+	decoded()
 	spans := len(b.Spans)
 	if rejected > 0 {
 		r.m.spansRejected.WithLabelValues(transport, reasonInvalid).Add(float64(rejected))
@@ -168,8 +170,9 @@ func (r *Receiver) exportTraces(ctx context.Context, transport string, td ptrace
 	return res
 }
 
-// exportLogs converts ld and submits it, counting as it goes.
-func (r *Receiver) exportLogs(ctx context.Context, transport string, ld plog.Logs, project string) result {
+// exportLogs converts ld and submits it, counting as it goes; decoded
+// is called when ld is converted, before the batch waits for the store.
+func (r *Receiver) exportLogs(ctx context.Context, transport string, ld plog.Logs, project string, decoded func()) result {
 	received := ld.LogRecordCount()
 	r.m.logsReceived.WithLabelValues(transport).Add(float64(received))
 	var (
@@ -183,6 +186,7 @@ func (r *Receiver) exportLogs(ctx context.Context, transport string, ld plog.Log
 		r.m.logsRejected.WithLabelValues(transport, reasonInternal).Add(float64(received))
 		return result{outcome: outcomeInternal, err: err}
 	}
+	decoded()
 	r.m.logsIgnored.WithLabelValues(transport).Add(float64(ignored))
 	if rejected > 0 {
 		r.m.logsRejected.WithLabelValues(transport, reasonInvalid).Add(float64(rejected))
@@ -205,8 +209,9 @@ func (r *Receiver) exportLogs(ctx context.Context, transport string, ld plog.Log
 }
 
 // exportMetrics converts md's GenAI points and stores them; every other
-// point is rejected in the partial success, with why.
-func (r *Receiver) exportMetrics(ctx context.Context, transport string, md pmetric.Metrics, project string) result {
+// point is rejected in the partial success, with why. decoded is called
+// when md is converted, before the write waits for the store.
+func (r *Receiver) exportMetrics(ctx context.Context, transport string, md pmetric.Metrics, project string, decoded func()) result {
 	received := md.DataPointCount()
 	r.m.metricsReceived.WithLabelValues(transport).Add(float64(received))
 	var (
@@ -220,6 +225,7 @@ func (r *Receiver) exportMetrics(ctx context.Context, transport string, md pmetr
 		r.m.metricsRejected.WithLabelValues(transport, reasonInternal).Add(float64(received))
 		return result{outcome: outcomeInternal, err: err}
 	}
+	decoded()
 	if len(pts) > 0 && r.opts.Metrics == nil {
 		rejected += len(pts)
 		msg = joinMsg(fmt.Sprintf("%d GenAI data points were not stored: this server's store does not keep metrics", len(pts)), msg)
