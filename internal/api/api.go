@@ -210,11 +210,23 @@ func (a *API) overview(r request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// What apps sent as OTLP metrics only (spans win where both exist):
+	// absent when the store keeps no metrics.
+	var fromMetrics *store.MetricOverview
+	if ms, ok := a.st.(store.MetricStore); ok {
+		tot, err := ms.MetricTotals(r.ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		mo := store.OverviewOfMetrics(tot)
+		fromMetrics = &mo
+	}
 	return struct {
 		From time.Time `json:"from"`
 		To   time.Time `json:"to"`
 		store.Overview
-	}{f.From, f.To, ov}, nil
+		FromMetrics *store.MetricOverview `json:"from_metrics,omitempty"`
+	}{f.From, f.To, ov, fromMetrics}, nil
 }
 
 func (a *API) timeseries(r request) (any, error) {

@@ -134,7 +134,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	}
 	if cfg.Gateway.Enabled && comps.Has(config.ComponentGateway) {
 		a.gw, err = gateway.New(a.proc, gateway.Options{
-			Deployments:    cfg.Gateway.Deployments,
+			Deployments:    cfg.Gateway.AllDeployments(),
 			Capture:        cfg.Gateway.Capture,
 			Redact:         cfg.Gateway.RedactPatterns,
 			MaxBodyBytes:   cfg.Gateway.MaxBodyBytes,
@@ -188,13 +188,17 @@ func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) 
 	if err := a.reg.Register(gate); err != nil {
 		return nil, nil, err
 	}
-	rcv, err := otlp.New(a.proc, otlp.Options{
+	opts := otlp.Options{
 		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
 		RetryAfter:     cfg.Ingest.RetryAfter.D(),
 		ProjectFor:     a.trust.ingestProject(),
 		GRPCProjectFor: a.trust.grpcProject(),
 		Gate:           gate,
-	}, log, a.reg)
+	}
+	if ms, ok := a.st.(store.MetricStore); ok {
+		opts.Metrics = ms // GenAI metrics go to the store directly: no content, nothing to process
+	}
+	rcv, err := otlp.New(a.proc, opts, log, a.reg)
 	if err != nil {
 		return nil, nil, err
 	}
