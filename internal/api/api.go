@@ -83,6 +83,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/timeseries", a.handle(a.timeseries))
 	mux.HandleFunc("GET /api/v1/breakdown", a.handle(a.breakdown))
 	mux.HandleFunc("GET /api/v1/spans", a.handle(a.spans))
+	mux.HandleFunc("GET /api/v1/steps", a.handle(a.steps))
 	mux.HandleFunc("GET /api/v1/traces/{trace_id}", a.handle(a.trace))
 	mux.HandleFunc("GET /api/v1/sessions", a.handle(a.sessions))
 	mux.HandleFunc("GET /api/v1/sessions/{session_id}", a.handle(a.session))
@@ -281,6 +282,28 @@ func (a *API) breakdown(r request) (any, error) {
 		By   string               `json:"by"`
 		Rows []store.BreakdownRow `json:"rows"`
 	}{by, rows}, nil
+}
+
+// steps answers the agent runs and tool calls (not calls: they have their
+// own counts), with the usual filter plus agent= and tool=.
+func (a *API) steps(r request) (any, error) {
+	f, err := a.filter(r)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := parseLimit(r.q, 100, 1000)
+	if err != nil {
+		return nil, err
+	}
+	st, err := a.st.Steps(r.ctx, store.StepsQuery{Filter: f, Agent: r.q.Get("agent"), Tool: r.q.Get("tool"), Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		From time.Time `json:"from"`
+		To   time.Time `json:"to"`
+		store.Steps
+	}{f.From, f.To, st}, nil
 }
 
 func (a *API) spans(r request) (any, error) {

@@ -176,7 +176,7 @@ func makePayloads(o ingestOpts) ([]*payload, []int, error) {
 		}
 		n := 0
 		for i := range buf {
-			if buf[i].IsGenAI() {
+			if buf[i].IsCall() {
 				n++
 			}
 		}

@@ -143,8 +143,9 @@ type norm struct {
 	maxTokens                                 slot[int64]
 	stream                                    slot[bool]
 
+	agent, tool                                slot[string]
 	oiKind, oiProvider, oiSystem, oiInvocation string
-	oiFinish                                   string
+	oiFinish, tlKind, tlEntity                 string
 
 	// Content, kept raw until the end so a value that fails to parse can
 	// go back to the attributes.
@@ -192,10 +193,24 @@ func (n *norm) attr(k string, v Value) bool {
 		}
 	case "openinference.span.kind":
 		s, _ := v.str()
-		if openInferenceOperation(s) == "" {
-			return false // not a model call: keep the kind visible
-		}
 		n.oiKind = s
+		// Only a kind that becomes the operation leaves the attributes;
+		// the others (CHAIN, RETRIEVER, ...) stay visible.
+		return openInferenceOperation(s) != ""
+	case "traceloop.span.kind":
+		n.tlKind, _ = v.str()
+		return false
+	case "traceloop.entity.name":
+		n.tlEntity, _ = v.str()
+		return false
+	case "gen_ai.agent.name":
+		n.setStr(&n.agent, v, priCurrent)
+	case "agent.name":
+		n.setStr(&n.agent, v, priVendor)
+	case "gen_ai.tool.name":
+		n.setStr(&n.tool, v, priCurrent)
+	case "tool.name":
+		n.setStr(&n.tool, v, priVendor)
 	case "gen_ai.provider.name":
 		n.setStr(&n.provider, v, priCurrent)
 	case "gen_ai.system":
@@ -512,6 +527,56 @@ func (n *norm) resolve(s *Span) {
 		(s.RequestModel != "" || s.ResponseModel != "" || n.in.ok() || n.out.ok()) {
 		s.Operation = "chat"
 	}
+	n.classify(s)
+}
+
+// classify settles the operation of a span a framework marks as an agent
+// or tool step (OpenInference AGENT/TOOL, Traceloop agent/tool) or as a
+// step that is no model call (CHAIN, RETRIEVER, workflow, task, ...),
+// whatever model attributes it carries, so that Class (ClassOf the
+// operation) counts it right; and names the agent and tool.
+func (n *norm) classify(s *Span) {
+	if n.oiKind != "" && n.op.pri <= priVendor {
+		switch op := openInferenceOperation(n.oiKind); op {
+		case OpInvokeAgent, OpExecuteTool:
+			s.Operation = op
+		case "":
+			s.Operation = ""
+		}
+	}
+	switch strings.ToLower(n.tlKind) {
+	case "agent":
+		s.Operation = OpInvokeAgent
+	case "tool":
+		s.Operation = OpExecuteTool
+	case "workflow", "task":
+		if ClassOf(s.Operation) == ClassCall {
+			s.Operation = ""
+		}
+	}
+	s.AgentName, s.ToolName = n.agent.v, n.tool.v
+	switch ClassOf(s.Operation) {
+	case ClassAgent:
+		s.AgentName = stepName(s.AgentName, n.tlEntity, s.Name, OpInvokeAgent)
+	case ClassTool:
+		s.ToolName = stepName(s.ToolName, n.tlEntity, s.Name, OpExecuteTool)
+	}
+}
+
+// stepName is an agent's or tool's name: the attribute's, else
+// Traceloop's entity name, else what the span name says after the
+// operation ("execute_tool get_weather").
+func stepName(attr, entity, spanName, op string) string {
+	switch {
+	case attr != "":
+		return attr
+	case entity != "":
+		return entity
+	}
+	if rest, ok := strings.CutPrefix(spanName, op+" "); ok {
+		return strings.TrimSpace(rest)
+	}
+	return ""
 }
 
 // content resolves the messages, in order of precedence of their sources.

@@ -111,6 +111,10 @@ type Span struct {
 	CostKnown bool    `json:"cost_known"`
 	SessionID string  `json:"session_id,omitempty"`
 	UserID    string  `json:"user_id,omitempty"`
+	// AgentName is the agent a span belongs to (gen_ai.agent.name, the
+	// name of an agent run); ToolName the tool an execute_tool span ran.
+	AgentName string `json:"agent_name,omitempty"`
+	ToolName  string `json:"tool_name,omitempty"`
 
 	// Content. Nil when the source sent none (or capture is off).
 	SystemInstructions []Part    `json:"system_instructions,omitempty"`
@@ -125,8 +129,58 @@ type Span struct {
 	Events             []Event        `json:"events,omitempty"`
 }
 
-// IsGenAI reports whether the span is a model call (or other GenAI operation).
+// IsGenAI reports whether the span is a GenAI operation of any class: a
+// model call, an agent run or a tool call (see Class).
 func (s *Span) IsGenAI() bool { return s.Operation != "" }
+
+// IsCall reports whether the span is a model call: what genscope counts
+// as calls, prices and aggregates.
+func (s *Span) IsCall() bool { return ClassOf(s.Operation) == ClassCall }
+
+// Class is the class of the span's operation (ClassOf).
+func (s *Span) Class() Class { return ClassOf(s.Operation) }
+
+// Class says what kind of step a GenAI operation is. Only model calls are
+// calls: agent runs and tool calls are counted on their own.
+type Class string
+
+// The classes of spans.
+const (
+	ClassNone  Class = ""      // not a GenAI operation (or one of no class: create_agent)
+	ClassCall  Class = "call"  // a model call: chat, text_completion, generate_content, embeddings, ...
+	ClassAgent Class = "agent" // an agent run: invoke_agent
+	ClassTool  Class = "tool"  // a tool call: execute_tool
+)
+
+// ClassOf classifies a normalized operation name (NormalizeOperation):
+// invoke_agent is an agent run, execute_tool a tool call, create_agent
+// (and the empty operation) no class, and every other operation a model
+// call (chat, text_completion, generate_content, embeddings and what
+// future conventions add). Normalize maps the agent and tool span kinds
+// of other conventions (OpenInference, Traceloop) to these operations,
+// and leaves their other framework steps (chains, retrievers, workflows,
+// tasks) without an operation, so the class follows from the operation
+// alone and every store derives the same one.
+func ClassOf(op string) Class {
+	switch op {
+	case "":
+		return ClassNone
+	case OpInvokeAgent:
+		return ClassAgent
+	case OpExecuteTool:
+		return ClassTool
+	case OpCreateAgent:
+		return ClassNone
+	}
+	return ClassCall
+}
+
+// The agent and tool operations of the GenAI conventions.
+const (
+	OpInvokeAgent = "invoke_agent"
+	OpCreateAgent = "create_agent"
+	OpExecuteTool = "execute_tool"
+)
 
 // Model is the model name the span is grouped and filtered by: the
 // requested model when known (the name the application used), else the

@@ -569,12 +569,13 @@ func (t *Table) providerOf(m *model, provider string) int {
 	return t.lookupProvider(provider)
 }
 
-// Apply sets the cost of a GenAI span (s.IsGenAI), leaving other spans
-// alone. The response model prices the call when the span has one (it is
+// Apply sets the cost of a model call (s.IsCall); other spans have no
+// cost. The response model prices the call when the span has one (it is
 // the precise model; the request model may be an Azure deployment name),
 // else the request model; the span's start time picks the price in force.
 func (t *Table) Apply(s *genai.Span) {
-	if !s.IsGenAI() {
+	if !s.IsCall() {
+		s.CostUSD, s.CostKnown = 0, false // agent runs and tool calls are never priced
 		return
 	}
 	name := s.ResponseModel

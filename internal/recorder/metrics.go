@@ -91,7 +91,7 @@ func newMetrics(reg prometheus.Registerer, r *Recorder) (*metrics, error) {
 func (m *metrics) observeCalls(b *store.Batch) {
 	for i := range b.Spans {
 		s := &b.Spans[i]
-		if !s.IsGenAI() {
+		if !s.IsCall() {
 			continue
 		}
 		// Label values come from ingested data: each label keeps a

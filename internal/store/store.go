@@ -115,9 +115,13 @@ func (b *Batch) Len() int { return len(b.Spans) + len(b.Messages) }
 //     then session id; a session's User is its smallest non-empty user.
 //   - Invalid requests return errors wrapping ErrBadQuery or ErrBadCursor;
 //     an empty store (or project) answers zeros and empty lists, not errors.
-//   - Aggregates (Overview, Timeseries, Breakdown, Sessions) count GenAI
-//     calls only (Span.Operation != ""); Spans lists GenAI calls unless
-//     SpansQuery.All; Trace returns every span of the trace.
+//   - Only model calls are calls (Span.IsCall: genai.ClassOf its
+//     operation, as normalization settled it): aggregates (Overview,
+//     Timeseries, Breakdown, Sessions, UnknownModels, Aggregate) count
+//     them only, and Spans lists them only unless SpansQuery.All. Agent
+//     runs and tool calls (genai.ClassAgent, genai.ClassTool) are never
+//     calls, never priced and never "cost unknown": Steps counts them.
+//     Trace returns every span of the trace.
 //   - Cost sums add known costs only; CostUnknownCalls counts the calls
 //     whose cost is unknown, so a caller never mistakes unknown for zero.
 type Store interface {
@@ -130,6 +134,7 @@ type Store interface {
 	Sessions(ctx context.Context, q SessionsQuery) (SessionsPage, error)
 	Session(ctx context.Context, project, id string, f Filter) (SessionDetail, error)
 	UnknownModels(ctx context.Context, f Filter) ([]UnknownModel, error)
+	Steps(ctx context.Context, q StepsQuery) (Steps, error)
 	Close() error
 }
 
@@ -385,6 +390,7 @@ type SpanSummary struct {
 	DurationMS    float64      `json:"duration_ms"`
 	TTFTMS        *float64     `json:"ttft_ms"`
 	Operation     string       `json:"operation"`
+	Class         genai.Class  `json:"class"` // call, agent, tool or "" (genai.ClassOf the operation)
 	Provider      string       `json:"provider"`
 	Model         string       `json:"model"`
 	ResponseModel string       `json:"response_model,omitempty"`
@@ -413,6 +419,7 @@ type TraceNode struct {
 	DurationMS   float64      `json:"duration_ms"`
 	Session      string       `json:"session"` // effective
 	User         string       `json:"user"`    // effective
+	Class        genai.Class  `json:"class"`   // call, agent, tool or ""
 	Span         genai.Span   `json:"span"`
 	Children     []*TraceNode `json:"children"`
 }
@@ -458,6 +465,52 @@ type UnknownModel struct {
 	Model    string    `json:"model"`
 	Calls    int64     `json:"calls"`
 	LastSeen time.Time `json:"last_seen"`
+}
+
+// StepsQuery asks for the agent runs and tool calls (the spans of class
+// genai.ClassAgent and genai.ClassTool) that Filter selects, as it selects
+// calls (its time range, service, status, session, user ... apply to the
+// steps themselves). Agent keeps the runs of that agent name and the
+// tool calls of the traces with such a run; Tool keeps the tool calls of
+// that tool name and the runs of the traces with such a call.
+type StepsQuery struct {
+	Filter Filter
+	Agent  string
+	Tool   string
+	Limit  int // rows per list, largest count first; 0 means 100
+}
+
+// Steps is what the agents of a project did: totals of their runs and
+// their tool calls, and the same per agent name and per tool name
+// (ordered by count desc, then name; a step without a name is "").
+type Steps struct {
+	Runs      StepTotals `json:"runs"`
+	ToolCalls StepTotals `json:"tool_calls"`
+	Agents    []StepRow  `json:"agents"`
+	Tools     []StepRow  `json:"tools"`
+}
+
+// StepTotals counts steps of one class.
+type StepTotals struct {
+	Count     int64   `json:"count"`
+	Errors    int64   `json:"errors"`
+	ErrorRate float64 `json:"error_rate"` // errors / count, 0 when none
+	AvgMS     float64 `json:"avg_ms"`     // mean duration, 0 when none
+	MaxMS     float64 `json:"max_ms"`
+}
+
+// StepRow is the totals of the steps of one agent or tool name.
+type StepRow struct {
+	Name string `json:"name"`
+	StepTotals
+}
+
+// Finish derives ErrorRate.
+func (t *StepTotals) Finish() {
+	t.ErrorRate = 0
+	if t.Count > 0 {
+		t.ErrorRate = float64(t.Errors) / float64(t.Count)
+	}
 }
 
 // PartsText is the text of content parts as previews and text filters see

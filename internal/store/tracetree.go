@@ -32,6 +32,7 @@ func (b *TraceBuilder) Add(sp genai.Span, startNS, durNS int64, session, user st
 		DurationMS: float64(durNS) / 1e6,
 		Session:    session,
 		User:       user,
+		Class:      sp.Class(),
 		Span:       sp,
 		Children:   []*TraceNode{},
 	}

@@ -179,6 +179,14 @@ func ValidateTrace(project string) error {
 }
 
 // Normalize checks q and fills in its default: Limit 0 is 100.
+func (q *StepsQuery) Normalize() error {
+	if err := q.Filter.Validate(); err != nil {
+		return err
+	}
+	return normalizeLimit(&q.Limit, 100, 1000)
+}
+
+// Normalize checks q and fills in its default: Limit 0 is 100.
 func (q *BreakdownQuery) Normalize() error {
 	if err := q.Filter.Validate(); err != nil {
 		return err

@@ -129,7 +129,7 @@ func putSpan(sp ptrace.Span, s *genai.Span) {
 			fr.AppendEmpty().SetStr(r)
 		}
 	}
-	if s.IsGenAI() && s.Operation != "execute_tool" && s.Operation != "invoke_agent" && s.Status != genai.StatusError {
+	if s.IsCall() && s.Status != genai.StatusError {
 		a.PutInt("gen_ai.usage.input_tokens", s.Usage.InputTokens)
 		if s.Operation != "embeddings" {
 			a.PutInt("gen_ai.usage.output_tokens", s.Usage.OutputTokens)

@@ -372,7 +372,14 @@ func migrate(ctx context.Context, c driver.Conn, database, cluster string, log *
 			continue
 		}
 		for _, st := range m.stmts {
-			if err := c.Exec(ctx, repl.Replace(st)); err != nil {
+			st = repl.Replace(st)
+			if done, err := columnExists(ctx, c, st); err != nil || done {
+				if err != nil {
+					return fmt.Errorf("migration %s: %w", m.name, err)
+				}
+				continue
+			}
+			if err := c.Exec(ctx, st); err != nil {
 				return fmt.Errorf("migration %s: %w", m.name, err)
 			}
 		}
@@ -386,6 +393,63 @@ func migrate(ctx context.Context, c driver.Conn, database, cluster string, log *
 			if err := c.Exec(ctx, repl.Replace(st)); err != nil {
 				return fmt.Errorf("distributed tables: %w", err)
 			}
+		}
+		if err := syncDistributed(ctx, c, database); err != nil {
+			return fmt.Errorf("distributed tables: %w", err)
+		}
+	}
+	return nil
+}
+
+// addColumn matches a migration's ALTER TABLE db.table ADD COLUMN name.
+var addColumn = regexp.MustCompile("^ALTER TABLE `([^`]+)`\\.(\\w+) ADD COLUMN (\\w+) ")
+
+// columnExists reports whether st adds a column that exists already (a
+// migration interrupted after it ran): 18.16 has no ADD COLUMN IF NOT
+// EXISTS.
+func columnExists(ctx context.Context, c driver.Conn, st string) (bool, error) {
+	m := addColumn.FindStringSubmatch(st)
+	if m == nil {
+		return false, nil
+	}
+	var n uint64
+	err := c.QueryRow(ctx, `SELECT count() FROM system.columns WHERE database = `+lit(m[1])+` AND table = `+lit(m[2])+` AND name = `+lit(m[3])).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read columns of %s: %w", m[2], err)
+	}
+	return n > 0, nil
+}
+
+// syncDistributed adds to each Distributed table (made AS its local table
+// when the cluster was first set up) the columns migrations added to the
+// local table since, in the local table's order (system.columns lists a
+// table's columns in order; 18.16 has no position column).
+func syncDistributed(ctx context.Context, c driver.Conn, database string) error {
+	rows, err := c.Query(ctx, `SELECT l.table, l.name, l.type FROM system.columns AS l
+		WHERE l.database = `+lit(database)+` AND endsWith(l.table, '_local')
+		AND concat(substring(l.table, 1, length(l.table) - 6), '.', l.name) NOT IN
+			(SELECT concat(table, '.', name) FROM system.columns WHERE database = `+lit(database)+`)
+		AND substring(l.table, 1, length(l.table) - 6) IN
+			(SELECT name FROM system.tables WHERE database = `+lit(database)+` AND engine = 'Distributed')`)
+	if err != nil {
+		return fmt.Errorf("compare columns: %w", err)
+	}
+	var alters []string
+	for rows.Next() {
+		var table, name, typ string
+		if err := rows.Scan(&table, &name, &typ); err != nil {
+			rows.Close()
+			return fmt.Errorf("compare columns: %w", err)
+		}
+		alters = append(alters, "ALTER TABLE `"+database+"`."+strings.TrimSuffix(table, "_local")+" ADD COLUMN "+name+" "+typ)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("compare columns: %w", err)
+	}
+	for _, a := range alters {
+		if err := c.Exec(ctx, a); err != nil {
+			return fmt.Errorf("%s: %w", a, err)
 		}
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/store/internal/spanrows"
 )
@@ -603,4 +604,28 @@ func (s *DB) UnknownModels(ctx context.Context, f store.Filter) ([]store.Unknown
 		return nil, fmt.Errorf("unknown models: %w", err)
 	}
 	return spanrows.ScanUnknownModels(rows)
+}
+
+// Steps returns the agent runs and tool calls the query selects.
+func (s *DB) Steps(ctx context.Context, q store.StepsQuery) (store.Steps, error) {
+	if err := q.Normalize(); err != nil {
+		return store.Steps{}, err
+	}
+	sc := s.newScope(q.Filter, scopeOpts{all: true})
+	sc.where = append(sc.where, spanrows.StepClasses(""))
+	traces := func(class genai.Class, col, v string) string {
+		return "(trace_hi, trace_lo) " + s.global + "IN (SELECT trace_hi, trace_lo FROM " + s.db + ".spans WHERE project = " +
+			lit(q.Filter.Project) + " AND class = '" + string(class) + "' AND " + col + " = " + lit(v) + " AND " + windowSQL("start_ns", q.Filter) + ")"
+	}
+	if c := spanrows.StepFilter(q, "", lit, traces); c != "" {
+		sc.where = append(sc.where, c)
+	}
+	sqlText := `SELECT class, if(class = 'agent', agent_name, tool_name) AS step_name, toInt64(count()),
+		toInt64(countIf(status = 'error')), toInt64(sum(duration_ns)), toInt64(max(duration_ns))` +
+		s.from(sc) + `GROUP BY class, step_name`
+	rows, err := s.conn.Query(ctx, sqlText)
+	if err != nil {
+		return store.Steps{}, fmt.Errorf("steps: %w", err)
+	}
+	return spanrows.ScanSteps(rows, q)
 }

@@ -227,6 +227,9 @@ func encodeRows(spans []genai.Span) ([]encRow, error) {
 		t.u8(mask)
 		t.str(content)
 		t.bytes(d.b)
+		t.str(string(sp.Class()))
+		t.str(sp.AgentName)
+		t.str(sp.ToolName)
 		if cap(arena)-len(arena) < len(t.buf) {
 			arena = make([]byte, 0, max(arenaChunk, len(t.buf)))
 		}
@@ -261,7 +264,7 @@ func spanHead(t *rowBinary, sp *genai.Span) {
 	t.str(sp.Service)
 	t.str(status)
 	t.str(sp.ErrorType)
-	t.b(sp.IsGenAI())
+	t.b(sp.IsCall())
 	t.str(sp.Operation)
 	t.str(sp.Provider)
 	t.str(sp.Model())

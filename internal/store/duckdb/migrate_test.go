@@ -21,7 +21,11 @@ func TestMigrateOldVersion(t *testing.T) {
 	}
 	if _, err := old.sqlDB().ExecContext(ctx, `INSERT INTO spans VALUES ('p', 1, 2, 3, 0, 1000, 5000000, 0, 'chat gpt-4o',
 		'svc', 'ok', '', TRUE, 'chat', 'openai', 'gpt-4o', 'gpt-4o', '', 10, 5, 0, 0, 0.5, 'sess', 'user', 0, '', '', '', '',
-		'{"project":"p","name":"chat gpt-4o"}')`); err != nil {
+		'{"project":"p","name":"chat gpt-4o"}'),
+		-- a tool call stored as a call before migration 0008
+		('p', 1, 2, 4, 3, 2000, 7000000, 0, 'execute_tool lookup',
+		'svc', 'error', '', TRUE, 'execute_tool', '', '', '', '', 0, 0, 0, 0, NULL, '', '', 0, '', '', '', '',
+		'{"project":"p","name":"execute_tool lookup"}')`); err != nil {
 		t.Fatal(err)
 	}
 	var n int
@@ -52,8 +56,15 @@ func TestMigrateOldVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Calls != 1 || o.InputTokens != 10 || o.CostUSD != 0.5 {
+	if o.Calls != 1 || o.InputTokens != 10 || o.CostUSD != 0.5 || o.CostUnknownCalls != 0 || o.Errors != 0 {
 		t.Errorf("old data after migration: %+v", o)
+	}
+	st, err := db.Steps(ctx, store.StepsQuery{Filter: store.Filter{Project: "p"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ToolCalls.Count != 1 || st.ToolCalls.Errors != 1 || len(st.Tools) != 1 || st.Tools[0].Name != "lookup" {
+		t.Errorf("old tool call after migration: %+v", st)
 	}
 	// The new table works.
 	rec := genai.MessageRecord{Project: "p", TimeUnixNano: 1000, Kind: genai.KindInput, Message: genai.Message{Role: "user",

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/store/internal/spanrows"
 )
@@ -455,4 +456,31 @@ func (s *DB) UnknownModels(ctx context.Context, f store.Filter) ([]store.Unknown
 		return nil, fmt.Errorf("unknown models: %w", err)
 	}
 	return spanrows.ScanUnknownModels(rows)
+}
+
+// Steps returns the agent runs and tool calls the query selects.
+func (s *DB) Steps(ctx context.Context, q store.StepsQuery) (store.Steps, error) {
+	if err := q.Normalize(); err != nil {
+		return store.Steps{}, err
+	}
+	var b sqlb
+	sc := newScope(&b, q.Filter, scopeOpts{all: true})
+	sc.where = append(sc.where, spanrows.StepClasses("s."))
+	p := b.arg(q.Filter.Project)
+	win := windowSQL(&b, "t.start_ns", q.Filter)
+	traces := func(class genai.Class, col, v string) string {
+		return `EXISTS (SELECT 1 FROM spans t WHERE t.project = ` + p + ` AND t.trace_hi = s.trace_hi AND t.trace_lo = s.trace_lo
+			AND t.class = '` + string(class) + `' AND t.` + col + ` = ` + b.arg(v) + ` AND ` + win + `)`
+	}
+	if c := spanrows.StepFilter(q, "s.", func(v string) string { return b.arg(v) }, traces); c != "" {
+		sc.where = append(sc.where, c)
+	}
+	sqlText := sc.with() + `SELECT s.class, CASE WHEN s.class = 'agent' THEN s.agent_name ELSE s.tool_name END AS n,
+		count(*), count(*) FILTER (WHERE s.status = 'error'), coalesce(sum(s.duration_ns), 0)::BIGINT, coalesce(max(s.duration_ns), 0)::BIGINT` +
+		sc.from() + `GROUP BY s.class, n`
+	rows, err := s.sqlDB().QueryContext(ctx, sqlText, b.args...)
+	if err != nil {
+		return store.Steps{}, fmt.Errorf("steps: %w", err)
+	}
+	return spanrows.ScanSteps(rows, q)
 }

@@ -126,7 +126,7 @@ func (s *DB) traceRows(ctx context.Context, project string, id genai.TraceID) ([
 }
 
 // fullCols are the columns of a whole span: the summary's and traceCols.
-const fullCols = summaryCols + `, s.detail, s.request_model, s.cached_tokens, s.reasoning_tokens, s.resource_hash`
+const fullCols = summaryCols + `, s.detail, s.request_model, s.cached_tokens, s.reasoning_tokens, s.resource_hash, s.agent_name, s.tool_name`
 
 // scanFull reads rows of fullCols, each after its project when
 // withProject.
@@ -136,7 +136,7 @@ func scanFull(rs *sql.Rows, withProject bool) (rows []spanrows.Row, projects []s
 		var r spanrows.Row
 		var x traceCols
 		var p string
-		dest := append(r.Dest(), &r.Detail, &x.reqModel, &x.cached, &x.reasoning, &x.resource)
+		dest := append(r.Dest(), &r.Detail, &x.reqModel, &x.cached, &x.reasoning, &x.resource, &x.agent, &x.tool)
 		if withProject {
 			dest = append([]any{&p}, dest...)
 		}
@@ -184,6 +184,7 @@ func (s *DB) Session(ctx context.Context, project, id string, f store.Filter) (s
 // traceCols are the columns a trace view reads beyond a summary's.
 type traceCols struct {
 	reqModel          string
+	agent, tool       string
 	cached, reasoning int64
 	resource          uint64
 }
@@ -196,7 +197,7 @@ func span0(r *spanrows.Row, project string, x *traceCols, resources map[uint64]m
 		Status: genai.Status(r.Status), ErrorType: r.ErrType,
 		Operation: r.Op, Provider: r.Provider, RequestModel: x.reqModel, ResponseModel: r.RespModel,
 		Usage:     genai.Usage{InputTokens: r.In, OutputTokens: r.Out, CachedInputTokens: x.cached, ReasoningTokens: x.reasoning},
-		SessionID: r.Session, UserID: r.User,
+		SessionID: r.Session, UserID: r.User, AgentName: x.agent, ToolName: x.tool,
 		ResourceAttributes: resources[x.resource],
 		CostUSD:            r.Cost, CostKnown: r.CostKnown,
 	}

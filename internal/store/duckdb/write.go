@@ -185,7 +185,7 @@ func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx [
 	var order []*traceRange
 	var ctx []*genai.Span
 	carriers := store.BatchCarriers(spans, idx)
-	vals := make([]driver.Value, 31)
+	vals := make([]driver.Value, 34)
 	for _, i := range idx {
 		sp, r := &spans[i], rows[i]
 		hi, lo := store.TraceHiLo(sp.TraceID)
@@ -203,11 +203,12 @@ func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx [
 		vals = append(vals[:0],
 			sp.Project, hi, lo, store.SpanU64(sp.SpanID), store.SpanU64(sp.ParentSpanID),
 			sp.StartUnixNano, sp.DurationNano, sp.TTFTNano,
-			sp.Name, sp.Service, status, sp.ErrorType, sp.IsGenAI(),
+			sp.Name, sp.Service, status, sp.ErrorType, sp.IsCall(),
 			sp.Operation, sp.Provider, sp.Model(), sp.RequestModel, sp.ResponseModel,
 			sp.Usage.InputTokens, sp.Usage.OutputTokens, sp.Usage.CachedInputTokens, sp.Usage.ReasoningTokens,
 			cost, sp.SessionID, sp.UserID, r.mask, r.detail, r.content, r.resHash,
-			carriers.Session(sp.TraceID), carriers.User(sp.TraceID))
+			carriers.Session(sp.TraceID), carriers.User(sp.TraceID),
+			string(sp.Class()), sp.AgentName, sp.ToolName)
 		if err := a.AppendRow(vals...); err != nil {
 			_ = a.Close()
 			return fmt.Errorf("span %s/%s: %w", sp.TraceID, sp.SpanID, err)

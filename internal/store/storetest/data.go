@@ -91,12 +91,31 @@ func genTrace(p string, i int) ([]genai.Span, []genai.MessageRecord) {
 			Status: genai.StatusOK, Attributes: map[string]any{"db.system": "postgresql"},
 		})
 	}
-	if i%10 == 7 { // an agent tool call, a GenAI operation, under the first call
+	if i%10 == 7 { // an agent tool call (not a call), under the first call
+		st := genai.StatusOK
+		if i%20 == 17 {
+			st = genai.StatusError
+		}
 		spans = append(spans, genai.Span{
 			Project: p, TraceID: tid, SpanID: spanID(i, 8), ParentSpanID: spanID(i, 1), Name: "execute_tool lookup",
 			Kind: "internal", Service: service, Source: genai.SourceOTLP,
-			StartUnixNano: start.Add(60 * time.Millisecond).UnixNano(), DurationNano: int64(30 * time.Millisecond),
-			Status: genai.StatusOK, Operation: "execute_tool",
+			StartUnixNano: start.Add(60 * time.Millisecond).UnixNano(), DurationNano: int64(30+i) * int64(time.Millisecond),
+			Status: st, Operation: "execute_tool", ToolName: "lookup",
+			// A model named on a tool span prices nothing: it is no call.
+			Provider: "openai", RequestModel: "gpt-4o",
+		})
+	}
+	if i%6 == 1 { // an agent run with a tool of its own
+		spans = append(spans, genai.Span{
+			Project: p, TraceID: tid, SpanID: spanID(i, 10), ParentSpanID: root.SpanID, Name: "invoke_agent planner",
+			Kind: "internal", Service: service, Source: genai.SourceOTLP,
+			StartUnixNano: start.Add(2 * time.Millisecond).UnixNano(), DurationNano: int64(900+i) * int64(time.Millisecond),
+			Status: genai.StatusOK, Operation: "invoke_agent", AgentName: []string{"planner", "writer"}[i%12/6],
+		}, genai.Span{
+			Project: p, TraceID: tid, SpanID: spanID(i, 11), ParentSpanID: spanID(i, 10), Name: "execute_tool search",
+			Kind: "internal", Service: service, Source: genai.SourceOTLP,
+			StartUnixNano: start.Add(4 * time.Millisecond).UnixNano(), DurationNano: int64(100+2*i) * int64(time.Millisecond),
+			Status: genai.StatusOK, Operation: "execute_tool", ToolName: "search",
 		})
 	}
 	return append([]genai.Span{root}, spans...), recs

@@ -145,7 +145,7 @@ func (r *ref) match(e effective, f store.Filter, all bool) bool {
 	sp := e.Span
 	switch {
 	case sp.Project != f.Project,
-		!all && !sp.IsGenAI(),
+		!all && !sp.IsCall(),
 		!f.From.IsZero() && sp.StartUnixNano < f.From.UnixNano(),
 		!f.To.IsZero() && sp.StartUnixNano >= f.To.UnixNano(),
 		f.Service != "" && sp.Service != f.Service,
@@ -427,7 +427,7 @@ func (r *ref) summary(e effective) store.SpanSummary {
 	s := store.SpanSummary{
 		TraceID: e.TraceID.String(), SpanID: e.SpanID.String(), Name: e.Name, Service: e.Service,
 		StartTime: time.Unix(0, e.StartUnixNano).UTC(), Status: e.Status, ErrorType: e.ErrorType,
-		DurationMS: ms(e.DurationNano), Operation: e.Operation, Provider: e.Provider, Model: e.Model(),
+		DurationMS: ms(e.DurationNano), Operation: e.Operation, Class: e.Class(), Provider: e.Provider, Model: e.Model(),
 		ResponseModel: e.ResponseModel, InputTokens: e.Usage.InputTokens, OutputTokens: e.Usage.OutputTokens,
 		Session: e.session, User: e.user,
 		System: store.Preview(e.system), Input: store.Preview(e.inputPreview), Output: store.Preview(e.output),
@@ -439,7 +439,7 @@ func (r *ref) summary(e effective) store.SpanSummary {
 		v := ms(e.TTFTNano)
 		s.TTFTMS = &v
 	}
-	if e.CostKnown && e.IsGenAI() {
+	if e.CostKnown && e.IsCall() {
 		v := e.CostUSD
 		s.CostUSD = &v
 	}
@@ -562,4 +562,88 @@ func matchBar(e effective, f store.Filter) bool {
 		}
 	}
 	return true
+}
+
+// steps is what Steps answers: the agent runs and tool calls the filter
+// selects (as it selects calls, but of those classes), narrowed by the
+// query's agent and tool names through their traces.
+func (r *ref) steps(q store.StepsQuery) store.Steps {
+	limit := q.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	has := map[genai.TraceID]map[string]bool{} // trace -> "agent:name" / "tool:name"
+	for _, e := range r.selected(store.Filter{Project: q.Filter.Project}, true) {
+		if !q.Filter.From.IsZero() && e.StartUnixNano < q.Filter.From.UnixNano()-store.CorrelationWindow.Nanoseconds() ||
+			!q.Filter.To.IsZero() && e.StartUnixNano >= q.Filter.To.UnixNano()+store.CorrelationWindow.Nanoseconds() {
+			continue
+		}
+		if has[e.TraceID] == nil {
+			has[e.TraceID] = map[string]bool{}
+		}
+		has[e.TraceID][string(e.Class())+":"+e.AgentName+e.ToolName] = true
+	}
+	out := store.Steps{Agents: []store.StepRow{}, Tools: []store.StepRow{}}
+	rows := map[string]*store.StepRow{}
+	var order []string
+	sums := map[*store.StepTotals]float64{}
+	add := func(t *store.StepTotals, e effective) {
+		t.Count++
+		if e.Status == genai.StatusError {
+			t.Errors++
+		}
+		t.MaxMS = max(t.MaxMS, ms(e.DurationNano))
+		sums[t] += float64(e.DurationNano)
+	}
+	for _, e := range r.selected(q.Filter, true) {
+		c := e.Class()
+		if c != genai.ClassAgent && c != genai.ClassTool {
+			continue
+		}
+		name := e.ToolName
+		if c == genai.ClassAgent {
+			name = e.AgentName
+		}
+		if q.Agent != "" && !(c == genai.ClassAgent && name == q.Agent || c == genai.ClassTool && has[e.TraceID]["agent:"+q.Agent]) ||
+			q.Tool != "" && !(c == genai.ClassTool && name == q.Tool || c == genai.ClassAgent && has[e.TraceID]["tool:"+q.Tool]) {
+			continue
+		}
+		tot := &out.Runs
+		if c == genai.ClassTool {
+			tot = &out.ToolCalls
+		}
+		add(tot, e)
+		k := string(c) + ":" + name
+		if rows[k] == nil {
+			rows[k] = &store.StepRow{Name: name}
+			order = append(order, k)
+		}
+		add(&rows[k].StepTotals, e)
+	}
+	finish := func(t *store.StepTotals) {
+		if t.Count > 0 {
+			t.AvgMS = sums[t] / float64(t.Count) / 1e6
+		}
+		t.Finish()
+	}
+	finish(&out.Runs)
+	finish(&out.ToolCalls)
+	for _, k := range order {
+		row := rows[k]
+		finish(&row.StepTotals)
+		if strings.HasPrefix(k, "agent:") {
+			out.Agents = append(out.Agents, *row)
+		} else {
+			out.Tools = append(out.Tools, *row)
+		}
+	}
+	for _, l := range []*[]store.StepRow{&out.Agents, &out.Tools} {
+		slices.SortFunc(*l, func(a, b store.StepRow) int {
+			return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Name, b.Name))
+		})
+		if len(*l) > limit {
+			*l = (*l)[:limit]
+		}
+	}
+	return out
 }

@@ -68,6 +68,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Trace", func(t *testing.T) { testTrace(t, s, r) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, s, r) })
 	t.Run("UnknownModels", func(t *testing.T) { testUnknownModels(t, s, r) })
+	t.Run("Steps", func(t *testing.T) { testSteps(t, s, r) })
+	t.Run("CallClasses", func(t *testing.T) { testCallClasses(t, openClosed(t, open)) })
 	t.Run("Aggregate", func(t *testing.T) { testAggregate(t, s, r) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, s, other.ref) })
 	t.Run("PagingWhileWriting", func(t *testing.T) { testPagingWhileWriting(t, openClosed(t, open)) })

@@ -81,6 +81,7 @@ func (r *Row) Summary() store.SpanSummary {
 		ErrorType:     r.ErrType,
 		DurationMS:    float64(r.Dur) / 1e6,
 		Operation:     r.Op,
+		Class:         genai.ClassOf(r.Op),
 		Provider:      r.Provider,
 		Model:         r.Model,
 		ResponseModel: r.RespModel,
@@ -99,7 +100,7 @@ func (r *Row) Summary() store.SpanSummary {
 		v := float64(r.TTFT) / 1e6
 		ss.TTFTMS = &v
 	}
-	if r.CostKnown && r.Op != "" {
+	if r.CostKnown && ss.Class == genai.ClassCall {
 		v := r.Cost
 		ss.CostUSD = &v
 	}
