@@ -31,7 +31,7 @@ vet: web/node_modules
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
 unit: test/azure-exporter/node_modules test/openai-client/node_modules test/otel-metrics/node_modules ui
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # Real client libraries the tests drive (the Azure Monitor exporter), from
 # npm, pinned by the lockfile.
