@@ -35,7 +35,7 @@ Usage:
                  [--tls-cert FILE --tls-key FILE | --tls-self-signed] [--components ingest,gateway,api,alerts]
   genscope connection-string [--server URL | --config FILE] [--project NAME]
                                   the Application Insights connection string for an Azure Monitor exporter
-  genscope demo [--server URL | --config FILE] [--deployment D] [--exit]
+  genscope demo [--server URL | --config FILE] [--deployment D] [--spans app|openai|none] [--history 30d [--history-spans N]] [--exit]
                                   run the lab's traffic through the gateway (starts a server when nothing
                                   listens at a local address)
   genscope prompt "text" [--system S] [--deployment D] [--stream] [--server URL]
