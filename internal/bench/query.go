@@ -195,18 +195,25 @@ func runQueries(addr string, ds dataset, runs int, out io.Writer) error {
 		{"overview 30d", agg, func() string { return "overview?" + rng }},
 		{"overview 24h", agg, func() string { return "overview?" + day }},
 		{"overview 30d model filter", agg, func() string { return "overview?model=gpt-4o&" + rng }},
+		{"overview 30d model+status filters", agg, func() string { return "overview?model=gpt-4o&status=ok&" + rng }},
 		{"timeseries 30d calls by model", agg, func() string { return "timeseries?metric=calls&group_by=model&" + rng }},
+		{"timeseries 30d calls by model 1h", agg, func() string { return "timeseries?metric=calls&group_by=model&interval=1h&" + rng }},
 		{"timeseries 30d p95 duration 1h", agg, func() string { return "timeseries?metric=duration_ms&agg=p95&interval=1h&" + rng }},
 		{"timeseries 30d tokens", agg, func() string { return "timeseries?metric=total_tokens&" + rng }},
 		{"breakdown 30d by model", agg, func() string { return "breakdown?by=model&" + rng }},
 		{"breakdown 30d by provider", agg, func() string { return "breakdown?by=provider&" + rng }},
 		{"breakdown 30d by user", agg, func() string { return "breakdown?by=user&" + rng }},
+		{"breakdown 30d by session", agg, func() string { return "breakdown?by=session&" + rng }},
 		{"spans first page", pageT, func() string { return "spans?limit=50&" + rng }},
 		{"spans page after 1000", pageT, func() string { return "spans?limit=50&cursor=" + url.QueryEscape(cursor) + "&" + rng }},
 		{"spans page model filter", pageT, func() string { return "spans?limit=50&model=gpt-4o-mini&" + rng }},
 		{"spans page errors", pageT, func() string { return "spans?limit=50&status=error&" + rng }},
 		{"trace", traceT, func() string { return "traces/" + traceID() }},
 		{"sessions page", agg, func() string { return "sessions?limit=50&" + rng }},
+		// A text search's first page: a word in most calls, and one in none
+		// (answered when the time budget is spent, with how far it got).
+		{"search 30d common word", time.Second, func() string { return "spans?limit=50&q=the&" + rng }},
+		{"search 30d absent word", 3 * time.Second, func() string { return "spans?limit=50&q=qzxv-never&" + rng }},
 	}
 	fmt.Fprintf(out, "%-34s %10s %10s %10s %8s  %s\n", "query (warm)", "p50", "p95", "max", "target", "")
 	missed := 0
