@@ -87,6 +87,7 @@ func History(ctx context.Context, o HistoryOptions) (int, error) {
 	}()
 	var sent atomic.Int64
 	var wg sync.WaitGroup
+	var outMu sync.Mutex // the clients share o.Out
 	c := &http.Client{Timeout: 2 * time.Minute}
 	url := strings.TrimRight(o.Server, "/") + "/v1/traces"
 	t0, step := time.Now(), max(o.Spans/10, 1)
@@ -99,7 +100,9 @@ func History(ctx context.Context, o HistoryOptions) (int, error) {
 				}
 				n := sent.Add(int64(b.spans))
 				if o.Out != nil && (n/int64(step)) != (n-int64(b.spans))/int64(step) {
+					outMu.Lock()
 					fmt.Fprintf(o.Out, "  %d of %d spans (%.0f spans/s)\n", n, o.Spans, float64(n)/time.Since(t0).Seconds())
+					outMu.Unlock()
 				}
 			}
 		})
