@@ -197,6 +197,7 @@ func TestBrowserPages(t *testing.T) {
 		{"sessions", "/sessions"},
 		{"session", "/sessions/" + sessionID},
 		{"users", "/users"},
+		{"agents-empty", "/agents"},
 		{"connect", "/connect"},
 		{"alerts", "/alerts"},
 		{"alert-rule", "/alerts/rules/" + rule.ID},
