@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -296,6 +297,36 @@ func TestBrowserPages(t *testing.T) {
 		if n := eval[int](t, ctx, `document.querySelectorAll("[role=link], tr[aria-label]").length`); n != 0 {
 			t.Errorf("%d elements with role=link or a row label", n)
 		}
+	})
+
+	t.Run("ColumnResize", func(t *testing.T) {
+		// Dragging the input header's corner widens the column, and the
+		// width survives a reload.
+		for _, size := range []struct {
+			name string
+			w, h int64
+		}{{"390", 390, 844}, {"1440", 1440, 900}} {
+			do(t, ctx, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(base+"/spans"))
+			waitLoaded(t, ctx)
+			const sel = `document.querySelector("#spans th.c-input .col-resize")`
+			do(t, ctx, chromedp.Evaluate[chromedp.Void](sel+`.scrollIntoView({block: "center", inline: "center"})`))
+			box := eval[[]float64](t, ctx, `(r => [r.right, r.bottom, r.width])(`+sel+`.getBoundingClientRect())`)
+			x, y := box[0]-3, box[1]-3
+			do(t, ctx, chromedp.MouseEvent("mousePressed", x, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+				chromedp.MouseEvent("mouseMoved", x+60, y, chromedp.ButtonLeft), chromedp.MouseEvent("mouseMoved", x+120, y, chromedp.ButtonLeft),
+				chromedp.MouseEvent("mouseReleased", x+120, y, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+			waitFor(t, ctx, sel+`.getBoundingClientRect().width > `+strconv.FormatFloat(box[2]+60, 'f', 0, 64))
+			waitFor(t, ctx, `document.querySelector("#spans td.c-input").getBoundingClientRect().width > `+strconv.FormatFloat(box[2]+60, 'f', 0, 64))
+			got := eval[float64](t, ctx, sel+`.getBoundingClientRect().width`)
+			do(t, ctx, chromedp.Reload())
+			waitLoaded(t, ctx)
+			if w := eval[float64](t, ctx, sel+`.getBoundingClientRect().width`); w < got-2 || w > got+2 {
+				t.Errorf("%s: the input column was %v px wide, %v px after a reload", size.name, got, w)
+			}
+			fits(t, ctx, "spans with a wide column", int(size.w))
+			do(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.removeItem("genscope.width.input")`))
+		}
+		do(t, ctx, chromedp.EmulateViewport(1440, 900))
 	})
 
 	t.Run("DarkTheme", func(t *testing.T) {
