@@ -93,10 +93,7 @@ func TestBrowserAgents(t *testing.T) {
 		t.Fatalf("overview API: %+v, want 2 calls, 420 input tokens, none of unknown cost", ov)
 	}
 
-	for _, size := range []struct {
-		name string
-		w, h int64
-	}{{"390", 390, 844}, {"1440", 1440, 900}} {
+	for _, size := range viewports {
 		t.Run("Size"+size.name, func(t *testing.T) {
 			do(t, ctx, chromedp.EmulateViewport(size.w, size.h))
 			// The Overview: 2 calls, priced.

@@ -131,6 +131,13 @@ func newFlakyProxy(t *testing.T, target string) *flakyProxy {
 	return p
 }
 
+// viewports are the sizes every page is tested at: a phone's and a desktop's.
+var viewports = []struct {
+	name   string
+	w, h   int64
+	mobile bool
+}{{"390", 390, 844, true}, {"1440", 1440, 900, false}}
+
 // TestBrowserPages drives every page at a phone's size (390×844) and a
 // desktop's (1440×900): no page is wider than the screen, axe-core finds no
 // serious or critical violation, and a screenshot of each goes to the
@@ -208,12 +215,7 @@ func TestBrowserPages(t *testing.T) {
 		{"action-groups", "/alerts/action-groups"},
 		{"action-group-new", "/alerts/action-groups/new"},
 	}
-	sizes := []struct {
-		name   string
-		w, h   int64
-		mobile bool
-	}{{"390", 390, 844, true}, {"1440", 1440, 900, false}}
-	for _, size := range sizes {
+	for _, size := range viewports {
 		t.Run("Size"+size.name, func(t *testing.T) {
 			do(t, ctx, chromedp.EmulateViewport(size.w, size.h))
 			for _, p := range pages {
@@ -302,10 +304,7 @@ func TestBrowserPages(t *testing.T) {
 	t.Run("ColumnResize", func(t *testing.T) {
 		// Dragging the input header's corner widens the column, and the
 		// width survives a reload.
-		for _, size := range []struct {
-			name string
-			w, h int64
-		}{{"390", 390, 844}, {"1440", 1440, 900}} {
+		for _, size := range viewports {
 			do(t, ctx, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(base+"/spans"))
 			waitLoaded(t, ctx)
 			const sel = `document.querySelector("#spans th.c-input .col-resize")`
@@ -377,10 +376,7 @@ func TestBrowserPages(t *testing.T) {
 				t.Errorf("%s: the table shows %d calls, the API %d", what, n, len(page.Spans))
 			}
 		}
-		for _, size := range []struct {
-			name string
-			w, h int64
-		}{{"390", 390, 844}, {"1440", 1440, 900}} {
+		for _, size := range viewports {
 			do(t, ctx, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(base+"/spans?from=24h"))
 			waitLoaded(t, ctx)
 			// Multi-select with a contains search: find, tick, apply.
@@ -447,10 +443,7 @@ func TestBrowserPages(t *testing.T) {
 	})
 
 	t.Run("RefreshInPlace", func(t *testing.T) {
-		for _, size := range []struct {
-			name string
-			w, h int64
-		}{{"390", 390, 844}, {"1440", 1440, 900}} {
+		for _, size := range viewports {
 			do(t, ctx, chromedp.EmulateViewport(size.w, size.h))
 			refreshInPlace(t, ctx, base, size.name)
 		}
@@ -522,10 +515,7 @@ func TestBrowserPages(t *testing.T) {
 				time.Sleep(100 * time.Millisecond)
 			}
 		}
-		for _, size := range []struct {
-			name string
-			w, h int64
-		}{{"390", 390, 844}, {"1440", 1440, 900}} {
+		for _, size := range viewports {
 			do(t, ctx, chromedp.EmulateViewport(size.w, size.h))
 			do(t, ctx, chromedp.Navigate(base+"/spans?status=error"))
 			waitLoaded(t, ctx)
@@ -673,10 +663,7 @@ func TestBrowserPages(t *testing.T) {
 	})
 
 	t.Run("SlowAnswerCancelAndServerAway", func(t *testing.T) {
-		for _, size := range []struct {
-			name string
-			w, h int64
-		}{{"390", 390, 844}, {"1440", 1440, 900}} {
+		for _, size := range viewports {
 			do(t, ctx, chromedp.EmulateViewport(size.w, size.h))
 			px := newFlakyProxy(t, base)
 			do(t, ctx, chromedp.Navigate(px.URL+"/spans"))

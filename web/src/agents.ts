@@ -2,7 +2,7 @@
 // are not model calls: their counts, tool calls per run, the slowest and
 // the failing tools, per-agent and per-tool tables, and the latest runs,
 // slowest and failed tool calls, each opening its trace.
-import { emptyState, statusBadge } from "./common";
+import { emptyState, SpanRow, statusBadge } from "./common";
 import { api, go, href, query, Range, update } from "./state";
 import { add, h, int, linkRow, ms, pct, shortTime, sortable, time } from "./util";
 
@@ -22,16 +22,8 @@ interface Steps {
   agents: Row[];
   tools: Row[];
 }
-interface Step {
-  trace_id: string;
-  span_id: string;
-  name: string;
-  service: string;
-  start_time: string;
-  status: string;
-  error_type?: string;
-  duration_ms: number;
-}
+// Step is a row of the spans table (all=true), as this page reads it.
+type Step = Pick<SpanRow, "trace_id" | "span_id" | "name" | "service" | "start_time" | "status" | "error_type" | "duration_ms">;
 
 const AGENT = "invoke_agent", TOOL = "execute_tool";
 
