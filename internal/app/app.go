@@ -135,6 +135,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	if cfg.Gateway.Enabled && comps.Has(config.ComponentGateway) {
 		a.gw, err = gateway.New(a.proc, gateway.Options{
 			Deployments:    cfg.Gateway.AllDeployments(),
+			Routes:         cfg.Gateway.Routes,
 			Capture:        cfg.Gateway.Capture,
 			Redact:         cfg.Gateway.RedactPatterns,
 			MaxBodyBytes:   cfg.Gateway.MaxBodyBytes,
