@@ -52,6 +52,21 @@ type Config struct {
 	// Routes are names clients call that map to several deployments
 	// (or other routes), tried by a strategy with retries and fallbacks.
 	Routes []Route `yaml:"routes"`
+	// Cache is the response cache, used by the routes and deployments
+	// that set cache: true (or calls that send x-genscope-cache: true).
+	Cache Cache `yaml:"cache"`
+}
+
+// Cache configures the gateway's exact-match response cache, kept in the
+// data directory (gateway-cache/).
+type Cache struct {
+	// Enabled turns the cache on (default false).
+	Enabled bool `yaml:"enabled"`
+	// TTL is how long an answer is served from the cache; default 1h.
+	TTL timeutil.Duration `yaml:"ttl"`
+	// MaxBytes bounds the cache's files; least recently used answers go
+	// first. Default 256 MiB.
+	MaxBytes int64 `yaml:"max_bytes"`
 }
 
 // Route is a name clients call (as a model or Azure deployment) that
@@ -78,6 +93,8 @@ type Route struct {
 	// route for Cooldown; defaults 3 and 30s.
 	CooldownAfter int               `yaml:"cooldown_after"`
 	Cooldown      timeutil.Duration `yaml:"cooldown"`
+	// Cache serves repeated calls of the route from the response cache.
+	Cache bool `yaml:"cache"`
 }
 
 // Target is one of a route's targets.
@@ -179,6 +196,8 @@ type Deployment struct {
 	StreamIdleTimeout timeutil.Duration `yaml:"stream_idle_timeout"`
 	// Simulated tunes a simulated deployment.
 	Simulated Simulated `yaml:"simulated"`
+	// Cache serves repeated calls from the response cache.
+	Cache bool `yaml:"cache"`
 }
 
 // Simulated tunes the simulated deployment's behaviour. Zero values take
@@ -220,6 +239,7 @@ func DefaultConfig() Config {
 		MaxBodyBytes:   32 << 20,
 		MaxRecordBytes: 4 << 20,
 		Service:        "genscope-gateway",
+		Cache:          Cache{TTL: timeutil.Duration(time.Hour), MaxBytes: 256 << 20},
 
 		BuiltinDeployments: true,
 	}
@@ -339,6 +359,12 @@ func (g Config) Validate(prefix string) error {
 		if s.Jitter != nil && (*s.Jitter < 0 || *s.Jitter > 1) {
 			bad(f+".simulated.jitter", "must be within 0 .. 1")
 		}
+	}
+	if g.Cache.TTL < 0 {
+		bad("cache.ttl", "must not be negative")
+	}
+	if g.Cache.MaxBytes < 0 {
+		bad("cache.max_bytes", "must not be negative")
 	}
 	errs = append(errs, validateRoutes(prefix, g.Routes, g.AllDeployments())...)
 	return errors.Join(errs...)

@@ -39,6 +39,12 @@ type Options struct {
 	// Routes map names to several deployments (Route); their targets
 	// must name Deployments or other Routes.
 	Routes []Route
+	// CacheDir is where the response cache keeps its answers; empty: no
+	// cache. CacheTTL (default 1h) and CacheMaxBytes (default 256 MiB)
+	// bound it.
+	CacheDir      string
+	CacheTTL      time.Duration
+	CacheMaxBytes int64
 	// Capture is privacy.Full (default), privacy.Metadata or
 	// privacy.Redacted: what is kept of a call's content.
 	Capture string
@@ -75,6 +81,7 @@ type Gateway struct {
 	routes     map[string]*route
 	order      []string
 	routeOrder []string
+	cache      *respCache
 	body       *httpbody.Reader
 	redact     *redact.Redactor
 	jobs       chan *call
@@ -146,6 +153,19 @@ func New(rec Recorder, opts Options, log *slog.Logger, reg prometheus.Registerer
 	}
 	if err := g.buildRoutes(opts.Routes); err != nil {
 		return nil, err
+	}
+	if opts.CacheDir != "" {
+		if opts.CacheTTL <= 0 {
+			opts.CacheTTL = time.Hour
+		}
+		if opts.CacheMaxBytes <= 0 {
+			opts.CacheMaxBytes = 256 << 20
+		}
+		c, err := openCache(opts.CacheDir, opts.CacheTTL, opts.CacheMaxBytes)
+		if err != nil {
+			return nil, err
+		}
+		g.cache = c
 	}
 	m, err := newMetrics(reg, g)
 	if err != nil {
@@ -302,6 +322,9 @@ func (g *Gateway) work() {
 		spans := []genai.Span{sp}
 		if c.route != nil && len(c.attempts) > 0 {
 			spans = append(spans, g.routeSpans(c, &spans[0])...)
+		}
+		if c.cacheKey != "" && !c.cacheHit {
+			g.keep(c)
 		}
 		if !g.rec.Enqueue(&store.Batch{Spans: spans}) {
 			g.m.notRecorded.Inc()

@@ -59,6 +59,10 @@ type call struct {
 	upstream string
 	mask     *masker // the credentials that went upstream, hidden from what is relayed and recorded
 
+	cacheKey    string // set when the call may be served from or kept in the cache
+	cacheHit    bool
+	contentType string // of a non-streamed answer
+
 	route    *route    // the route called, if any
 	attempts []attempt // a routed call's tries, the answering one last
 }
@@ -106,6 +110,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeploym
 		return
 	}
 	c.stream = op == opChat && boolMember(body, ms, "stream")
+	if g.cache != nil && g.cacheWanted(r, d, rt) {
+		c.cacheKey = cacheKey(c.project, name, op, body, ms)
+		if a, ok := g.cache.get(c.cacheKey); ok && g.deps[a.deployment] != nil && a.stream == c.stream {
+			g.serveCached(w, r, c, a, body, ms)
+			return
+		}
+		w.Header().Set("x-genscope-cache", "miss")
+	}
 	if rt != nil {
 		g.serveRoute(w, r, c, rt, body, ms)
 		return
@@ -156,7 +168,8 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 	c.status = resp.StatusCode
 	copyResponseHeader(w.Header(), resp.Header)
 	c.mask.header(w.Header())
-	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	c.contentType = resp.Header.Get("Content-Type")
+	ct, _, _ := mime.ParseMediaType(c.contentType)
 	if c.stream && resp.StatusCode < 300 && ct == "text/event-stream" {
 		w.Header().Del("Content-Length")
 		w.WriteHeader(resp.StatusCode)

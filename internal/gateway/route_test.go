@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -29,7 +30,8 @@ func (s *sink) waitBatch(t *testing.T) []genai.Span {
 }
 
 // upstream is a real loopback server counting its calls and answering
-// with fn; the traceparents it got are kept.
+// with fn (which reads the body if it wants it); the traceparents it got
+// are kept.
 type upstream struct {
 	*httptest.Server
 	calls  atomic.Int32
@@ -39,7 +41,8 @@ type upstream struct {
 func newUpstream(t *testing.T, fn func(w http.ResponseWriter, r *http.Request, n int)) *upstream {
 	u := &upstream{traces: make(chan string, 64)}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.ReadAll(r.Body)
+		b, _ := io.ReadAll(r.Body) // read whole, so a client that goes away cancels r's context
+		r.Body = io.NopCloser(bytes.NewReader(b))
 		n := int(u.calls.Add(1))
 		select {
 		case u.traces <- r.Header.Get("traceparent"):
