@@ -95,3 +95,10 @@ func TestLit(t *testing.T) {
 		}
 	}
 }
+
+func TestScores(t *testing.T) {
+	addr := serverAddr(t)
+	storetest.RunScores(t, func(t *testing.T) store.Store {
+		return openTest(t, addr, testDatabase(t, addr))
+	})
+}
