@@ -1,10 +1,8 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -16,32 +14,12 @@ import (
 // as a normal answer, plain and streamed — the same answer as the miss,
 // with x-genscope-cache saying which was which.
 func TestOpenAISDKCacheHit(t *testing.T) {
-	dir, _ := filepath.Abs("../../test/openai-client")
-	node, err := exec.LookPath("node")
-	if _, serr := os.Stat(filepath.Join(dir, "node_modules")); err != nil || serr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("node (%v) and %s/node_modules (%v) are needed: make test installs them", err, dir, serr)
-		}
-		t.Skip("node or test/openai-client/node_modules missing (run npm ci there)")
-	}
 	data := t.TempDir()
 	a := startAppWith(t, data, func(c *config.Config) {
 		instantDeployments(c)
 		c.Gateway.Cache.Enabled = true
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "cache.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GENSCOPE_URL=http://"+a.HTTPAddr())
-	raw, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("node cache.mjs: %v\n%s\n%s", err, raw, stderr)
-	}
+	raw := nodeClient(t, "openai-client", "cache.mjs", 2*time.Minute, "GENSCOPE_URL=http://"+a.HTTPAddr())
 	type answer struct {
 		Cache, ID, Content, Finish, Text string
 		Chunks                           int
