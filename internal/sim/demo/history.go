@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -45,13 +46,10 @@ type HistoryOptions struct {
 // 503: the server is busy) is retried after its Retry-After. It returns
 // the spans acknowledged.
 func History(ctx context.Context, o HistoryOptions) (int, error) {
-	if o.Spans <= 0 || o.Span <= 0 {
-		return 0, fmt.Errorf("history: want a positive number of spans and duration, got %d over %s", o.Spans, o.Span)
+	if o.Spans <= 0 || o.Span <= 0 || o.Clients < 0 || o.Batch < 0 {
+		return 0, fmt.Errorf("history: want a positive number of spans and duration (and no negative clients or batch), got %d spans over %s", o.Spans, o.Span)
 	}
-	o.Clients, o.Batch = cmpOr(o.Clients, 2), cmpOr(o.Batch, 1000)
-	if o.Seed == 0 {
-		o.Seed = 1
-	}
+	o.Clients, o.Batch, o.Seed = cmp.Or(o.Clients, 2), cmp.Or(o.Batch, 1000), cmp.Or(o.Seed, 1)
 	prices, err := pricing.New(nil)
 	if err != nil {
 		return 0, err
@@ -117,13 +115,6 @@ func History(ctx context.Context, o HistoryOptions) (int, error) {
 type hist struct {
 	body  []byte
 	spans int
-}
-
-func cmpOr(v, def int) int {
-	if v > 0 {
-		return v
-	}
-	return def
 }
 
 // postTraces sends one OTLP/protobuf request, waiting and retrying while
