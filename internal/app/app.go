@@ -135,8 +135,16 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		}
 	}
 	if cfg.Gateway.Enabled && comps.Has(config.ComponentGateway) {
+		cacheDir := ""
+		if cfg.Gateway.Cache.Enabled {
+			cacheDir = filepath.Join(cfg.Data, "gateway-cache")
+		}
 		a.gw, err = gateway.New(a.proc, gateway.Options{
+			CacheDir:       cacheDir,
+			CacheTTL:       cfg.Gateway.Cache.TTL.D(),
+			CacheMaxBytes:  cfg.Gateway.Cache.MaxBytes,
 			Deployments:    cfg.Gateway.AllDeployments(),
+			Routes:         cfg.Gateway.Routes,
 			Capture:        cfg.Gateway.Capture,
 			Redact:         cfg.Gateway.RedactPatterns,
 			MaxBodyBytes:   cfg.Gateway.MaxBodyBytes,

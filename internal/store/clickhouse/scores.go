@@ -14,7 +14,7 @@ import (
 var _ store.ScoreStore = (*DB)(nil)
 
 // The methods below keep scores (store.ScoreStore) in the scores table
-// (sql/0007_scores.sql; the Distributed one over scores_local in a
+// (sql/0006_scores.sql; the Distributed one over scores_local in a
 // cluster). Like the shared state (state.go) a score is never changed in
 // place: PutScore and DeleteScore insert a row with a new version
 // (stateClock), synchronously, and reads take each score's row of the
