@@ -167,6 +167,50 @@ func Logs(ld plog.Logs, project string) (recs []genai.MessageRecord, ignored, re
 	return recs, ignored, rejected, rejectMsg("log record", badTrace, badSpan)
 }
 
+// Evaluations returns the gen_ai.evaluation.result log records of ld as
+// evaluations of project: each parented to the span its trace and span
+// ids name, or naming the evaluated response by gen_ai.response.id.
+// Records that are neither, or that carry no name or no score (neither a
+// value nor a label), are counted in dropped. Logs ignores these records
+// (they are not content).
+func Evaluations(ld plog.Logs, project string) (evs []genai.Evaluation, dropped int) {
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				name := lr.EventName()
+				if name == "" {
+					if v, ok := lr.Attributes().Get("event.name"); ok && v.Type() == pcommon.ValueTypeStr {
+						name = v.Str()
+					}
+				}
+				if strings.TrimSpace(name) != genai.EventEvaluationResult {
+					continue
+				}
+				e, ok := genai.EvaluationOf(attrMap(lr.Attributes()))
+				tid, sid := lr.TraceID(), lr.SpanID()
+				if !ok || ((tid.IsEmpty() || sid.IsEmpty()) && e.ResponseID == "") {
+					dropped++
+					continue
+				}
+				if !tid.IsEmpty() && !sid.IsEmpty() {
+					e.TraceID, e.SpanID = genai.TraceID(tid), genai.SpanID(sid)
+				}
+				t := lr.Timestamp()
+				if t == 0 {
+					t = lr.ObservedTimestamp()
+				}
+				e.Project, e.TimeUnixNano = project, int64(t)
+				evs = append(evs, e)
+			}
+		}
+	}
+	return evs, dropped
+}
+
 // rejectMsg says how many items were rejected and why.
 func rejectMsg(noun string, badTrace, badSpan int) string {
 	n := badTrace + badSpan
