@@ -18,6 +18,7 @@ import (
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -282,6 +283,29 @@ func TestBrowserPages(t *testing.T) {
 		if eval[bool](t, ctx, `(s => s.scrollWidth > s.clientWidth + 1)(document.querySelector(".table-card .scroll"))`) {
 			t.Errorf("at 1440 px the spans table is wider than its card: %s", eval[string](t, ctx, `document.querySelector(".table-card .scroll").clientWidth + ": " + [...document.querySelectorAll("#spans thead th")].map(th => th.className.trim() + "=" + Math.round(th.getBoundingClientRect().width)).join(" ")`))
 		}
+		// Rows from other days show their date: the table still fits. The
+		// page's clock is moved three days ahead (the data stays where it is)
+		// so this does not depend on the hour the test runs at.
+		shift, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => { const D = Date, off = 3 * 86400e3;
+			class S extends D { constructor(...a) { if (a.length === 0) super(D.now() + off); else super(...a); } static now() { return D.now() + off; } }
+			globalThis.Date = S; })()`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		do(t, ctx, chromedp.Navigate(base+"/spans?from="+url.QueryEscape(now.Add(-2*time.Hour).Format(time.RFC3339))+"&to="+url.QueryEscape(now.Add(time.Minute).Format(time.RFC3339))))
+		waitLoaded(t, ctx)
+		if n := eval[int](t, ctx, `document.querySelectorAll("#spans td.c-time .day").length`); n == 0 {
+			t.Error("rows from another day show no date")
+		}
+		if eval[bool](t, ctx, `(s => s.scrollWidth > s.clientWidth + 1)(document.querySelector(".table-card .scroll"))`) {
+			t.Errorf("at 1440 px with dated rows the spans table is wider than its card: %s", eval[string](t, ctx, `document.querySelector(".table-card .scroll").clientWidth + ": " + [...document.querySelectorAll("#spans thead th")].map(th => th.className.trim() + "=" + Math.round(th.getBoundingClientRect().width)).join(" ")`))
+		}
+		if _, err := chromedp.Call(ctx, page.RemoveScriptToEvaluateOnNewDocument, page.RemoveScriptToEvaluateOnNewDocumentParams{Identifier: shift.Identifier}); err != nil {
+			t.Fatal(err)
+		}
+		do(t, ctx, chromedp.Navigate(base+"/spans"))
+		waitLoaded(t, ctx)
 		if n := eval[int](t, ctx, `document.querySelectorAll("#spans .c-model .trunc[title]").length`); n == 0 {
 			t.Error("model names carry no title")
 		}

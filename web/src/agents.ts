@@ -4,7 +4,7 @@
 // slowest and failed tool calls, each opening its trace.
 import { emptyState, SpanRow, statusBadge } from "./common";
 import { api, go, href, query, Range, update } from "./state";
-import { add, h, int, linkRow, ms, pct, shortTime, sortable, time } from "./util";
+import { add, h, int, linkRow, ms, pct, stackedTime, sortable, time } from "./util";
 
 interface Totals {
   count: number;
@@ -147,7 +147,7 @@ function spanList(id: string, title: string, rows: Step[], note: string): HTMLEl
         h("tbody", null, rows.map((s) => {
           const trace = href("/traces/" + s.trace_id, { span: s.span_id });
           return linkRow(h("tr", { "data-trace": s.trace_id, "data-span": s.span_id },
-            h("td", { class: "nowrap", title: time(s.start_time) }, h("a", { href: trace, "data-link": true, tabindex: "-1" }, shortTime(s.start_time))),
+            h("td", { class: "nowrap", title: time(s.start_time) }, h("a", { href: trace, "data-link": true, tabindex: "-1" }, stackedTime(s.start_time))),
             h("td", null, h("span", { class: "trunc", title: s.name + " · " + s.service }, s.name)),
             h("td", null, statusBadge(s.status, s.error_type)),
             h("td", { class: "num" }, ms(s.duration_ms))), () => go(trace));
