@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -86,9 +87,14 @@ func monthOf(t time.Time) int64 {
 
 // roll starts the windows that have ended afresh.
 func (c *counter) roll(now time.Time) {
-	if m := minuteOf(now); c.Minute != m {
-		c.Minute, c.Requests, c.Tokens = m, 0, 0
+	m := minuteOf(now)
+	if c.Minute == m {
+		// the same minute: the same day and month (UTC windows are
+		// aligned on minutes)
+		c.Seen = now.Unix()
+		return
 	}
+	c.Minute, c.Requests, c.Tokens = m, 0, 0
 	if d := dayOf(now); c.Day != d {
 		c.Day, c.DayUSD = d, 0
 	}
@@ -111,7 +117,7 @@ type Limiter struct {
 	rules []Rule
 
 	mu    sync.Mutex
-	subj  map[string]*counter
+	subj  map[subject]*counter
 	dirty bool
 
 	stop chan struct{}
@@ -137,7 +143,7 @@ func New(opts Options) (*Limiter, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	l := &Limiter{opts: opts, rules: opts.Rules, subj: make(map[string]*counter)}
+	l := &Limiter{opts: opts, rules: opts.Rules, subj: make(map[subject]*counter)}
 	if opts.Path != "" {
 		if err := l.load(); err != nil {
 			return nil, err
@@ -164,9 +170,27 @@ func (l *Limiter) Close() error {
 }
 
 // Ticket is an admitted call: the subjects its tokens and spend count
-// against.
+// against (a key, a project, an end user: at most three).
 type Ticket struct {
-	ids []string
+	n   int
+	ids [3]subject
+}
+
+// subject names a key (by id), a project or an end user (of a project).
+type subject struct {
+	scope, project, name string
+}
+
+// String is the subject's id in the state file.
+func (s subject) String() string { return s.scope + "\x00" + s.project + "\x00" + s.name }
+
+func parseSubject(id string) (subject, bool) {
+	scope, rest, ok1 := strings.Cut(id, "\x00")
+	project, name, ok2 := strings.Cut(rest, "\x00")
+	if !ok1 || !ok2 || (scope != ScopeKey && scope != ScopeProject && scope != ScopeUser) {
+		return subject{}, false
+	}
+	return subject{scope, project, name}, true
 }
 
 // Refusal says which limit refused a call and when it resets.
@@ -197,9 +221,8 @@ func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // applied is one subject a call counts against, with the limits on it.
 type applied struct {
-	id          string
-	scope, name string
-	lim         Limits
+	id  subject
+	lim Limits
 }
 
 // Active reports whether any rule is configured (keys may still carry
@@ -210,22 +233,22 @@ func (l *Limiter) Active() bool { return len(l.rules) > 0 }
 // limits that apply to it.
 func (l *Limiter) subjects(c Caller, buf []applied) []applied {
 	out := buf[:0]
-	add := func(id, scope, name string, lim Limits) {
+	add := func(id subject, lim Limits) {
 		for i := range out {
 			if out[i].id == id {
 				out[i].lim = tightest(out[i].lim, lim)
 				return
 			}
 		}
-		out = append(out, applied{id: id, scope: scope, name: name, lim: lim})
+		out = append(out, applied{id: id, lim: lim})
 	}
 	if c.Key != "" && !c.KeyLimits.IsZero() {
-		add(ScopeKey+"\x00"+c.Key, ScopeKey, c.Key, c.KeyLimits)
+		add(subject{ScopeKey, c.Project, c.Key}, c.KeyLimits)
 	}
 	for _, r := range l.rules {
 		if r.User == "" {
 			if r.Project == "*" || r.Project == c.Project {
-				add(ScopeProject+"\x00"+c.Project, ScopeProject, c.Project, r.Limits)
+				add(subject{ScopeProject, c.Project, c.Project}, r.Limits)
 			}
 			continue
 		}
@@ -233,7 +256,7 @@ func (l *Limiter) subjects(c Caller, buf []applied) []applied {
 			continue
 		}
 		if r.Project == "" || r.Project == "*" || r.Project == c.Project {
-			add(ScopeUser+"\x00"+c.Project+"\x00"+c.User, ScopeUser, c.User, r.Limits)
+			add(subject{ScopeUser, c.Project, c.User}, r.Limits)
 		}
 	}
 	return out
@@ -263,7 +286,7 @@ func (l *Limiter) Admit(c Caller) (Ticket, *Refusal) {
 	if len(l.rules) == 0 && c.KeyLimits.IsZero() {
 		return Ticket{}, nil
 	}
-	var buf [4]applied
+	var buf [3]applied
 	subs := l.subjects(c, buf[:])
 	if len(subs) == 0 {
 		return Ticket{}, nil
@@ -271,19 +294,19 @@ func (l *Limiter) Admit(c Caller) (Ticket, *Refusal) {
 	now := l.opts.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	cs := make([]*counter, len(subs))
+	var cs [3]*counter
 	for i, s := range subs {
-		ct := l.counter(s, c.Project, now)
+		ct := l.counter(s, now)
 		cs[i] = ct
 		if r := refuse(ct, s, now); r != nil {
 			return Ticket{}, r
 		}
 	}
-	t := Ticket{ids: make([]string, len(subs))}
-	for i, ct := range cs {
-		ct.Requests++
-		ct.Limits = subs[i].lim
-		t.ids[i] = subs[i].id
+	t := Ticket{n: len(subs)}
+	for i, s := range subs {
+		cs[i].Requests++
+		cs[i].Limits = s.lim
+		t.ids[i] = s.id
 	}
 	l.dirty = true
 	return t, nil
@@ -291,13 +314,13 @@ func (l *Limiter) Admit(c Caller) (Ticket, *Refusal) {
 
 // counter returns a subject's counter, rolled to now, making it if need
 // be. l.mu is held.
-func (l *Limiter) counter(s applied, project string, now time.Time) *counter {
+func (l *Limiter) counter(s applied, now time.Time) *counter {
 	ct, ok := l.subj[s.id]
 	if !ok {
 		if len(l.subj) >= l.opts.MaxSubjects {
 			l.evict(now)
 		}
-		ct = &counter{Scope: s.scope, Project: project, Name: s.name, Limits: s.lim}
+		ct = &counter{Scope: s.id.scope, Project: s.id.project, Name: s.id.name, Limits: s.lim}
 		l.subj[s.id] = ct
 	}
 	ct.roll(now)
@@ -307,7 +330,7 @@ func (l *Limiter) counter(s applied, project string, now time.Time) *counter {
 // refuse reports the first of s's limits its counter has reached.
 func refuse(ct *counter, s applied, now time.Time) *Refusal {
 	r := func(limit string, mx, used float64, reset time.Time) *Refusal {
-		return &Refusal{Scope: s.scope, Name: s.name, Limit: limit, Max: mx, Used: used, Reset: reset}
+		return &Refusal{Scope: s.id.scope, Name: s.id.name, Limit: limit, Max: mx, Used: used, Reset: reset}
 	}
 	lim := s.lim
 	switch {
@@ -333,13 +356,13 @@ func nextMonth(t time.Time) time.Time {
 // Record counts a finished call's tokens and spend against the subjects
 // it was admitted for.
 func (l *Limiter) Record(t Ticket, tokens int64, usd float64) {
-	if len(t.ids) == 0 || (tokens <= 0 && usd <= 0) || math.IsNaN(usd) || math.IsInf(usd, 0) {
+	if t.n == 0 || (tokens <= 0 && usd <= 0) || math.IsNaN(usd) || math.IsInf(usd, 0) {
 		return
 	}
 	now := l.opts.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, id := range t.ids {
+	for _, id := range t.ids[:t.n] {
 		ct, ok := l.subj[id]
 		if !ok {
 			continue // forgotten meanwhile (MaxSubjects)
@@ -365,7 +388,7 @@ func (l *Limiter) evict(now time.Time) {
 		return
 	}
 	type seen struct {
-		id string
+		id subject
 		at int64
 	}
 	all := make([]seen, 0, len(l.subj))
@@ -468,10 +491,12 @@ func (l *Limiter) load() error {
 		return nil
 	}
 	now := l.opts.Now()
-	for id, ct := range st.Subjects {
-		if ct == nil || ct.idle(now) {
+	for key, ct := range st.Subjects {
+		id, ok := parseSubject(key)
+		if !ok || ct == nil || ct.idle(now) {
 			continue
 		}
+		ct.Scope, ct.Project, ct.Name = id.scope, id.project, id.name
 		if len(l.subj) >= l.opts.MaxSubjects {
 			break
 		}
@@ -509,7 +534,7 @@ func (l *Limiter) flush() error {
 	for id, ct := range l.subj {
 		if !ct.idle(now) {
 			c := *ct
-			st.Subjects[id] = &c
+			st.Subjects[id.String()] = &c
 		}
 	}
 	l.dirty = false

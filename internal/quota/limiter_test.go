@@ -120,7 +120,7 @@ func TestKeyLimits(t *testing.T) {
 		t.Fatalf("second call: %+v", r)
 	}
 	// A key without limits is not tracked.
-	if tk, r := l.Admit(Caller{Project: "p", Key: "k2"}); r != nil || len(tk.ids) != 0 {
+	if tk, r := l.Admit(Caller{Project: "p", Key: "k2"}); r != nil || tk.n != 0 {
 		t.Fatalf("key without limits: %+v %v", tk, r)
 	}
 	if u := l.Usage("p"); len(u) != 1 || u[0].Name != "k1" || u[0].UsedPercent != 100 {
