@@ -37,7 +37,9 @@ func BenchmarkLimits(b *testing.B) {
 					b.Fatal(err)
 				}
 				o.Limits = l
-				o.Cost = func(sp *genai.Span) (float64, bool) { return 1e-6 * float64(sp.Usage.InputTokens+sp.Usage.OutputTokens), true }
+				o.Cost = func(sp *genai.Span) (float64, bool) {
+					return 1e-6 * float64(sp.Usage.InputTokens+sp.Usage.OutputTokens), true
+				}
 				o.CallerFor = func(*http.Request) (quota.Caller, error) {
 					return quota.Caller{Project: "default", Key: "k1", KeyLimits: quota.Limits{RequestsPerMinute: 1 << 40}}, nil
 				}
