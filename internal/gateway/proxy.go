@@ -63,6 +63,8 @@ type call struct {
 	cacheHit    bool
 	contentType string // of a non-streamed answer
 
+	internal *Internal // set for a call genscope makes itself (Complete)
+
 	route    *route    // the route called, if any
 	attempts []attempt // a routed call's tries, the answering one last
 }
@@ -191,7 +193,9 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, op string) (*call, bool) {
 	c := &call{op: op, start: time.Now()}
 	c.project = tenancy.DefaultProject
-	if g.opts.ProjectFor != nil {
+	if in := internalCall(r); in != nil {
+		c.project, c.internal = in.Project, in
+	} else if g.opts.ProjectFor != nil {
 		p, err := g.opts.ProjectFor(r)
 		if err != nil {
 			writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", err.Error())
