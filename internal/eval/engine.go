@@ -401,7 +401,7 @@ func (e *Engine) Observe(b *store.Batch) {
 		if _, judge := sp.Attributes[AttrEvaluator]; judge {
 			continue
 		}
-		project := cmp.Or(sp.Project, e.opts.DefaultProject)
+		project := sp.Project
 		for _, c := range *act {
 			if !c.matches(sp, project) || (c.Sample < 1 && rand.Float64() >= c.Sample) {
 				continue

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -111,7 +112,7 @@ func (e *Engine) evaluate(ctx context.Context, j job) (Result, int, error) {
 	if err != nil {
 		return Result{}, n1, err
 	}
-	field := ev.Field
+	field := cmp.Or(ev.Field, FieldOutput)
 	if ev.Type == TypeLLMJudge {
 		field = FieldOutput
 	}
