@@ -44,8 +44,8 @@ type Evaluator struct {
 	Name    string  `json:"name" yaml:"name"`
 	Project string  `json:"project" yaml:"project"` // "" is the default project
 	Type    string  `json:"type" yaml:"type"`
-	Enabled bool    `json:"enabled" yaml:"enabled"`
-	Sample  float64 `json:"sample" yaml:"sample"` // share of matching calls evaluated, (0, 1]
+	Enabled bool    `json:"enabled" yaml:"-"` // YAML: config.Evaluator (default true)
+	Sample  float64 `json:"sample" yaml:"-"`  // share of matching calls evaluated, (0, 1]; YAML: config.Evaluator (default 1)
 	Filters Filters `json:"filters" yaml:"filters"`
 	// Field is the text rule-based types read: output (default), input
 	// or system.
