@@ -122,7 +122,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	a.rec, err = recorder.New(a.st, recorder.Options{
 		Labels:        labels,
 		MaxQueueItems: cfg.Recorder.MaxQueueItems,
-		MaxQueueBytes: cfg.Recorder.MaxQueueBytes,
+		MaxQueueBytes: int64(cfg.Recorder.MaxQueueBytes),
 		MaxBatchItems: cfg.Recorder.MaxBatchItems,
 		MaxQueueDelay: cfg.Recorder.MaxQueueDelay.D(),
 		WriteTimeout:  cfg.Recorder.WriteTimeout.D(),
@@ -154,13 +154,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		a.gw, err = gateway.New(a.proc, gateway.Options{
 			CacheDir:       cacheDir,
 			CacheTTL:       cfg.Gateway.Cache.TTL.D(),
-			CacheMaxBytes:  cfg.Gateway.Cache.MaxBytes,
+			CacheMaxBytes:  int64(cfg.Gateway.Cache.MaxBytes),
 			Deployments:    cfg.Gateway.AllDeployments(),
 			Routes:         cfg.Gateway.Routes,
 			Capture:        cfg.Gateway.Capture,
 			Redact:         cfg.Gateway.RedactPatterns,
-			MaxBodyBytes:   cfg.Gateway.MaxBodyBytes,
-			MaxRecordBytes: cfg.Gateway.MaxRecordBytes,
+			MaxBodyBytes:   int64(cfg.Gateway.MaxBodyBytes),
+			MaxRecordBytes: int64(cfg.Gateway.MaxRecordBytes),
 			Service:        cfg.Gateway.Service,
 			CallerFor:      a.trust.gatewayCaller(),
 			Limits:         a.limits,
@@ -210,12 +210,12 @@ func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) 
 	// One bound on request bytes in flight, shared by every receiver.
 	// A request the recorder's full queue would refuse after decoding is
 	// refused before it is read.
-	gate := httpbody.NewGateBefore(cfg.Ingest.MaxInflightBytes, a.rec.Full)
+	gate := httpbody.NewGateBefore(int64(cfg.Ingest.MaxInflightBytes), a.rec.Full)
 	if err := a.reg.Register(gate); err != nil {
 		return nil, nil, err
 	}
 	opts := otlp.Options{
-		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
+		MaxBodyBytes:   int64(cfg.Ingest.MaxBodyBytes),
 		RetryAfter:     cfg.Ingest.RetryAfter.D(),
 		ProjectFor:     a.trust.ingestProject(),
 		GRPCProjectFor: a.trust.grpcProject(),
@@ -243,7 +243,7 @@ func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) 
 	}
 
 	ai, err := appinsights.New(a.proc, appinsights.Options{
-		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
+		MaxBodyBytes: int64(cfg.Ingest.MaxBodyBytes),
 		RetryAfter:   cfg.Ingest.RetryAfter.D(),
 		ProjectFor:   a.trust.ikeyProject(),
 		Gate:         gate,
