@@ -159,6 +159,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 			Routes:         cfg.Gateway.Routes,
 			Capture:        cfg.Gateway.Capture,
 			Redact:         cfg.Gateway.RedactPatterns,
+			RedactUpstream: cfg.Gateway.RedactUpstream,
 			MaxBodyBytes:   int64(cfg.Gateway.MaxBodyBytes),
 			MaxRecordBytes: int64(cfg.Gateway.MaxRecordBytes),
 			Service:        cfg.Gateway.Service,

@@ -36,6 +36,11 @@ type Config struct {
 	// RedactPatterns are regular expressions (Go syntax) masked in content
 	// besides the built-in ones, when capture is redacted.
 	RedactPatterns []string `yaml:"redact_patterns"`
+	// RedactUpstream masks personal data (the built-in redaction patterns
+	// and RedactPatterns) in a request's messages, input or prompt before
+	// it goes upstream; the call is recorded with
+	// genscope.gateway.redacted_upstream when anything was masked.
+	RedactUpstream bool `yaml:"redact_upstream"`
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes bytesize.Size `yaml:"max_body_bytes"`
 	// MaxRecordBytes bounds how much of a response is kept for recording;

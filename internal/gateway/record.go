@@ -151,6 +151,9 @@ func (g *Gateway) spanHead(c *call) genai.Span {
 	if c.op == opEmbeddings {
 		sp.Operation = "embeddings"
 	}
+	if c.redactedUpstream {
+		sp.Attributes[RedactedUpstreamAttribute] = true
+	}
 	switch {
 	case c.cacheHit:
 		sp.Attributes[CacheAttribute] = "hit"
