@@ -78,6 +78,8 @@ func TestBadFiles(t *testing.T) {
 			"action_groups[1].id: \"g\" is defined twice", "action_groups[1].receivers: at least one",
 			"alerts[0].name: required", "alerts[0].signal:", "alerts[0].operator:", "alerts[0].window:",
 			"alerts[0].action_groups[0]: no action group", "alerts[1].id: \"r\" is defined twice", "alerts[1].frequency:"},
+		"evaluators.bad.yaml": {"evaluators[0].must_match:", `evaluators[1].id: "a" is defined twice`, `evaluators[1].name: "a" is defined twice`,
+			`evaluators[1].type: "vibes"`, "evaluators[2].template:", "evaluators[2].sample:", `evaluators[2].deployment: "nowhere" is not a gateway deployment`},
 		"many-problems.bad.yaml": {"listen:", "log_level:", "ingest.max_body_bytes:", "ingest.max_inflight_bytes:", "store.driver:",
 			"pricing[0].model: required", "pricing[0].effective:"},
 	}
@@ -229,5 +231,23 @@ func TestSizes(t *testing.T) {
 		if _, err := Parse([]byte(bad), lookup); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", bad, err, want)
 		}
+	}
+}
+
+func TestEvaluatorsFile(t *testing.T) {
+	raw, _ := os.ReadFile("testdata/evaluators.good.yaml")
+	c, err := Parse(raw, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e0, e1, e2 := c.Evaluators[0].ToEvaluator(), c.Evaluators[1].ToEvaluator(), c.Evaluators[2].ToEvaluator()
+	if e0.Name != "no-apology" || e0.MustNotMatch != "(?i)sorry" || !e0.Enabled || e0.Sample != 1 {
+		t.Errorf("evaluator 0 %+v", e0)
+	}
+	if e1.Type != "llm_judge" || e1.Sample != 0.2 || e1.MaxPerMinute != 30 || e1.Filters.Model != "gpt-4o" || !e1.Enabled {
+		t.Errorf("evaluator 1 %+v", e1)
+	}
+	if e2.Enabled || e2.Sample != 1 || e2.Filters.Service != "trip-planner" {
+		t.Errorf("evaluator 2 %+v", e2)
 	}
 }

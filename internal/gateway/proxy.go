@@ -63,6 +63,8 @@ type call struct {
 	cacheHit    bool
 	contentType string // of a non-streamed answer
 
+	internal *Internal // set for a call genscope makes itself (Complete)
+
 	route    *route    // the route called, if any
 	attempts []attempt // a routed call's tries, the answering one last
 
@@ -206,10 +208,17 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 // (continued from traceparent or new) and the session and user headers.
 func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, op string) (*call, bool) {
 	c := &call{op: op, start: time.Now()}
-	who, err := g.caller(r)
-	if err != nil {
-		writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", err.Error())
-		return nil, false
+	var who quota.Caller
+	if in := internalCall(r); in != nil {
+		// A call genscope makes itself (an evaluator's judge) counts
+		// against its project's limits and budgets like any other.
+		c.internal, who = in, quota.Caller{Project: in.Project}
+	} else {
+		var err error
+		if who, err = g.caller(r); err != nil {
+			writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", err.Error())
+			return nil, false
+		}
 	}
 	c.project, c.who = who.Project, who
 	c.traceID, c.parentID = parseTraceparent(r.Header.Get("traceparent"))
