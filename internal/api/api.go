@@ -243,12 +243,17 @@ func (a *API) overview(r request) (any, error) {
 		mo := store.OverviewOfMetrics(tot)
 		fromMetrics = &mo
 	}
+	saved, err := a.cacheSavings(r, f)
+	if err != nil {
+		return nil, err
+	}
 	return struct {
 		From time.Time `json:"from"`
 		To   time.Time `json:"to"`
 		store.Overview
+		Cache       CacheSavings          `json:"cache"`
 		FromMetrics *store.MetricOverview `json:"from_metrics,omitempty"`
-	}{f.From, f.To, ov, fromMetrics}, nil
+	}{f.From, f.To, ov, saved, fromMetrics}, nil
 }
 
 func (a *API) timeseries(r request) (any, error) {
