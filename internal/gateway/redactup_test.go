@@ -1,11 +1,14 @@
 package gateway
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/genscope/genscope/internal/redact"
 )
 
 // TestRedactUpstream: with redact_upstream, personal data in the
@@ -76,4 +79,33 @@ func TestRedactUpstream(t *testing.T) {
 	if !strings.Contains(sent, `"content":"me: [EMAIL]"`) || !strings.Contains(sent, `"include_usage":true`) {
 		t.Errorf("streamed: %s", sent)
 	}
+}
+
+// FuzzRedactRequest: a valid request stays valid JSON with the same
+// members, and nothing panics on any input.
+func FuzzRedactRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"gpt-4o","messages":[{"role":"user","content":"mail a@b.co or call +1 415 555 0100"}]}`,
+		`{"input":["x@y.org", 3, null, {"k":"4111 1111 1111 1111"}],"prompt":"<&>"}`, `{"messages":"\u00e9 a@b.co"}`, `{}`,
+	} {
+		f.Add([]byte(s))
+	}
+	r, err := redact.New(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	g := &Gateway{redact: r}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ms, err := topLevel(b)
+		if err != nil || !json.Valid(b) {
+			return
+		}
+		out, nms, _, err := g.redactRequest(b, ms)
+		if err != nil {
+			return // a content member the decoder refuses: a 400
+		}
+		if !json.Valid(out) || len(nms) != len(ms) {
+			t.Fatalf("%s became %s", b, out)
+		}
+	})
 }
