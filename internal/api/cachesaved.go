@@ -20,8 +20,14 @@ type CacheSavings struct {
 	SavedIsEstimate bool    `json:"saved_is_estimate"`
 }
 
-// cacheSavings sums the cache hits in f by model and prices them.
+// cacheSavings sums the cache hits in f by model and prices them: only
+// the gateway's calls (its service) are looked at, none when no gateway
+// is configured.
 func (a *API) cacheSavings(r request, f store.Filter) (CacheSavings, error) {
+	if a.cacheService == "" || (f.Service != "" && f.Service != a.cacheService) {
+		return CacheSavings{SavedIsEstimate: true}, nil
+	}
+	f.Service = a.cacheService
 	f.Attrs = append(append([]store.AttrFilter(nil), f.Attrs...), store.AttrFilter{Key: pricing.CacheHitAttribute, Op: store.AttrEquals, Value: "hit"})
 	rows, err := a.st.Breakdown(r.ctx, store.BreakdownQuery{Filter: f, By: store.DimModel, Limit: 1000})
 	if err != nil {

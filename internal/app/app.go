@@ -39,6 +39,16 @@ import (
 	"github.com/genscope/genscope/internal/web"
 )
 
+// cacheService is the service of the gateway's calls when a gateway with
+// a response cache is configured (on this node or another sharing the
+// store), for the overview's cache savings; "" otherwise.
+func cacheService(cfg config.Config) string {
+	if !cfg.Gateway.Enabled || !cfg.Gateway.Cache.Enabled {
+		return ""
+	}
+	return cfg.Gateway.Service
+}
+
 // LimitsFile is the file in the data directory that keeps the gateway's
 // usage against its rate limits and budgets across restarts.
 const LimitsFile = "gateway-limits.json"
@@ -182,7 +192,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		}
 		api.New(a.st, prices, log, api.Options{GRPCListen: cfg.GRPCListen, Deployments: deployments,
 			ProjectFor: a.trust.apiProject(), Content: a.trust.apiContent(), MetadataOnly: a.trust.apiMetadataOnly(), KeysRequired: cfg.Auth.Enabled, GatewayService: gwService,
-			ScoreAccess: a.trust.scoreAccess(), Limits: limits}).Register(mux)
+			ScoreAccess: a.trust.scoreAccess(), Limits: limits, CacheService: cacheService(cfg)}).Register(mux)
 		a.trust.register(mux)
 		web.New(web.Options{Log: log}).Register(mux)
 	}
