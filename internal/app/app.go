@@ -39,6 +39,16 @@ import (
 	"github.com/genscope/genscope/internal/web"
 )
 
+// cacheService is the service of the gateway's calls when a gateway with
+// a response cache is configured (on this node or another sharing the
+// store), for the overview's cache savings; "" otherwise.
+func cacheService(cfg config.Config) string {
+	if !cfg.Gateway.Enabled || !cfg.Gateway.Cache.Enabled {
+		return ""
+	}
+	return cfg.Gateway.Service
+}
+
 // LimitsFile is the file in the data directory that keeps the gateway's
 // usage against its rate limits and budgets across restarts.
 const LimitsFile = "gateway-limits.json"
@@ -122,7 +132,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	a.rec, err = recorder.New(a.st, recorder.Options{
 		Labels:        labels,
 		MaxQueueItems: cfg.Recorder.MaxQueueItems,
-		MaxQueueBytes: cfg.Recorder.MaxQueueBytes,
+		MaxQueueBytes: int64(cfg.Recorder.MaxQueueBytes),
 		MaxBatchItems: cfg.Recorder.MaxBatchItems,
 		MaxQueueDelay: cfg.Recorder.MaxQueueDelay.D(),
 		WriteTimeout:  cfg.Recorder.WriteTimeout.D(),
@@ -154,13 +164,14 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		a.gw, err = gateway.New(a.proc, gateway.Options{
 			CacheDir:       cacheDir,
 			CacheTTL:       cfg.Gateway.Cache.TTL.D(),
-			CacheMaxBytes:  cfg.Gateway.Cache.MaxBytes,
+			CacheMaxBytes:  int64(cfg.Gateway.Cache.MaxBytes),
 			Deployments:    cfg.Gateway.AllDeployments(),
 			Routes:         cfg.Gateway.Routes,
 			Capture:        cfg.Gateway.Capture,
 			Redact:         cfg.Gateway.RedactPatterns,
-			MaxBodyBytes:   cfg.Gateway.MaxBodyBytes,
-			MaxRecordBytes: cfg.Gateway.MaxRecordBytes,
+			RedactUpstream: cfg.Gateway.RedactUpstream,
+			MaxBodyBytes:   int64(cfg.Gateway.MaxBodyBytes),
+			MaxRecordBytes: int64(cfg.Gateway.MaxRecordBytes),
 			Service:        cfg.Gateway.Service,
 			CallerFor:      a.trust.gatewayCaller(),
 			Limits:         a.limits,
@@ -181,7 +192,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		}
 		api.New(a.st, prices, log, api.Options{GRPCListen: cfg.GRPCListen, Deployments: deployments,
 			ProjectFor: a.trust.apiProject(), Content: a.trust.apiContent(), MetadataOnly: a.trust.apiMetadataOnly(), KeysRequired: cfg.Auth.Enabled, GatewayService: gwService,
-			ScoreAccess: a.trust.scoreAccess(), Limits: limits}).Register(mux)
+			ScoreAccess: a.trust.scoreAccess(), Limits: limits, CacheService: cacheService(cfg)}).Register(mux)
 		a.trust.register(mux)
 		web.New(web.Options{Log: log}).Register(mux)
 	}
@@ -210,12 +221,12 @@ func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) 
 	// One bound on request bytes in flight, shared by every receiver.
 	// A request the recorder's full queue would refuse after decoding is
 	// refused before it is read.
-	gate := httpbody.NewGateBefore(cfg.Ingest.MaxInflightBytes, a.rec.Full)
+	gate := httpbody.NewGateBefore(int64(cfg.Ingest.MaxInflightBytes), a.rec.Full)
 	if err := a.reg.Register(gate); err != nil {
 		return nil, nil, err
 	}
 	opts := otlp.Options{
-		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
+		MaxBodyBytes:   int64(cfg.Ingest.MaxBodyBytes),
 		RetryAfter:     cfg.Ingest.RetryAfter.D(),
 		ProjectFor:     a.trust.ingestProject(),
 		GRPCProjectFor: a.trust.grpcProject(),
@@ -243,7 +254,7 @@ func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) 
 	}
 
 	ai, err := appinsights.New(a.proc, appinsights.Options{
-		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
+		MaxBodyBytes: int64(cfg.Ingest.MaxBodyBytes),
 		RetryAfter:   cfg.Ingest.RetryAfter.D(),
 		ProjectFor:   a.trust.ikeyProject(),
 		Gate:         gate,

@@ -213,6 +213,27 @@ func TestGatewayFile(t *testing.T) {
 	}
 }
 
+// TestSizes: byte sizes read as numbers or with units; a bad one is an
+// error naming its line.
+func TestSizes(t *testing.T) {
+	c, err := Parse([]byte("ingest:\n  max_body_bytes: 256MB\n  max_inflight_bytes: 1GiB\ngateway:\n  cache: {max_bytes: 268435456}\n"), lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Ingest.MaxBodyBytes != 256_000_000 || c.Ingest.MaxInflightBytes != 1<<30 || c.Gateway.Cache.MaxBytes != 256<<20 {
+		t.Errorf("sizes %d %d %d", c.Ingest.MaxBodyBytes, c.Ingest.MaxInflightBytes, c.Gateway.Cache.MaxBytes)
+	}
+	for bad, want := range map[string]string{
+		"gateway:\n  cache: {max_bytes: 2 bananas}\n": `line 2: "2 bananas" is not a size`,
+		"recorder:\n  max_queue_bytes: 1.5\n":         `line 2: "1.5" is not a whole number of bytes`,
+		"gateway:\n  max_body_bytes: [1]\n":           "line 2: a size is a number of bytes",
+	} {
+		if _, err := Parse([]byte(bad), lookup); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", bad, err, want)
+		}
+	}
+}
+
 func TestEvaluatorsFile(t *testing.T) {
 	raw, _ := os.ReadFile("testdata/evaluators.good.yaml")
 	c, err := Parse(raw, lookup)
