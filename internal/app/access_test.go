@@ -9,6 +9,29 @@ import (
 	"github.com/genscope/genscope/internal/config"
 )
 
+// routesAdmin is the admin token of withReadKey's app.
+const routesAdmin = "admin-token-routes-0123456789"
+
+// withReadKey starts an app with auth on, projects "mine" and "other",
+// and a read key (with content) of "mine".
+func withReadKey(t *testing.T) (*App, *th, struct{ Key string }) {
+	t.Helper()
+	a := startAppWith(t, t.TempDir(), func(c *config.Config) {
+		c.Auth = config.Auth{Enabled: true, AdminToken: config.Secret(routesAdmin), SessionTTL: config.Duration(time.Hour)}
+	})
+	h := &th{t: t, a: a}
+	for _, n := range []string{"mine", "other"} {
+		if code := h.json("POST", "/api/v1/projects", routesAdmin, map[string]string{"name": n}, nil); code != 201 {
+			t.Fatalf("create project %s: %d", n, code)
+		}
+	}
+	var k struct{ Key string }
+	if code := h.json("POST", "/api/v1/projects/mine/keys", routesAdmin, map[string]any{"scope": "read", "content": true}, &k); code != 201 {
+		t.Fatalf("create read key: %d", code)
+	}
+	return a, h, k
+}
+
 // TestAlertRoutesDenyReadKey walks every route the alert engine and the
 // notifier register (their own lists, so a route added later is walked
 // too) with a read key of project "mine": whatever changes something is
@@ -16,22 +39,8 @@ import (
 // the action group, the notification log. A route whose handler forgets
 // to check the caller fails here.
 func TestAlertRoutesDenyReadKey(t *testing.T) {
-	const admin = "admin-token-routes-0123456789"
-	a := startAppWith(t, t.TempDir(), func(c *config.Config) {
-		c.Auth = config.Auth{Enabled: true, AdminToken: config.Secret(admin), SessionTTL: config.Duration(time.Hour)}
-	})
-	h := &th{t: t, a: a}
-	for _, n := range []string{"mine", "other"} {
-		if code := h.json("POST", "/api/v1/projects", admin, map[string]string{"name": n}, nil); code != 201 {
-			t.Fatalf("create project %s: %d", n, code)
-		}
-	}
-	var k struct {
-		Key string `json:"key"`
-	}
-	if code := h.json("POST", "/api/v1/projects/mine/keys", admin, map[string]any{"scope": "read", "content": true}, &k); code != 201 {
-		t.Fatalf("create read key: %d", code)
-	}
+	a, h, k := withReadKey(t)
+	const admin = routesAdmin
 	rule := func(project, name string) map[string]any {
 		return map[string]any{"name": name, "signal": "calls", "aggregation": "total", "operator": ">", "threshold": 1000,
 			"window": "5m", "frequency": "1m", "filters": map[string]any{"project": project}}
@@ -108,22 +117,8 @@ func TestAlertRoutesDenyReadKey(t *testing.T) {
 // refused, even to its own project's evaluator, and reads show nothing
 // of project "other".
 func TestEvaluatorRoutesDenyReadKey(t *testing.T) {
-	const admin = "admin-token-routes-0123456789"
-	a := startAppWith(t, t.TempDir(), func(c *config.Config) {
-		c.Auth = config.Auth{Enabled: true, AdminToken: config.Secret(admin), SessionTTL: config.Duration(time.Hour)}
-	})
-	h := &th{t: t, a: a}
-	for _, n := range []string{"mine", "other"} {
-		if code := h.json("POST", "/api/v1/projects", admin, map[string]string{"name": n}, nil); code != 201 {
-			t.Fatalf("create project %s: %d", n, code)
-		}
-	}
-	var k struct {
-		Key string `json:"key"`
-	}
-	if code := h.json("POST", "/api/v1/projects/mine/keys", admin, map[string]any{"scope": "read", "content": true}, &k); code != 201 {
-		t.Fatalf("create read key: %d", code)
-	}
+	a, h, k := withReadKey(t)
+	const admin = routesAdmin
 	evaluator := func(project, name string) map[string]any {
 		return map[string]any{"name": name, "project": project, "type": "regex", "must_not_match": "(?i)sorry"}
 	}
