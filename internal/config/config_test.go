@@ -70,7 +70,8 @@ func TestBadFiles(t *testing.T) {
 			"gateway.deployments[7].base_url: forbidden target: 64:ff9b::a9fe:a9fe is link-local",
 			"gateway.deployments[8].base_url: forbidden target: 2002:a9fe:a9fe::1 is link-local",
 			`gateway.routes[0].targets[0].deployment: no deployment or route is named "nowhere"`, "gateway.routes[1].targets: none",
-			"gateway.routes: cycle: c1 → c2 → c1", "gateway.cache.max_bytes: must not be negative"},
+			"gateway.routes: cycle: c1 → c2 → c1", "gateway.cache.max_bytes: must not be negative",
+			"gateway.limits[0].project or user: required", "gateway.limits[1].usd_per_day: must be a finite number, not negative"},
 		"alerts.bad.yaml": {"notify.attempts:", "notify.smtp.tls:", "notify.smtp: username and password",
 			"action_groups[0].name: required", "action_groups[0].receivers[0].url: required", "action_groups[0].receivers[1].type:",
 			"action_groups[0].receivers[2].to[0]:", "action_groups[0].receivers[2]: email needs notify.smtp.host",
@@ -198,6 +199,10 @@ func TestGatewayFile(t *testing.T) {
 	}
 	if len(g.Routes) != 2 || g.Routes[0].Retries != 2 || *g.Routes[1].Targets[0].Weight != 3 || g.Routes[0].Cooldown.D() != 30*time.Second {
 		t.Errorf("routes %+v", g.Routes)
+	}
+	if len(g.Limits) != 2 || g.Limits[0].Project != "default" || g.Limits[0].USDPerDay != 50 || g.Limits[0].TokensPerMinute != 200000 ||
+		g.Limits[1].User != "*" || g.Limits[1].RequestsPerMinute != 30 {
+		t.Errorf("limits %+v", g.Limits)
 	}
 	d := g.Deployments[1].WithDefaults()
 	if d.BaseURL != "https://api.openai.com/v1" || d.Provider != "openai" || d.Model != "gpt-4o-mini" || d.Timeout.D() != 2*time.Minute {
