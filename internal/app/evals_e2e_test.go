@@ -82,8 +82,12 @@ func TestEvaluatorsEndToEnd(t *testing.T) {
 	if doJSON(t, a, "GET", "/api/v1/evaluators", "", &list); len(list.Evaluators) != 2 || !list.Evaluators[0].ReadOnly || list.Evaluators[1].ID != "helpfulness" {
 		t.Fatalf("evaluators %+v", list)
 	}
+	// A run is recorded just after its score is written.
 	var runs struct{ Runs []eval.Run }
-	if doJSON(t, a, "GET", "/api/v1/evaluators/helpfulness/runs", "", &runs); len(runs.Runs) != 1 || runs.Runs[0].Status != eval.StatusOK || runs.Runs[0].TraceID != traceID {
+	for deadline := time.Now().Add(10 * time.Second); len(runs.Runs) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		doJSON(t, a, "GET", "/api/v1/evaluators/helpfulness/runs", "", &runs)
+	}
+	if len(runs.Runs) != 1 || runs.Runs[0].Status != eval.StatusOK || runs.Runs[0].TraceID != traceID {
 		t.Errorf("judge runs %+v", runs)
 	}
 	if code := doJSON(t, a, "PUT", "/api/v1/evaluators/no-apology", `{"name":"no-apology","type":"refusal"}`, nil); code != http.StatusConflict {
