@@ -104,3 +104,43 @@ func TestEvaluatorsEndToEnd(t *testing.T) {
 		t.Errorf("delete: %d", code)
 	}
 }
+
+// TestSharedEvaluators runs two nodes on one ClickHouse database: an
+// evaluator made through node A's API (api only) reaches node B
+// (ingest) within the reload interval, and B scores the calls it
+// ingests; A shows the scores and B's runs.
+func TestSharedEvaluators(t *testing.T) {
+	ch := sharedClickHouse(t, false)
+	a := runNode(t, nodeConfig(t, ch[0], "api"), hooks{})
+	b := runNode(t, nodeConfig(t, ch[1], "ingest"), hooks{})
+	base := "http://" + a.HTTPAddr()
+	var ev eval.Evaluator
+	if code := call(t, "POST", base+"/api/v1/evaluators", map[string]any{"name": "answers", "type": "regex", "must_match": "^model answers"}, &ev); code != 201 {
+		t.Fatalf("create on A: %d", code)
+	}
+	eventually(t, 10*time.Second, "B loading A's evaluator", func() bool {
+		_, err := b.Evaluators().Evaluator(ev.ID)
+		return err == nil
+	})
+	hb := &th{t: t, a: b}
+	if code, body := hb.do("POST", "/v1/traces", "", pb, otlpBody(t, genaiTraces(77, time.Now().Add(-time.Minute), "in ClickHouse"))); code != 200 {
+		t.Fatalf("ingest through B: %d %s", code, body)
+	}
+	traceID := "4d0102030405060708090a0b0c0d0e4d"
+	var got struct{ Scores []scoreRow }
+	eventually(t, 30*time.Second, "the evaluator's score, through A", func() bool {
+		call(t, "GET", base+"/api/v1/scores?trace_id="+traceID, nil, &got)
+		return len(got.Scores) == 1
+	})
+	if s := got.Scores[0]; s.Source != "evaluator:answers" || s.Label != "pass" || s.SpanID != "4d01020304050607" {
+		t.Errorf("score %+v", s)
+	}
+	var runs struct{ Runs []eval.Run }
+	eventually(t, 10*time.Second, "B's run, through A", func() bool {
+		call(t, "GET", base+"/api/v1/evaluators/"+ev.ID+"/runs", nil, &runs)
+		return len(runs.Runs) == 1
+	})
+	if r := runs.Runs[0]; r.Status != eval.StatusOK || r.TraceID != traceID {
+		t.Errorf("run %+v", r)
+	}
+}
