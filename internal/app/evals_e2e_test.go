@@ -41,6 +41,8 @@ func TestEvaluatorsEndToEnd(t *testing.T) {
 			{Evaluator: eval.Evaluator{Name: "no-apology", Type: eval.TypeRegex, MustNotMatch: `(?i)\bsorry\b`}},
 			{Evaluator: eval.Evaluator{Name: "helpfulness", Type: eval.TypeLLMJudge, Deployment: "judge", Labels: []string{"helpful", "unhelpful"},
 				Template: "Question: {{input}}\nAnswer: {{output}}\nRate the answer from 0 to 1.", Filters: eval.Filters{Model: "gpt-4o"}}},
+			{Evaluator: eval.Evaluator{Name: "sim-judged", Type: eval.TypeLLMJudge, Deployment: "gpt-4o-mini", Filters: eval.Filters{Model: "gpt-4o"},
+				Template: "Question: {{input}}\nAnswer: {{output}}\nReply with score: <0 to 1> and explanation: <why>."}},
 		}
 	})
 	req, _ := http.NewRequest(http.MethodPost, "http://"+a.HTTPAddr()+"/v1/chat/completions",
@@ -62,7 +64,7 @@ func TestEvaluatorsEndToEnd(t *testing.T) {
 	for {
 		got.Scores = nil
 		doJSON(t, a, "GET", "/api/v1/scores?trace_id="+traceID, "", &got)
-		if len(got.Scores) >= 2 || time.Now().After(deadline) {
+		if len(got.Scores) >= 3 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -78,8 +80,12 @@ func TestEvaluatorsEndToEnd(t *testing.T) {
 		t.Errorf("judge score %+v (all: %+v)", s, got.Scores)
 	}
 
+	// The simulated deployment is a deterministic judge.
+	if s := by["evaluator:sim-judged"]; s.Value == nil || *s.Value < 0.5 || *s.Value > 1 || !strings.HasPrefix(s.Comment, "simulated judge") {
+		t.Errorf("simulated judge's score %+v", s)
+	}
 	var list struct{ Evaluators []eval.Evaluator }
-	if doJSON(t, a, "GET", "/api/v1/evaluators", "", &list); len(list.Evaluators) != 2 || !list.Evaluators[0].ReadOnly || list.Evaluators[1].ID != "helpfulness" {
+	if doJSON(t, a, "GET", "/api/v1/evaluators", "", &list); len(list.Evaluators) != 3 || !list.Evaluators[0].ReadOnly || list.Evaluators[1].ID != "helpfulness" {
 		t.Fatalf("evaluators %+v", list)
 	}
 	// A run is recorded just after its score is written.
