@@ -23,6 +23,7 @@ import (
 
 	"github.com/genscope/genscope/internal/api"
 	"github.com/genscope/genscope/internal/config"
+	"github.com/genscope/genscope/internal/eval"
 	"github.com/genscope/genscope/internal/gateway"
 	"github.com/genscope/genscope/internal/ingest/appinsights"
 	"github.com/genscope/genscope/internal/ingest/httpbody"
@@ -74,10 +75,11 @@ type App struct {
 
 	httpLn, grpcLn net.Listener
 	ready          atomic.Bool
-	alerting       *alerting     // nil when the store keeps no alert state, or the node runs neither api nor alerts
-	trust          *trust        // projects, keys, users; privacy; retention (trust.go)
-	scores         *score.Writer // stores OTLP evaluation results; nil when ingest is off or the store keeps no scores
-	sync           *stateSync    // rereads shared state; nil unless the store is shared (statesync.go)
+	alerting       *alerting                   // nil when the store keeps no alert state, or the node runs neither api nor alerts
+	trust          *trust                      // projects, keys, users; privacy; retention (trust.go)
+	scores         *score.Writer               // stores OTLP evaluation results; nil when ingest is off or the store keeps no scores
+	evals          atomic.Pointer[eval.Engine] // online evaluators; nil when the store keeps no state or scores
+	sync           *stateSync                  // rereads shared state; nil unless the store is shared (statesync.go)
 	hooks          hooks
 }
 
@@ -136,6 +138,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		MaxBatchItems: cfg.Recorder.MaxBatchItems,
 		MaxQueueDelay: cfg.Recorder.MaxQueueDelay.D(),
 		WriteTimeout:  cfg.Recorder.WriteTimeout.D(),
+		Written:       a.observe,
 	}, log, a.reg)
 	if err != nil {
 		return nil, err
@@ -199,6 +202,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	if a.alerting, err = a.newAlerting(ctx, mux); err != nil {
 		return nil, err
 	}
+	evals, err := a.newEvals(ctx, mux)
+	if err != nil {
+		return nil, err
+	}
+	a.evals.Store(evals)
 	a.sync = a.newStateSync()
 	if err := a.serveMisc(mux, outer); err != nil {
 		return nil, err
@@ -374,6 +382,9 @@ func (a *App) Run(ctx context.Context) error {
 	if a.scores != nil {
 		a.scores.Start()
 	}
+	if e := a.evals.Load(); e != nil && a.evaluates() {
+		e.Start()
+	}
 	a.ready.Store(true)
 	a.log.Info("genscope is serving", "http", scheme+"://"+a.HTTPAddr(), "grpc", a.GRPCAddr(), "data", a.cfg.Data,
 		"components", a.cfg.Components.String())
@@ -428,6 +439,9 @@ func (a *App) shutdown() error {
 	}
 	if err := a.rec.Close(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if e := a.evals.Load(); e != nil {
+		e.Stop() // after the recorder: the last batches may still be shown to it
 	}
 	if err := a.st.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))

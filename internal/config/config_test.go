@@ -251,3 +251,21 @@ func TestEvaluatorsFile(t *testing.T) {
 		t.Errorf("evaluator 2 %+v", e2)
 	}
 }
+
+// The README's evaluators example is a valid config file.
+func TestReadmeEvaluators(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(raw), "### Online evaluators")
+	_, block, _ := strings.Cut(rest, "```yaml\n")
+	block, _, _ = strings.Cut(block, "```")
+	c, err := Parse([]byte(block), lookup)
+	if err != nil {
+		t.Fatalf("README evaluators:\n%s\n%v", block, err)
+	}
+	if len(c.Evaluators) != 2 || c.Evaluators[1].ToEvaluator().Sample != 0.2 || !strings.Contains(c.Evaluators[1].Template, "\n") {
+		t.Errorf("README evaluators %+v", c.Evaluators)
+	}
+}
