@@ -283,7 +283,7 @@ export function autoInterval(spanMs: number): number {
 // answer, or an APIError with the server's message (a 400 names the field).
 // With a login session, the readable genscope_csrf cookie's token goes in
 // X-CSRF-Token (the double-submit pattern of internal/auth).
-export async function send<T = any>(method: "POST" | "PUT" | "DELETE", path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+export async function send<T = any>(method: "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const csrf = /(?:^|;\s*)genscope_csrf=([^;]+)/.exec(document.cookie);
