@@ -128,6 +128,33 @@ func TestBrowserScores(t *testing.T) {
 			}
 			do(t, ctx, chromedp.Click(chromedp.CSS(`#columns input[data-col=scores]`)), chromedp.Click(chromedp.CSS(`#columns summary`)))
 
+			// The filter bar's score filter: only the scored call is left,
+			// then none with a condition it does not meet.
+			if eval[int](t, ctx, `document.querySelectorAll("#spans tbody tr").length`) < 2 {
+				t.Fatal("too few calls to see a filter work")
+			}
+			scoreFilter := func(value string) {
+				t.Helper()
+				if !eval[bool](t, ctx, `document.getElementById("more-filters").open`) {
+					do(t, ctx, chromedp.Click(chromedp.CSS(`#more-filters > summary`)))
+				}
+				do(t, ctx, clearAndType("score-f-name", name), chromedp.Evaluate[chromedp.Void](`document.getElementById("score-f-op").value = ">"`), clearAndType("score-f-value", value),
+					chromedp.Click(chromedp.ID("score-f-add")))
+			}
+			scoreFilter("0.5")
+			waitFor(t, ctx, `location.search.includes("score=") && document.querySelector("main[data-loaded=true]") && document.querySelectorAll("#spans tbody tr").length === 1`)
+			if got := eval[string](t, ctx, `document.querySelector("#spans tbody tr").dataset.span`); got != call.SpanID {
+				t.Errorf("filtered by %s > 0.5: span %s, want %s", name, got, call.SpanID)
+			}
+			fits(t, ctx, "spans-score-filter", int(size.w))
+			audit(t, ctx, axe, "spans-score-filter@"+size.name)
+			do(t, ctx, chromedp.Click(chromedp.CSS(`#score-f-list button`)))
+			waitFor(t, ctx, `!location.search.includes("score=") && document.querySelector("main[data-loaded=true]")`)
+			scoreFilter("0.95")
+			waitFor(t, ctx, `location.search.includes("score=") && document.querySelector("main[data-loaded=true] [data-empty]")`)
+			do(t, ctx, chromedp.Navigate(base+"/spans?from=1h"))
+			waitLoaded(t, ctx)
+
 			// The Overview's quality card: the average and the pass rate.
 			do(t, ctx, chromedp.Navigate(base+"/?from=1h"))
 			waitLoaded(t, ctx)
