@@ -190,6 +190,51 @@ func TestBrowserScores(t *testing.T) {
 	if err != nil || code != 403 {
 		t.Errorf("a viewer without content scoring: status %v (%v), want 403", code, err)
 	}
+	// An administrator makes a quality alert in the rule form: the score
+	// signal with its name and the pass-rate aggregation offered; the
+	// rule it saves fires on the scores given above.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#user-menu summary`)), chromedp.Click(chromedp.ID("sign-out")))
+	waitFor(t, ctx, `document.getElementById("login")`)
+	do(t, ctx, chromedp.Navigate(base+"/alerts/rules/new?project=a"))
+	waitFor(t, ctx, `document.getElementById("login")`)
+	do(t, ctx, chromedp.Click(chromedp.ID("login-mode")), clearAndType("login-token", adminToken), chromedp.Click(chromedp.ID("login-submit")))
+	waitFor(t, ctx, `!document.getElementById("login") && document.querySelector("main[data-loaded]")`)
+	do(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/alerts/rules/new?project=a"))
+	waitLoaded(t, ctx)
+	if eval[bool](t, ctx, `!document.querySelector("[data-field=signal] #rule-score-name").closest(".ff").classList.contains("hidden")`) {
+		t.Error("the score name shows for a non-score signal")
+	}
+	do(t, ctx, setSelect("rule-signal", "score"), clearAndType("rule-score-name", "helpfulness-1440"), setSelect("rule-aggregation", "avg"),
+		setSelect("rule-operator", "<"), clearAndType("rule-threshold", "0.95"), setSelect("rule-window", "1h"), clearAndType("rule-name", "helpfulness low"))
+	if eval[bool](t, ctx, `document.querySelector("#rule-aggregation option[value=p95]").disabled !== true || document.querySelector("#rule-aggregation option[value=pass_rate]").disabled`) {
+		t.Error("the aggregations offered for a score signal")
+	}
+	fits(t, ctx, "rule-form-score", 390)
+	audit(t, ctx, axe, "rule-form-score@390")
+	do(t, ctx, chromedp.Click(chromedp.ID("save-rule")))
+	waitFor(t, ctx, `!location.pathname.endsWith("/new")`)
+	var rules struct {
+		Rules []struct{ ID, Name, Signal, Aggregation string } `json:"rules"`
+	}
+	authJSON(t, "GET", api+"alert-rules", adminToken, nil, 200, &rules)
+	var ruleID string
+	for _, r := range rules.Rules {
+		if r.Name == "helpfulness low" && r.Signal == "score.helpfulness-1440" && r.Aggregation == "avg" {
+			ruleID = r.ID
+		}
+	}
+	if ruleID == "" {
+		t.Fatalf("the rule made in the form: %+v", rules.Rules)
+	}
+	var res struct {
+		State string
+		Value *float64
+	}
+	authJSON(t, "POST", api+"alert-rules/"+ruleID+"/evaluate", adminToken, nil, 200, &res)
+	if res.State != "fired" || res.Value == nil || *res.Value != 0.9 {
+		t.Errorf("the quality rule's evaluation: %+v", res)
+	}
+
 	for _, p := range problems() {
 		// Chromium logs every 4xx answer to fetch: the status asked
 		// before anyone is signed in (401), and the refused score (403).
