@@ -223,8 +223,9 @@ func (t *trust) apiContent() func(r *http.Request, project string) bool {
 }
 
 // scoreAccess is the API's score hook: users of the project (any role)
-// and admins may score, keys may not; editors may change any score. The
-// author is the user's name, or "admin" for the admin token.
+// with its content permission and admins may score, keys may not; editors
+// may change any score. The author is the user's name, or "admin" for the
+// admin token.
 func (t *trust) scoreAccess() func(r *http.Request, project string) (string, bool, bool) {
 	if !t.enabled {
 		return nil
@@ -235,7 +236,9 @@ func (t *trust) scoreAccess() func(r *http.Request, project string) (string, boo
 		case p == nil:
 			return "", false, false
 		case p.User != "":
-			return p.User, p.HasRole(project, auth.RoleViewer), p.HasRole(project, auth.RoleEditor)
+			// A person judges what they can read: scoring needs the
+			// content permission (an admin has it everywhere).
+			return p.User, p.HasRole(project, auth.RoleViewer) && p.CanSeeContent(project), p.HasRole(project, auth.RoleEditor)
 		case p.Admin:
 			return "admin", true, true
 		}

@@ -154,11 +154,12 @@ type Filter struct {
 
 	// The filter bar's filters, each ANDed with the fields above and
 	// with one another (see Match, Threshold and AttrFilter).
-	Services   Match        // the span's service
-	Models     Match        // the request model or the response model
-	Users      Match        // the effective user
-	Thresholds []Threshold  // all must hold
-	Attrs      []AttrFilter // all must hold
+	Services   Match         // the span's service
+	Models     Match         // the request model or the response model
+	Users      Match         // the effective user
+	Thresholds []Threshold   // all must hold
+	Attrs      []AttrFilter  // all must hold
+	Scores     []ScoreFilter // all must hold (backends that keep scores)
 }
 
 // Match selects by a text field: a value matches when it is one of In

@@ -3,6 +3,7 @@ import { chart, ChartSpec, Line, msAxis } from "./charts";
 import { api, autoInterval, filters, href, Range, update } from "./state";
 import { add, clear, compact, h, int, linkRow, ms, pct, sortable, usd } from "./util";
 import { emptyState } from "./common";
+import { qualityCard } from "./scores";
 
 interface Overview {
   calls: number;
@@ -173,8 +174,9 @@ export async function overviewPage(main: HTMLElement, r: Range, signal: AbortSig
   const costByModelP = ts("cost_usd", undefined, "model");
   // The previous period's calls, drawn under this period's.
   const prevCallsP = api<{ series: Series[] }>("timeseries", { metric: "calls", interval: iv + "s", from: prevFrom.toISOString(), to: r.from.toISOString() }, r, signal);
+  const qualityP = qualityCard(r.from, r.to, signal);
   // Whatever is not awaited (the page may end at the tiles) must not reject unobserved.
-  for (const p of [tokensP, callsP, latencyP, costP, costByModelP, prevCallsP, models] as Promise<unknown>[]) p.catch(() => {});
+  for (const p of [tokensP, callsP, latencyP, costP, costByModelP, prevCallsP, models, qualityP] as Promise<unknown>[]) p.catch(() => {});
 
   const [o, p] = await Promise.all([cur, prev]);
   const tileBox = h("div", { class: "tiles" }, tiles(o, p).map(tile));
@@ -191,7 +193,13 @@ export async function overviewPage(main: HTMLElement, r: Range, signal: AbortSig
   const slots = titles.map((t) => h("section", { class: "card chart chart-slot", "aria-busy": "true" }, h("h3", null, t), h("p", { class: "muted" }, "Loading…")));
   const chartsBox = h("div", { class: "charts" }, slots);
   const modelBox = h("section", { class: "card" }, h("h3", null, "By model"), h("p", { class: "muted" }, "Loading…"));
-  add(main, chartsBox, modelBox);
+  const qualitySlot = h("div", { class: "quality-slot" });
+  add(main, chartsBox, qualitySlot, modelBox);
+  // The quality card shows when the range has scores; a store without
+  // scores (or a failed request) leaves it out.
+  const qualityDone = qualityP.then((q) => {
+    if (q && !signal.aborted) qualitySlot.replaceWith(q);
+  }).catch(() => {});
 
   const times = grid(r, iv);
   const width = Math.floor((chartsBox.clientWidth || 800) / (chartsBox.clientWidth > 900 ? 2 : 1)) - 40;
@@ -266,6 +274,6 @@ export async function overviewPage(main: HTMLElement, r: Range, signal: AbortSig
         ), () => update({ model: model === row.key ? "" : row.key })))),
     ))),
   );
-  await drawn;
+  await Promise.all([drawn, qualityDone]);
   main.dataset.loaded = "true";
 }

@@ -2,6 +2,7 @@
 // call rendered as a conversation.
 import { contentNotice, exportMenu, statusBadge } from "./common";
 import { fact } from "./spans";
+import { scoresBox, Score, traceScores } from "./scores";
 import { api, canSeeContent, go, href, query } from "./state";
 import { add, copyText, h, int, linkRow, ms, time, usd, clear } from "./util";
 
@@ -88,6 +89,22 @@ export async function tracePage(main: HTMLElement, id: string, signal: AbortSign
   const errors = flat.filter((x) => x.n.span.status === "error").length;
 
   const detail = h("section", { class: "card detail", id: "span-detail", "aria-live": "polite" });
+  // Scores: the trace's (every target in it), loaded once and again
+  // after a change; the trace's own in the trace card, the selected
+  // call's in the detail.
+  let scoresP: Promise<Score[]> | null = null;
+  const loadScores = () => (scoresP ||= traceScores(t.trace_id, signal));
+  const traceScoresSlot = h("div", { class: "trace-scores" });
+  const spanScoresSlot = () => detail.querySelector<HTMLElement>(".span-scores");
+  const drawScores = () => {
+    traceScoresSlot.replaceChildren(h("h4", null, "Scores of the trace"), scoresBox(t.trace_id, "", "trace", loadScores, reloadScores));
+    const slot = spanScoresSlot();
+    if (slot) slot.replaceChildren(h("h4", null, "Scores of this call"), scoresBox(t.trace_id, slot.dataset.span!, "call", loadScores, reloadScores));
+  };
+  const reloadScores = () => {
+    scoresP = null;
+    drawScores();
+  };
   const collapsed = new Set<string>();
   const rows = flat.map(({ n, depth }) => {
     const left = ((startOf(n) - s0) / total) * 100;
@@ -142,6 +159,7 @@ export async function tracePage(main: HTMLElement, id: string, signal: AbortSign
     for (const r of rows) r.classList.toggle("selected", r.dataset.span === sid);
     const x = flat.find((f) => f.n.span_id === sid);
     if (x) renderDetail(detail, x.n);
+    drawScores();
     history.replaceState(null, "", href(location.pathname, { span: sid }));
   };
   const root = t.roots[0];
@@ -160,11 +178,13 @@ export async function tracePage(main: HTMLElement, id: string, signal: AbortSign
       h("div", { class: "waterfall", id: "waterfall", role: "list", "aria-label": "spans of the trace" },
         h("div", { class: "wf-row wf-header", "aria-hidden": "true" }, h("div", { class: "wf-name" }, "Span"), h("div", { class: "wf-track muted small" }, "0 → " + ms(total)), h("div", { class: "wf-usage" }, "Tokens · cost"), h("div", { class: "wf-dur" }, "Duration")),
         rows),
+      traceScoresSlot,
     ),
     detail,
   );
   const x = flat.find((f) => f.n.span_id === selected)!;
   renderDetail(detail, x.n);
+  drawScores();
   main.dataset.loaded = "true";
 }
 
@@ -372,6 +392,8 @@ function renderDetail(box: HTMLElement, n: Node) {
       h("code", null, "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true"), "."));
     add(box, h("h4", null, "Conversation"), s.content_truncated ? h("p", { class: "muted small" }, "Content was truncated when stored.") : null, conv);
   }
+  // A GenAI span (a call or a step) can be scored.
+  if (genai) add(box, h("div", { class: "span-scores", "data-span": n.span_id }));
   const json = (v: any) => h("pre", { class: "json" }, JSON.stringify(v, null, 2));
   if (s.attributes && Object.keys(s.attributes).length) add(box, h("details", null, h("summary", null, `Attributes (${Object.keys(s.attributes).length})`), json(s.attributes)));
   if (s.events?.length) add(box, h("details", null, h("summary", null, `Events (${s.events.length})`), json(s.events)));

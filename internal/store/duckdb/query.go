@@ -132,10 +132,33 @@ func newScope(b *sqlb, f store.Filter, o scopeOpts) scope {
 		}
 		return expr
 	}
+	for i, sf := range f.Scores {
+		// The spans with a score satisfying sf, their ids as the spans
+		// table keeps them (the scores table keeps them in hex).
+		name := fmt.Sprintf("scored_%d", i)
+		sc.ctes = append(sc.ctes, name+` AS (SELECT DISTINCT ('0x' || substr(trace_id, 1, 16))::UBIGINT AS trace_hi,
+			('0x' || substr(trace_id, 17, 16))::UBIGINT AS trace_lo, ('0x' || span_id)::UBIGINT AS span_id
+			FROM scores WHERE project = `+p+` AND span_id <> '' AND name = `+b.arg(sf.Name)+scoreCond(b, sf)+`)`)
+		sc.where = append(sc.where, `EXISTS (SELECT 1 FROM `+name+` WHERE `+name+`.trace_hi = s.trace_hi AND `+name+`.trace_lo = s.trace_lo AND `+name+`.span_id = s.span_id)`)
+	}
 	sc.session = inherit("s", "session_id", f.Session, o.session)
 	sc.user = inherit("u", "user_id", f.User, o.user || !f.Users.IsZero())
 	sc.where = append(sc.where, spanrows.FilterConds(f, dialect(b), sc.user)...)
 	return sc
+}
+
+// scoreCond is the condition (after AND) of a score filter's operator
+// over the scores table.
+func scoreCond(b *sqlb, sf store.ScoreFilter) string {
+	switch sf.Op {
+	case store.ScoreLT:
+		return " AND value < " + b.arg(sf.Value)
+	case store.ScoreGT:
+		return " AND value > " + b.arg(sf.Value)
+	case store.ScoreLabelIs:
+		return " AND label = " + b.arg(sf.Label)
+	}
+	return ""
 }
 
 // dialect writes the filter bar's conditions over spans s, with b's
