@@ -2,68 +2,27 @@ package app
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/genscope/genscope/internal/config"
 )
 
-// lockedBuffer is a log destination safe for the app's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// runLogged runs the app on dir with auth on and its log in a buffer,
-// until stop is called.
-func runLogged(t *testing.T, dir string) (a *App, log *lockedBuffer, stop func()) {
+// runLogged runs the app on dir with auth on and its log in a buffer.
+func runLogged(t *testing.T, dir string) (*App, *syncBuffer, func()) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Data, cfg.Listen, cfg.GRPCListen = dir, "127.0.0.1:0", ""
 	cfg.Store.DuckDB.MemoryLimit = "256MB"
 	cfg.Auth = config.Auth{Enabled: true, AdminToken: "admin-token-canary-0123456789", SessionTTL: config.Duration(time.Hour)}
-	log = &lockedBuffer{}
-	a, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(log, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	if !a.waitReady(10 * time.Second) {
-		t.Fatal("app not ready")
-	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("shutdown: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
+	log := &syncBuffer{}
+	a, stop := runAppLogged(t, cfg, log)
 	return a, log, stop
 }
 
