@@ -31,12 +31,17 @@ import (
 	"github.com/genscope/genscope/internal/labelcap"
 	"github.com/genscope/genscope/internal/pricing"
 	"github.com/genscope/genscope/internal/process"
+	"github.com/genscope/genscope/internal/quota"
 	"github.com/genscope/genscope/internal/recorder"
 	"github.com/genscope/genscope/internal/score"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/tlsutil"
 	"github.com/genscope/genscope/internal/web"
 )
+
+// LimitsFile is the file in the data directory that keeps the gateway's
+// usage against its rate limits and budgets across restarts.
+const LimitsFile = "gateway-limits.json"
 
 // DBFile is the name of the DuckDB file in the data directory.
 const DBFile = "genscope.duckdb"
@@ -51,8 +56,11 @@ type App struct {
 	rec  *recorder.Recorder
 	proc *process.Stage // receivers and the gateway submit here; it passes batches to rec
 	gw   *gateway.Gateway
-	http *http.Server
-	grpc *grpc.Server
+	// limits are the gateway's rate limits and budgets; nil without the
+	// gateway.
+	limits *quota.Limiter
+	http   *http.Server
+	grpc   *grpc.Server
 
 	httpLn, grpcLn net.Listener
 	ready          atomic.Bool
@@ -139,6 +147,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		if cfg.Gateway.Cache.Enabled {
 			cacheDir = filepath.Join(cfg.Data, "gateway-cache")
 		}
+		a.limits, err = quota.New(quota.Options{Rules: cfg.Gateway.Limits, Path: filepath.Join(cfg.Data, LimitsFile), Log: log})
+		if err != nil {
+			return nil, fmt.Errorf("gateway limits: %w", err)
+		}
 		a.gw, err = gateway.New(a.proc, gateway.Options{
 			CacheDir:       cacheDir,
 			CacheTTL:       cfg.Gateway.Cache.TTL.D(),
@@ -150,7 +162,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 			MaxBodyBytes:   cfg.Gateway.MaxBodyBytes,
 			MaxRecordBytes: cfg.Gateway.MaxRecordBytes,
 			Service:        cfg.Gateway.Service,
-			ProjectFor:     a.trust.gatewayProject(),
+			CallerFor:      a.trust.gatewayCaller(),
+			Limits:         a.limits,
+			Cost:           prices.SpanCost,
 			Labels:         labels,
 		}, log, a.reg)
 		if err != nil {
@@ -161,12 +175,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	if comps.Has(config.ComponentAPI) {
 		var deployments []string
 		gwService := ""
+		var limits func(string) []quota.Usage
 		if a.gw != nil {
-			deployments, gwService = a.gw.Deployments(), cfg.Gateway.Service
+			deployments, gwService, limits = a.gw.Deployments(), cfg.Gateway.Service, a.limits.Usage
 		}
 		api.New(a.st, prices, log, api.Options{GRPCListen: cfg.GRPCListen, Deployments: deployments,
 			ProjectFor: a.trust.apiProject(), Content: a.trust.apiContent(), MetadataOnly: a.trust.apiMetadataOnly(), KeysRequired: cfg.Auth.Enabled, GatewayService: gwService,
-			ScoreAccess: a.trust.scoreAccess()}).Register(mux)
+			ScoreAccess: a.trust.scoreAccess(), Limits: limits}).Register(mux)
 		a.trust.register(mux)
 		web.New(web.Options{Log: log}).Register(mux)
 	}
@@ -389,6 +404,12 @@ func (a *App) shutdown() error {
 			errs = append(errs, err)
 		}
 	}
+	if a.limits != nil {
+		// after the gateway: the last calls' usage is counted
+		if err := a.limits.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	a.sync.stop()
 	a.alerting.stop()
 	a.trust.stop()
@@ -417,6 +438,9 @@ func (a *App) closeAll() {
 	}
 	if a.gw != nil {
 		_ = a.gw.Close(context.Background())
+	}
+	if a.limits != nil {
+		_ = a.limits.Close()
 	}
 	if a.rec != nil {
 		_ = a.rec.Close(context.Background())

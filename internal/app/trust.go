@@ -17,6 +17,7 @@ import (
 	"github.com/genscope/genscope/internal/api"
 	"github.com/genscope/genscope/internal/auth"
 	"github.com/genscope/genscope/internal/privacy"
+	"github.com/genscope/genscope/internal/quota"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/tenancy"
 )
@@ -172,25 +173,26 @@ func (t *trust) ikeyProject() func(string) (string, error) {
 	}
 }
 
-// gatewayProject is the gateway hook: a gateway key in x-genscope-key,
+// gatewayCaller is the gateway hook: a gateway key in x-genscope-key,
 // Authorization: Bearer gsk_... or api-key: gsk_... (none of which is
-// forwarded upstream).
-func (t *trust) gatewayProject() func(r *http.Request) (string, error) {
+// forwarded upstream) names the project, and its id and limits the key's
+// own limits.
+func (t *trust) gatewayCaller() func(r *http.Request) (quota.Caller, error) {
 	if !t.enabled {
 		return nil
 	}
-	return func(r *http.Request) (string, error) {
+	return func(r *http.Request) (quota.Caller, error) {
 		tok := auth.BearerToken(r.Header)
 		if !strings.HasPrefix(tok, auth.KeyPrefix) {
 			if v := strings.TrimSpace(r.Header.Get("api-key")); strings.HasPrefix(v, auth.KeyPrefix) {
 				tok = v
 			}
 		}
-		p, err := t.svc.KeyProject(tok, auth.ScopeGateway)
+		p, id, lim, err := t.svc.GatewayKey(tok)
 		if err != nil {
-			return "", errors.New("a valid genscope gateway key is required (x-genscope-key, Authorization: Bearer gsk_... or api-key)")
+			return quota.Caller{}, errors.New("a valid genscope gateway key is required (x-genscope-key, Authorization: Bearer gsk_... or api-key)")
 		}
-		return p, nil
+		return quota.Caller{Project: p, Key: id, KeyLimits: lim}, nil
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/genscope/genscope/internal/jsonhttp"
 	"github.com/genscope/genscope/internal/privacy"
+	"github.com/genscope/genscope/internal/quota"
 	"github.com/genscope/genscope/internal/tenancy"
 	"github.com/genscope/genscope/internal/timeutil"
 )
@@ -368,9 +369,10 @@ func (h *Handler) createKey(_ http.ResponseWriter, r *http.Request, p *Principal
 		return 0, nil, err
 	}
 	var in struct {
-		Scope   Scope  `json:"scope"`
-		Name    string `json:"name"`
-		Content bool   `json:"content"`
+		Scope   Scope         `json:"scope"`
+		Name    string        `json:"name"`
+		Content bool          `json:"content"`
+		Limits  *quota.Limits `json:"limits"`
 	}
 	if err := decode(r, &in); err != nil {
 		return 0, nil, err
@@ -384,7 +386,7 @@ func (h *Handler) createKey(_ http.ResponseWriter, r *http.Request, p *Principal
 	if in.Content && !p.CanSeeContent(name) {
 		return 0, nil, ErrForbidden // nobody hands out more than they have
 	}
-	info, key, err := h.s.CreateKey(r.Context(), Key{Project: name, Scope: in.Scope, Name: in.Name, Content: in.Content})
+	info, key, err := h.s.CreateKey(r.Context(), Key{Project: name, Scope: in.Scope, Name: in.Name, Content: in.Content, Limits: in.Limits})
 	if err != nil {
 		return 0, nil, err
 	}

@@ -57,6 +57,9 @@ type Config struct {
 	Notify       Notify        `yaml:"notify"`
 	ActionGroups []ActionGroup `yaml:"action_groups"`
 	Alerts       []AlertRule   `yaml:"alerts"`
+	// Evaluators are online evaluators (evaluators.go), read-only through
+	// the API.
+	Evaluators []Evaluator `yaml:"evaluators"`
 	// Auth and Projects are access control and per-project privacy and
 	// retention (auth.go).
 	Auth     Auth      `yaml:"auth"`
@@ -318,6 +321,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateComponents(bad)
 	c.validateAlerts(bad, &errs)
+	c.validateEvaluators(bad)
 	c.validateAuth(bad)
 	if _, err := pricing.New(c.Pricing); err != nil {
 		errs = append(errs, err) // already names each field as pricing[i].field

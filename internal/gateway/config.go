@@ -11,6 +11,7 @@ import (
 
 	"github.com/genscope/genscope/internal/netguard"
 	"github.com/genscope/genscope/internal/privacy"
+	"github.com/genscope/genscope/internal/quota"
 	"github.com/genscope/genscope/internal/secret"
 	"github.com/genscope/genscope/internal/timeutil"
 )
@@ -55,6 +56,9 @@ type Config struct {
 	// Cache is the response cache, used by the routes and deployments
 	// that set cache: true (or calls that send x-genscope-cache: true).
 	Cache Cache `yaml:"cache"`
+	// Limits are the rate limits and spend budgets of projects and end
+	// users (package quota); gateway keys carry their own.
+	Limits []quota.Rule `yaml:"limits"`
 }
 
 // Cache configures the gateway's exact-match response cache, kept in the
@@ -367,6 +371,9 @@ func (g Config) Validate(prefix string) error {
 		bad("cache.max_bytes", "must not be negative")
 	}
 	errs = append(errs, validateRoutes(prefix, g.Routes, g.AllDeployments())...)
+	if err := quota.ValidateRules(prefix+".limits", g.Limits); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

@@ -14,6 +14,7 @@ type metrics struct {
 	notRecorded prometheus.Counter
 
 	attemptFailures *prometheus.CounterVec
+	limited         *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, g *Gateway) (*metrics, error) {
@@ -43,11 +44,15 @@ func newMetrics(reg prometheus.Registerer, g *Gateway) (*metrics, error) {
 		Name: "genscope_gateway_attempt_failures_total",
 		Help: "Failed attempts of routed calls that the gateway retried or fell back from (or gave up on), by deployment and error type.",
 	}, []string{"deployment", "error_type"})
+	m.limited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "genscope_gateway_limited_total",
+		Help: "Calls refused (429) before going upstream because a rate limit or spend budget was reached, by the limit's scope (key, project, user) and name.",
+	}, []string{"scope", "limit"})
 	queue := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "genscope_gateway_record_queue_length",
 		Help: "Finished calls waiting to be turned into records.",
 	}, func() float64 { return float64(len(g.jobs)) })
-	for _, c := range []prometheus.Collector{m.requests, m.failures, m.inflight, m.dropped, m.notRecorded, m.attemptFailures, queue} {
+	for _, c := range []prometheus.Collector{m.requests, m.failures, m.inflight, m.dropped, m.notRecorded, m.attemptFailures, m.limited, queue} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("gateway metrics: %w", err)
 		}

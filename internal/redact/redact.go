@@ -3,6 +3,7 @@ package redact
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -56,6 +57,29 @@ func New(extra []string) (*Redactor, error) {
 		r.rules = append(r.rules, rule{re: re, label: Custom})
 	}
 	return r, nil
+}
+
+// Find returns the masks (Email, Phone, Card, IBAN, Secret, Custom) of
+// what s contains, each once, in the order of the rules; nil when s
+// contains nothing String would mask. It finds exactly what String
+// masks (the rules apply in the same order, each to what the earlier
+// ones left).
+func (r *Redactor) Find(s string) []string {
+	var out []string
+	for _, ru := range r.rules {
+		found := false
+		s = ru.re.ReplaceAllStringFunc(s, func(m string) string {
+			if ru.check == nil || ru.check(m) {
+				found = true
+				return ru.label
+			}
+			return m
+		})
+		if found && !slices.Contains(out, ru.label) {
+			out = append(out, ru.label)
+		}
+	}
+	return out
 }
 
 // String returns s with every match masked.
