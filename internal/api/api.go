@@ -35,6 +35,7 @@ type API struct {
 	gatewayService string
 	scoreAccess    func(r *http.Request, project string) (author string, canWrite, editor bool)
 	limits         func(project string) []quota.Usage
+	cacheService   string
 }
 
 // Options tune the API.
@@ -74,11 +75,15 @@ type Options struct {
 	// Limits reports the usage of a project's gateway limits (the
 	// project's, its end users', its keys'); nil when the gateway is off.
 	Limits func(project string) []quota.Usage
+	// CacheService is the service name of the gateway's calls, whose
+	// cache hits the overview sums (what the cache saved); "" when no
+	// gateway is configured, and nothing is summed.
+	CacheService string
 }
 
 // New returns the API over st.
 func New(st store.Store, prices *pricing.Table, log *slog.Logger, opts Options) *API {
-	a := &API{st: st, prices: prices, log: log, now: opts.Now, projectFor: opts.ProjectFor, timeout: opts.QueryTimeout, grpcListen: opts.GRPCListen, deployments: opts.Deployments, content: opts.Content, metadataOnly: opts.MetadataOnly, keysRequired: opts.KeysRequired, gatewayService: opts.GatewayService, scoreAccess: opts.ScoreAccess, limits: opts.Limits}
+	a := &API{st: st, prices: prices, log: log, now: opts.Now, projectFor: opts.ProjectFor, timeout: opts.QueryTimeout, grpcListen: opts.GRPCListen, deployments: opts.Deployments, content: opts.Content, metadataOnly: opts.MetadataOnly, keysRequired: opts.KeysRequired, gatewayService: opts.GatewayService, scoreAccess: opts.ScoreAccess, limits: opts.Limits, cacheService: opts.CacheService}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -243,12 +248,17 @@ func (a *API) overview(r request) (any, error) {
 		mo := store.OverviewOfMetrics(tot)
 		fromMetrics = &mo
 	}
+	saved, err := a.cacheSavings(r, f)
+	if err != nil {
+		return nil, err
+	}
 	return struct {
 		From time.Time `json:"from"`
 		To   time.Time `json:"to"`
 		store.Overview
+		Cache       CacheSavings          `json:"cache"`
 		FromMetrics *store.MetricOverview `json:"from_metrics,omitempty"`
-	}{f.From, f.To, ov, fromMetrics}, nil
+	}{f.From, f.To, ov, saved, fromMetrics}, nil
 }
 
 func (a *API) timeseries(r request) (any, error) {

@@ -213,6 +213,27 @@ func TestGatewayFile(t *testing.T) {
 	}
 }
 
+// TestSizes: byte sizes read as numbers or with units; a bad one is an
+// error naming its line.
+func TestSizes(t *testing.T) {
+	c, err := Parse([]byte("ingest:\n  max_body_bytes: 256MB\n  max_inflight_bytes: 1GiB\ngateway:\n  cache: {max_bytes: 268435456}\n"), lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Ingest.MaxBodyBytes != 256_000_000 || c.Ingest.MaxInflightBytes != 1<<30 || c.Gateway.Cache.MaxBytes != 256<<20 {
+		t.Errorf("sizes %d %d %d", c.Ingest.MaxBodyBytes, c.Ingest.MaxInflightBytes, c.Gateway.Cache.MaxBytes)
+	}
+	for bad, want := range map[string]string{
+		"gateway:\n  cache: {max_bytes: 2 bananas}\n": `line 2: "2 bananas" is not a size`,
+		"recorder:\n  max_queue_bytes: 1.5\n":         `line 2: "1.5" is not a whole number of bytes`,
+		"gateway:\n  max_body_bytes: [1]\n":           "line 2: a size is a number of bytes",
+	} {
+		if _, err := Parse([]byte(bad), lookup); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", bad, err, want)
+		}
+	}
+}
+
 func TestEvaluatorsFile(t *testing.T) {
 	raw, _ := os.ReadFile("testdata/evaluators.good.yaml")
 	c, err := Parse(raw, lookup)
@@ -228,5 +249,23 @@ func TestEvaluatorsFile(t *testing.T) {
 	}
 	if e2.Enabled || e2.Sample != 1 || e2.Filters.Service != "trip-planner" {
 		t.Errorf("evaluator 2 %+v", e2)
+	}
+}
+
+// The README's evaluators example is a valid config file.
+func TestReadmeEvaluators(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(raw), "### Online evaluators")
+	_, block, _ := strings.Cut(rest, "```yaml\n")
+	block, _, _ = strings.Cut(block, "```")
+	c, err := Parse([]byte(block), lookup)
+	if err != nil {
+		t.Fatalf("README evaluators:\n%s\n%v", block, err)
+	}
+	if len(c.Evaluators) != 2 || c.Evaluators[1].ToEvaluator().Sample != 0.2 || !strings.Contains(c.Evaluators[1].Template, "\n") {
+		t.Errorf("README evaluators %+v", c.Evaluators)
 	}
 }

@@ -58,8 +58,10 @@ type Options struct {
 	State  store.StateStore // evaluators and their runs
 	Scores store.ScoreStore // where results go
 	Reader Reader           // where calls are read back
-	// Judge calls a gateway deployment; nil: llm_judge evaluators are
-	// refused. Deployments are the names it accepts.
+	// Judge calls a gateway deployment (nil on a node without the
+	// gateway: judges' runs fail there). Deployments are the names of
+	// the gateway's deployments and routes; none: llm_judge evaluators
+	// are refused.
 	Judge       Judge
 	Deployments []string
 	// DefaultProject is the project of an evaluator naming none.
@@ -182,8 +184,8 @@ func (e *Engine) check(ev Evaluator) (*compiled, error) {
 	}
 	if ev.Type == TypeLLMJudge {
 		switch {
-		case e.opts.Judge == nil:
-			return nil, &FieldError{"type", "llm_judge needs the gateway (gateway.enabled, and the gateway component on this node)"}
+		case len(e.opts.Deployments) == 0:
+			return nil, &FieldError{"type", "llm_judge needs the gateway (gateway.enabled)"}
 		case !slices.Contains(e.opts.Deployments, ev.Deployment):
 			return nil, &FieldError{"deployment", fmt.Sprintf("%q is not a gateway deployment (%v)", ev.Deployment, e.opts.Deployments)}
 		}

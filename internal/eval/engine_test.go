@@ -25,7 +25,7 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func openDB(t *testing.T) *duckdb.DB {
+func openDB(t testing.TB) *duckdb.DB {
 	t.Helper()
 	db, err := duckdb.Open(context.Background(), filepath.Join(t.TempDir(), "g.duckdb"), duckdb.Options{MemoryLimit: "256MB", Threads: 1})
 	if err != nil {

@@ -122,6 +122,9 @@ func (e *Engine) evaluate(ctx context.Context, j job) (Result, int, error) {
 	if ev.Type != TypeLLMJudge {
 		return ev.rule(&call), n1, nil
 	}
+	if e.opts.Judge == nil {
+		return Result{}, n1, errors.New("this node runs no gateway to call the judge through")
+	}
 	var res Result
 	n2, err := e.retry(ctx, func(ctx context.Context) error {
 		answer, err := e.opts.Judge(ctx, JudgeRequest{Project: j.project, Deployment: ev.Deployment, EvaluatorID: ev.ID,

@@ -54,6 +54,10 @@ type Options struct {
 	// MaxRecordBytes bounds how much of a response is kept for recording;
 	// default 4 MiB.
 	MaxRecordBytes int64
+	// RedactUpstream masks personal data (the redaction patterns, with
+	// Redact's) in a request's content before it goes upstream; what is
+	// recorded is what went.
+	RedactUpstream bool
 	// Redact adds patterns (Go regular expressions) to the built-in ones
 	// that privacy.Redacted masks.
 	Redact []string
@@ -145,7 +149,7 @@ func New(rec Recorder, opts Options, log *slog.Logger, reg prometheus.Registerer
 		body: httpbody.New(opts.MaxBodyBytes),
 		jobs: make(chan *call, opts.RecordQueue),
 	}
-	if opts.Capture == privacy.Redacted {
+	if opts.Capture == privacy.Redacted || opts.RedactUpstream {
 		r, err := redact.New(opts.Redact)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)

@@ -135,6 +135,9 @@ func TestBudgetAcrossRestart(t *testing.T) {
 		}
 	}
 	check(url)
+	if m := scrape(t, e); !strings.Contains(m, `genscope_gateway_budget_used_percent{project="default"} 115.99`) {
+		t.Errorf("budget gauge:\n%s", m)
+	}
 	if u := lim.Usage("default"); len(u) != 1 || u[0].RequestsThisMinute != 2 || u[0].TokensThisMinute != 58 || u[0].BudgetUsedPercent < 115 {
 		t.Errorf("usage %+v", u)
 	}

@@ -68,6 +68,8 @@ type call struct {
 	route    *route    // the route called, if any
 	attempts []attempt // a routed call's tries, the answering one last
 
+	redactedUpstream bool // personal data was masked before the request went upstream
+
 	who    quota.Caller // the project, key and end user limits apply to
 	ticket quota.Ticket // what the call's tokens and spend count against
 }
@@ -115,6 +117,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeploym
 		return
 	}
 	c.stream = op == opChat && boolMember(body, ms, "stream")
+	if g.opts.RedactUpstream {
+		nb, nms, masked, err := g.redactRequest(body, ms)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_request_error", "", "We could not parse the JSON body of your request: "+err.Error())
+			return
+		}
+		body, ms, c.reqBody, c.redactedUpstream = nb, nms, nb, masked
+	}
 	if g.opts.Limits != nil && !g.admit(w, c, body, ms) {
 		return
 	}

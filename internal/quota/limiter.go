@@ -464,6 +464,31 @@ func (l *Limiter) BudgetUsedPercent(project string) float64 {
 	return top
 }
 
+// BudgetUsedByProject is BudgetUsedPercent of every project that has a
+// subject tracked under a spend budget.
+func (l *Limiter) BudgetUsedByProject() map[string]float64 {
+	now := l.opts.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]float64{}
+	for _, ct := range l.subj {
+		if ct.Limits.USDPerDay <= 0 && ct.Limits.USDPerMonth <= 0 {
+			continue
+		}
+		c := *ct
+		c.roll(now)
+		pct := 0.0
+		if c.Limits.USDPerDay > 0 {
+			pct = 100 * c.DayUSD / c.Limits.USDPerDay
+		}
+		if c.Limits.USDPerMonth > 0 {
+			pct = max(pct, 100*c.MonthUSD/c.Limits.USDPerMonth)
+		}
+		out[c.Project] = max(out[c.Project], pct)
+	}
+	return out
+}
+
 // state is the file's content.
 type state struct {
 	Version  int                 `json:"version"`

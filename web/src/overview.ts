@@ -15,7 +15,18 @@ interface Overview {
   cost_unknown_calls: number;
   duration_ms: { avg: number; p50: number; p95: number; p99: number };
   ttft_ms: { count: number; p50: number; p95: number };
+  // What the gateway's response cache saved (absent from older servers).
+  cache?: { hits: number; saved_usd: number; unpriced_hits: number };
   from_metrics?: FromMetrics;
+}
+
+// savedNote is the Cost tile's line on the response cache: what its hits
+// would have cost upstream.
+function savedNote(o: Overview): string | undefined {
+  const c = o.cache;
+  if (!c || !c.hits) return undefined;
+  const priced = c.hits - c.unpriced_hits;
+  return priced ? `saved by cache ≈ ${usd(c.saved_usd)} (${int(c.hits)} hits)` : `${int(c.hits)} cache hits, unpriced`;
 }
 
 interface Lat { avg: number; p50: number; p95: number; p99: number }
@@ -75,7 +86,7 @@ function tiles(o: Overview, p: Overview): Tile[] {
     { key: "output_tokens", label: "Completion tokens", unit: "output tokens", value: o.output_tokens, prev: p.output_tokens, fmt: int },
     {
       key: "cost_usd", label: "Cost", unit: "USD", value: o.cost_usd, prev: p.cost_usd, fmt: usd, worse: "up",
-      note: o.cost_unknown_calls ? `+ ${int(o.cost_unknown_calls)} calls without a price` : undefined,
+      note: [o.cost_unknown_calls ? `+ ${int(o.cost_unknown_calls)} calls without a price` : "", savedNote(o) || ""].filter(Boolean).join(" · ") || undefined,
     },
     { key: "error_rate", label: "Error rate", unit: "of calls", value: o.error_rate, prev: p.error_rate, fmt: pct, worse: "up" },
     {
