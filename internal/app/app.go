@@ -388,6 +388,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.ready.Store(true)
 	a.log.Info("genscope is serving", "http", scheme+"://"+a.HTTPAddr(), "grpc", a.GRPCAddr(), "data", a.cfg.Data,
 		"components", a.cfg.Components.String())
+	a.trust.announceSetup(scheme, a.HTTPAddr())
 
 	var runErr error
 	select {

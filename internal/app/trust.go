@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -253,6 +254,26 @@ func (t *trust) apiMetadataOnly() func(project string) bool {
 		p, _ := t.projects.Project(project)
 		return p.Capture == privacy.Metadata
 	}
+}
+
+// announceSetup logs the one-time setup link when auth is on and nobody
+// has an account yet (auth/setup.go): base is the server's own address,
+// scheme://host:port, an unspecified host (0.0.0.0, ::) as localhost.
+func (t *trust) announceSetup(scheme, addr string) {
+	if t == nil || !t.enabled || t.h == nil {
+		return
+	}
+	tok := t.svc.SetupToken()
+	if tok == "" {
+		return
+	}
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			addr = net.JoinHostPort("localhost", port)
+		}
+	}
+	t.log.Info("no user accounts yet: open this one-time link to create the first administrator, or sign in with the admin token",
+		"setup_url", auth.SetupURL(scheme+"://"+addr, tok))
 }
 
 // start starts the retention enforcer and session expiry.

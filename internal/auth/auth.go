@@ -190,6 +190,9 @@ type Service struct {
 	users    map[string]*User
 	sessions map[string]*session // by hash
 	logins   *loginGuard         // login throttling (throttle.go)
+	// setupHash is the SHA-256 of the one-time setup token (setup.go);
+	// "" when none is valid.
+	setupHash string
 
 	// writes counts this service's writes to the store, each counted
 	// after the store has it: a Reload that read the store while one

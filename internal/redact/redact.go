@@ -35,7 +35,7 @@ func New(extra []string) (*Redactor, error) {
 		// Credentials first: they may contain digits that look like
 		// phone or card numbers.
 		{re: regexp.MustCompile(`\b(?:sk|pk|rk)-(?:proj-|ant-|live-|test-)?[A-Za-z0-9_-]{16,}`), label: Secret},
-		{re: regexp.MustCompile(`\bgsk_[A-Za-z0-9_-]{16,}`), label: Secret},
+		{re: regexp.MustCompile(`\bgs[kus]_[A-Za-z0-9_-]{16,}`), label: Secret}, // genscope keys, user tokens, setup tokens
 		{re: regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`), label: Secret},
 		{re: regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{30,}\b`), label: Secret},
 		{re: regexp.MustCompile(`\bgithub_pat_[A-Za-z0-9_]{40,}\b`), label: Secret},

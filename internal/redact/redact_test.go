@@ -23,6 +23,7 @@ func TestString(t *testing.T) {
 		{"key sk-proj-abcdefghijklmnop1234567890", "key [SECRET]"},
 		{"Authorization: Bearer abcdefghijklmnopqrstuvwxyz", "Authorization: [SECRET]"},
 		{"aws AKIAIOSFODNN7EXAMPLE", "aws [SECRET]"},
+		{"keys gsk_0123456789abcdefghij gsu_0123456789abcdefghij gss_0123456789abcdefghij", "keys [SECRET] [SECRET] [SECRET]"},
 		{"password=hunter2hunter2", "[SECRET]"},
 		{"ticket PROJ-1234", "ticket [REDACTED]"},
 		{"What are some recommended supplies for a camping trip in the mountains?", "What are some recommended supplies for a camping trip in the mountains?"},

@@ -290,14 +290,14 @@ export async function send<T = any>(method: "POST" | "PUT" | "PATCH" | "DELETE",
   const csrf = /(?:^|;\s*)genscope_csrf=([^;]+)/.exec(document.cookie);
   if (csrf) headers["X-CSRF-Token"] = decodeURIComponent(csrf[1]);
   const p = project();
-  if (p && !/^(login|logout|projects|users|tokens)\b/.test(path)) path += (path.includes("?") ? "&" : "?") + "project=" + encodeURIComponent(p);
+  if (p && !/^(login|logout|setup|projects|users|tokens)\b/.test(path)) path += (path.includes("?") ? "&" : "?") + "project=" + encodeURIComponent(p);
   const resp = await request("/api/v1/" + path, {
     method, signal, headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const out = resp.status === 204 ? {} : await resp.json().catch(() => ({}));
   if (!resp.ok) {
-    if (resp.status === 401 && !path.startsWith("login")) onUnauthorized();
+    if (resp.status === 401 && !/^(login|setup)\b/.test(path)) onUnauthorized();
     throw new APIError(resp.status, out.error || resp.statusText);
   }
   return out as T;

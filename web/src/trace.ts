@@ -198,8 +198,9 @@ const LONG = 1200;
 type View = "markdown" | "raw" | "json";
 
 // textView shows a message's text as rendered Markdown, raw text or JSON
-// (when it parses), collapsed when long, with a copy button.
-function textView(text: string): HTMLElement {
+// (the text itself when it parses, else source: the message as stored),
+// collapsed when long, with a copy button.
+function textView(text: string, source?: unknown): HTMLElement {
   const long = text.length > LONG || text.split("\n").length > 24;
   let json: unknown = undefined;
   const tt = text.trim();
@@ -210,7 +211,9 @@ function textView(text: string): HTMLElement {
       json = undefined;
     }
   }
-  let view: View = json !== undefined ? "json" : "markdown";
+  const parsed = json !== undefined;
+  if (!parsed) json = source;
+  let view: View = parsed ? "json" : "markdown";
   const body = h("div", { class: "part-body" });
   const draw = () => {
     clear(body);
@@ -233,7 +236,7 @@ function textView(text: string): HTMLElement {
       more!.textContent = open ? "Show less" : `Show all (${int(text.length)} characters)`;
     },
   }, `Show all (${int(text.length)} characters)`) : null;
-  const bar = h("div", { class: "part-bar", role: "group", "aria-label": "message view" }, viewBtn("markdown", "Markdown"), viewBtn("raw", "Raw"), json !== undefined ? viewBtn("json", "JSON") : null, copy);
+  const bar = h("div", { class: "part-bar", role: "group", "aria-label": "message view" }, viewBtn("markdown", "Markdown"), viewBtn("raw", "Raw"), json !== undefined ? viewBtn("json", parsed ? "JSON" : "Message JSON") : null, copy);
   add(wrap, body);
   draw();
   return h("div", { class: "part" }, bar, wrap, more);
@@ -305,12 +308,12 @@ function inline(s: string): (string | HTMLElement)[] {
   return out;
 }
 
-function partView(p: Part): HTMLElement {
+function partView(p: Part, msg?: unknown): HTMLElement {
   switch (p.type) {
     case "text":
     case "":
     case undefined:
-      return textView(p.content || "");
+      return textView(p.content || "", msg);
     case "tool_call":
       return h("div", { class: "part tool" }, h("div", { class: "muted small" }, "tool call ", p.id ? h("code", null, p.id) : null),
         h("pre", null, `${p.name || "?"}(${typeof p.arguments === "string" ? p.arguments : JSON.stringify(p.arguments ?? {}, null, 2)})`));
@@ -333,9 +336,10 @@ function repeatsSystem(m: Message, sys?: Part[]): boolean {
 }
 
 function bubble(role: string, parts: Part[] | null, extra?: string): HTMLElement {
+  const msg = { role, parts };
   return h("div", { class: "msg role-" + role, "data-role": role },
     h("div", { class: "msg-role" }, role, extra ? h("span", { class: "muted small" }, " · " + extra) : null),
-    (parts || []).length ? (parts || []).map(partView) : h("div", { class: "muted small" }, "(no content captured)"));
+    (parts || []).length ? (parts || []).map((p) => partView(p, msg)) : h("div", { class: "muted small" }, "(no content captured)"));
 }
 
 // errorBox shows a span's error; a long message (a stack trace, an

@@ -451,7 +451,11 @@ func (s *DB) Breakdown(ctx context.Context, q store.BreakdownQuery) ([]store.Bre
 	if err != nil {
 		return nil, err
 	}
-	sqlText := "SELECT toString(" + dim + ") AS k, " + cheapTotals + ", " + pctTotalsWith(pct) + s.from(sc) +
+	last := ""
+	if store.LastSeenDim(q.By) {
+		last = ", toInt64(max(start_ns))"
+	}
+	sqlText := "SELECT toString(" + dim + ") AS k, " + cheapTotals + ", " + pctTotalsWith(pct) + last + s.from(sc) +
 		"GROUP BY k ORDER BY count() DESC, k LIMIT " + strconv.Itoa(q.Limit)
 	rows, err := s.conn.Query(ctx, sqlText)
 	if err != nil {

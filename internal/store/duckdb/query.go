@@ -352,10 +352,18 @@ func (s *DB) Breakdown(ctx context.Context, q store.BreakdownQuery) ([]store.Bre
 	// the percentiles (which hold every duration in memory) are computed
 	// for those values only. With thousands of users or sessions this
 	// bounds memory and time by the rows shown, not by all of them.
-	ctes := append(sc.ctes, `base AS (SELECT `+dim+` AS k, `+cheapTotalsSQL+sc.from()+
+	last, lastCol := "", ""
+	if store.LastSeenDim(q.By) {
+		last, lastCol = ", max(s.start_ns) AS last_ns", ", base.last_ns"
+	}
+	ctes := append(sc.ctes, `base AS (SELECT `+dim+` AS k, `+cheapTotalsSQL+last+sc.from()+
 		`GROUP BY k ORDER BY 2 DESC, k LIMIT `+strconv.Itoa(q.Limit)+`)`,
 		`pct AS (SELECT `+dim+` AS k, `+pctSQL+sc.from()+` AND `+dim+` IN (SELECT k FROM base) GROUP BY k)`)
-	sqlText := "WITH " + strings.Join(ctes, ",\n") + "\nSELECT base.*, pct.* EXCLUDE (k) FROM base LEFT JOIN pct ON pct.k = base.k ORDER BY 2 DESC, base.k"
+	exclude := ""
+	if last != "" {
+		exclude = " EXCLUDE (last_ns)"
+	}
+	sqlText := "WITH " + strings.Join(ctes, ",\n") + "\nSELECT base.*" + exclude + ", pct.* EXCLUDE (k)" + lastCol + " FROM base LEFT JOIN pct ON pct.k = base.k ORDER BY 2 DESC, base.k"
 	rows, err := s.sqlDB().QueryContext(ctx, sqlText, b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)
