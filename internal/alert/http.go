@@ -24,53 +24,29 @@ const maxBody = 1 << 20
 
 // Register adds the alert rule and alert endpoints to mux.
 func (e *Engine) Register(mux *http.ServeMux) {
-	h := func(f func(*http.Request) (int, any, error)) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
-			defer cancel()
-			code, out, err := f(r.WithContext(ctx))
-			if err != nil {
-				code, out = errorStatus(e.log, r, err)
-			}
-			jsonhttp.Write(w, code, out)
-		}
-	}
-	for _, rt := range e.routes() {
-		mux.HandleFunc(rt.pattern, h(rt.f))
-	}
-}
-
-type route struct {
-	pattern string
-	f       func(*http.Request) (int, any, error)
+	e.routes().Register(mux, time.Minute, func(r *http.Request, err error) (int, any) { return errorStatus(e.log, r, err) })
 }
 
 // routes are the endpoints; each handler checks the request's Access
 // against the rule it touches.
-func (e *Engine) routes() []route {
-	return []route{
-		{"POST /api/v1/alert-rules", e.httpCreate},
-		{"GET /api/v1/alert-rules", e.httpList},
-		{"POST /api/v1/alert-rules/preview", e.httpPreviewNew},
-		{"GET /api/v1/alert-rules/{id}", e.httpGet},
-		{"PUT /api/v1/alert-rules/{id}", e.httpUpdate},
-		{"DELETE /api/v1/alert-rules/{id}", e.httpDelete},
-		{"POST /api/v1/alert-rules/{id}/evaluate", e.httpEvaluate},
-		{"GET /api/v1/alert-rules/{id}/preview", e.httpPreview},
-		{"GET /api/v1/alerts", e.httpAlerts},
-		{"GET /api/v1/alerts/history", e.httpHistory},
+func (e *Engine) routes() jsonhttp.Routes {
+	return jsonhttp.Routes{
+		{Pattern: "POST /api/v1/alert-rules", F: e.httpCreate},
+		{Pattern: "GET /api/v1/alert-rules", F: e.httpList},
+		{Pattern: "POST /api/v1/alert-rules/preview", F: e.httpPreviewNew},
+		{Pattern: "GET /api/v1/alert-rules/{id}", F: e.httpGet},
+		{Pattern: "PUT /api/v1/alert-rules/{id}", F: e.httpUpdate},
+		{Pattern: "DELETE /api/v1/alert-rules/{id}", F: e.httpDelete},
+		{Pattern: "POST /api/v1/alert-rules/{id}/evaluate", F: e.httpEvaluate},
+		{Pattern: "GET /api/v1/alert-rules/{id}/preview", F: e.httpPreview},
+		{Pattern: "GET /api/v1/alerts", F: e.httpAlerts},
+		{Pattern: "GET /api/v1/alerts/history", F: e.httpHistory},
 	}
 }
 
 // Routes lists the patterns Register adds, so that a test can check
 // every one of them against a caller without permission.
-func (e *Engine) Routes() []string {
-	var out []string
-	for _, rt := range e.routes() {
-		out = append(out, rt.pattern)
-	}
-	return out
-}
+func (e *Engine) Routes() []string { return e.routes().Patterns() }
 
 // badRequest is a request error whose message names the field.
 type badRequest struct{ msg string }

@@ -20,45 +20,23 @@ const maxBody = 256 << 10
 
 // Register adds the evaluator endpoints to mux.
 func (e *Engine) Register(mux *http.ServeMux) {
-	for _, rt := range e.routes() {
-		f := rt.f
-		mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
-			ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
-			defer cancel()
-			code, out, err := f(r.WithContext(ctx))
-			if err != nil {
-				code, out = e.errorStatus(r, err)
-			}
-			jsonhttp.Write(w, code, out)
-		})
-	}
+	e.routes().Register(mux, time.Minute, e.errorStatus)
 }
 
-type route struct {
-	pattern string
-	f       func(*http.Request) (int, any, error)
-}
-
-func (e *Engine) routes() []route {
-	return []route{
-		{"POST /api/v1/evaluators", e.httpCreate},
-		{"GET /api/v1/evaluators", e.httpList},
-		{"GET /api/v1/evaluators/{id}", e.httpGet},
-		{"PUT /api/v1/evaluators/{id}", e.httpUpdate},
-		{"DELETE /api/v1/evaluators/{id}", e.httpDelete},
-		{"GET /api/v1/evaluators/{id}/runs", e.httpRuns},
+func (e *Engine) routes() jsonhttp.Routes {
+	return jsonhttp.Routes{
+		{Pattern: "POST /api/v1/evaluators", F: e.httpCreate},
+		{Pattern: "GET /api/v1/evaluators", F: e.httpList},
+		{Pattern: "GET /api/v1/evaluators/{id}", F: e.httpGet},
+		{Pattern: "PUT /api/v1/evaluators/{id}", F: e.httpUpdate},
+		{Pattern: "DELETE /api/v1/evaluators/{id}", F: e.httpDelete},
+		{Pattern: "GET /api/v1/evaluators/{id}/runs", F: e.httpRuns},
 	}
 }
 
 // Routes lists the patterns Register adds, so that a test can check
 // every one of them against a caller without permission.
-func (e *Engine) Routes() []string {
-	var out []string
-	for _, rt := range e.routes() {
-		out = append(out, rt.pattern)
-	}
-	return out
-}
+func (e *Engine) Routes() []string { return e.routes().Patterns() }
 
 type badRequest struct{ msg string }
 
