@@ -19,7 +19,7 @@ import (
 // summaryCols are the columns spanrows.Row.Dest reads.
 const summaryCols = `trace_hi, trace_lo, span_id, parent_id, name, service, start_ns, status,
 	error_type, duration_ns, ttft_ns, operation, provider, model, response_model,
-	input_tokens, output_tokens, cost_known, cost_usd, session_id, user_id, content_mask, content_text`
+	input_tokens, output_tokens, cost_known, cost_usd, session_id, user_id, content_mask, content_text, toUInt8(0)`
 
 // sortKeys are the SQL of the spans orders' first sort keys.
 var sortKeys = map[byte]string{

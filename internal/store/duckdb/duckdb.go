@@ -56,6 +56,8 @@ type DB struct {
 	recentGen int
 	recent    *recentSpans // keys of the spans written lately, for dedup
 	resources resourceSet  // resources stored, by hash
+	gate      pairGate     // where the gateway's records are (pair.go)
+	noPairing bool         // benchmarks only: the store without the one-call rule
 }
 
 // Open opens (creating if needed) the DuckDB file at path and migrates its
@@ -159,6 +161,7 @@ func (s *DB) init(ctx context.Context, upTo int) error {
 	}
 	for _, stmt := range []string{
 		`CREATE TEMP TABLE stage_messages AS SELECT * FROM message_records LIMIT 0`,
+		stagePairsSQL,
 	} {
 		if _, err := c.ExecContext(ctx, stmt); err != nil {
 			_ = c.Close()
@@ -184,6 +187,10 @@ func (s *DB) init(ctx context.Context, upTo int) error {
 	rows.Close()
 	s.recent = newRecentSpans(s.recentGen)
 	if err := s.recent.load(ctx, s.sqlDB()); err != nil {
+		_ = c.Close()
+		return err
+	}
+	if err := s.gate.load(ctx, s.sqlDB()); err != nil {
 		_ = c.Close()
 		return err
 	}

@@ -1,0 +1,535 @@
+package duckdb
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/genscope/genscope/internal/genai"
+	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/store/internal/spanrows"
+)
+
+// One call, one count (store.Store): the writer pairs the app's and the
+// gateway's records of a model call when the second of them (or the HTTP
+// client span between them) is written, in the write's transaction. The
+// app record of a pair holds the call's values in its columns (so every
+// query counts it as it is, with no join) and keeps its own in column own;
+// the gateway record stops being a counted call (is_genai = false). Both
+// point at each other (partner). Queries are unchanged; the write pays a
+// lookup of the batch's traces among the spans stored within PairWindow,
+// and only while gateway records are near (pairGate).
+
+var pairWindow = store.PairWindow.Nanoseconds()
+
+// callVals are the values of a call record that a pair merges; own holds
+// them as JSON (without the content text, which content retention
+// clears).
+type callVals struct {
+	Dur       int64    `json:"duration_ns"`
+	TTFT      int64    `json:"ttft_ns"`
+	In        int64    `json:"input_tokens"`
+	Out       int64    `json:"output_tokens"`
+	Cached    int64    `json:"cached_tokens"`
+	Reasoning int64    `json:"reasoning_tokens"`
+	Cost      *float64 `json:"cost_usd"` // nil: unknown
+	Status    string   `json:"status"`
+	ErrType   string   `json:"error_type"`
+	Op        string   `json:"operation"`
+	Provider  string   `json:"provider"`
+	ReqModel  string   `json:"request_model"`
+	RespModel string   `json:"response_model"`
+	Mask      uint8    `json:"content_mask"`
+	Content   string   `json:"-"`
+}
+
+func (v *callVals) model() string { return cmp.Or(v.ReqModel, v.RespModel) }
+
+// spanVals are a batch span's call values.
+func spanVals(sp *genai.Span, r *row0) callVals {
+	v := callVals{Dur: sp.DurationNano, TTFT: sp.TTFTNano, In: sp.Usage.InputTokens, Out: sp.Usage.OutputTokens,
+		Cached: sp.Usage.CachedInputTokens, Reasoning: sp.Usage.ReasoningTokens, Status: string(sp.Status),
+		ErrType: sp.ErrorType, Op: sp.Operation, Provider: sp.Provider, ReqModel: sp.RequestModel,
+		RespModel: sp.ResponseModel, Mask: r.mask, Content: r.content}
+	if v.Status == "" {
+		v.Status = string(genai.StatusUnset)
+	}
+	if sp.CostKnown {
+		c := sp.CostUSD
+		v.Cost = &c
+	}
+	return v
+}
+
+// mergeCall is the call of a pair: the app record's values but the
+// gateway's duration, time to first token, tokens and cost (the app's
+// where the gateway has none), error when either is, content by kind from
+// whichever has it (store.Store says the same).
+func mergeCall(app, gw callVals) callVals {
+	m := app
+	m.Dur = gw.Dur
+	if gw.TTFT > 0 {
+		m.TTFT = gw.TTFT
+	}
+	if gw.In+gw.Out > 0 || app.In+app.Out == 0 {
+		m.In, m.Out, m.Cached, m.Reasoning, m.Cost = gw.In, gw.Out, gw.Cached, gw.Reasoning, gw.Cost
+	}
+	switch {
+	case gw.Status == string(genai.StatusError):
+		m.Status, m.ErrType = gw.Status, cmp.Or(gw.ErrType, app.ErrType)
+	case app.Status == string(genai.StatusError):
+	case app.Status == string(genai.StatusUnset):
+		m.Status = gw.Status
+	}
+	m.Op, m.Provider = cmp.Or(app.Op, gw.Op), cmp.Or(app.Provider, gw.Provider)
+	m.ReqModel, m.RespModel = cmp.Or(app.ReqModel, gw.ReqModel), cmp.Or(app.RespModel, gw.RespModel)
+	m.Mask, m.Content = store.MergeContent(app.Mask, app.Content, gw.Mask, gw.Content)
+	return m
+}
+
+// pairNode is a span as pairing sees it, stored or in the batch.
+type pairNode struct {
+	key     spanrows.FullKey
+	parent  uint64
+	call    bool // a model call (genai.ClassCall)
+	gateway bool // recorded by the gateway
+	respID  string
+	paired  bool
+	batch   int // index in the batch's spans; -1 when stored
+	vals    callVals
+}
+
+// pairOverride is what a batch span's row gets from its pair.
+type pairOverride struct {
+	isCall  bool
+	partner uint64
+	vals    *callVals // the call's values (the app record); nil for the gateway record
+	own     string
+	// partnerInBatch: the partner is in the same batch (else stored).
+	partnerInBatch bool
+}
+
+// pairUpdate is what a stored row gets from its pair.
+type pairUpdate struct {
+	key spanrows.FullKey
+	pairOverride
+}
+
+// pairGate is the range of the starts of the gateway's call records
+// stored (all, and those without a parent): a batch with no gateway
+// record, and none stored within PairWindow of its spans, has nothing to
+// pair, and skips the lookup.
+type pairGate struct {
+	any, anyRoot     bool
+	min, max         int64
+	rootMin, rootMax int64
+}
+
+func (g *pairGate) add(start int64, root bool) {
+	if !g.any {
+		g.min, g.max, g.any = start, start, true
+	}
+	g.min, g.max = min(g.min, start), max(g.max, start)
+	if root {
+		if !g.anyRoot {
+			g.rootMin, g.rootMax, g.anyRoot = start, start, true
+		}
+		g.rootMin, g.rootMax = min(g.rootMin, start), max(g.rootMax, start)
+	}
+}
+
+func (g *pairGate) near(lo, hi int64, root bool) bool {
+	if root {
+		return g.anyRoot && g.rootMax >= lo-pairWindow && g.rootMin <= hi+pairWindow
+	}
+	return g.any && g.max >= lo-pairWindow && g.min <= hi+pairWindow
+}
+
+// load reads the gate from the table.
+func (g *pairGate) load(ctx context.Context, db *sql.DB) error {
+	var lo, hi, rlo, rhi sql.NullInt64
+	err := db.QueryRowContext(ctx, `SELECT min(start_ns), max(start_ns),
+		min(start_ns) FILTER (WHERE parent_id = 0), max(start_ns) FILTER (WHERE parent_id = 0)
+		FROM spans WHERE source = 'gateway' AND class = 'call'`).Scan(&lo, &hi, &rlo, &rhi)
+	if err != nil {
+		return fmt.Errorf("load gateway record range: %w", err)
+	}
+	*g = pairGate{}
+	if lo.Valid {
+		g.add(lo.Int64, false)
+		g.add(hi.Int64, false)
+	}
+	if rlo.Valid {
+		g.add(rlo.Int64, true)
+		g.add(rhi.Int64, true)
+	}
+	return nil
+}
+
+// pairPlan is what one write does for pairs.
+type pairPlan struct {
+	batch   map[int]*pairOverride
+	updates []pairUpdate
+}
+
+type traceKey struct {
+	project string
+	hi, lo  uint64
+}
+
+// pairs finds the pairs the batch's spans (idx) complete, with the
+// stored spans.
+func (s *DB) pairs(ctx context.Context, spans []genai.Span, rows []*row0, idx []int) (*pairPlan, error) {
+	if s.noPairing || len(idx) == 0 {
+		return nil, nil
+	}
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	gwInBatch, rootInBatch, respInBatch := false, false, false
+	for _, i := range idx {
+		sp := &spans[i]
+		lo, hi = min(lo, sp.StartUnixNano), max(hi, sp.StartUnixNano)
+		if sp.Source == genai.SourceGateway && sp.IsCall() {
+			gwInBatch = true
+			if sp.ParentSpanID.IsZero() && sp.ResponseID != "" {
+				rootInBatch = true
+			}
+		} else if sp.IsCall() && sp.ResponseID != "" {
+			respInBatch = true
+		}
+	}
+	if !gwInBatch && !s.gate.near(lo, hi, false) {
+		return nil, nil
+	}
+	byTrace := map[traceKey]map[uint64]*pairNode{}
+	var nodes []*pairNode
+	add := func(n *pairNode) {
+		tk := traceKey{n.key.Project, n.key.Hi, n.key.Lo}
+		m := byTrace[tk]
+		if m == nil {
+			m = map[uint64]*pairNode{}
+			byTrace[tk] = m
+		}
+		if _, dup := m[n.key.Span]; !dup {
+			m[n.key.Span] = n
+			nodes = append(nodes, n)
+		}
+	}
+	for _, i := range idx {
+		sp := &spans[i]
+		n := &pairNode{key: spanrows.KeyOf(sp), parent: store.SpanU64(sp.ParentSpanID), call: sp.IsCall(),
+			gateway: sp.Source == genai.SourceGateway, respID: sp.ResponseID, batch: i}
+		if n.call {
+			n.vals = spanVals(sp, rows[i])
+		}
+		add(n)
+	}
+	// The stored spans of the batch's traces, and the stored calls with
+	// the response ids of the batch's calls that may pair by them.
+	respIDs := map[string]bool{}
+	if rootInBatch || (respInBatch && s.gate.near(lo, hi, true)) {
+		for _, i := range idx {
+			if sp := &spans[i]; sp.IsCall() && sp.ResponseID != "" {
+				respIDs[sp.ResponseID] = true
+			}
+		}
+	}
+	stored, err := s.storedForPairs(ctx, byTrace, respIDs, lo-pairWindow, hi+pairWindow)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range stored {
+		add(n)
+	}
+	return matchPairs(byTrace, nodes), nil
+}
+
+// pairEdge is a candidate pair.
+type pairEdge struct {
+	app, gw  *pairNode
+	sameResp bool
+	byRespID bool
+}
+
+// matchPairs pairs the unpaired app and gateway records: by the trace
+// relation first, then by response id; for one record, the candidate with
+// the same response id first, then the latest start.
+func matchPairs(byTrace map[traceKey]map[uint64]*pairNode, nodes []*pairNode) *pairPlan {
+	var edges []pairEdge
+	byResp := map[string][]*pairNode{}
+	for _, n := range nodes {
+		if n.call && !n.gateway && n.respID != "" {
+			byResp[n.key.Project+"\x00"+n.respID] = append(byResp[n.key.Project+"\x00"+n.respID], n)
+		}
+	}
+	for _, g := range nodes {
+		if !g.call || !g.gateway || g.paired {
+			continue
+		}
+		if g.parent == 0 {
+			if g.respID == "" {
+				continue
+			}
+			for _, a := range byResp[g.key.Project+"\x00"+g.respID] {
+				if !a.paired && abs(a.key.Start-g.key.Start) <= pairWindow {
+					edges = append(edges, pairEdge{app: a, gw: g, sameResp: true, byRespID: true})
+				}
+			}
+			continue
+		}
+		m := byTrace[traceKey{g.key.Project, g.key.Hi, g.key.Lo}]
+		p := m[g.parent]
+		if p != nil && !p.call && p.parent != 0 {
+			p = m[p.parent] // the HTTP client span between them
+		}
+		if p != nil && p.call && !p.gateway && !p.paired && abs(p.key.Start-g.key.Start) <= pairWindow {
+			edges = append(edges, pairEdge{app: p, gw: g, sameResp: p.respID != "" && p.respID == g.respID})
+		}
+	}
+	slices.SortStableFunc(edges, func(x, y pairEdge) int {
+		if x.byRespID != y.byRespID {
+			if x.byRespID {
+				return 1
+			}
+			return -1
+		}
+		if x.sameResp != y.sameResp {
+			if x.sameResp {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(y.gw.key.Start, x.gw.key.Start)
+	})
+	plan := &pairPlan{batch: map[int]*pairOverride{}}
+	for _, e := range edges {
+		if e.app.paired || e.gw.paired {
+			continue
+		}
+		e.app.paired, e.gw.paired = true, true
+		merged := mergeCall(e.app.vals, e.gw.vals)
+		own, _ := json.Marshal(e.app.vals) // plain numbers and strings: cannot fail
+		app := pairOverride{isCall: true, partner: e.gw.key.Span, vals: &merged, own: string(own), partnerInBatch: e.gw.batch >= 0}
+		gw := pairOverride{isCall: false, partner: e.app.key.Span, partnerInBatch: e.app.batch >= 0}
+		for _, x := range []struct {
+			n  *pairNode
+			ov pairOverride
+		}{{e.app, app}, {e.gw, gw}} {
+			if x.n.batch >= 0 {
+				ov := x.ov
+				plan.batch[x.n.batch] = &ov
+			} else {
+				plan.updates = append(plan.updates, pairUpdate{key: x.n.key, pairOverride: x.ov})
+			}
+		}
+	}
+	if len(plan.batch) == 0 && len(plan.updates) == 0 {
+		return nil
+	}
+	return plan
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// pairCols are the columns storedForPairs reads.
+const pairCols = `project, trace_hi, trace_lo, span_id, start_ns, parent_id, class = 'call', source = 'gateway', response_id,
+	partner <> 0, duration_ns, ttft_ns, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_usd,
+	status, error_type, operation, provider, request_model, response_model, content_mask,
+	CASE WHEN class = 'call' THEN content_text ELSE '' END`
+
+// storedForPairs reads the stored spans of the traces, and the stored
+// calls with the response ids, that start in [from, to].
+func (s *DB) storedForPairs(ctx context.Context, traces map[traceKey]map[uint64]*pairNode, respIDs map[string]bool, from, to int64) ([]*pairNode, error) {
+	byProject := map[string][]string{}
+	seenHi := map[traceKey]bool{}
+	for tk := range traces {
+		k := traceKey{project: tk.project, hi: tk.hi}
+		if !seenHi[k] {
+			seenHi[k] = true
+			byProject[tk.project] = append(byProject[tk.project], strconv.FormatUint(tk.hi, 10))
+		}
+	}
+	var out []*pairNode
+	read := func(q string, args ...any) error {
+		rs, err := s.wconn.QueryContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("read spans to pair: %w", err)
+		}
+		defer rs.Close()
+		for rs.Next() {
+			n := &pairNode{batch: -1}
+			var cost sql.NullFloat64
+			v := &n.vals
+			if err := rs.Scan(&n.key.Project, &n.key.Hi, &n.key.Lo, &n.key.Span, &n.key.Start, &n.parent, &n.call, &n.gateway,
+				&n.respID, &n.paired, &v.Dur, &v.TTFT, &v.In, &v.Out, &v.Cached, &v.Reasoning, &cost,
+				&v.Status, &v.ErrType, &v.Op, &v.Provider, &v.ReqModel, &v.RespModel, &v.Mask, &v.Content); err != nil {
+				return fmt.Errorf("read spans to pair: %w", err)
+			}
+			if cost.Valid {
+				c := cost.Float64
+				v.Cost = &c
+			}
+			if _, ok := traces[traceKey{n.key.Project, n.key.Hi, n.key.Lo}]; ok || n.call {
+				out = append(out, n)
+			}
+		}
+		return rs.Err()
+	}
+	for p, his := range byProject {
+		if err := read(`SELECT `+pairCols+` FROM spans WHERE project = $1 AND start_ns >= $2 AND start_ns <= $3
+			AND trace_hi IN (`+strings.Join(his, ",")+`)`, p, from, to); err != nil {
+			return nil, err
+		}
+	}
+	if len(respIDs) > 0 {
+		ids := make([]any, 0, len(respIDs)+2)
+		ids = append(ids, from, to)
+		ph := make([]string, 0, len(respIDs))
+		for id := range respIDs {
+			ids = append(ids, id)
+			ph = append(ph, "$"+strconv.Itoa(len(ids)))
+		}
+		if err := read(`SELECT `+pairCols+` FROM spans WHERE start_ns >= $1 AND start_ns <= $2 AND class = 'call'
+			AND partner = 0 AND response_id IN (`+strings.Join(ph, ",")+`)`, ids...); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// stagePairs appends the stored rows' side of the pairs to the staging
+// table that updatePairs applies.
+func stagePairs(dc driver.Conn, ups []pairUpdate) error {
+	a, err := duckdb.NewAppender(dc, "temp", "main", "stage_pairs")
+	if err != nil {
+		return err
+	}
+	for i := range ups {
+		u := &ups[i]
+		v := u.vals
+		if v == nil {
+			v = &callVals{}
+		}
+		var cost driver.Value
+		if v.Cost != nil {
+			cost = *v.Cost
+		}
+		if err := a.AppendRow(u.key.Project, u.key.Hi, u.key.Lo, u.key.Span, u.key.Start, u.isCall, u.partner, u.vals != nil,
+			v.Dur, v.TTFT, v.In, v.Out, v.Cached, v.Reasoning, cost, v.Status, v.ErrType, v.Op,
+			v.Provider, v.model(), v.ReqModel, v.RespModel, v.Mask, v.Content, u.own); err != nil {
+			_ = a.Close()
+			return fmt.Errorf("pair update: %w", err)
+		}
+	}
+	return a.Close()
+}
+
+// stagePairsSQL makes the staging table of stagePairs.
+const stagePairsSQL = `CREATE TEMP TABLE stage_pairs (project VARCHAR, trace_hi UBIGINT, trace_lo UBIGINT, span_id UBIGINT,
+	start_ns BIGINT, is_genai BOOLEAN, partner UBIGINT, set_vals BOOLEAN, duration_ns BIGINT, ttft_ns BIGINT,
+	input_tokens BIGINT, output_tokens BIGINT, cached_tokens BIGINT, reasoning_tokens BIGINT, cost_usd DOUBLE,
+	status VARCHAR, error_type VARCHAR, operation VARCHAR, provider VARCHAR, model VARCHAR, request_model VARCHAR,
+	response_model VARCHAR, content_mask UTINYINT, content_text VARCHAR, own VARCHAR)`
+
+// updatePairs applies the staged updates to the stored rows (starting in
+// [lo, hi], so the scan reads only those row groups) and clears the stage.
+func updatePairs(ctx context.Context, c *sql.Conn, ups []pairUpdate) error {
+	if len(ups) == 0 {
+		return nil
+	}
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for i := range ups {
+		lo, hi = min(lo, ups[i].key.Start), max(hi, ups[i].key.Start)
+	}
+	match := ` FROM temp.stage_pairs u WHERE spans.project = u.project AND spans.trace_hi = u.trace_hi
+		AND spans.trace_lo = u.trace_lo AND spans.span_id = u.span_id AND spans.start_ns = u.start_ns
+		AND spans.start_ns >= ` + strconv.FormatInt(lo, 10) + ` AND spans.start_ns <= ` + strconv.FormatInt(hi, 10)
+	for _, q := range []string{
+		`UPDATE spans SET is_genai = u.is_genai, partner = u.partner` + match + ` AND NOT u.set_vals`,
+		`UPDATE spans SET is_genai = u.is_genai, partner = u.partner, duration_ns = u.duration_ns, ttft_ns = u.ttft_ns,
+			input_tokens = u.input_tokens, output_tokens = u.output_tokens, cached_tokens = u.cached_tokens,
+			reasoning_tokens = u.reasoning_tokens, cost_usd = u.cost_usd, status = u.status, error_type = u.error_type,
+			operation = u.operation, provider = u.provider, model = u.model, request_model = u.request_model,
+			response_model = u.response_model, content_mask = u.content_mask, content_text = u.content_text, own = u.own` +
+			match + ` AND u.set_vals`,
+		`DELETE FROM temp.stage_pairs`,
+	} {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("update pairs: %w", err)
+		}
+	}
+	return nil
+}
+
+// restoreOwn puts a paired app record's own values (column own) back in
+// its row, for the trace and export, which show each record as recorded.
+func restoreOwn(r *spanrows.Row, x *traceCols, own string) error {
+	if own == "" {
+		return nil
+	}
+	var v callVals
+	if err := json.Unmarshal([]byte(own), &v); err != nil {
+		return fmt.Errorf("span %s: own values: %w", store.SpanFromU64(r.Span), err)
+	}
+	r.Dur, r.TTFT, r.In, r.Out = v.Dur, v.TTFT, v.In, v.Out
+	r.CostKnown, r.Cost = v.Cost != nil, 0
+	if v.Cost != nil {
+		r.Cost = *v.Cost
+	}
+	r.Status, r.ErrType, r.Op, r.Provider, r.Model, r.RespModel = v.Status, v.ErrType, v.Op, v.Provider, v.model(), v.RespModel
+	r.Mask = v.Mask
+	x.reqModel, x.cached, x.reasoning = v.ReqModel, v.Cached, v.Reasoning
+	return nil
+}
+
+// apply puts the override into a span's row values (appendSpans's
+// column order: 6 duration_ns, 7 ttft_ns, 10 status, 11 error_type,
+// 12 is_genai, 13..22 operation through cost_usd, 25 content_mask,
+// 27 content_text, 36 partner, 37 own).
+func (ov *pairOverride) apply(vals []driver.Value) {
+	vals[12], vals[36], vals[37] = ov.isCall, ov.partner, ov.own
+	v := ov.vals
+	if v == nil {
+		return
+	}
+	var cost driver.Value
+	if v.Cost != nil {
+		cost = *v.Cost
+	}
+	copy(vals[6:8], []driver.Value{v.Dur, v.TTFT})
+	copy(vals[10:12], []driver.Value{v.Status, v.ErrType})
+	copy(vals[13:23], []driver.Value{v.Op, v.Provider, v.model(), v.ReqModel, v.RespModel, v.In, v.Out, v.Cached, v.Reasoning, cost})
+	vals[25], vals[27] = v.Mask, v.Content
+}
+
+// uncounted are the batch's spans that are the second record of a call
+// counted already (store.Batch.Uncounted): a gateway record whose app
+// record counts, and an app record whose gateway record was stored (and
+// counted) before.
+func (p *pairPlan) uncounted() []int {
+	var out []int
+	for i, ov := range p.batch {
+		if !ov.isCall {
+			out = append(out, i)
+			continue
+		}
+		if !ov.partnerInBatch {
+			out = append(out, i)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
