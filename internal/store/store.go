@@ -146,9 +146,13 @@ func (b *Batch) Len() int { return len(b.Spans) + len(b.Messages) }
 //     response id; among candidates written together, the one with the
 //     same response id, then the latest start). A pair counts as one call
 //     everywhere calls are counted (aggregates, Spans without All,
-//     Sessions, UnknownModels, Aggregate), with the app record's
-//     identity, start, service, session, user, operation, provider and
-//     models (the gateway's where the app's are empty), the gateway's
+//     Sessions, UnknownModels, Aggregate), as one row whose span and
+//     trace id and start are those of the record written last (the
+//     app's when both are written together or an HTTP span written last
+//     links them; the two start within PairWindow, usually milliseconds
+//     apart), with the app record's service, session, user (its own,
+//     else inherited from the spans of its batch), operation, provider
+//     and models (the gateway's where the app's are empty), the gateway's
 //     duration, time to first token, tokens and cost (the app's when the
 //     gateway reported no tokens, or no time to first token), status
 //     error when either record is an error (the gateway's error type

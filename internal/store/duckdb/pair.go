@@ -5,8 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strconv"
@@ -22,12 +24,16 @@ import (
 // One call, one count (store.Store): the writer pairs the app's and the
 // gateway's records of a model call when the second of them (or the HTTP
 // client span between them) is written, in the write's transaction. The
-// app record of a pair holds the call's values in its columns (so every
-// query counts it as it is, with no join) and keeps its own in column own;
-// the gateway record stops being a counted call (is_genai = false). Both
-// point at each other (partner). Queries are unchanged; the write pays a
-// lookup of the batch's traces among the spans stored within PairWindow,
-// and only while gateway records are near (pairGate).
+// record being written (the app's when both are) holds the call's merged
+// values in its columns, so every query counts it as it is, with no join
+// and no extra predicate, and keeps its own values in column own (the
+// trace and the export restore them); the stored record only stops
+// counting (is_genai = false, partner: two narrow columns updated). Both
+// point at each other (partner). The write pays a lookup of the traces
+// that may hold part of a pair (recentTraces: those with a gateway record,
+// over the range of their stored starts; older ones within PairWindow),
+// and, for gateway records without a parent, of stored calls by response
+// id (only while such records are near: pairGate).
 
 var pairWindow = store.PairWindow.Nanoseconds()
 
@@ -49,6 +55,9 @@ type callVals struct {
 	ReqModel  string   `json:"request_model"`
 	RespModel string   `json:"response_model"`
 	Mask      uint8    `json:"content_mask"`
+	Service   string   `json:"service"`
+	Session   string   `json:"session_id"` // the record's own, else resolved when written (eff_session)
+	User      string   `json:"user_id"`
 	Content   string   `json:"-"`
 }
 
@@ -59,7 +68,8 @@ func spanVals(sp *genai.Span, r *row0) callVals {
 	v := callVals{Dur: sp.DurationNano, TTFT: sp.TTFTNano, In: sp.Usage.InputTokens, Out: sp.Usage.OutputTokens,
 		Cached: sp.Usage.CachedInputTokens, Reasoning: sp.Usage.ReasoningTokens, Status: string(sp.Status),
 		ErrType: sp.ErrorType, Op: sp.Operation, Provider: sp.Provider, ReqModel: sp.RequestModel,
-		RespModel: sp.ResponseModel, Mask: r.mask, Content: r.content}
+		RespModel: sp.ResponseModel, Mask: r.mask, Content: r.content, Service: sp.Service,
+		Session: sp.SessionID, User: sp.UserID}
 	if v.Status == "" {
 		v.Status = string(genai.StatusUnset)
 	}
@@ -93,6 +103,7 @@ func mergeCall(app, gw callVals) callVals {
 	m.Op, m.Provider = cmp.Or(app.Op, gw.Op), cmp.Or(app.Provider, gw.Provider)
 	m.ReqModel, m.RespModel = cmp.Or(app.ReqModel, gw.ReqModel), cmp.Or(app.RespModel, gw.RespModel)
 	m.Mask, m.Content = store.MergeContent(app.Mask, app.Content, gw.Mask, gw.Content)
+	m.Session, m.User = cmp.Or(app.Session, gw.Session), cmp.Or(app.User, gw.User)
 	return m
 }
 
@@ -242,7 +253,35 @@ func (s *DB) pairs(ctx context.Context, spans []genai.Span, rows []*row0, idx []
 			}
 		}
 	}
-	stored, err := s.storedForPairs(ctx, byTrace, respIDs, lo-pairWindow, hi+pairWindow)
+	// Look up only the traces that may hold part of a pair: stored
+	// spans, and a gateway record stored or in the batch (or an HTTP
+	// span in the batch completing a pair), within the range of their
+	// stored starts when the recent index knows them.
+	look := map[traceKey]bool{}
+	from, to := int64(math.MaxInt64), int64(math.MinInt64)
+	for tk, m := range byTrace {
+		gwHere, other := false, false
+		for _, n := range m {
+			gwHere = gwHere || (n.call && n.gateway)
+			other = other || !n.call
+		}
+		info, known := s.traces.get(tk)
+		tlo, thi := int64(math.MaxInt64), int64(math.MinInt64)
+		for _, n := range m {
+			tlo, thi = min(tlo, n.key.Start), max(thi, n.key.Start)
+		}
+		switch {
+		case tlo <= s.traces.floor: // may have stored spans the index lost
+			if gwHere || other || s.gate.near(tlo, thi, false) {
+				look[tk] = true
+				from, to = min(from, tlo-pairWindow), max(to, thi+pairWindow)
+			}
+		case known && (gwHere || info.gw || other):
+			look[tk] = true
+			from, to = min(from, info.min), max(to, info.max)
+		}
+	}
+	stored, err := s.storedForPairs(ctx, look, respIDs, from, to, lo-pairWindow, hi+pairWindow)
 	if err != nil {
 		return nil, err
 	}
@@ -315,14 +354,22 @@ func matchPairs(byTrace map[traceKey]map[uint64]*pairNode, nodes []*pairNode) *p
 			continue
 		}
 		e.app.paired, e.gw.paired = true, true
+		// The call's row is the record written now (the app's when both
+		// or neither are: an HTTP span linked them), so a stored record
+		// only stops counting (two narrow columns) and the call's values
+		// go into the row being appended.
+		counted, other := e.app, e.gw
+		if e.app.batch < 0 && e.gw.batch >= 0 {
+			counted, other = e.gw, e.app
+		}
 		merged := mergeCall(e.app.vals, e.gw.vals)
-		own, _ := json.Marshal(e.app.vals) // plain numbers and strings: cannot fail
-		app := pairOverride{isCall: true, partner: e.gw.key.Span, vals: &merged, own: string(own), partnerInBatch: e.gw.batch >= 0}
-		gw := pairOverride{isCall: false, partner: e.app.key.Span, partnerInBatch: e.app.batch >= 0}
+		own, _ := json.Marshal(counted.vals) // plain numbers and strings: cannot fail
+		cov := pairOverride{isCall: true, partner: other.key.Span, vals: &merged, own: string(own), partnerInBatch: other.batch >= 0}
+		oov := pairOverride{isCall: false, partner: counted.key.Span, partnerInBatch: counted.batch >= 0}
 		for _, x := range []struct {
 			n  *pairNode
 			ov pairOverride
-		}{{e.app, app}, {e.gw, gw}} {
+		}{{counted, cov}, {other, oov}} {
 			if x.n.batch >= 0 {
 				ov := x.ov
 				plan.batch[x.n.batch] = &ov
@@ -347,12 +394,14 @@ func abs(x int64) int64 {
 // pairCols are the columns storedForPairs reads.
 const pairCols = `project, trace_hi, trace_lo, span_id, start_ns, parent_id, class = 'call', source = 'gateway', response_id,
 	partner <> 0, duration_ns, ttft_ns, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_usd,
-	status, error_type, operation, provider, request_model, response_model, content_mask,
+	status, error_type, operation, provider, request_model, response_model, content_mask, service,
+	CASE WHEN session_id <> '' THEN session_id ELSE eff_session END, CASE WHEN user_id <> '' THEN user_id ELSE eff_user END,
 	CASE WHEN class = 'call' THEN content_text ELSE '' END`
 
-// storedForPairs reads the stored spans of the traces, and the stored
-// calls with the response ids, that start in [from, to].
-func (s *DB) storedForPairs(ctx context.Context, traces map[traceKey]map[uint64]*pairNode, respIDs map[string]bool, from, to int64) ([]*pairNode, error) {
+// storedForPairs reads the stored spans of the traces starting in [from,
+// to], and the stored calls with the response ids starting in [rfrom,
+// rto].
+func (s *DB) storedForPairs(ctx context.Context, traces map[traceKey]bool, respIDs map[string]bool, from, to, rfrom, rto int64) ([]*pairNode, error) {
 	byProject := map[string][]string{}
 	seenHi := map[traceKey]bool{}
 	for tk := range traces {
@@ -375,14 +424,15 @@ func (s *DB) storedForPairs(ctx context.Context, traces map[traceKey]map[uint64]
 			v := &n.vals
 			if err := rs.Scan(&n.key.Project, &n.key.Hi, &n.key.Lo, &n.key.Span, &n.key.Start, &n.parent, &n.call, &n.gateway,
 				&n.respID, &n.paired, &v.Dur, &v.TTFT, &v.In, &v.Out, &v.Cached, &v.Reasoning, &cost,
-				&v.Status, &v.ErrType, &v.Op, &v.Provider, &v.ReqModel, &v.RespModel, &v.Mask, &v.Content); err != nil {
+				&v.Status, &v.ErrType, &v.Op, &v.Provider, &v.ReqModel, &v.RespModel, &v.Mask, &v.Service, &v.Session, &v.User,
+				&v.Content); err != nil {
 				return fmt.Errorf("read spans to pair: %w", err)
 			}
 			if cost.Valid {
 				c := cost.Float64
 				v.Cost = &c
 			}
-			if _, ok := traces[traceKey{n.key.Project, n.key.Hi, n.key.Lo}]; ok || n.call {
+			if traces[traceKey{n.key.Project, n.key.Hi, n.key.Lo}] || n.call {
 				out = append(out, n)
 			}
 		}
@@ -396,7 +446,7 @@ func (s *DB) storedForPairs(ctx context.Context, traces map[traceKey]map[uint64]
 	}
 	if len(respIDs) > 0 {
 		ids := make([]any, 0, len(respIDs)+2)
-		ids = append(ids, from, to)
+		ids = append(ids, rfrom, rto)
 		ph := make([]string, 0, len(respIDs))
 		for id := range respIDs {
 			ids = append(ids, id)
@@ -429,7 +479,7 @@ func stagePairs(dc driver.Conn, ups []pairUpdate) error {
 		}
 		if err := a.AppendRow(u.key.Project, u.key.Hi, u.key.Lo, u.key.Span, u.key.Start, u.isCall, u.partner, u.vals != nil,
 			v.Dur, v.TTFT, v.In, v.Out, v.Cached, v.Reasoning, cost, v.Status, v.ErrType, v.Op,
-			v.Provider, v.model(), v.ReqModel, v.RespModel, v.Mask, v.Content, u.own); err != nil {
+			v.Provider, v.model(), v.ReqModel, v.RespModel, v.Mask, v.Content, u.own, v.Service, v.Session, v.User); err != nil {
 			_ = a.Close()
 			return fmt.Errorf("pair update: %w", err)
 		}
@@ -442,7 +492,8 @@ const stagePairsSQL = `CREATE TEMP TABLE stage_pairs (project VARCHAR, trace_hi 
 	start_ns BIGINT, is_genai BOOLEAN, partner UBIGINT, set_vals BOOLEAN, duration_ns BIGINT, ttft_ns BIGINT,
 	input_tokens BIGINT, output_tokens BIGINT, cached_tokens BIGINT, reasoning_tokens BIGINT, cost_usd DOUBLE,
 	status VARCHAR, error_type VARCHAR, operation VARCHAR, provider VARCHAR, model VARCHAR, request_model VARCHAR,
-	response_model VARCHAR, content_mask UTINYINT, content_text VARCHAR, own VARCHAR)`
+	response_model VARCHAR, content_mask UTINYINT, content_text VARCHAR, own VARCHAR, service VARCHAR,
+	session_id VARCHAR, user_id VARCHAR)`
 
 // updatePairs applies the staged updates to the stored rows (starting in
 // [lo, hi], so the scan reads only those row groups) and clears the stage.
@@ -463,7 +514,8 @@ func updatePairs(ctx context.Context, c *sql.Conn, ups []pairUpdate) error {
 			input_tokens = u.input_tokens, output_tokens = u.output_tokens, cached_tokens = u.cached_tokens,
 			reasoning_tokens = u.reasoning_tokens, cost_usd = u.cost_usd, status = u.status, error_type = u.error_type,
 			operation = u.operation, provider = u.provider, model = u.model, request_model = u.request_model,
-			response_model = u.response_model, content_mask = u.content_mask, content_text = u.content_text, own = u.own` +
+			response_model = u.response_model, content_mask = u.content_mask, content_text = u.content_text, own = u.own,
+			service = u.service, session_id = u.session_id, user_id = u.user_id` +
 			match + ` AND u.set_vals`,
 		`DELETE FROM temp.stage_pairs`,
 	} {
@@ -490,7 +542,7 @@ func restoreOwn(r *spanrows.Row, x *traceCols, own string) error {
 		r.Cost = *v.Cost
 	}
 	r.Status, r.ErrType, r.Op, r.Provider, r.Model, r.RespModel = v.Status, v.ErrType, v.Op, v.Provider, v.model(), v.RespModel
-	r.Mask = v.Mask
+	r.Mask, r.Service, r.Session, r.User = v.Mask, v.Service, v.Session, v.User
 	x.reqModel, x.cached, x.reasoning = v.ReqModel, v.Cached, v.Reasoning
 	return nil
 }
@@ -513,6 +565,14 @@ func (ov *pairOverride) apply(vals []driver.Value) {
 	copy(vals[10:12], []driver.Value{v.Status, v.ErrType})
 	copy(vals[13:23], []driver.Value{v.Op, v.Provider, v.model(), v.ReqModel, v.RespModel, v.In, v.Out, v.Cached, v.Reasoning, cost})
 	vals[25], vals[27] = v.Mask, v.Content
+	// The call's service, session and user are the app's.
+	vals[9], vals[23], vals[24] = v.Service, v.Session, v.User
+	if v.Session != "" {
+		vals[29] = ""
+	}
+	if v.User != "" {
+		vals[30] = ""
+	}
 }
 
 // uncounted are the batch's spans that are the second record of a call
@@ -532,4 +592,73 @@ func (p *pairPlan) uncounted() []int {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// recentTraces indexes the traces written lately (by a hash of project
+// and trace id): the range of their spans' starts and whether one is a
+// gateway call record, so pairing reads the table only for the traces
+// that may hold part of a pair, and only over their range. Like
+// recentSpans it holds two generations; traces with a span starting at or
+// before floor may have stored spans it does not know (older ones, those
+// stored before the process started) and are looked up by time window.
+// A hash collision merges two entries, which only widens a lookup.
+type recentTraces struct {
+	seed      maphash.Seed
+	genSize   int
+	cur, prev map[uint64]traceInfo
+	prevMax   int64
+	curMax    int64
+	floor     int64
+}
+
+type traceInfo struct {
+	min, max int64
+	gw       bool
+}
+
+func newRecentTraces(genSize int, floor int64) *recentTraces {
+	return &recentTraces{seed: maphash.MakeSeed(), genSize: genSize, cur: map[uint64]traceInfo{},
+		prevMax: math.MinInt64, curMax: math.MinInt64, floor: floor}
+}
+
+func (r *recentTraces) hash(tk traceKey) uint64 {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], tk.hi)
+	binary.LittleEndian.PutUint64(b[8:], tk.lo)
+	var h maphash.Hash
+	h.SetSeed(r.seed)
+	h.Write(b[:])
+	h.WriteString(tk.project)
+	return h.Sum64()
+}
+
+func (r *recentTraces) get(tk traceKey) (traceInfo, bool) {
+	k := r.hash(tk)
+	a, okA := r.cur[k]
+	p, okP := r.prev[k]
+	switch {
+	case okA && okP:
+		return traceInfo{min(a.min, p.min), max(a.max, p.max), a.gw || p.gw}, true
+	case okA:
+		return a, true
+	}
+	return p, okP
+}
+
+func (r *recentTraces) add(tk traceKey, start int64, gw bool) {
+	k := r.hash(tk)
+	if len(r.cur) >= r.genSize {
+		if _, in := r.cur[k]; !in {
+			r.floor = max(r.floor, r.prevMax)
+			r.prev, r.prevMax = r.cur, r.curMax
+			r.cur, r.curMax = make(map[uint64]traceInfo, r.genSize), math.MinInt64
+		}
+	}
+	t, ok := r.cur[k]
+	if !ok {
+		t = traceInfo{min: start, max: start}
+	}
+	t.min, t.max, t.gw = min(t.min, start), max(t.max, start), t.gw || gw
+	r.cur[k] = t
+	r.curMax = max(r.curMax, start)
 }

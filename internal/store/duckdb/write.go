@@ -125,9 +125,12 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 	for i, j := range idx {
 		sp := &b.Spans[j]
 		s.recent.add(keys[i], sp.StartUnixNano)
-		if sp.Source == genai.SourceGateway && sp.IsCall() {
+		gw := sp.Source == genai.SourceGateway && sp.IsCall()
+		if gw {
 			s.gate.add(sp.StartUnixNano, sp.ParentSpanID.IsZero())
 		}
+		hi, lo := store.TraceHiLo(sp.TraceID)
+		s.traces.add(traceKey{sp.Project, hi, lo}, sp.StartUnixNano, gw)
 	}
 	for h := range added {
 		s.resources.stored[h] = true

@@ -287,7 +287,7 @@ func checkOneCall(t *testing.T, s store.Store, d *oneCall) {
 		}
 		seen++
 		if !reflect.DeepEqual(r.SeenBy, []string{"app", "gateway"}) || r.Service != appService || r.Session != "lab-session" ||
-			r.InputTokens != 12+int64(r.StartTime.Sub(Base)/time.Minute) || r.DurationMS != 800 || r.TTFTMS == nil || *r.TTFTMS != 200 ||
+			r.InputTokens != 12+int64(r.Input[len(r.Input)-1]-'0') || r.DurationMS != 800 || r.TTFTMS == nil || *r.TTFTMS != 200 ||
 			r.CostUSD == nil || *r.CostUSD != cost || r.Model != "gpt-4o" || r.System != "be brief" || r.Output == "" {
 			t.Errorf("paired row %+v", r)
 		}
