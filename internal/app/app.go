@@ -112,6 +112,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		MaxQueueItems: cfg.Recorder.MaxQueueItems,
 		MaxQueueBytes: cfg.Recorder.MaxQueueBytes,
 		MaxBatchItems: cfg.Recorder.MaxBatchItems,
+		MaxQueueDelay: cfg.Recorder.MaxQueueDelay.D(),
 		WriteTimeout:  cfg.Recorder.WriteTimeout.D(),
 	}, log, a.reg)
 	if err != nil {
@@ -179,7 +180,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) http.Handler, error) {
 	cfg, log := a.cfg, a.log
 	// One bound on request bytes in flight, shared by every receiver.
-	gate := httpbody.NewGate(cfg.Ingest.MaxInflightBytes)
+	// A request the recorder's full queue would refuse after decoding is
+	// refused before it is read.
+	gate := httpbody.NewGateBefore(cfg.Ingest.MaxInflightBytes, a.rec.Full)
 	if err := a.reg.Register(gate); err != nil {
 		return nil, nil, err
 	}

@@ -1,8 +1,6 @@
 package app
 
 import (
-	"bytes"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"net/http"
@@ -36,25 +34,7 @@ func TestHostileDepthMatrix(t *testing.T) {
 	limit := fmt.Sprint(genai.MaxValueDepth)
 
 	post := func(path, ctype, enc string, body []byte) (int, string) {
-		if enc == "gzip" {
-			var buf bytes.Buffer
-			zw := gzip.NewWriter(&buf)
-			_, _ = zw.Write(body)
-			_ = zw.Close()
-			body = buf.Bytes()
-		}
-		req, _ := http.NewRequest(http.MethodPost, base+path, bytes.NewReader(body))
-		req.Header.Set("Content-Type", ctype)
-		if enc != "" {
-			req.Header.Set("Content-Encoding", enc)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return resp.StatusCode, string(b)
+		return send(http.MethodPost, base+path, ctype, enc, body)
 	}
 	conn, err := grpc.NewClient(a.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -49,14 +49,25 @@ func TestKill9LoopDuringIngestAndRetention(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// The child replays the previous round's WAL before it listens;
+		// on a loaded machine under the race detector that can take
+		// many seconds, so wait for its address or its exit, not a
+		// fixed short time.
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
 		var addr []byte
-		for i := 0; i < 600 && len(addr) == 0; i++ {
-			time.Sleep(20 * time.Millisecond)
+		deadline := time.Now().Add(2 * time.Minute)
+		for len(addr) == 0 && time.Now().Before(deadline) {
+			select {
+			case err := <-exited:
+				t.Fatalf("round %d: child server exited before it listened: %v", round, err)
+			case <-time.After(20 * time.Millisecond):
+			}
 			addr, _ = os.ReadFile(filepath.Join(dir, "addr"))
 		}
 		if len(addr) == 0 {
 			_ = cmd.Process.Kill()
-			t.Fatalf("round %d: child server did not start", round)
+			t.Fatalf("round %d: child server did not start in 2 minutes", round)
 		}
 		// Half the requests are 4-5h old (retention deletes them), the
 		// others 0-2h (retention drops the content of the older half).
@@ -130,7 +141,7 @@ func TestKill9LoopDuringIngestAndRetention(t *testing.T) {
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		_ = cmd.Wait()
+		<-exited
 		wg.Wait()
 
 		db, err := duckdb.Open(context.Background(), filepath.Join(dir, DBFile), duckdb.Options{MemoryLimit: "256MB"})

@@ -5,14 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/genscope/genscope/internal/alert"
-	"github.com/genscope/genscope/internal/app"
-	"github.com/genscope/genscope/internal/config"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/store/duckdb"
 	"github.com/genscope/genscope/internal/tenancy"
@@ -27,21 +24,18 @@ import (
 func alertsMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench alerts", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := fs.String("data", "./genscope-bench-data", "data directory of the dataset (the query benchmark's; generated when missing)")
-	spans := fs.Int("spans", 10_000_000, "spans in the dataset")
-	days := fs.Int("days", 30, "days the dataset covers")
+	d := addDatasetFlags(fs)
 	rules := fs.Int("rules", 1000, "alert rules")
 	rounds := fs.Int("rounds", 3, "evaluation rounds (each evaluates every rule once)")
 	conc := fs.Int("concurrency", 4, "concurrent evaluations (the engine's default)")
-	memory := fs.String("memory-limit", config.Default().Store.DuckDB.MemoryLimit, "DuckDB memory_limit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ds, err := ensureDataset(ctx, *dir, *spans, *days, *memory, stdout)
+	ds, err := d.ensure(ctx, stdout)
 	if err != nil {
 		return err
 	}
-	db, err := duckdb.Open(ctx, filepath.Join(*dir, app.DBFile), duckdb.Options{MemoryLimit: *memory})
+	db, err := d.open(ctx)
 	if err != nil {
 		return err
 	}

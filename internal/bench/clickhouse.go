@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -20,7 +19,6 @@ import (
 	"github.com/genscope/genscope/internal/sim/traffic"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/store/clickhouse"
-	"github.com/genscope/genscope/internal/store/duckdb"
 	"github.com/genscope/genscope/internal/tenancy"
 )
 
@@ -31,13 +29,10 @@ func clickhouseMain(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("bench clickhouse", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	loc := fs.String("store", "clickhouse://127.0.0.1:9000/genscope_bench", "ClickHouse store: clickhouse://HOST:PORT/DATABASE[?http_addr=HOST:PORT]; its database is replaced when it does not hold the dataset")
-	dir := fs.String("data", "./genscope-bench-data", "data directory of the DuckDB dataset (shared with bench query)")
-	spans := fs.Int("spans", 10_000_000, "spans in the dataset")
-	days := fs.Int("days", 30, "days the dataset covers, ending now")
+	d := addDatasetFlags(fs)
 	ingestN := fs.Int("ingest", 1_000_000, "spans of the ingest measurement, into a scratch database (0: skip)")
 	runs := fs.Int("runs", 10, "timed runs of each query (after one warm-up run)")
 	batch := fs.Int("batch", 20000, "spans per Write (ClickHouse makes a part per insert: larger batches ingest faster)")
-	memory := fs.String("memory-limit", config.Default().Store.DuckDB.MemoryLimit, "DuckDB memory_limit")
 	queries := fs.Bool("queries", true, "after the ingest measurement, time the aggregate queries over the dataset (false: ingest only)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -59,10 +54,10 @@ func clickhouseMain(ctx context.Context, args []string, stdout, stderr io.Writer
 			return err
 		}
 	}
-	if !*queries || *spans <= 0 {
+	if !*queries || d.spans <= 0 {
 		return nil
 	}
-	ds, err := ensureDataset(ctx, *dir, *spans, *days, *memory, stdout)
+	ds, err := d.ensure(ctx, stdout)
 	if err != nil {
 		return err
 	}
@@ -84,7 +79,7 @@ func clickhouseMain(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		fmt.Fprintf(stdout, "clickhouse: dataset loaded at %.0f spans/s (wall clock, generation overlapped)\n", rate)
 	}
-	db, err := duckdb.Open(ctx, filepath.Join(*dir, app.DBFile), duckdb.Options{MemoryLimit: *memory})
+	db, err := d.open(ctx)
 	if err != nil {
 		return err
 	}

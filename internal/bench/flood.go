@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"time"
 )
 
@@ -22,7 +21,9 @@ func floodMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	o := ingestOpts{templates: 4, encoding: "proto"}
 	var mib int
 	var target int64
+	var normal time.Duration
 	fs.DurationVar(&o.duration, "duration", 15*time.Second, "how long to flood")
+	fs.DurationVar(&normal, "ingest", 5*time.Second, "how long to measure normal ingestion (8 clients, 512-span requests) before and after the flood, and the bare-HTTP baseline; 0 to skip")
 	fs.IntVar(&o.clients, "clients", 32, "concurrent clients")
 	fs.IntVar(&mib, "batch-mib", 4, "size of each request, in MiB (of ~1 KB GenAI spans)")
 	fs.Int64Var(&target, "target-mib", 1024, "the peak RSS to stay under, in MiB")
@@ -30,12 +31,8 @@ func floodMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.server == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		o.server = exe
+	if err := defaultServer(&o.server); err != nil {
+		return err
 	}
 	// Size the batch: measure the bytes per span of a small request first.
 	o.batch = 512
@@ -52,14 +49,39 @@ func floodMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "genscope bench flood: %d clients, requests of %d spans (%.1f MiB protobuf), for %s, default settings\n",
 		o.clients, o.batch, float64(len(payloads[0].body))/(1<<20), o.duration)
 
+	// Normal ingestion, as "genscope bench ingest" sends it, measured
+	// against a bare HTTP server and on the server before and after the
+	// flood: the admission that bounds the flood must not slow it.
+	n := ingestOpts{clients: 8, batch: 512, templates: 8, encoding: "proto"}
+	var normalPayloads []*payload
+	var normalCalls []int
+	var bare float64
+	if normal > 0 {
+		if normalPayloads, normalCalls, err = makePayloads(n); err != nil {
+			return err
+		}
+		base, err := bareServer()
+		if err != nil {
+			return err
+		}
+		bare = load(ctx, "http://"+base.addr+"/v1/traces", n, normalPayloads, normalCalls, 500*time.Millisecond, normal, nil).spansPerSec()
+		base.close()
+	}
 	srv, err := startServer(ctx, o.server)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
+	url := "http://" + srv.addr + "/v1/traces"
+	var before loadResult
+	if normal > 0 {
+		before = load(ctx, url, n, normalPayloads, normalCalls, time.Second, normal, nil)
+		fmt.Fprintf(stdout, "ingest    before the flood, %d clients x %d spans: %.0f spans/s p50 %s, %.2f of a bare HTTP server's %.0f spans/s\n",
+			n.clients, n.batch, before.spansPerSec(), ms(before.p50), before.spansPerSec()/bare, bare)
+	}
 	rss := &rssSampler{pid: srv.cmd.Process.Pid}
 	idle := readRSS(srv.cmd.Process.Pid)
-	res := load(ctx, "http://"+srv.addr+"/v1/traces", o, payloads, callsPer, 0, o.duration, rss)
+	res := load(ctx, url, o, payloads, callsPer, 0, o.duration, rss)
 	peak := rss.max()
 	fmt.Fprintf(stdout, "flood     %d requests accepted (%.0f spans/s), %d refused with 429/503, %d failed; p50 %s p99 %s\n",
 		res.spans/int64(o.batch), res.spansPerSec(), res.refused, res.failed, ms(res.p50), ms(res.p99))
@@ -91,6 +113,11 @@ func floodMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		recovered = "FAILED"
 	}
 	fmt.Fprintf(stdout, "recovery  a 512-span request right after the flood: %d in %s: %s\n", resp.StatusCode, ms(took), recovered)
+	if normal > 0 {
+		after := load(ctx, url, n, normalPayloads, normalCalls, 0, normal, nil)
+		fmt.Fprintf(stdout, "ingest    after the flood: %.0f spans/s p50 %s, %.2f of before, %.2f of the bare HTTP server\n",
+			after.spansPerSec(), ms(after.p50), after.spansPerSec()/before.spansPerSec(), after.spansPerSec()/bare)
+	}
 	if err := srv.stop(); err != nil {
 		return err
 	}

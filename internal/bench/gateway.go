@@ -49,12 +49,8 @@ func gatewayMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.server == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		o.server = exe
+	if err := defaultServer(&o.server); err != nil {
+		return err
 	}
 	return runGateway(ctx, o, stdout)
 }

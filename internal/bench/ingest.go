@@ -53,14 +53,23 @@ func ingestMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if o.encoding != "proto" && o.encoding != "json" {
 		return fmt.Errorf("-encoding: %q is not proto or json", o.encoding)
 	}
-	if o.server == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		o.server = exe
+	if err := defaultServer(&o.server); err != nil {
+		return err
 	}
 	return runIngest(ctx, o, stdout)
+}
+
+// defaultServer sets an empty -server flag to this binary.
+func defaultServer(server *string) error {
+	if *server != "" {
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("-server: %w", err)
+	}
+	*server = exe
+	return nil
 }
 
 func runIngest(ctx context.Context, o ingestOpts, out io.Writer) error {

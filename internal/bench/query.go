@@ -37,21 +37,18 @@ const datasetFile = "bench-dataset.json"
 func queryMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench query", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := fs.String("data", "./genscope-bench-data", "data directory for the generated dataset (reused when it matches)")
-	spans := fs.Int("spans", 10_000_000, "spans in the dataset")
-	days := fs.Int("days", 30, "days the dataset covers, ending now")
+	d := addDatasetFlags(fs)
 	runs := fs.Int("runs", 20, "timed runs of each query (after one warm-up run)")
-	memory := fs.String("memory-limit", config.Default().Store.DuckDB.MemoryLimit, "DuckDB memory_limit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ds, err := ensureDataset(ctx, *dir, *spans, *days, *memory, stdout)
+	ds, err := d.ensure(ctx, stdout)
 	if err != nil {
 		return err
 	}
 	cfg := config.Default()
-	cfg.Data, cfg.Listen, cfg.GRPCListen = *dir, "127.0.0.1:0", ""
-	cfg.Store.DuckDB.MemoryLimit = *memory
+	cfg.Data, cfg.Listen, cfg.GRPCListen = d.dir, "127.0.0.1:0", ""
+	cfg.Store.DuckDB.MemoryLimit = d.memory
 	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return err
@@ -61,6 +58,32 @@ func queryMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	go func() { done <- a.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	return runQueries(a.HTTPAddr(), ds, *runs, stdout)
+}
+
+// datasetFlags are the flags of the benchmarks that share the generated
+// dataset (query, alerts, clickhouse).
+type datasetFlags struct {
+	dir, memory string
+	spans, days int
+}
+
+func addDatasetFlags(fs *flag.FlagSet) *datasetFlags {
+	d := &datasetFlags{}
+	fs.StringVar(&d.dir, "data", "./genscope-bench-data", "data directory of the generated dataset (shared by bench query, alerts and clickhouse; reused when it matches, generated otherwise)")
+	fs.IntVar(&d.spans, "spans", 10_000_000, "spans in the dataset")
+	fs.IntVar(&d.days, "days", 30, "days the dataset covers, ending when it is generated")
+	fs.StringVar(&d.memory, "memory-limit", config.Default().Store.DuckDB.MemoryLimit, "DuckDB memory_limit")
+	return d
+}
+
+// ensure reuses the dataset in d.dir, or generates it.
+func (d *datasetFlags) ensure(ctx context.Context, out io.Writer) (dataset, error) {
+	return ensureDataset(ctx, d.dir, d.spans, d.days, d.memory, out)
+}
+
+// open opens the dataset's DuckDB store.
+func (d *datasetFlags) open(ctx context.Context) (*duckdb.DB, error) {
+	return duckdb.Open(ctx, filepath.Join(d.dir, app.DBFile), duckdb.Options{MemoryLimit: d.memory})
 }
 
 func ensureDataset(ctx context.Context, dir string, spans, days int, memory string, out io.Writer) (dataset, error) {

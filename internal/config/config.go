@@ -118,9 +118,12 @@ type Ingest struct {
 
 // Recorder sizes the queue between receivers and the store.
 type Recorder struct {
-	MaxQueueItems int      `yaml:"max_queue_items"`
-	MaxQueueBytes int64    `yaml:"max_queue_bytes"`
-	MaxBatchItems int      `yaml:"max_batch_items"`
+	MaxQueueItems int   `yaml:"max_queue_items"`
+	MaxQueueBytes int64 `yaml:"max_queue_bytes"`
+	MaxBatchItems int   `yaml:"max_batch_items"`
+	// MaxQueueDelay bounds the queue by the writer's speed: no more is
+	// queued than it writes in this time (see recorder.Options).
+	MaxQueueDelay Duration `yaml:"max_queue_delay"`
 	WriteTimeout  Duration `yaml:"write_timeout"`
 }
 
@@ -177,6 +180,7 @@ func Default() Config {
 			MaxQueueItems: 100_000,
 			MaxQueueBytes: 64 << 20,
 			MaxBatchItems: 8192,
+			MaxQueueDelay: Duration(2 * time.Second),
 			WriteTimeout:  Duration(30 * time.Second),
 		},
 		Gateway: gateway.DefaultConfig(),
@@ -275,7 +279,7 @@ func (c *Config) Validate() error {
 		{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout}, {"http.read_timeout", c.HTTP.ReadTimeout},
 		{"http.write_timeout", c.HTTP.WriteTimeout}, {"http.idle_timeout", c.HTTP.IdleTimeout},
 		{"http.shutdown_timeout", c.HTTP.ShutdownTimeout}, {"ingest.retry_after", c.Ingest.RetryAfter},
-		{"recorder.write_timeout", c.Recorder.WriteTimeout},
+		{"recorder.write_timeout", c.Recorder.WriteTimeout}, {"recorder.max_queue_delay", c.Recorder.MaxQueueDelay},
 	} {
 		if d.v <= 0 {
 			bad(d.name, "must be positive")

@@ -414,6 +414,29 @@ func (g *Gateway) pipeStream(w http.ResponseWriter, r *http.Request, resp *http.
 	defer timer.Stop()
 	sr := newSSEReader(resp.Body, maxEventBytes)
 	keep := int(g.opts.MaxRecordBytes)
+	em := eventMasker{m: c.mask} // a key spelled out across events
+	send := func(evs [][]byte) bool {
+		wrote := false
+		for _, ev := range evs {
+			if len(ev) == 0 {
+				continue
+			}
+			if _, werr := w.Write(ev); werr != nil {
+				c.status, c.errType, c.errMsg = 499, "client_disconnected", "the client went away during the stream"
+				return false
+			}
+			wrote = true
+		}
+		// Flush unless the next event has already arrived whole: then
+		// both go out together, as they came in, in one write.
+		if wrote && !sr.eventBuffered() {
+			if ferr := rc.Flush(); ferr != nil {
+				c.status, c.errType, c.errMsg = 499, "client_disconnected", "the client went away during the stream"
+				return false
+			}
+		}
+		return true
+	}
 	for {
 		raw, data, hasData, err := sr.next()
 		c.mask.bytes(raw)
@@ -424,19 +447,11 @@ func (g *Gateway) pipeStream(w http.ResponseWriter, r *http.Request, resp *http.
 		if hasData && stripUsage {
 			out = stripUsageEvent(raw, data)
 		}
-		if len(out) > 0 {
-			if _, werr := w.Write(out); werr != nil {
-				c.status, c.errType, c.errMsg = 499, "client_disconnected", "the client went away during the stream"
-				return
-			}
-			// Flush unless the next event has already arrived whole: then
-			// both go out together, as they came in, in one write.
-			if !sr.eventBuffered() {
-				if ferr := rc.Flush(); ferr != nil {
-					c.status, c.errType, c.errMsg = 499, "client_disconnected", "the client went away during the stream"
-					return
-				}
-			}
+		if len(out) > 0 && !send(em.push(out)) {
+			return
+		}
+		if err != nil && !send(em.flush()) { // the end: what was held goes out
+			return
 		}
 		if hasData && len(data) > 0 && data[0] == '{' {
 			keepIt := len(c.evBuf)+len(data) <= keep

@@ -15,6 +15,7 @@ type metrics struct {
 	writtenMessages prometheus.Counter
 	dropped         prometheus.Counter
 	full            prometheus.Counter
+	withdrawn       prometheus.Counter
 	writeErrors     prometheus.Counter
 	writeSeconds    prometheus.Histogram
 	tokenUsage      *prometheus.HistogramVec
@@ -49,6 +50,9 @@ func newMetrics(reg prometheus.Registerer, r *Recorder) (*metrics, error) {
 		full: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "genscope_recorder_full_total", Help: "Submissions refused because the queue was full.",
 		}),
+		withdrawn: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "genscope_recorder_withdrawn_total", Help: "Items taken back from the queue unwritten because their submitter stopped waiting (its client went away).",
+		}),
 		writeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "genscope_store_write_errors_total", Help: "Store writes that failed.",
 		}),
@@ -68,7 +72,15 @@ func newMetrics(reg prometheus.Registerer, r *Recorder) (*metrics, error) {
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "genscope_recorder_queue_items", Help: "Spans and message records waiting to be written.",
 	}, func() float64 { return float64(r.QueueItems()) })
-	for _, c := range []prometheus.Collector{m.written, m.writtenMessages, m.dropped, m.full, m.writeErrors, m.writeSeconds, m.tokenUsage, m.opDuration, depth} {
+	limit := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "genscope_recorder_queue_limit_items",
+		Help: "The queue's bound in items now: max_queue_items, or fewer while the writer's recent speed would take longer than the queue delay bound to write them.",
+	}, func() float64 {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return float64(r.maxItems())
+	})
+	for _, c := range []prometheus.Collector{m.written, m.writtenMessages, m.dropped, m.full, m.withdrawn, m.writeErrors, m.writeSeconds, m.tokenUsage, m.opDuration, depth, limit} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register recorder metrics: %w", err)
 		}

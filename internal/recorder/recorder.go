@@ -42,6 +42,14 @@ type Options struct {
 	MaxQueueBytes int64
 	// MaxBatchItems is the most items one store write takes.
 	MaxBatchItems int
+	// MaxQueueDelay bounds the queue by time as well: while the items
+	// queued would take the writer longer than this to write at the speed
+	// of its recent writes, a new submission is refused (ErrFull), though
+	// a full store write's worth (MaxBatchItems) is always taken. So a
+	// request that arrives after a flood waits for at most this much of
+	// the flood's backlog, whatever the store's speed on the machine at
+	// the time. 0 means 2s; negative means no such bound.
+	MaxQueueDelay time.Duration
 	// WriteTimeout bounds one store write.
 	WriteTimeout time.Duration
 	// Prepare, if set, runs on each batch in the submitter's goroutine
@@ -71,6 +79,7 @@ func DefaultOptions() Options {
 		MaxQueueItems: 100_000,
 		MaxQueueBytes: 64 << 20,
 		MaxBatchItems: 8192,
+		MaxQueueDelay: 2 * time.Second,
 		WriteTimeout:  30 * time.Second,
 	}
 }
@@ -94,6 +103,7 @@ type Recorder struct {
 	items    int
 	bytes    int64
 	closed   bool
+	rate     float64 // items per second the writer writes, recently; 0: not measured yet
 	wake     chan struct{}
 	finished chan struct{}
 }
@@ -109,6 +119,9 @@ func New(w Writer, opts Options, log *slog.Logger, reg prometheus.Registerer) (*
 	}
 	if opts.MaxBatchItems <= 0 {
 		opts.MaxBatchItems = def.MaxBatchItems
+	}
+	if opts.MaxQueueDelay == 0 {
+		opts.MaxQueueDelay = def.MaxQueueDelay
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = def.WriteTimeout
@@ -145,13 +158,17 @@ func New(w Writer, opts Options, log *slog.Logger, reg prometheus.Registerer) (*
 // Submit queues b and waits until it is durable in the store. It returns
 // ErrFull at once when the queue has no room, ErrClosed after Close, an
 // error wrapping ErrStore when the write failed, or ctx.Err() when the
-// caller gave up waiting (the batch may still be written).
+// caller gave up waiting (the batch is taken back if the writer has not
+// taken it yet, and may be written otherwise).
 func (r *Recorder) Submit(ctx context.Context, b *store.Batch) error {
 	if b.Len() == 0 {
 		return nil
 	}
 	if err := r.prepare(b); err != nil {
 		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err // the caller is gone: nobody would learn of the write
 	}
 	done := make(chan error, 1)
 	if err := r.enqueue(request{batch: b, bytes: approxBytes(b), done: done}); err != nil {
@@ -161,8 +178,70 @@ func (r *Recorder) Submit(ctx context.Context, b *store.Batch) error {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
+		// Nobody will be told the batch is stored, so a batch the writer
+		// has not taken yet is taken back: after a flood of clients that
+		// gave up, the writer is free for the next request at once
+		// instead of writing what no one waits for.
+		r.withdraw(done)
 		return ctx.Err()
 	}
+}
+
+// withdraw removes the queued request whose answer goes to done, if the
+// writer has not taken it yet, and reports whether it did.
+func (r *Recorder) withdraw(done chan error) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.queue {
+		q := r.queue[i]
+		if q.done != done {
+			continue
+		}
+		copy(r.queue[i:], r.queue[i+1:])
+		r.queue[len(r.queue)-1] = request{} // drop the batch's reference
+		r.queue = r.queue[:len(r.queue)-1]
+		r.items -= q.batch.Len()
+		r.bytes -= q.bytes
+		r.waiters--
+		r.m.withdrawn.Add(float64(q.batch.Len()))
+		return true
+	}
+	return false
+}
+
+// Full reports whether the queue is at its bound, so that a receiver can
+// refuse a request before reading it rather than after decoding it.
+func (r *Recorder) Full() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.items >= r.maxItems() || r.bytes >= r.opts.MaxQueueBytes
+}
+
+// maxItems is the queue's bound in items: MaxQueueItems, or fewer when
+// the writer's recent speed says they would take longer than
+// MaxQueueDelay to write. r.mu is held.
+func (r *Recorder) maxItems() int {
+	n := r.opts.MaxQueueItems
+	if r.opts.MaxQueueDelay > 0 && r.rate > 0 {
+		byTime := int(r.rate * r.opts.MaxQueueDelay.Seconds())
+		n = min(n, max(byTime, r.opts.MaxBatchItems))
+	}
+	return n
+}
+
+// observeRate folds one write of items in d into the writer's speed.
+func (r *Recorder) observeRate(items int, d time.Duration) {
+	if items == 0 || d <= 0 {
+		return
+	}
+	v := float64(items) / d.Seconds()
+	r.mu.Lock()
+	if r.rate == 0 {
+		r.rate = v
+	} else {
+		r.rate = 0.7*r.rate + 0.3*v // a moving average: one slow write does not close the queue
+	}
+	r.mu.Unlock()
 }
 
 // Enqueue queues b without waiting for it to be written, for sources that
@@ -208,7 +287,7 @@ func (r *Recorder) enqueue(req request) error {
 		return ErrClosed
 	// A batch larger than the whole queue is still taken when the queue is
 	// empty, so one oversized (but body-limited) request cannot wedge.
-	case r.items > 0 && (r.items+n > r.opts.MaxQueueItems || r.bytes+req.bytes > r.opts.MaxQueueBytes):
+	case r.items > 0 && (r.items+n > r.maxItems() || r.bytes+req.bytes > r.opts.MaxQueueBytes):
 		r.mu.Unlock()
 		r.m.full.Inc()
 		return ErrFull
@@ -349,7 +428,11 @@ func (r *Recorder) write(reqs []request) {
 	start := time.Now()
 	err := r.w.Write(ctx, b)
 	cancel()
-	r.m.writeSeconds.Observe(time.Since(start).Seconds())
+	took := time.Since(start)
+	r.m.writeSeconds.Observe(took.Seconds())
+	if err == nil {
+		r.observeRate(b.Len(), took)
+	}
 	if err != nil {
 		r.m.writeErrors.Inc()
 		r.log.Error("store write failed", "items", b.Len(), "err", err)

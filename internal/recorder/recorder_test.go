@@ -297,3 +297,102 @@ func TestBatchHint(t *testing.T) {
 		_ = r.Close(context.Background())
 	})
 }
+
+// A submitter that stops waiting (its client went away) takes its batch
+// back while the writer has not taken it: after a flood of clients that
+// gave up, the next request waits for no write nobody asked for.
+func TestAbandonedSubmissionIsWithdrawn(t *testing.T) {
+	w := &memWriter{gate: make(chan struct{}), entered: make(chan struct{}, 10)}
+	r, _ := newRec(t, w, Options{MaxQueueItems: 9})
+	first := make(chan error, 1)
+	go func() { first <- r.Submit(context.Background(), batch(1)) }() // taken by the writer, blocked
+	<-w.entered
+
+	ctx, cancel := context.WithCancel(context.Background())
+	abandoned := make(chan error, 1)
+	go func() { abandoned <- r.Submit(ctx, batch(9)) }()
+	for r.QueueItems() != 9 {
+		time.Sleep(time.Millisecond)
+	}
+	if !r.Full() {
+		t.Fatal("Full() = false with 9 of 9 items queued")
+	}
+	if err := r.Submit(context.Background(), batch(2)); !errors.Is(err, ErrFull) {
+		t.Fatalf("err = %v, want ErrFull while the abandoned batch is queued", err)
+	}
+	cancel()
+	if err := <-abandoned; !errors.Is(err, context.Canceled) {
+		t.Fatalf("abandoned Submit: err = %v, want context.Canceled", err)
+	}
+	if n := r.QueueItems(); n != 0 {
+		t.Fatalf("queue holds %d items after its only waiter gave up, want 0", n)
+	}
+	if r.Full() {
+		t.Fatal("Full() = true with an empty queue")
+	}
+	if got := testutil.ToFloat64(r.m.withdrawn); got != 9 {
+		t.Errorf("withdrawn = %v, want 9", got)
+	}
+	// A submitter whose context has already ended queues nothing.
+	if err := r.Submit(ctx, batch(3)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Submit with an ended context: err = %v", err)
+	}
+	next := make(chan error, 1)
+	go func() { next <- r.Submit(context.Background(), batch(2)) }()
+	close(w.gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-next; err != nil {
+		t.Fatal(err)
+	}
+	if spans, writes := w.counts(); spans != 3 || writes > 2 {
+		t.Fatalf("wrote %d spans in %d writes, want 3 (the withdrawn 9 never written)", spans, writes)
+	}
+}
+
+// The queue is bounded by time too: once the writer's speed is known, it
+// takes no more than MaxQueueDelay of writing (but always a full store
+// write's worth), so what arrives after a burst waits for little of it.
+func TestQueueBoundedByWriteTime(t *testing.T) {
+	w := &memWriter{gate: make(chan struct{}), entered: make(chan struct{}, 10)}
+	r, _ := newRec(t, w, Options{MaxQueueItems: 1000, MaxBatchItems: 10, MaxQueueDelay: time.Second})
+	// No speed measured yet: the item bound alone.
+	r.mu.Lock()
+	if n := r.maxItems(); n != 1000 {
+		t.Fatalf("bound before any write = %d, want 1000", n)
+	}
+	r.mu.Unlock()
+	// A writer at 20 items/s: a second's worth is 20 items.
+	r.observeRate(20, time.Second)
+	first := make(chan error, 1)
+	go func() { first <- r.Submit(context.Background(), batch(1)) }() // taken by the writer, blocked
+	<-w.entered
+	second := make(chan error, 1)
+	go func() { second <- r.Submit(context.Background(), batch(15)) }()
+	for r.QueueItems() != 15 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := r.Submit(context.Background(), batch(10)); !errors.Is(err, ErrFull) {
+		t.Fatalf("25 items queued at 20 items/s with a 1s bound: err = %v, want ErrFull", err)
+	}
+	if r.Full() {
+		t.Fatal("Full() with 15 of 20 items queued")
+	}
+	// A slow writer (1 item/s): still a full store write's worth.
+	r.observeRate(1, time.Second)
+	r.observeRate(1, time.Second)
+	r.mu.Lock()
+	n := r.maxItems()
+	r.mu.Unlock()
+	if n != 10 {
+		t.Fatalf("bound with a slow writer = %d, want MaxBatchItems (10)", n)
+	}
+	close(w.gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -129,6 +129,18 @@ func (r *Receiver) serveTrack(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, req, herr, response{Errors: []itemError{}})
 		return
 	}
+	// Decoded a few at a time (see httpbody.Gate.Work); the slot is given
+	// back before the batch waits for the store.
+	decoded, err := r.opts.Gate.Work(req.Context())
+	if err != nil {
+		herr := &httpError{status: http.StatusServiceUnavailable, msg: "request canceled", err: err}
+		if req.Context().Err() == nil {
+			herr = bodyError(err) // the queue is full: 429
+		}
+		r.fail(w, req, herr, response{Errors: []itemError{}})
+		return
+	}
+	defer decoded()
 	items, err := splitItems(body)
 	if errors.Is(err, errTooDeep) {
 		r.fail(w, req, &httpError{status: http.StatusBadRequest, msg: err.Error(), err: err}, response{Errors: []itemError{}})
@@ -145,6 +157,7 @@ func (r *Receiver) serveTrack(w http.ResponseWriter, req *http.Request) {
 			response{ItemsReceived: len(items), Errors: []itemError{}})
 		return
 	}
+	decoded()
 	for t, n := range c.received {
 		r.m.received.WithLabelValues(t).Add(float64(n))
 	}
@@ -230,11 +243,17 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, *
 	if err == nil {
 		return buf, lease, nil
 	}
+	return nil, lease, bodyError(err)
+}
+
+// bodyError answers an error of httpbody (a body not read, or not
+// admitted).
+func bodyError(err error) *httpError {
 	var be *httpbody.Error
 	if !errors.As(err, &be) {
-		return nil, lease, &httpError{status: http.StatusBadRequest, msg: "cannot read request body", err: err}
+		return &httpError{status: http.StatusBadRequest, msg: "cannot read request body", err: err}
 	}
-	return nil, lease, &httpError{status: be.Status(), msg: be.Msg, err: be.Err}
+	return &httpError{status: be.Status(), msg: be.Msg, err: be.Err}
 }
 
 // safely runs f, turning a panic into an error: a payload that trips a

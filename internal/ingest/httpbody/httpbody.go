@@ -98,7 +98,7 @@ func (r *Reader) ReadAdmitted(w http.ResponseWriter, req *http.Request, buf []by
 }
 
 func (r *Reader) busy() *Error {
-	return &Error{Kind: Busy, Msg: fmt.Sprintf("server busy: more than %d bytes of requests in flight; retry later", r.gate.Limit())}
+	return &Error{Kind: Busy, Msg: r.gate.BusyMessage()}
 }
 
 func (r *Reader) read(w http.ResponseWriter, req *http.Request, buf []byte, l *Lease) ([]byte, error) {

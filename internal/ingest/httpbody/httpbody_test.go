@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -202,4 +203,45 @@ func TestReadAdmitted(t *testing.T) {
 	if got, l, err := New(limit).ReadAdmitted(httptest.NewRecorder(), q, nil); err != nil || len(got) != len(body) || l == nil {
 		t.Fatalf("ungated: %v", err)
 	}
+}
+
+// A Gate in front of a full queue refuses a new request before reading a
+// byte of it, and admits again once the queue has room; a request already
+// admitted keeps growing its lease.
+func TestGateBeforeFullQueue(t *testing.T) {
+	var full atomic.Bool
+	gate := NewGateBefore(4<<20, full.Load)
+	r := NewGated(1<<20, gate)
+	body := bytes.Repeat([]byte("x"), 512<<10)
+
+	read := func() (*countingReader, *Lease, error) {
+		cr := &countingReader{r: bytes.NewReader(body)}
+		q := httptest.NewRequest(http.MethodPost, "/", io.NopCloser(cr))
+		q.ContentLength = -1 // read in steps: the lease grows past its first step
+		_, l, err := r.ReadAdmitted(httptest.NewRecorder(), q, nil)
+		return cr, l, err
+	}
+	cr, l, err := read()
+	if err != nil || cr.n != int64(len(body)) {
+		t.Fatalf("with room: %v, read %d", err, cr.n)
+	}
+	full.Store(true)
+	if !l.Grow(l.Held() + 1) {
+		t.Fatal("an admitted request's lease could not grow while the queue was full")
+	}
+	l.Release()
+	cr, l, err = read()
+	var be *Error
+	if !errors.As(err, &be) || be.Kind != Busy || cr.n != 0 || gate.InFlight() != 0 {
+		t.Fatalf("queue full: %v, read %d bytes, in flight %d: want Busy having read none", err, cr.n, gate.InFlight())
+	}
+	if !strings.Contains(be.Msg, "queue") || gate.Refusals() != 1 {
+		t.Fatalf("message %q, refusals %d", be.Msg, gate.Refusals())
+	}
+	l.Release()
+	full.Store(false)
+	if _, l, err = read(); err != nil {
+		t.Fatalf("room again: %v", err)
+	}
+	l.Release()
 }

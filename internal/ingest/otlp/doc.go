@@ -17,4 +17,12 @@
 //
 // A request is answered only after its records are durable, so a success
 // means the data survives a crash.
+//
+// Admission (httpbody.Gate, shared with the other receivers): an HTTP body
+// is admitted by its size before it is read; a gRPC call reserves
+// MaxBodyBytes when its stream opens (grpcTap, an InTapHandle), before
+// grpc-go reads the message, and keeps only the message's size once read.
+// What does not fit, or arrives while the recorder's queue is full, is
+// refused at once with 429 / RESOURCE_EXHAUSTED and a retry delay; an
+// admitted request is decoded in one of the gate's work slots.
 package otlp

@@ -85,9 +85,9 @@ func FuzzGRPC(f *testing.F) {
 		var st *status.Status
 		switch signal % 3 {
 		case 0:
-			_, st = r.grpcTraces(ctx, msg, tenancy.DefaultProject)
+			_, st = r.grpcTraces(ctx, msg, tenancy.DefaultProject, func() {})
 		case 1:
-			_, st = r.grpcLogs(ctx, msg, tenancy.DefaultProject)
+			_, st = r.grpcLogs(ctx, msg, tenancy.DefaultProject, func() {})
 		default:
 			_, st = r.grpcMetrics(msg)
 		}

@@ -110,15 +110,25 @@ func (r *Receiver) grpcHandler(method, signal string) func(any, context.Context,
 				return nil, r.failGRPC(ctx, signal, r.busyStatus(), nil)
 			}
 		}
+		// Decoded a few at a time (see httpbody.Gate.Work); the slot is
+		// given back before the batch waits for the store.
+		decoded, err := r.opts.Gate.Work(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				return nil, r.failGRPC(ctx, signal, r.busyStatus(), nil) // the queue is full
+			}
+			return nil, status.FromContextError(err).Err()
+		}
+		defer decoded()
 		var (
 			resp []byte
 			st   *status.Status
 		)
 		switch signal {
 		case signalTraces:
-			resp, st = r.grpcTraces(ctx, raw, project)
+			resp, st = r.grpcTraces(ctx, raw, project, decoded)
 		case signalLogs:
-			resp, st = r.grpcLogs(ctx, raw, project)
+			resp, st = r.grpcLogs(ctx, raw, project, decoded)
 		default:
 			resp, st = r.grpcMetrics(raw)
 		}
@@ -141,8 +151,7 @@ func (r *Receiver) grpcHandler(method, signal string) func(any, context.Context,
 
 // busyStatus refuses a call because the Gate is full.
 func (r *Receiver) busyStatus() *status.Status {
-	return r.retryableStatus(codes.ResourceExhausted,
-		fmt.Sprintf("server busy: more than %d bytes of requests in flight; retry later", r.opts.Gate.Limit()))
+	return r.retryableStatus(codes.ResourceExhausted, r.opts.Gate.BusyMessage())
 }
 
 // grpcReadTimeout bounds how long an admitted call may take to send its
@@ -213,7 +222,7 @@ func (r *Receiver) decodeError(ctx context.Context, signal string, err error) *s
 	return st
 }
 
-func (r *Receiver) grpcTraces(ctx context.Context, raw []byte, project string) ([]byte, *status.Status) {
+func (r *Receiver) grpcTraces(ctx context.Context, raw []byte, project string, decoded func()) ([]byte, *status.Status) {
 	er := ptraceotlp.NewExportRequest()
 	if err := er.UnmarshalProto(raw); err != nil {
 		return nil, r.decodeError(ctx, signalTraces, err)
@@ -223,7 +232,7 @@ func (r *Receiver) grpcTraces(ctx context.Context, raw []byte, project string) (
 		_ = r.failGRPC(ctx, signalTraces, st, err)
 		return nil, st
 	}
-	res := r.exportTraces(ctx, transportGRPC, er.Traces(), project)
+	res := r.exportTraces(ctx, transportGRPC, er.Traces(), project, decoded)
 	if err := r.grpcError(ctx, signalTraces, res); err != nil {
 		return nil, status.Convert(err)
 	}
@@ -235,7 +244,7 @@ func (r *Receiver) grpcTraces(ctx context.Context, raw []byte, project string) (
 	return marshalResponse(resp.MarshalProto())
 }
 
-func (r *Receiver) grpcLogs(ctx context.Context, raw []byte, project string) ([]byte, *status.Status) {
+func (r *Receiver) grpcLogs(ctx context.Context, raw []byte, project string, decoded func()) ([]byte, *status.Status) {
 	er := plogotlp.NewExportRequest()
 	if err := er.UnmarshalProto(raw); err != nil {
 		return nil, r.decodeError(ctx, signalLogs, err)
@@ -245,7 +254,7 @@ func (r *Receiver) grpcLogs(ctx context.Context, raw []byte, project string) ([]
 		_ = r.failGRPC(ctx, signalLogs, st, err)
 		return nil, st
 	}
-	res := r.exportLogs(ctx, transportGRPC, er.Logs(), project)
+	res := r.exportLogs(ctx, transportGRPC, er.Logs(), project, decoded)
 	if err := r.grpcError(ctx, signalLogs, res); err != nil {
 		return nil, status.Convert(err)
 	}

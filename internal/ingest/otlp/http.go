@@ -40,7 +40,7 @@ func (r *Receiver) Register(mux *http.ServeMux) {
 // the GenAI metrics from the calls it stores. A malformed body is still a
 // 400, like any other signal's.
 func (r *Receiver) serveMetrics(w http.ResponseWriter, req *http.Request) {
-	r.serveHTTP(w, req, signalMetrics, func(_ context.Context, body []byte, enc encoding, _ string) (result, *httpError) {
+	r.serveHTTP(w, req, signalMetrics, func(_ context.Context, body []byte, enc encoding, _ string, _ func()) (result, *httpError) {
 		er := pmetricotlp.NewExportRequest()
 		if herr := unmarshal(er, body, enc); herr != nil {
 			return result{}, herr
@@ -87,7 +87,7 @@ type httpError struct {
 }
 
 func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
-	r.serveHTTP(w, req, signalTraces, func(ctx context.Context, body []byte, enc encoding, project string) (result, *httpError) {
+	r.serveHTTP(w, req, signalTraces, func(ctx context.Context, body []byte, enc encoding, project string, decoded func()) (result, *httpError) {
 		er := ptraceotlp.NewExportRequest()
 		if herr := unmarshal(er, body, enc); herr != nil {
 			return result{}, herr
@@ -95,7 +95,7 @@ func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
 		if herr := checkDepth(otlpconv.CheckTracesDepth(er.Traces())); herr != nil {
 			return result{}, herr
 		}
-		res := r.exportTraces(ctx, transportHTTP, er.Traces(), project)
+		res := r.exportTraces(ctx, transportHTTP, er.Traces(), project, decoded)
 		return res, nil
 	}, func(res result, enc encoding) ([]byte, error) {
 		resp := ptraceotlp.NewExportResponse()
@@ -111,7 +111,7 @@ func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *Receiver) serveLogs(w http.ResponseWriter, req *http.Request) {
-	r.serveHTTP(w, req, signalLogs, func(ctx context.Context, body []byte, enc encoding, project string) (result, *httpError) {
+	r.serveHTTP(w, req, signalLogs, func(ctx context.Context, body []byte, enc encoding, project string, decoded func()) (result, *httpError) {
 		er := plogotlp.NewExportRequest()
 		if herr := unmarshal(er, body, enc); herr != nil {
 			return result{}, herr
@@ -119,7 +119,7 @@ func (r *Receiver) serveLogs(w http.ResponseWriter, req *http.Request) {
 		if herr := checkDepth(otlpconv.CheckLogsDepth(er.Logs())); herr != nil {
 			return result{}, herr
 		}
-		res := r.exportLogs(ctx, transportHTTP, er.Logs(), project)
+		res := r.exportLogs(ctx, transportHTTP, er.Logs(), project, decoded)
 		return res, nil
 	}, func(res result, enc encoding) ([]byte, error) {
 		resp := plogotlp.NewExportResponse()
@@ -198,7 +198,7 @@ func checkDepth(err error) *httpError {
 // the body within limits, decode and export it with do, answer with the
 // response encode builds or with a google.rpc.Status.
 func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request, signal string,
-	do func(ctx context.Context, body []byte, enc encoding, project string) (result, *httpError),
+	do func(ctx context.Context, body []byte, enc encoding, project string, decoded func()) (result, *httpError),
 	encode func(res result, enc encoding) ([]byte, error),
 ) {
 	enc, ok := parseContentType(req.Header.Get("Content-Type"))
@@ -235,10 +235,22 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request, signal st
 		return
 	}
 
-	res, herr := do(req.Context(), body, enc, project)
-	if herr != nil {
-		r.failHTTP(w, req, signal, enc, herr)
-		return
+	// Decoded a few at a time (see httpbody.Gate.Work); the slot is given
+	// back before the batch waits for the store.
+	var res result
+	if decoded, err := r.opts.Gate.Work(req.Context()); err != nil {
+		if req.Context().Err() == nil {
+			r.failHTTP(w, req, signal, enc, bodyError(err)) // the queue is full: 429
+			return
+		}
+		res = result{outcome: outcomeCanceled, err: err}
+	} else {
+		res, herr = do(req.Context(), body, enc, project, decoded)
+		decoded()
+		if herr != nil {
+			r.failHTTP(w, req, signal, enc, herr)
+			return
+		}
 	}
 	switch res.outcome {
 	case outcomeOK:
@@ -283,15 +295,21 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, buf []byte
 	if err == nil {
 		return buf, lease, nil
 	}
+	return buf, lease, bodyError(err)
+}
+
+// bodyError answers an error of httpbody (a body not read, or not
+// admitted).
+func bodyError(err error) *httpError {
 	var be *httpbody.Error
 	if !errors.As(err, &be) {
-		return buf, lease, &httpError{status: http.StatusBadRequest, code: codes.InvalidArgument, msg: "cannot read request body", err: err}
+		return &httpError{status: http.StatusBadRequest, code: codes.InvalidArgument, msg: "cannot read request body", err: err}
 	}
 	code := codes.InvalidArgument
 	if be.Kind == httpbody.Busy {
 		code = codes.ResourceExhausted
 	}
-	return buf, lease, &httpError{status: be.Status(), code: code, msg: be.Msg, err: be.Err}
+	return &httpError{status: be.Status(), code: code, msg: be.Msg, err: be.Err}
 }
 
 // failHTTP counts, logs and answers a failed request.

@@ -122,8 +122,9 @@ type result struct {
 	err      error  // the cause of a failure, for the log
 }
 
-// exportTraces converts td and submits it, counting as it goes.
-func (r *Receiver) exportTraces(ctx context.Context, transport string, td ptrace.Traces, project string) result {
+// exportTraces converts td and submits it, counting as it goes; decoded
+// is called when td is converted, before the batch waits for the store.
+func (r *Receiver) exportTraces(ctx context.Context, transport string, td ptrace.Traces, project string, decoded func()) result {
 	received := td.SpanCount()
 	r.m.spansReceived.WithLabelValues(transport).Add(float64(received))
 	var (
@@ -137,6 +138,7 @@ func (r *Receiver) exportTraces(ctx context.Context, transport string, td ptrace
 		r.m.spansRejected.WithLabelValues(transport, reasonInternal).Add(float64(received))
 		return result{outcome: outcomeInternal, err: err}
 	}
+	decoded()
 	spans := len(b.Spans)
 	if rejected > 0 {
 		r.m.spansRejected.WithLabelValues(transport, reasonInvalid).Add(float64(rejected))
@@ -155,8 +157,9 @@ func (r *Receiver) exportTraces(ctx context.Context, transport string, td ptrace
 	return res
 }
 
-// exportLogs converts ld and submits it, counting as it goes.
-func (r *Receiver) exportLogs(ctx context.Context, transport string, ld plog.Logs, project string) result {
+// exportLogs converts ld and submits it, counting as it goes; decoded
+// is called when ld is converted, before the batch waits for the store.
+func (r *Receiver) exportLogs(ctx context.Context, transport string, ld plog.Logs, project string, decoded func()) result {
 	received := ld.LogRecordCount()
 	r.m.logsReceived.WithLabelValues(transport).Add(float64(received))
 	var (
@@ -170,6 +173,7 @@ func (r *Receiver) exportLogs(ctx context.Context, transport string, ld plog.Log
 		r.m.logsRejected.WithLabelValues(transport, reasonInternal).Add(float64(received))
 		return result{outcome: outcomeInternal, err: err}
 	}
+	decoded()
 	r.m.logsIgnored.WithLabelValues(transport).Add(float64(ignored))
 	if rejected > 0 {
 		r.m.logsRejected.WithLabelValues(transport, reasonInvalid).Add(float64(rejected))
