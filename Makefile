@@ -30,8 +30,8 @@ vet: web/node_modules
 	cd web && npm run --silent check
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
-unit: test/azure-exporter/node_modules test/openai-client/node_modules ui
-	$(GO) test -race -count=1 -timeout 20m ./...
+unit: test/azure-exporter/node_modules test/openai-client/node_modules test/otel-metrics/node_modules ui
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # Real client libraries the tests drive (the Azure Monitor exporter), from
 # npm, pinned by the lockfile.
@@ -42,6 +42,11 @@ test/azure-exporter/node_modules: test/azure-exporter/package-lock.json
 # The official OpenAI Node.js SDK, driving the gateway.
 test/openai-client/node_modules: test/openai-client/package-lock.json
 	cd test/openai-client && npm ci --no-audit --no-fund
+	touch $@
+
+# The OpenTelemetry JS metrics SDK and OTLP/HTTP exporter, sending GenAI metrics.
+test/otel-metrics/node_modules: test/otel-metrics/package-lock.json
+	cd test/otel-metrics && npm ci --no-audit --no-fund
 	touch $@
 
 # The tests that send captured fixtures, run with every capture moved a

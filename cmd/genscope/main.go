@@ -200,10 +200,17 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	server := fs.String("server", "", "genscope to send the lab's traffic to (default: from --config, else http://"+def.Listen+")")
 	configFile := fs.String("config", os.Getenv("GENSCOPE_CONFIG"), "the server's config file, for its address")
 	deployment := fs.String("deployment", "gpt-4o", "gateway deployment the calls go to")
+	spans := fs.String("spans", demo.SpansApp, "the demo's own spans: app (a generate_completion span around each call, as the lab's scripts), "+
+		"openai (also the OpenAI instrumentation's chat span, so the app and the gateway both record each call: counted once), none (the gateway's record alone)")
 	data := fs.String("data", def.Data, "data directory, when the demo starts a server")
 	exit := fs.Bool("exit", false, "when the demo started a server, stop it after the demo instead of serving on")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch *spans {
+	case demo.SpansApp, demo.SpansOpenAI, demo.SpansNone:
+	default:
+		return fmt.Errorf("--spans %q: want %s, %s or %s", *spans, demo.SpansApp, demo.SpansOpenAI, demo.SpansNone)
 	}
 	base, err := serverAddr(*server, *configFile)
 	if err != nil {
@@ -226,7 +233,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	fmt.Fprintf(stdout, "Running the lab's prompts through %s/v1/chat/completions (deployment %s)...\n\n", base, *deployment)
-	session, _, err := demo.Lab(ctx, demo.LabOptions{Server: base, Deployment: *deployment, Out: stdout,
+	session, _, err := demo.Lab(ctx, demo.LabOptions{Server: base, Deployment: *deployment, Spans: *spans, Out: stdout,
 		GatewayKey: os.Getenv("GENSCOPE_GATEWAY_KEY"), IngestKey: os.Getenv("GENSCOPE_INGEST_KEY")})
 	if err != nil {
 		return err

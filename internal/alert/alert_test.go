@@ -413,7 +413,10 @@ func TestScheduler(t *testing.T) {
 		r2.Frequency = timeutil.Duration(5 * time.Minute)
 		r2, _ = e.Create(ctx, r2)
 		st.add("gpt-4o", 5000)
-		time.Sleep(10*time.Minute + time.Second)
+		// Just short of 10 minutes: a first offset j in [0, 1m) gives
+		// evaluations at j, j+1m, …, j+9m whatever j is (a second more would
+		// count an 11th when j < 1s).
+		time.Sleep(10*time.Minute - time.Nanosecond)
 		st.mu.Lock()
 		count := map[string]int{}
 		for _, q := range st.queries {
@@ -421,7 +424,7 @@ func TestScheduler(t *testing.T) {
 		}
 		nq := len(st.queries)
 		st.mu.Unlock()
-		// 10 for the 1m rule (jitter < 1m), 2 for the 5m rule.
+		// 10 for the 1m rule, 2 for the 5m rule, for any first offset.
 		if nq != 12 {
 			t.Errorf("%d evaluations in 10 minutes, want 12", nq)
 		}
@@ -547,7 +550,10 @@ func TestSlowRuleIsolation(t *testing.T) {
 		}
 		fast, _ := e.Create(ctx, slowRule())
 		st.add("gpt-4o", 5000)
-		time.Sleep(10*time.Minute + time.Second)
+		// Just short of 10 minutes: a first offset j in [0, 1m) gives
+		// evaluations at j, j+1m, …, j+9m whatever j is (a second more would
+		// count an 11th when j < 1s).
+		time.Sleep(10*time.Minute - time.Nanosecond)
 		st.mu.Lock()
 		n := 0
 		for _, q := range st.queries {

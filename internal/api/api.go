@@ -29,6 +29,7 @@ type API struct {
 	deployments  []string
 	keysRequired bool
 	content      func(r *http.Request, project string) bool
+	metadataOnly func(project string) bool
 	// gatewayService is the service name of the gateway's spans.
 	gatewayService string
 }
@@ -51,6 +52,11 @@ type Options struct {
 	// content; nil means it may. Without it, results lose their content
 	// (content.go) and the q filter is refused.
 	Content func(r *http.Request, project string) bool
+	// MetadataOnly reports whether a project keeps metadata only
+	// (capture: metadata); nil means none does. Its readers, like those
+	// without the content permission, may filter on metadata attributes
+	// only (privacy.FilterKey).
+	MetadataOnly func(project string) bool
 	// KeysRequired says ingestion needs project keys (auth is on); the
 	// status endpoint then hands out no derived connection string.
 	KeysRequired bool
@@ -61,7 +67,7 @@ type Options struct {
 
 // New returns the API over st.
 func New(st store.Store, prices *pricing.Table, log *slog.Logger, opts Options) *API {
-	a := &API{st: st, prices: prices, log: log, now: opts.Now, projectFor: opts.ProjectFor, timeout: opts.QueryTimeout, grpcListen: opts.GRPCListen, deployments: opts.Deployments, content: opts.Content, keysRequired: opts.KeysRequired, gatewayService: opts.GatewayService}
+	a := &API{st: st, prices: prices, log: log, now: opts.Now, projectFor: opts.ProjectFor, timeout: opts.QueryTimeout, grpcListen: opts.GRPCListen, deployments: opts.Deployments, content: opts.Content, metadataOnly: opts.MetadataOnly, keysRequired: opts.KeysRequired, gatewayService: opts.GatewayService}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -102,6 +108,9 @@ type request struct {
 	project string
 	now     time.Time
 	q       url.Values // the query, parsed strictly (parseQuery)
+	// metadataOnly: the request may filter on metadata attributes only
+	// (no content permission, or a project keeping metadata only).
+	metadataOnly bool
 }
 
 type handlerFunc func(r request) (any, error)
@@ -156,12 +165,16 @@ func (a *API) begin(w http.ResponseWriter, r *http.Request) (req request, conten
 		return req, false, nil, false
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), a.timeout)
-	return request{Request: r, ctx: ctx, project: project, now: a.now(), q: q}, content, cancel, true
+	metaOnly := !content || (a.metadataOnly != nil && a.metadataOnly(project))
+	return request{Request: r, ctx: ctx, project: project, now: a.now(), q: q, metadataOnly: metaOnly}, content, cancel, true
 }
 
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *paramError
+	var fp *forbiddenParam
 	switch {
+	case errors.As(err, &fp):
+		jsonhttp.Write(w, http.StatusForbidden, errorBody{Error: fp.Error()})
 	case errors.As(err, &pe):
 		jsonhttp.Write(w, http.StatusBadRequest, errorBody{Error: pe.Error()})
 	case errors.Is(err, store.ErrBadCursor):
@@ -182,7 +195,11 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (a *API) filter(r request) (store.Filter, error) {
-	return parseFilter(r.q, r.project, r.now)
+	f, err := parseFilter(r.q, r.project, r.now)
+	if err != nil || !r.metadataOnly {
+		return f, err
+	}
+	return f, metadataAttrs(f)
 }
 
 func (a *API) overview(r request) (any, error) {
@@ -194,11 +211,23 @@ func (a *API) overview(r request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// What apps sent as OTLP metrics only (spans win where both exist):
+	// absent when the store keeps no metrics.
+	var fromMetrics *store.MetricOverview
+	if ms, ok := a.st.(store.MetricStore); ok {
+		tot, err := ms.MetricTotals(r.ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		mo := store.OverviewOfMetrics(tot)
+		fromMetrics = &mo
+	}
 	return struct {
 		From time.Time `json:"from"`
 		To   time.Time `json:"to"`
 		store.Overview
-	}{f.From, f.To, ov}, nil
+		FromMetrics *store.MetricOverview `json:"from_metrics,omitempty"`
+	}{f.From, f.To, ov, fromMetrics}, nil
 }
 
 func (a *API) timeseries(r request) (any, error) {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/genscope/genscope/internal/privacy"
@@ -46,4 +47,22 @@ func withoutContent(out any) any {
 // message content.
 func (a *API) contentAllowed(r *http.Request, project string) bool {
 	return a.content == nil || a.content(r, project)
+}
+
+// forbiddenParam is a parameter the caller may not use: 403 naming it.
+type forbiddenParam struct{ name, msg string }
+
+func (e *forbiddenParam) Error() string { return e.name + ": " + e.msg }
+
+// metadataAttrs refuses attribute filters on keys outside the metadata
+// allowlist: without the content permission (or in a project keeping
+// metadata only) a filter on any attribute would reveal content one
+// yes/no answer at a time.
+func metadataAttrs(f store.Filter) error {
+	for _, a := range f.Attrs {
+		if !privacy.FilterKey(a.Key) {
+			return &forbiddenParam{"attr", fmt.Sprintf("%q is not a metadata attribute; filtering on it needs the content permission (and a project that keeps content)", a.Key)}
+		}
+	}
+	return nil
 }

@@ -123,6 +123,9 @@ var clip = queryparam.Clip
 var singleParams = []string{
 	"from", "to", "service", "provider", "model", "operation", "status", "session", "user", "q",
 	"metric", "agg", "interval", "group_by", "limit", "by", "all", "sort", "cursor", "project",
+	"service_contains", "model_contains", "user_contains",
+	"duration_ms_gt", "duration_ms_lt", "ttft_ms_gt", "ttft_ms_lt", "input_tokens_gt", "input_tokens_lt",
+	"output_tokens_gt", "output_tokens_lt", "total_tokens_gt", "total_tokens_lt", "cost_usd_gt", "cost_usd_lt",
 }
 
 // parseQuery reads a URL query string strictly (see queryparam.Parse).
@@ -164,7 +167,106 @@ func parseFilter(q url.Values, project string, now time.Time) (store.Filter, err
 	default:
 		return f, badParam("status", "%q is not one of ok, error, unset", s)
 	}
+	if err := parseBar(q, &f); err != nil {
+		return f, err
+	}
 	return f, nil
+}
+
+// parseBar reads the filter bar's filters: service_in, model_in and
+// user_in (repeated: any of them) with service_contains, model_contains
+// and user_contains (or containing it, ignoring case); <metric>_gt and
+// <metric>_lt for the metrics of store.ThresholdMetrics; attr (repeated):
+// KEY (the span has the attribute), KEY==VALUE (its value is VALUE) or
+// KEY~=VALUE (its value contains VALUE, ignoring case).
+func parseBar(q url.Values, f *store.Filter) error {
+	for _, m := range []struct {
+		name string
+		dst  *store.Match
+	}{{"service", &f.Services}, {"model", &f.Models}, {"user", &f.Users}} {
+		var in []string
+		for _, v := range q[m.name+"_in"] {
+			if v == "" {
+				continue
+			}
+			if len(v) > store.MaxFilterText {
+				return badParam(m.name+"_in", "a value is longer than %d bytes", store.MaxFilterText)
+			}
+			in = append(in, v)
+		}
+		if len(in) > store.MaxMatchValues {
+			return badParam(m.name+"_in", "more than %d values", store.MaxMatchValues)
+		}
+		c := q.Get(m.name + "_contains")
+		if len(c) > store.MaxFilterText {
+			return badParam(m.name+"_contains", "longer than %d bytes", store.MaxFilterText)
+		}
+		*m.dst = store.Match{In: in, Contains: c}
+	}
+	for _, metric := range store.ThresholdMetrics {
+		for _, op := range []string{store.ThresholdGT, store.ThresholdLT} {
+			name := metric + "_" + op
+			v := q.Get(name)
+			if v == "" {
+				continue
+			}
+			n, ok := parseNumber(v)
+			if !ok {
+				return badParam(name, "%q is not a decimal number", clip(v))
+			}
+			f.Thresholds = append(f.Thresholds, store.Threshold{Metric: metric, Op: op, Value: n})
+		}
+	}
+	attrs := q["attr"]
+	if len(attrs) > store.MaxAttrFilters {
+		return badParam("attr", "given %d times; at most %d", len(attrs), store.MaxAttrFilters)
+	}
+	for _, v := range attrs {
+		a := parseAttr(v)
+		if err := store.ValidAttrKey(a.Key); err != nil {
+			return badParam("attr", "key %q: %v", clip(a.Key), err)
+		}
+		if len(a.Value) > store.MaxFilterText {
+			return badParam("attr", "%s: the value is longer than %d bytes", clip(a.Key), store.MaxFilterText)
+		}
+		if a.Op == store.AttrContains && a.Value == "" {
+			return badParam("attr", "%s~=: give a value to look for", clip(a.Key))
+		}
+		f.Attrs = append(f.Attrs, a)
+	}
+	return nil
+}
+
+// parseAttr reads an attr parameter: KEY==VALUE, KEY~=VALUE, or KEY (at
+// the first "==" or "~=").
+func parseAttr(v string) store.AttrFilter {
+	eq, ct := strings.Index(v, "=="), strings.Index(v, "~=")
+	switch {
+	case eq >= 0 && (ct < 0 || eq < ct):
+		return store.AttrFilter{Key: v[:eq], Op: store.AttrEquals, Value: v[eq+2:]}
+	case ct >= 0:
+		return store.AttrFilter{Key: v[:ct], Op: store.AttrContains, Value: v[ct+2:]}
+	}
+	return store.AttrFilter{Key: v, Op: store.AttrExists}
+}
+
+// parseNumber reads a plain decimal number, optionally signed, with an
+// optional exponent ("1500", "0.25", "-1", "2e-3"): not NaN, infinities
+// or hexadecimal, which strconv.ParseFloat would take.
+func parseNumber(v string) (float64, bool) {
+	mant, exp, hasExp := strings.Cut(strings.ToLower(v), "e")
+	mant = strings.TrimPrefix(mant, "-")
+	if hasExp {
+		exp = strings.TrimPrefix(strings.TrimPrefix(exp, "-"), "+")
+		if exp == "" || strings.Trim(exp, "0123456789") != "" {
+			return 0, false
+		}
+	}
+	if !isDecimal(mant) {
+		return 0, false
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	return n, err == nil && !math.IsInf(n, 0) && !math.IsNaN(n)
 }
 
 func parseLimit(q url.Values, def, max int) (int, error) {

@@ -162,7 +162,9 @@ func TestAutoInterval(t *testing.T) {
 // parameter, never a panic, and an accepted range is never empty.
 func FuzzQueryParams(f *testing.F) {
 	for _, s := range []string{"from=1h", "from=2026-11-01T00:00:00Z&to=now&status=ok", "metric=duration_ms&agg=p95&interval=1h&group_by=model",
-		"from=7d&interval=1s", "limit=5&by=user", "q=%00%ff", "from=1e9&to=1e10", "from=NaNd", "service=a;b", "from=1h&from=2h", "interval=Infd", "from=1&to=9223372036"} {
+		"from=7d&interval=1s", "limit=5&by=user", "q=%00%ff", "from=1e9&to=1e10", "from=NaNd", "service=a;b", "from=1h&from=2h", "interval=Infd", "from=1&to=9223372036",
+		"service_in=a&service_in=b&model_contains=GPT&user_in=u", "duration_ms_gt=1.5&cost_usd_lt=2e-3&total_tokens_gt=-1",
+		"attr=http.route&attr=a==b&attr=c~=d&attr=e~=f==g", "attr=%22", "ttft_ms_lt=0x1p3", "attr=~="} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -184,6 +186,10 @@ func FuzzQueryParams(f *testing.F) {
 		}
 		if !flt.From.Before(flt.To) {
 			t.Fatalf("accepted empty range %v..%v", flt.From, flt.To)
+		}
+		// What the API accepts, the store accepts.
+		if err := flt.Validate(); err != nil {
+			t.Fatalf("accepted a filter the store refuses: %v", err)
 		}
 		if flt.From.Before(minTime) || flt.To.After(maxTime) {
 			t.Fatalf("accepted %v..%v, outside the representable range", flt.From, flt.To)

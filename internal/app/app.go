@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/genscope/genscope/internal/ingest/appinsights"
 	"github.com/genscope/genscope/internal/ingest/httpbody"
 	"github.com/genscope/genscope/internal/ingest/otlp"
+	"github.com/genscope/genscope/internal/jsonhttp"
 	"github.com/genscope/genscope/internal/labelcap"
 	"github.com/genscope/genscope/internal/pricing"
 	"github.com/genscope/genscope/internal/process"
@@ -132,7 +134,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	}
 	if cfg.Gateway.Enabled && comps.Has(config.ComponentGateway) {
 		a.gw, err = gateway.New(a.proc, gateway.Options{
-			Deployments:    cfg.Gateway.Deployments,
+			Deployments:    cfg.Gateway.AllDeployments(),
 			Capture:        cfg.Gateway.Capture,
 			Redact:         cfg.Gateway.RedactPatterns,
 			MaxBodyBytes:   cfg.Gateway.MaxBodyBytes,
@@ -153,7 +155,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 			deployments, gwService = a.gw.Deployments(), cfg.Gateway.Service
 		}
 		api.New(a.st, prices, log, api.Options{GRPCListen: cfg.GRPCListen, Deployments: deployments,
-			ProjectFor: a.trust.apiProject(), Content: a.trust.apiContent(), KeysRequired: cfg.Auth.Enabled, GatewayService: gwService}).Register(mux)
+			ProjectFor: a.trust.apiProject(), Content: a.trust.apiContent(), MetadataOnly: a.trust.apiMetadataOnly(), KeysRequired: cfg.Auth.Enabled, GatewayService: gwService}).Register(mux)
 		a.trust.register(mux)
 		web.New(web.Options{Log: log}).Register(mux)
 	}
@@ -186,13 +188,17 @@ func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) 
 	if err := a.reg.Register(gate); err != nil {
 		return nil, nil, err
 	}
-	rcv, err := otlp.New(a.proc, otlp.Options{
+	opts := otlp.Options{
 		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
 		RetryAfter:     cfg.Ingest.RetryAfter.D(),
 		ProjectFor:     a.trust.ingestProject(),
 		GRPCProjectFor: a.trust.grpcProject(),
 		Gate:           gate,
-	}, log, a.reg)
+	}
+	if ms, ok := a.st.(store.MetricStore); ok {
+		opts.Metrics = ms // GenAI metrics go to the store directly: no content, nothing to process
+	}
+	rcv, err := otlp.New(a.proc, opts, log, a.reg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -215,6 +221,10 @@ func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) 
 
 // serveMisc adds metrics, health and profiling to mux, builds the HTTP
 // server (its handler outer(mux behind auth)) and binds the listener.
+//
+// The API's JSON answers are gzipped for clients that accept it
+// (jsonhttp.Gzip); OTLP, the gateway and the dashboard's files (which
+// have precompressed copies) are left as they are.
 func (a *App) serveMisc(mux *http.ServeMux, outer func(http.Handler) http.Handler) error {
 	cfg, log := a.cfg, a.log
 	mux.Handle("GET /metrics", a.trust.metricsGuard(cfg.Metrics.Public,
@@ -233,7 +243,7 @@ func (a *App) serveMisc(mux *http.ServeMux, outer func(http.Handler) http.Handle
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	a.http = &http.Server{
-		Handler:           outer(a.trust.wrap(mux)),
+		Handler:           outer(a.trust.wrap(apiGzip(mux))),
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.D(),
 		ReadTimeout:       cfg.HTTP.ReadTimeout.D(),
 		WriteTimeout:      cfg.HTTP.WriteTimeout.D(),
@@ -406,4 +416,16 @@ func (a *App) waitReady(timeout time.Duration) bool {
 		time.Sleep(5 * time.Millisecond)
 	}
 	return false
+}
+
+// apiGzip compresses the answers under /api/ (jsonhttp.Gzip).
+func apiGzip(next http.Handler) http.Handler {
+	gz := jsonhttp.Gzip(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			gz.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

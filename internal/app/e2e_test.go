@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -493,5 +494,46 @@ func TestSelfSignedHTTPS(t *testing.T) {
 		if resp != nil && resp.StatusCode == http.StatusOK {
 			t.Error("plain HTTP served on the TLS listener")
 		}
+	}
+}
+
+// The API's JSON answers are gzipped when the client accepts it; OTLP and
+// the dashboard's own files keep their encodings.
+func TestAPIAnswersGzipped(t *testing.T) {
+	a := startApp(t, t.TempDir())
+	get := func(path, accept string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+a.HTTPAddr()+path, nil)
+		req.Header.Set("Accept-Encoding", accept) // set by hand: the transport leaves the body encoded
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, b
+	}
+	// The pricing table is a few KB of JSON.
+	resp, raw := get("/api/v1/pricing", "gzip")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("pricing with gzip accepted: %d %v", resp.StatusCode, resp.Header)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil || !json.Valid(plain) {
+		t.Fatalf("gunzipped answer: %v %q", err, plain[:min(len(plain), 80)])
+	}
+	resp, same := get("/api/v1/pricing", "")
+	if resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(same, plain) {
+		t.Errorf("without gzip: encoding %q, %d bytes, want the %d bytes gunzipped", resp.Header.Get("Content-Encoding"), len(same), len(plain))
+	}
+	if len(raw)*2 > len(plain) {
+		t.Errorf("gzip saved little: %d of %d bytes", len(raw), len(plain))
 	}
 }

@@ -16,6 +16,7 @@ import (
 )
 
 func instantDeployments(c *config.Config) {
+	c.Gateway.BuiltinDeployments = false // these alone: no built-in with latency beside them
 	c.Gateway.Deployments = []config.Deployment{
 		{Name: "gpt-4o", Type: config.DeploymentSimulated, Simulated: config.Simulated{NoLatency: true}},
 		{Name: "text-embedding-3-small", Type: config.DeploymentSimulated, Simulated: config.Simulated{NoLatency: true}},

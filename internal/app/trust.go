@@ -220,6 +220,15 @@ func (t *trust) apiContent() func(r *http.Request, project string) bool {
 	}
 }
 
+// apiMetadataOnly reports whether a project keeps metadata only, so its
+// readers may filter on metadata attributes only.
+func (t *trust) apiMetadataOnly() func(project string) bool {
+	return func(project string) bool {
+		p, _ := t.projects.Project(project)
+		return p.Capture == privacy.Metadata
+	}
+}
+
 // start starts the retention enforcer and session expiry.
 func (t *trust) start(ctx context.Context) {
 	if t == nil {

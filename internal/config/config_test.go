@@ -142,6 +142,28 @@ func FuzzLoad(f *testing.F) {
 	})
 }
 
+// TestGatewayBuiltinDeployments: builtin_deployments: false serves the
+// configured deployments alone, and then needs some.
+func TestGatewayBuiltinDeployments(t *testing.T) {
+	c, err := Parse([]byte("gateway:\n  builtin_deployments: false\n  deployments:\n    - {name: slow, type: simulated, model: gpt-4o}\n"), lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds := c.Gateway.AllDeployments(); len(ds) != 1 || ds[0].Name != "slow" {
+		t.Errorf("deployments %+v", ds)
+	}
+	if c := Default(); len(c.Gateway.AllDeployments()) != 3 {
+		t.Errorf("default deployments %+v", c.Gateway.AllDeployments())
+	}
+	_, err = Parse([]byte("gateway:\n  builtin_deployments: false\n"), lookup)
+	if err == nil || !strings.Contains(err.Error(), "gateway.deployments: none") {
+		t.Errorf("no deployments at all: %v", err)
+	}
+	if _, err := Parse([]byte("gateway:\n  enabled: false\n  builtin_deployments: false\n"), lookup); err != nil {
+		t.Errorf("gateway off without deployments: %v", err)
+	}
+}
+
 func TestGatewayFile(t *testing.T) {
 	raw, _ := os.ReadFile("testdata/gateway.good.yaml")
 	c, err := Parse(raw, func(k string) (string, bool) {
@@ -157,6 +179,15 @@ func TestGatewayFile(t *testing.T) {
 	if g.Capture != "redacted" || len(g.Deployments) != 4 || g.Deployments[0].APIKey.Reveal() != "azure-key-canary" ||
 		g.Deployments[3].Simulated.TimeToFirstToken.D() != time.Second || *g.Deployments[3].Simulated.Jitter != 0 {
 		t.Fatalf("gateway %+v", g)
+	}
+	// The built-in simulated deployments stay beside the configured ones;
+	// a configured name replaces its built-in namesake.
+	var names []string
+	for _, d := range g.AllDeployments() {
+		names = append(names, d.Name+"/"+d.Type)
+	}
+	if got := strings.Join(names, " "); got != "gpt-4o/azure-openai gpt-4o-mini/openai llama/openai-compatible slow-gpt-4o/simulated text-embedding-3-small/simulated" {
+		t.Errorf("deployments served: %s", got)
 	}
 	d := g.Deployments[1].WithDefaults()
 	if d.BaseURL != "https://api.openai.com/v1" || d.Provider != "openai" || d.Model != "gpt-4o-mini" || d.Timeout.D() != 2*time.Minute {

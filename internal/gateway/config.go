@@ -40,9 +40,33 @@ type Config struct {
 	MaxRecordBytes int64 `yaml:"max_record_bytes"`
 	// Service is the service name the gateway's spans carry.
 	Service string `yaml:"service"`
-	// Deployments are the names clients use. Empty means the built-in
-	// simulated gpt-4o, gpt-4o-mini and text-embedding-3-small.
+	// Deployments are the names clients use, besides the built-in
+	// simulated ones (DefaultDeployments) unless BuiltinDeployments is
+	// false. A deployment named like a built-in one replaces it.
 	Deployments []Deployment `yaml:"deployments"`
+	// BuiltinDeployments serves the built-in simulated gpt-4o,
+	// gpt-4o-mini and text-embedding-3-small beside Deployments (default
+	// true); false serves Deployments alone.
+	BuiltinDeployments bool `yaml:"builtin_deployments"`
+}
+
+// AllDeployments are the deployments the gateway serves: Deployments,
+// then the built-in ones they do not name (when BuiltinDeployments).
+func (g Config) AllDeployments() []Deployment {
+	out := append([]Deployment(nil), g.Deployments...)
+	if !g.BuiltinDeployments {
+		return out
+	}
+	named := map[string]bool{}
+	for _, d := range g.Deployments {
+		named[d.Name] = true
+	}
+	for _, d := range DefaultDeployments() {
+		if !named[d.Name] {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // Deployment is one name clients call, mapped to an upstream.
@@ -104,8 +128,8 @@ const (
 	DeploymentSimulated        = "simulated"
 )
 
-// DefaultDeployments are the simulated deployments genscope serves when
-// the config names none.
+// DefaultDeployments are the built-in simulated deployments
+// (Config.BuiltinDeployments).
 func DefaultDeployments() []Deployment {
 	return []Deployment{
 		{Name: "gpt-4o", Type: DeploymentSimulated},
@@ -122,6 +146,8 @@ func DefaultConfig() Config {
 		MaxBodyBytes:   32 << 20,
 		MaxRecordBytes: 4 << 20,
 		Service:        "genscope-gateway",
+
+		BuiltinDeployments: true,
 	}
 }
 
@@ -183,6 +209,9 @@ func (g Config) Validate(prefix string) error {
 	}
 	if g.MaxRecordBytes < 0 {
 		bad("max_record_bytes", "must not be negative")
+	}
+	if g.Enabled && !g.BuiltinDeployments && len(g.Deployments) == 0 {
+		bad("deployments", "none: name some, or keep builtin_deployments: true")
 	}
 	seen := map[string]bool{}
 	for i, d := range g.Deployments {

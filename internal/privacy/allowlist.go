@@ -100,6 +100,11 @@ func MetadataKey(k string) bool {
 	return false
 }
 
+// FilterKey reports whether readers who may see metadata only may filter
+// on attribute k: a metadata key, but not a URL (MetadataOnly keeps URLs
+// without their query, which a filter would search).
+func FilterKey(k string) bool { return MetadataKey(k) && !metadataURLKeys[k] }
+
 // MetadataOnly returns attrs without the attributes that are not
 // metadata (nil when none is left), URLs without their query and
 // fragment, and only scalar values or lists of scalars: a structure

@@ -134,3 +134,14 @@ func TestMetadataAllowlist(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterKey: metadata keys may be filtered on without content, URLs
+// (whose query is content) and other keys may not.
+func TestFilterKey(t *testing.T) {
+	for k, want := range map[string]bool{"http.route": true, "gen_ai.usage.input_tokens": true, "service.version": true,
+		"url.full": false, "http.url": false, "http.target": false, "input.value": false, "app.prompt": false} {
+		if got := FilterKey(k); got != want {
+			t.Errorf("FilterKey(%q) = %v, want %v", k, got, want)
+		}
+	}
+}

@@ -63,21 +63,7 @@ func InputPreviewText(msgs []genai.Message) string {
 			}
 		}
 	}
-	var b strings.Builder
-	for _, m := range msgs {
-		if m.Role == "system" || m.Role == "developer" {
-			continue
-		}
-		t := PartsText(m.Parts)
-		if t == "" {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(t)
-	}
-	return b.String()
+	return joinText(msgs, genai.IsSystemRole)
 }
 
 // RecordsPreviewText is InputPreviewText for input carried by message

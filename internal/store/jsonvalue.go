@@ -171,3 +171,23 @@ var tooDeepJSON = string(jsonstr.Append(nil, genai.TooDeep))
 // costs no more to read than one stored since. It is free for JSON
 // within the bound.
 func CutTooDeep(raw string) string { return jsondepth.Cut(raw, readDepth, tooDeepJSON) }
+
+// AttrText is the text of an attribute value as attribute filters
+// (AttrFilter) compare it, computed from the value's stored JSON
+// (AppendValue): a string's own text, a number's or boolean's JSON text
+// ("200", "0.7", "true"); ok is false for null, lists and maps, which
+// have none.
+func AttrText(v any) (text string, ok bool) {
+	raw := appendValue(nil, v, 0)
+	switch {
+	case len(raw) == 0, raw[0] == '{', raw[0] == '[', string(raw) == "null":
+		return "", false
+	case raw[0] == '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", false
+		}
+		return s, true
+	}
+	return string(raw), true
+}

@@ -192,7 +192,73 @@ type Filter struct {
 	Session   string // effective session (own or inherited through the trace)
 	User      string // effective user (own or inherited through the trace)
 	Text      string // case-insensitive substring of the content (system, input, output)
+
+	// The filter bar's filters, each ANDed with the fields above and
+	// with one another (see Match, Threshold and AttrFilter).
+	Services   Match        // the span's service
+	Models     Match        // the request model or the response model
+	Users      Match        // the effective user
+	Thresholds []Threshold  // all must hold
+	Attrs      []AttrFilter // all must hold
 }
+
+// Match selects by a text field: a value matches when it is one of In
+// (exactly), or when Contains is set and the value contains it as a
+// case-insensitive (Unicode lower-case) substring. The zero Match selects
+// everything.
+type Match struct {
+	In       []string `json:"in,omitempty"`
+	Contains string   `json:"contains,omitempty"`
+}
+
+// IsZero reports whether m selects everything.
+func (m Match) IsZero() bool { return len(m.In) == 0 && m.Contains == "" }
+
+// Matches reports whether v is selected by a non-zero m.
+func (m Match) Matches(v string) bool {
+	for _, x := range m.In {
+		if v == x {
+			return true
+		}
+	}
+	return m.Contains != "" && strings.Contains(strings.ToLower(v), strings.ToLower(m.Contains))
+}
+
+// Threshold selects the calls whose value of a per-call metric is greater
+// (ThresholdGT) or less (ThresholdLT) than Value. Metric is one of
+// MetricDurationMS, MetricTTFTMS, MetricInputTokens, MetricOutputTokens,
+// MetricTotalTokens and MetricCostUSD; a call without a value of it (no
+// time to first token, unknown cost) is never selected.
+type Threshold struct {
+	Metric string  `json:"metric"`
+	Op     string  `json:"op"`
+	Value  float64 `json:"value"`
+}
+
+// The comparisons of a Threshold.
+const (
+	ThresholdGT = "gt"
+	ThresholdLT = "lt"
+)
+
+// AttrFilter selects spans by one of their own attributes
+// (genai.Span.Attributes; not the resource's, not events'): AttrExists
+// when the span has the key (any value), AttrEquals when the value's
+// text (AttrText) is Value, AttrContains when it contains Value as a
+// case-insensitive substring. Only scalar values (strings, numbers,
+// booleans) have a text: a list or map attribute matches AttrExists only.
+type AttrFilter struct {
+	Key   string `json:"key"`
+	Op    string `json:"op"`
+	Value string `json:"value,omitempty"`
+}
+
+// The operators of an AttrFilter.
+const (
+	AttrExists   = "exists"
+	AttrEquals   = "eq"
+	AttrContains = "contains"
+)
 
 // Overview is the totals of the GenAI calls a filter selects.
 type Overview struct {
@@ -321,7 +387,15 @@ type SpansQuery struct {
 	// time), OrderDuration, OrderTokens (input + output). Ties keep the
 	// time order. Anything else is ErrBadQuery.
 	Order string
+	// Budget bounds a text search (Filter.Text in the time order): it
+	// scans time slices newest first, and once Budget has passed it
+	// answers with what it found (0: SearchBudget). Not part of the API.
+	Budget time.Duration `json:"-"`
 }
+
+// SearchBudget is how long a text search scans before it answers with
+// the rows found so far and how far back it searched.
+const SearchBudget = 2 * time.Second
 
 // Orders of the spans table (SpansQuery.Order).
 const (
@@ -334,6 +408,10 @@ const (
 type SpansPage struct {
 	Spans      []SpanSummary `json:"spans"`
 	NextCursor string        `json:"next_cursor"` // empty on the last page
+	// SearchedFrom is set when a text search stopped at its budget
+	// before the page was full: the spans starting at or after it were
+	// searched, older ones not yet; NextCursor continues from it.
+	SearchedFrom *time.Time `json:"searched_from,omitempty"`
 }
 
 // PreviewLen is the longest a content preview gets, in runes; a longer one
@@ -496,9 +574,16 @@ func PartsText(parts []genai.Part) string {
 
 // MessagesText is the text of messages: the non-empty PartsText of each
 // message, joined by "\n".
-func MessagesText(msgs []genai.Message) string {
+func MessagesText(msgs []genai.Message) string { return joinText(msgs, nil) }
+
+// joinText joins the non-empty PartsText of msgs by "\n", leaving out the
+// messages whose role skip reports (none when skip is nil).
+func joinText(msgs []genai.Message, skip func(role string) bool) string {
 	var b strings.Builder
 	for _, m := range msgs {
+		if skip != nil && skip(m.Role) {
+			continue
+		}
 		t := PartsText(m.Parts)
 		if t == "" {
 			continue

@@ -1,16 +1,130 @@
 package store
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
 
 // The checks below are the whole of query validation: a backend calls
 // the one of its query's type first, before any SQL, and so sees only
 // queries it can answer, with their defaults filled in. Each error wraps
 // ErrBadQuery (the API answers 400 with its text).
 
-// Validate checks the filter: a project is required.
+// Limits of the filter bar's filters.
+const (
+	MaxMatchValues = 100  // values of a Match's In
+	MaxFilterText  = 1000 // bytes of a value, a Contains or an attribute value
+	MaxThresholds  = 12
+	MaxAttrFilters = 20
+	MaxAttrKey     = 256 // bytes of an attribute key
+)
+
+// Validate checks the filter: a project is required, and the filter bar's
+// filters must be well-formed and within their limits.
 func (f Filter) Validate() error {
 	if f.Project == "" {
 		return fmt.Errorf("%w: project is required", ErrBadQuery)
+	}
+	for _, m := range []struct {
+		name string
+		m    Match
+	}{{"service", f.Services}, {"model", f.Models}, {"user", f.Users}} {
+		if err := m.m.validate(m.name); err != nil {
+			return err
+		}
+	}
+	if len(f.Thresholds) > MaxThresholds {
+		return fmt.Errorf("%w: more than %d thresholds", ErrBadQuery, MaxThresholds)
+	}
+	for _, t := range f.Thresholds {
+		if err := t.validate(); err != nil {
+			return err
+		}
+	}
+	if len(f.Attrs) > MaxAttrFilters {
+		return fmt.Errorf("%w: more than %d attribute filters", ErrBadQuery, MaxAttrFilters)
+	}
+	for _, a := range f.Attrs {
+		if err := a.validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m Match) validate(name string) error {
+	if len(m.In) > MaxMatchValues {
+		return fmt.Errorf("%w: %s: more than %d values", ErrBadQuery, name, MaxMatchValues)
+	}
+	for _, v := range m.In {
+		if v == "" || len(v) > MaxFilterText {
+			return fmt.Errorf("%w: %s: a value must be 1 to %d bytes", ErrBadQuery, name, MaxFilterText)
+		}
+	}
+	if len(m.Contains) > MaxFilterText {
+		return fmt.Errorf("%w: %s contains: longer than %d bytes", ErrBadQuery, name, MaxFilterText)
+	}
+	return nil
+}
+
+// ThresholdMetrics are the metrics a Threshold may compare: those with a
+// value per call.
+var ThresholdMetrics = []string{MetricDurationMS, MetricTTFTMS, MetricInputTokens, MetricOutputTokens, MetricTotalTokens, MetricCostUSD}
+
+func (t Threshold) validate() error {
+	if !slices.Contains(ThresholdMetrics, t.Metric) {
+		return fmt.Errorf("%w: threshold on %q: not one of %s", ErrBadQuery, t.Metric, strings.Join(ThresholdMetrics, ", "))
+	}
+	if t.Op != ThresholdGT && t.Op != ThresholdLT {
+		return fmt.Errorf("%w: threshold on %s: comparison %q is not gt or lt", ErrBadQuery, t.Metric, t.Op)
+	}
+	if math.IsNaN(t.Value) || math.IsInf(t.Value, 0) {
+		return fmt.Errorf("%w: threshold on %s: the value is not a finite number", ErrBadQuery, t.Metric)
+	}
+	return nil
+}
+
+func (a AttrFilter) validate() error {
+	if err := ValidAttrKey(a.Key); err != nil {
+		return fmt.Errorf("%w: attribute %q: %v", ErrBadQuery, a.Key, err)
+	}
+	switch a.Op {
+	case AttrExists:
+		if a.Value != "" {
+			return fmt.Errorf("%w: attribute %s: exists takes no value", ErrBadQuery, a.Key)
+		}
+	case AttrEquals, AttrContains:
+		if len(a.Value) > MaxFilterText {
+			return fmt.Errorf("%w: attribute %s: value longer than %d bytes", ErrBadQuery, a.Key, MaxFilterText)
+		}
+		if a.Op == AttrContains && a.Value == "" {
+			return fmt.Errorf("%w: attribute %s: contains needs a value", ErrBadQuery, a.Key)
+		}
+	default:
+		return fmt.Errorf("%w: attribute %s: operator %q is not exists, eq or contains", ErrBadQuery, a.Key, a.Op)
+	}
+	return nil
+}
+
+// ValidAttrKey checks an attribute key a filter names: 1 to MaxAttrKey
+// bytes of UTF-8 without control characters, quotes, backslashes or the
+// line and paragraph separators (no attribute convention uses them; the
+// backends match keys within the stored JSON, where those are escaped).
+func ValidAttrKey(k string) error {
+	if k == "" || len(k) > MaxAttrKey {
+		return fmt.Errorf("must be 1 to %d bytes", MaxAttrKey)
+	}
+	if !utf8.ValidString(k) {
+		return errors.New("not valid UTF-8")
+	}
+	for _, r := range k {
+		if r < 0x20 || r == 0x7f || r == '"' || r == '\\' || r == '\u2028' || r == '\u2029' {
+			return fmt.Errorf("contains the character %q", r)
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 )
@@ -66,5 +67,67 @@ func TestNormalize(t *testing.T) {
 	aq := AggregateQuery{Filter: f, Metric: MetricCostUSD}
 	if err := aq.Normalize(); err != nil || aq.Limit != 100 || aq.Agg != AggSum {
 		t.Errorf("AggregateQuery defaults: %+v, %v", aq, err)
+	}
+}
+
+// TestValidateBarFilters: each malformed filter bar filter is refused
+// with ErrBadQuery and a message naming it; well-formed ones pass.
+func TestValidateBarFilters(t *testing.T) {
+	many := make([]string, MaxMatchValues+1)
+	for i := range many {
+		many[i] = "v"
+	}
+	long := string(make([]byte, MaxFilterText+1))
+	bad := []struct {
+		f    Filter
+		want string
+	}{
+		{Filter{Services: Match{In: many}}, "bad query: service: more than 100 values"},
+		{Filter{Models: Match{In: []string{""}}}, "bad query: model: a value must be 1 to 1000 bytes"},
+		{Filter{Users: Match{Contains: long}}, "bad query: user contains: longer than 1000 bytes"},
+		{Filter{Thresholds: []Threshold{{Metric: "errors", Op: ThresholdGT}}}, `bad query: threshold on "errors": not one of duration_ms, ttft_ms, input_tokens, output_tokens, total_tokens, cost_usd`},
+		{Filter{Thresholds: []Threshold{{Metric: MetricCostUSD, Op: ">="}}}, `bad query: threshold on cost_usd: comparison ">=" is not gt or lt`},
+		{Filter{Thresholds: []Threshold{{Metric: MetricCostUSD, Op: ThresholdLT, Value: math.Inf(1)}}}, "bad query: threshold on cost_usd: the value is not a finite number"},
+		{Filter{Thresholds: make([]Threshold, MaxThresholds+1)}, "bad query: more than 12 thresholds"},
+		{Filter{Attrs: make([]AttrFilter, MaxAttrFilters+1)}, "bad query: more than 20 attribute filters"},
+		{Filter{Attrs: []AttrFilter{{Op: AttrExists}}}, `bad query: attribute "": must be 1 to 256 bytes`},
+		{Filter{Attrs: []AttrFilter{{Key: `a"b`, Op: AttrExists}}}, `bad query: attribute "a\"b": contains the character '"'`},
+		{Filter{Attrs: []AttrFilter{{Key: "a\x01", Op: AttrExists}}}, `bad query: attribute "a\x01": contains the character '\x01'`},
+		{Filter{Attrs: []AttrFilter{{Key: "a\xff", Op: AttrExists}}}, `bad query: attribute "a\xff": not valid UTF-8`},
+		{Filter{Attrs: []AttrFilter{{Key: "a", Op: "like", Value: "x"}}}, `bad query: attribute a: operator "like" is not exists, eq or contains`},
+		{Filter{Attrs: []AttrFilter{{Key: "a", Op: AttrExists, Value: "x"}}}, "bad query: attribute a: exists takes no value"},
+		{Filter{Attrs: []AttrFilter{{Key: "a", Op: AttrContains}}}, "bad query: attribute a: contains needs a value"},
+		{Filter{Attrs: []AttrFilter{{Key: "a", Op: AttrEquals, Value: long}}}, "bad query: attribute a: value longer than 1000 bytes"},
+	}
+	for _, c := range bad {
+		c.f.Project = "p"
+		if err := c.f.Validate(); !errors.Is(err, ErrBadQuery) || err.Error() != c.want {
+			t.Errorf("%+v: %v, want %q", c.f, err, c.want)
+		}
+	}
+	good := Filter{Project: "p", Services: Match{In: []string{"a"}, Contains: "b"}, Models: Match{Contains: "gpt"},
+		Thresholds: []Threshold{{Metric: MetricDurationMS, Op: ThresholdGT, Value: 1}, {Metric: MetricCostUSD, Op: ThresholdLT, Value: -1}},
+		Attrs:      []AttrFilter{{Key: "http.route", Op: AttrExists}, {Key: "a/b~c", Op: AttrEquals}, {Key: "ü", Op: AttrContains, Value: "x"}}}
+	if err := good.Validate(); err != nil {
+		t.Errorf("valid filter: %v", err)
+	}
+}
+
+// TestAttrText: the text an attribute filter compares is the stored
+// JSON's: strings unquoted, numbers and booleans as written, none for
+// null, lists and maps.
+func TestAttrText(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want string
+		ok   bool
+	}{
+		{"a\"b", "a\"b", true}, {int64(200), "200", true}, {0.7, "0.7", true}, {3.0, "3", true},
+		{1.0499999999999998, "1.0499999999999998", true}, {true, "true", true}, {math.NaN(), "NaN", true},
+		{nil, "", false}, {[]string{"a"}, "", false}, {map[string]any{"a": 1}, "", false},
+	} {
+		if got, ok := AttrText(c.v); got != c.want || ok != c.ok {
+			t.Errorf("AttrText(%#v) = %q, %v; want %q, %v", c.v, got, ok, c.want, c.ok)
+		}
 	}
 }

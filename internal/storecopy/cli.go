@@ -45,8 +45,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "copied %d spans and %d message records in %s (resumed: %v); counts verified\n",
-		res.Spans, res.Messages, time.Since(began).Round(time.Millisecond), res.Resumed)
+	fmt.Fprintf(stdout, "copied %d spans and %d message records in %s (resumed: %v); counts verified; %d metric rows read\n",
+		res.Spans, res.Messages, time.Since(began).Round(time.Millisecond), res.Resumed, res.MetricRows)
 	return nil
 }
 

@@ -34,10 +34,13 @@ type checkpoint struct {
 // Result says what a copy did.
 type Result struct {
 	Spans, Messages int64 // copied in this run (retries included)
+	MetricRows      int64 // GenAI metric rows read from the source (store.MetricStore)
 	Resumed         bool
 }
 
-// Copy copies src's spans and message records into dst. from and to name
+// Copy copies src's spans and message records into dst, then its GenAI
+// metric rows (store.MetricStore: the target keeps those it does not hold
+// yet, so copying again adds nothing). from and to name
 // the stores in the checkpoint (so one checkpoint is not used for another
 // pair). A re-copied chunk (after an interruption) is harmless: both
 // backends drop spans and records written twice.
@@ -59,7 +62,7 @@ func Copy(ctx context.Context, src store.Store, dst store.Store, from, to string
 		return res, err
 	}
 	if !ok {
-		return res, nil // nothing to copy
+		return res, copyMetrics(ctx, src, dst, o.BatchSize, &res) // no spans to copy
 	}
 	start := first.Truncate(Chunk)
 	end := last.Add(1).Truncate(Chunk).Add(Chunk)
@@ -124,7 +127,30 @@ func Copy(ctx context.Context, src store.Store, dst store.Store, from, to string
 		return res, fmt.Errorf("verify: the source holds %d spans and %d message records in %s..%s, the target %d and %d",
 			totalSpans, totalMsgs, first.Format(time.RFC3339), end.Format(time.RFC3339), gotSpans, gotMsgs)
 	}
-	return res, nil
+	return res, copyMetrics(ctx, src, dst, o.BatchSize, &res)
+}
+
+// copyMetrics copies every metric row of src into dst.
+func copyMetrics(ctx context.Context, src, dst store.Store, batchSize int, res *Result) error {
+	sm, ok := src.(store.MetricStore)
+	if !ok {
+		return nil
+	}
+	dm, dok := dst.(store.MetricStore)
+	err := sm.MetricRows(ctx, time.Unix(0, 0), time.Unix(0, 1<<62), batchSize, func(rows []store.MetricRow) error {
+		if !dok {
+			return errors.New("the target store cannot keep metrics")
+		}
+		if err := dm.WriteMetricRows(ctx, rows); err != nil {
+			return fmt.Errorf("write to target: %w", err)
+		}
+		res.MetricRows += int64(len(rows))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("copy metrics: %w", err)
+	}
+	return nil
 }
 
 // progress draws a one-line bar.

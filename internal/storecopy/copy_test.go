@@ -12,6 +12,7 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/sim/traffic"
 	"github.com/genscope/genscope/internal/store"
 )
@@ -65,6 +66,19 @@ func TestCopyRoundTrip(t *testing.T) {
 		}
 		spans = g.Next(nil)
 	}
+	// GenAI metrics of a service that sends no spans: a cumulative
+	// series exported twice.
+	mstart := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	pt := func(at time.Duration, n int64) genai.MetricPoint {
+		return genai.MetricPoint{Project: "p", Name: genai.MetricOperationDuration, Service: "metrics-only", Model: "m",
+			Cumulative: true, StartUnixNano: mstart.UnixNano(), TimeUnixNano: mstart.Add(at).UnixNano(), Count: n, Sum: float64(n),
+			Bounds: []float64{1, 2}, Buckets: []int64{0, n, 0}}
+	}
+	for _, p := range []genai.MetricPoint{pt(time.Minute, 3), pt(2*time.Minute, 5)} {
+		if err := src.(store.MetricStore).WriteMetrics(ctx, []genai.MetricPoint{p}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	want, err := src.Overview(ctx, store.Filter{Project: "p"})
 	if err != nil || want.Calls == 0 {
 		t.Fatalf("source overview: %+v, %v", want, err)
@@ -77,6 +91,10 @@ func TestCopyRoundTrip(t *testing.T) {
 		}
 		if got.Calls != want.Calls || got.InputTokens != want.InputTokens || got.Errors != want.Errors || got.CostUnknownCalls != want.CostUnknownCalls {
 			t.Errorf("%s overview = %+v, want %+v", name, got, want)
+		}
+		tot, err := s.(store.MetricStore).MetricTotals(ctx, store.Filter{Project: "p", Service: "metrics-only"})
+		if ov := store.OverviewOfMetrics(tot); err != nil || ov.Calls != 5 {
+			t.Errorf("%s metrics: %d calls, %v; want 5", name, ov.Calls, err)
 		}
 	}
 	cp := filepath.Join(dir, "copy.checkpoint")

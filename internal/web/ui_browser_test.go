@@ -330,6 +330,90 @@ func TestBrowserPages(t *testing.T) {
 		}
 	})
 
+	t.Run("FilterBar", func(t *testing.T) {
+		// The table shows what the API answers for the URL's filters.
+		sameAsAPI := func(what string) {
+			t.Helper()
+			var page struct {
+				Spans []spanJSON `json:"spans"`
+			}
+			getJSON(t, base+"/api/v1/spans"+eval[string](t, ctx, `location.search`), &page)
+			if len(page.Spans) == 0 {
+				t.Fatalf("%s: the filters select nothing: %s", what, eval[string](t, ctx, `location.search`))
+			}
+			if n := eval[int](t, ctx, `document.querySelectorAll("#spans tbody tr").length`); n != len(page.Spans) {
+				t.Errorf("%s: the table shows %d calls, the API %d", what, n, len(page.Spans))
+			}
+		}
+		for _, size := range []struct {
+			name string
+			w, h int64
+		}{{"390", 390, 844}, {"1440", 1440, 900}} {
+			do(t, ctx, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(base+"/spans?from=24h"))
+			waitLoaded(t, ctx)
+			// Multi-select with a contains search: find, tick, apply.
+			do(t, ctx, chromedp.Click(chromedp.CSS(`#more-filters > summary`)), chromedp.Click(chromedp.CSS(`#ms-service > summary`)))
+			waitFor(t, ctx, `document.querySelectorAll('#ms-service-list input[type=checkbox]').length >= 2`)
+			do(t, ctx, chromedp.SendKeys(chromedp.ID("ms-service-search"), "OTEL"))
+			waitFor(t, ctx, `[...document.querySelectorAll('#ms-service-list input')].every(c => c.value.toLowerCase().includes("otel"))`)
+			fits(t, ctx, "service multi-select open", int(size.w))
+			audit(t, ctx, axe, "filter-bar-multiselect@"+size.name)
+			do(t, ctx, chromedp.Click(chromedp.CSS(`#ms-service-list input[value="lab-prompts-otel"]`)), chromedp.Click(chromedp.ID("ms-service-apply")))
+			waitFor(t, ctx, `new URLSearchParams(location.search).getAll("service_in").join() === "lab-prompts-otel"`)
+			waitLoaded(t, ctx)
+			sameAsAPI("service_in@" + size.name)
+			// A threshold: more than 1 ms, less than a minute.
+			do(t, ctx, chromedp.SetValue(chromedp.ID("t-duration_ms_gt"), "1"),
+				chromedp.Evaluate[chromedp.Void](`document.getElementById("t-duration_ms_gt").dispatchEvent(new Event("change"))`))
+			waitFor(t, ctx, `new URLSearchParams(location.search).get("duration_ms_gt") === "1"`)
+			waitLoaded(t, ctx)
+			do(t, ctx, chromedp.SetValue(chromedp.ID("t-duration_ms_lt"), "60000"),
+				chromedp.Evaluate[chromedp.Void](`document.getElementById("t-duration_ms_lt").dispatchEvent(new Event("change"))`))
+			waitFor(t, ctx, `new URLSearchParams(location.search).get("duration_ms_lt") === "60000"`)
+			waitLoaded(t, ctx)
+			sameAsAPI("thresholds@" + size.name)
+			// An attribute row: the lab's spans carry their server address.
+			do(t, ctx, chromedp.SendKeys(chromedp.ID("attr-key"), "server.address"), chromedp.SetValue(chromedp.ID("attr-op"), "exists"),
+				chromedp.Click(chromedp.ID("attr-add")))
+			waitFor(t, ctx, `new URLSearchParams(location.search).getAll("attr").join() === "server.address"`)
+			waitLoaded(t, ctx)
+			sameAsAPI("attr@" + size.name)
+			if n := eval[int](t, ctx, `document.querySelectorAll("#attr-list .attr-row").length`); n != 1 {
+				t.Errorf("%s: %d attribute rows listed, want 1", size.name, n)
+			}
+			// A bad key is said, not sent.
+			do(t, ctx, chromedp.SendKeys(chromedp.ID("attr-key"), `a"b`), chromedp.Click(chromedp.ID("attr-add")))
+			waitFor(t, ctx, `document.getElementById("attr-error").textContent !== ""`)
+			fits(t, ctx, "more filters set", int(size.w))
+			audit(t, ctx, axe, "filter-bar@"+size.name)
+			screenshot(t, ctx, "filter-bar-"+size.name)
+			if s := eval[string](t, ctx, `document.querySelector("#more-filters > summary").textContent`); s != "More filters (4)" {
+				t.Errorf("%s: summary %q", size.name, s)
+			}
+		}
+		// The filters are part of a saved view and its link.
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#views summary`)), chromedp.SendKeys(chromedp.ID("view-name"), "otel slow"), chromedp.Click(chromedp.ID("save-view")))
+		waitFor(t, ctx, `document.querySelector('#views-list [data-view-name="otel slow"]')`)
+		want := eval[string](t, ctx, `location.search`)
+		do(t, ctx, chromedp.Navigate(base+"/"))
+		waitLoaded(t, ctx)
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#views summary`)), chromedp.Click(chromedp.CSS(`#views-list [data-view-name="otel slow"]`)))
+		waitLoaded(t, ctx)
+		if q := eval[string](t, ctx, `location.search`); q != want {
+			t.Errorf("the saved view opened %s, want %s", q, want)
+		}
+		if v := eval[string](t, ctx, `document.getElementById("t-duration_ms_gt").value`); v != "1" {
+			t.Errorf("the saved view's threshold input holds %q", v)
+		}
+		sameAsAPI("saved view")
+		// Leaving the spans page keeps the filters (the overview reads them too).
+		do(t, ctx, chromedp.Click(chromedp.CSS(`a[href^="/?"]`)))
+		waitLoaded(t, ctx)
+		if q := eval[string](t, ctx, `location.search`); !strings.Contains(q, "service_in=lab-prompts-otel") || !strings.Contains(q, "attr=server.address") {
+			t.Errorf("the overview lost the filters: %s", q)
+		}
+	})
+
 	t.Run("RefreshInPlace", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(base+"/?refresh=1"))
 		waitLoaded(t, ctx)
@@ -345,6 +429,18 @@ func TestBrowserPages(t *testing.T) {
 		}
 		if q := eval[string](t, ctx, `location.search`); strings.Contains(q, "service=") {
 			t.Errorf("refresh committed the half-typed filter: %s", q)
+		}
+		// The same for the more filters' inputs: a half-typed attribute key.
+		do(t, ctx, chromedp.Navigate(base+"/?refresh=1"))
+		waitLoaded(t, ctx)
+		before = tiles(t, ctx)["calls"]
+		// (Opened by script: the service input's suggestions may cover the summary.)
+		do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("more-filters").open = true; document.getElementById("attr-key").focus()`),
+			chromedp.KeyEvent("http.ro"))
+		gatewayChat(t, base, "s-refresh", "carol", "Be brief.", "And another?")
+		waitFor(t, ctx, `document.querySelector("[data-tile=calls]").dataset.value !== "`+before+`"`)
+		if v, id, open := eval[string](t, ctx, `document.getElementById("attr-key").value`), eval[string](t, ctx, `document.activeElement.id`), eval[bool](t, ctx, `document.getElementById("more-filters").open`); v != "http.ro" || id != "attr-key" || !open {
+			t.Errorf("after a refresh: the attribute key holds %q, focus on %q, more filters open %v", v, id, open)
 		}
 		if eval[bool](t, ctx, `!!document.querySelector("[data-empty]")`) {
 			t.Error("refresh showed the empty state")

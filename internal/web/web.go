@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/genscope/genscope/internal/jsonhttp"
 )
 
 // dist holds the built front end; a fresh clone has only a placeholder in it.
@@ -126,7 +128,7 @@ func (u *UI) page(w http.ResponseWriter, r *http.Request) {
 	}
 	body := u.index
 	h.Add("Vary", "Accept-Encoding")
-	if u.indexGz != nil && acceptsGzip(r) {
+	if u.indexGz != nil && jsonhttp.AcceptsGzip(r) {
 		h.Set("Content-Encoding", "gzip")
 		body = u.indexGz
 	}
@@ -154,23 +156,13 @@ func (u *UI) asset(w http.ResponseWriter, r *http.Request) {
 		ctype = "application/octet-stream"
 	}
 	h.Set("Content-Type", ctype)
-	if acceptsGzip(r) {
+	if jsonhttp.AcceptsGzip(r) {
 		if gz, err := fs.ReadFile(u.files, name+".gz"); err == nil {
 			h.Set("Content-Encoding", "gzip")
 			body = gz
 		}
 	}
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(body))
-}
-
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.ReplaceAll(strings.TrimSpace(q), " ", "") != "q=0" {
-			return true
-		}
-	}
-	return false
 }
 
 // notFoundPage is what a browser gets for a path that is no page: it works

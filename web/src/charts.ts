@@ -87,14 +87,20 @@ export function chart(spec: ChartSpec, width: number): HTMLElement {
     height: 190,
     legend: { live: true },
     cursor: { drag: { x: !!spec.onZoom, y: false, setScale: false } },
-    hooks: spec.onZoom ? {
-      setSelect: [(u: uPlot) => {
-        if (u.select.width < 4) return;
-        const a = u.posToVal(u.select.left, "x"), b = u.posToVal(u.select.left + u.select.width, "x");
-        u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
-        spec.onZoom!(new Date(a * 1000), new Date(b * 1000));
-      }],
-    } : undefined,
+    hooks: {
+      ...(spec.onZoom ? {
+        setSelect: [(u: uPlot) => {
+          if (u.select.width < 4) return;
+          const a = u.posToVal(u.select.left, "x"), b = u.posToVal(u.select.left + u.select.width, "x");
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          spec.onZoom!(new Date(a * 1000), new Date(b * 1000));
+        }],
+      } : {}),
+      // A legend entry's pressed state follows its line in the same task
+      // uPlot shows or hides it (a timer after the click lagged behind the
+      // line's u-off class, so the two disagreed for a moment).
+      setSeries: [(u: uPlot) => syncPressed(u)],
+    },
     scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
     axes: [
       { stroke: axisColor, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
@@ -133,9 +139,6 @@ export function chart(spec: ChartSpec, width: number): HTMLElement {
     label.tabIndex = 0;
     label.setAttribute("role", "button");
     label.title = "show or hide this line";
-    const pressed = () => label.setAttribute("aria-pressed", String(!row.classList.contains("u-off")));
-    pressed();
-    label.addEventListener("click", () => setTimeout(pressed));
     label.addEventListener("keydown", (e) => {
       if (e.key === "Enter" || e.key === " ") {
         e.preventDefault();
@@ -143,5 +146,14 @@ export function chart(spec: ChartSpec, width: number): HTMLElement {
       }
     });
   });
+  syncPressed(u);
   return card;
+}
+
+// syncPressed sets each legend entry's aria-pressed from whether its line
+// is shown.
+function syncPressed(u: uPlot) {
+  u.root.querySelectorAll<HTMLElement>(".u-legend .u-series").forEach((row, i) => {
+    if (i > 0) row.querySelector("th")?.setAttribute("aria-pressed", String(u.series[i]?.show !== false));
+  });
 }

@@ -1,15 +1,16 @@
 // Pieces several pages share: empty states, the filter bar, the calls table.
-import { adminToken, api, APIError, apiURL, canSeeContent, CONTENT_HIDDEN, filters, FILTERS, go, href, project, query, Range, request, update } from "./state";
+import { moreFilters } from "./barfilters";
+import { adminToken, api, APIError, apiURL, BAR, barParams, canSeeContent, CONTENT_HIDDEN, filters, FILTERS, go, href, project, query, Range, request, update } from "./state";
 import { add, copyText, h, int, linkRow, ms, shortTime, time, usd } from "./util";
 
 // emptyState says why there is nothing and what to do next.
 export function emptyState(r: Range, what = "Gen AI calls"): HTMLElement {
-  const active = Object.keys(filters());
+  const active = [...Object.keys(filters()).map((k) => labels[k].toLowerCase()), ...(barParams().length ? ["more filters"] : [])];
   return h("section", { class: "card empty", "data-empty": "true" },
     h("h3", null, `No ${what} in this time range`),
-    h("p", null, `Nothing between ${time(r.from, false)} and ${time(r.to, false)}`, active.length ? ` matches the filters (${active.map((k) => labels[k].toLowerCase()).join(", ")}).` : "."),
+    h("p", null, `Nothing between ${time(r.from, false)} and ${time(r.to, false)}`, active.length ? ` matches the filters (${active.join(", ")}).` : "."),
     h("ul", null,
-      active.length ? h("li", null, h("a", { href: href(location.pathname, Object.fromEntries(FILTERS.map((k) => [k, ""]))), "data-link": true }, "Clear the filters")) : null,
+      active.length ? h("li", null, h("a", { href: href(location.pathname, clearAll()), "data-link": true }, "Clear the filters")) : null,
       h("li", null, "Widen the time range: ", h("a", { href: href(location.pathname, { from: "7d", to: "" }), "data-link": true }, "last 7 days"), " or ",
         h("a", { href: href(location.pathname, { from: "30d", to: "" }), "data-link": true }, "last 30 days"), "."),
       h("li", null, "Point your application at genscope: see ", h("a", { href: href("/connect"), "data-link": true }, "Connect"), "."),
@@ -33,6 +34,11 @@ export function errorCard(err: unknown): HTMLElement {
   }
   return h("section", { class: "card error-card", role: "alert" }, h("h3", null, "Could not load this page"), h("p", null, msg),
     h("p", { class: "muted" }, "Check that genscope is running; details are in its log."));
+}
+
+// clearAll is the change that removes every filter.
+function clearAll(): Record<string, string> {
+  return Object.fromEntries([...FILTERS, ...BAR].map((k) => [k, ""]));
 }
 
 const labels: Record<string, string> = {
@@ -79,13 +85,14 @@ export function filterBar(r: Range): HTMLElement {
     }
     return h("div", { class: "field" }, h("label", { for: id }, labels[k]), input);
   });
-  const active = Object.keys(f).length;
+  const active = Object.keys(f).length + barParams().length;
   return h("form", { class: "filters", role: "search", "aria-label": "Filters", onsubmit: (e: Event) => { e.preventDefault(); (document.activeElement as HTMLElement)?.blur(); } },
     fields,
     h("div", { class: "field buttons" },
       h("button", { type: "submit", class: "btn" }, "Apply"),
-      active ? h("button", { type: "button", class: "btn ghost", onclick: () => update({ ...Object.fromEntries(FILTERS.map((k) => [k, ""])), cursor: "" }) }, `Clear ${active}`) : null,
+      active ? h("button", { type: "button", class: "btn ghost", onclick: () => update({ ...clearAll(), cursor: "" }) }, `Clear ${active}`) : null,
       viewsMenu()),
+    moreFilters(r),
   );
 }
 

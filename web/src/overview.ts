@@ -15,6 +15,40 @@ interface Overview {
   cost_unknown_calls: number;
   duration_ms: { avg: number; p50: number; p95: number; p99: number };
   ttft_ms: { count: number; p50: number; p95: number };
+  from_metrics?: FromMetrics;
+}
+
+interface Lat { avg: number; p50: number; p95: number; p99: number }
+
+// What apps sent as OTLP metrics for the services and models no span
+// recorded (spans win where both exist).
+interface FromMetrics {
+  calls: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  duration_ms: Lat;
+  ttft_ms: Lat;
+  groups: { service: string; provider: string; model: string; calls: number; errors: number; input_tokens: number; output_tokens: number; duration_ms: Lat; ttft_ms: Lat }[];
+}
+
+function metricsCard(m: FromMetrics): HTMLElement {
+  const lat = (l: Lat, n: number) => (n ? `${ms(l.avg)} avg · ${ms(l.p95)} p95` : "—");
+  return h("section", { class: "card", id: "from-metrics" },
+    h("h3", null, "From OTLP metrics"),
+    h("p", { class: "muted small" },
+      "Apps that send GenAI metrics but no spans for a service and model. Spans win where both exist; percentiles are estimated from the histogram buckets; cost needs spans."),
+    h("p", null, `${int(m.calls)} calls (${int(m.errors)} failed) · ${int(m.input_tokens)} input tokens · ${int(m.output_tokens)} output tokens · duration ${lat(m.duration_ms, m.calls)}`),
+    h("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "Calls from OTLP metrics by service and model" }, h("table", { class: "grid-table" },
+      h("thead", null, h("tr", null, h("th", null, "Service"), h("th", null, "Model"), h("th", null, "Provider"), h("th", { class: "num" }, "Calls"),
+        h("th", { class: "num" }, "Input tokens"), h("th", { class: "num" }, "Output tokens"), h("th", { class: "num" }, "Duration"), h("th", { class: "num" }, "Time to first token"))),
+      h("tbody", null, m.groups.map((g) => h("tr", { "data-service": g.service, "data-model": g.model },
+        h("td", null, g.service), h("td", null, g.model || "(no model)"), h("td", null, g.provider),
+        h("td", { class: "num" }, int(g.calls)), h("td", { class: "num" }, int(g.input_tokens)), h("td", { class: "num" }, int(g.output_tokens)),
+        h("td", { class: "num" }, lat(g.duration_ms, g.calls)), h("td", { class: "num" }, g.ttft_ms.avg ? lat(g.ttft_ms, 1) : "—"),
+      ))),
+    )),
+  );
 }
 
 interface Series {
@@ -134,8 +168,11 @@ export async function overviewPage(main: HTMLElement, r: Range, signal: AbortSig
   const [o, p] = await Promise.all([cur, prev]);
   const tileBox = h("div", { class: "tiles" }, tiles(o, p).map(tile));
   add(main, tileBox);
+  const m = o.from_metrics;
+  const fromMetrics = m && m.groups.length > 0 ? metricsCard(m) : null;
+  if (fromMetrics) add(main, fromMetrics);
   if (o.calls === 0) {
-    add(main, emptyState(r));
+    if (!fromMetrics) add(main, emptyState(r));
     main.dataset.loaded = "true";
     return;
   }

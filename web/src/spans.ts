@@ -6,9 +6,13 @@ import { add, h, int, linkRow, sortable, time, usd, ago } from "./util";
 export async function spansPage(main: HTMLElement, r: Range, signal: AbortSignal) {
   const q = query();
   const sort = (q.get("sort") || "time") as "time" | "duration" | "tokens";
-  const page = await api<{ spans: SpanRow[]; next_cursor: string }>("spans",
+  const page = await api<{ spans: SpanRow[]; next_cursor: string; searched_from?: string }>("spans",
     { limit: Math.min(Math.max(Number(q.get("limit")) || 50, 1), 1000), sort, cursor: q.get("cursor") || undefined, all: q.get("all") || undefined }, r, signal);
-  if (page.spans.length === 0 && !q.get("cursor")) {
+  // A text search answers within a time budget: when it ran out before
+  // the page was full it says how far back it searched, and the next
+  // page goes on from there.
+  const searched = page.searched_from ? searchedNotice(page.searched_from, page.next_cursor, page.spans.length) : null;
+  if (page.spans.length === 0 && !q.get("cursor") && !searched) {
     add(main, emptyState(r));
     main.dataset.loaded = "true";
     return;
@@ -27,11 +31,22 @@ export async function spansPage(main: HTMLElement, r: Range, signal: AbortSignal
         columnPicker(table),
         exportMenu("export/spans", { all: q.get("all") || undefined, sort: q.get("sort") || undefined }, r, "spans")),
       contentNotice(),
+      searched,
       h("div", { class: "scroll" }, table),
       pager(page.next_cursor, page.spans.length),
     ),
   );
   main.dataset.loaded = "true";
+}
+
+// searchedNotice says how far back a text search got in its time budget,
+// with a link that continues it.
+function searchedNotice(from: string, next: string, found: number): HTMLElement {
+  const q = query();
+  q.set("cursor", next);
+  return h("p", { class: "notice", id: "searched", role: "status" },
+    (found ? `${int(found)} matching calls` : "No matching calls") + " found in the time allowed, searching back to " + time(from, false) + " (" + ago(from) + "); older calls were not searched yet. ",
+    h("a", { href: location.pathname + "?" + q.toString(), "data-link": true, id: "search-further" }, "Search further back →"));
 }
 
 interface Session {

@@ -14,6 +14,24 @@ export const RANGES: [string, string][] = [
 ];
 export const DEFAULT_RANGE = "24h";
 
+// The filter bar's other filters, named as the API names them:
+// multi-select (repeated) and contains for service, model and user,
+// thresholds, and attribute filters (repeated: KEY, KEY==VALUE,
+// KEY~=VALUE).
+export const MATCHES = ["service", "model", "user"] as const;
+export const THRESHOLDS: [string, string, string][] = [
+  ["duration_ms", "Duration", "ms"], ["total_tokens", "Tokens", "in + out"], ["cost_usd", "Cost", "USD"],
+];
+export const MULTI = ["service_in", "model_in", "user_in", "attr"];
+export const BAR = [...MULTI, ...MATCHES.map((m) => m + "_contains"), ...THRESHOLDS.flatMap(([m]) => [m + "_gt", m + "_lt"])];
+
+// barParams are the URL's filter bar pairs, in order.
+export function barParams(q = query()): [string, string][] {
+  const out: [string, string][] = [];
+  for (const k of BAR) for (const v of q.getAll(k)) if (v) out.push([k, v]);
+  return out;
+}
+
 // Keys carried from page to page (the rest, like a page's cursor, are not).
 const GLOBAL = ["project", "from", "to", "refresh", ...FILTERS];
 
@@ -107,6 +125,7 @@ export function globalQuery(q = query()): URLSearchParams {
     const v = q.get(k);
     if (v) out.set(k, v);
   }
+  for (const [k, v] of barParams(q)) out.append(k, v);
   return out;
 }
 
@@ -140,12 +159,14 @@ export function go(url: string, replace = false) {
   onChange();
 }
 
-// update sets (or, with "", removes) query keys and re-renders.
-export function update(changes: Record<string, string | null | undefined>, replace = false) {
+// update sets (or, with "", removes) query keys and re-renders; a list
+// sets a repeated key.
+export function update(changes: Record<string, string | string[] | null | undefined>, replace = false) {
   const q = query();
   for (const [k, v] of Object.entries(changes)) {
-    if (v) q.set(k, v);
-    else q.delete(k);
+    q.delete(k);
+    if (Array.isArray(v)) v.filter((x) => x).forEach((x) => q.append(k, x));
+    else if (v) q.set(k, v);
   }
   const s = q.toString();
   go(location.pathname + (s ? "?" + s : ""), replace);
@@ -227,6 +248,7 @@ export function apiURL(path: string, params: Record<string, string | number | un
     q.set("from", scope.from.toISOString());
     q.set("to", scope.to.toISOString());
     for (const [k, v] of Object.entries(filters())) if (k !== "q" || canSeeContent()) q.set(k, v!);
+    for (const [k, v] of barParams()) q.append(k, v);
   }
   for (const [k, v] of Object.entries(params)) {
     if (v === undefined || v === "") q.delete(k);

@@ -50,7 +50,17 @@ func FuzzHTTP(f *testing.F) {
 		}
 	}
 
-	r := newReceiver(f, &sink{}, Options{MaxBodyBytes: 1 << 20})
+	for _, enc := range encodings {
+		f.Add(encodeMetrics(f, testMetrics(), enc), uint8(enc), uint8(0), uint8(2))
+	}
+	for _, name := range fixture.Glob(f, "otlp/*.metrics.json") {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint8(1), uint8(0), uint8(2))
+	}
+	r := newReceiver(f, &sink{}, Options{MaxBodyBytes: 1 << 20, Metrics: &metricSink{}})
 	mux := http.NewServeMux()
 	r.Register(mux)
 
@@ -79,7 +89,8 @@ func FuzzGRPC(f *testing.F) {
 	f.Add(encodeTraces(f, deepTraces(2000), encProto), uint8(0))
 	f.Add(encodeLogs(f, testLogs(), encProto), uint8(1))
 	f.Add([]byte{0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01}, uint8(2))
-	r := newReceiver(f, &sink{}, Options{MaxBodyBytes: 1 << 20})
+	f.Add(encodeMetrics(f, testMetrics(), encProto), uint8(2))
+	r := newReceiver(f, &sink{}, Options{MaxBodyBytes: 1 << 20, Metrics: &metricSink{}})
 	f.Fuzz(func(t *testing.T, msg []byte, signal uint8) {
 		ctx := context.Background()
 		var st *status.Status
@@ -89,7 +100,7 @@ func FuzzGRPC(f *testing.F) {
 		case 1:
 			_, st = r.grpcLogs(ctx, msg, tenancy.DefaultProject, func() {})
 		default:
-			_, st = r.grpcMetrics(msg)
+			_, st = r.grpcMetrics(ctx, msg, tenancy.DefaultProject, func() {})
 		}
 		if st != nil && st.Code() != codes.InvalidArgument {
 			t.Fatalf("code %v: %s", st.Code(), st.Message())

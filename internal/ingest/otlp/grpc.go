@@ -130,7 +130,7 @@ func (r *Receiver) grpcHandler(method, signal string) func(any, context.Context,
 		case signalLogs:
 			resp, st = r.grpcLogs(ctx, raw, project, decoded)
 		default:
-			resp, st = r.grpcMetrics(raw)
+			resp, st = r.grpcMetrics(ctx, raw, project, decoded)
 		}
 		if st != nil {
 			return nil, st.Err()
@@ -266,16 +266,22 @@ func (r *Receiver) grpcLogs(ctx context.Context, raw []byte, project string, dec
 	return marshalResponse(resp.MarshalProto())
 }
 
-// grpcMetrics accepts metrics and drops them, counting their points (see
-// serveMetrics).
-func (r *Receiver) grpcMetrics(raw []byte) ([]byte, *status.Status) {
+// grpcMetrics stores the GenAI metrics of a request (see serveMetrics).
+func (r *Receiver) grpcMetrics(ctx context.Context, raw []byte, project string, decoded func()) ([]byte, *status.Status) {
 	er := pmetricotlp.NewExportRequest()
 	if err := er.UnmarshalProto(raw); err != nil {
-		return nil, r.decodeError(context.Background(), signalMetrics, err)
+		return nil, r.decodeError(ctx, signalMetrics, err)
 	}
-	r.m.metricPoints.WithLabelValues(transportGRPC).Add(float64(er.Metrics().DataPointCount()))
-	r.m.requests.WithLabelValues(transportGRPC, signalMetrics, codes.OK.String()).Inc()
-	return marshalResponse(pmetricotlp.NewExportResponse().MarshalProto())
+	if err := otlpconv.CheckMetricsDepth(er.Metrics()); err != nil {
+		st := invalidArgument(err)
+		_ = r.failGRPC(ctx, signalMetrics, st, err)
+		return nil, st
+	}
+	res := r.exportMetrics(ctx, transportGRPC, er.Metrics(), project, decoded)
+	if err := r.grpcError(ctx, signalMetrics, res); err != nil {
+		return nil, status.Convert(err)
+	}
+	return marshalResponse(metricsResponse(res).MarshalProto())
 }
 
 func marshalResponse(b []byte, err error) ([]byte, *status.Status) {

@@ -35,25 +35,36 @@ func (r *Receiver) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/metrics", r.serveMetrics)
 }
 
-// serveMetrics accepts OTLP metrics and drops them, counting their points:
-// SDKs export metrics to the same endpoint as traces, and genscope derives
-// the GenAI metrics from the calls it stores. A malformed body is still a
-// 400, like any other signal's.
+// serveMetrics stores the GenAI metrics of an OTLP metrics request
+// (Receiver.exportMetrics) and rejects every other point in a partial
+// success that says it was not kept.
 func (r *Receiver) serveMetrics(w http.ResponseWriter, req *http.Request) {
-	r.serveHTTP(w, req, signalMetrics, func(_ context.Context, body []byte, enc encoding, _ string, _ func()) (result, *httpError) {
+	r.serveHTTP(w, req, signalMetrics, func(ctx context.Context, body []byte, enc encoding, project string, decoded func()) (result, *httpError) {
 		er := pmetricotlp.NewExportRequest()
 		if herr := unmarshal(er, body, enc); herr != nil {
 			return result{}, herr
 		}
-		r.m.metricPoints.WithLabelValues(transportHTTP).Add(float64(er.Metrics().DataPointCount()))
-		return result{}, nil
-	}, func(_ result, enc encoding) ([]byte, error) {
-		resp := pmetricotlp.NewExportResponse()
+		if herr := checkDepth(otlpconv.CheckMetricsDepth(er.Metrics())); herr != nil {
+			return result{}, herr
+		}
+		return r.exportMetrics(ctx, transportHTTP, er.Metrics(), project, decoded), nil
+	}, func(res result, enc encoding) ([]byte, error) {
+		resp := metricsResponse(res)
 		if enc == encJSON {
 			return resp.MarshalJSON()
 		}
 		return resp.MarshalProto()
 	})
+}
+
+// metricsResponse is the answer to a metrics export that succeeded.
+func metricsResponse(res result) pmetricotlp.ExportResponse {
+	resp := pmetricotlp.NewExportResponse()
+	if res.rejected > 0 {
+		resp.PartialSuccess().SetRejectedDataPoints(int64(res.rejected))
+		resp.PartialSuccess().SetErrorMessage(res.msg)
+	}
+	return resp
 }
 
 // encoding is a request's (and so its response's) payload encoding.

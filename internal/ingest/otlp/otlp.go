@@ -11,9 +11,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/ingest/httpbody"
 	"github.com/genscope/genscope/internal/ingest/otlpconv"
 	"github.com/genscope/genscope/internal/process"
@@ -29,6 +31,13 @@ type Sink interface {
 }
 
 var _ Sink = (*process.Stage)(nil)
+
+// MetricWriter stores GenAI metric points durably (a store.MetricStore).
+type MetricWriter interface {
+	WriteMetrics(ctx context.Context, pts []genai.MetricPoint) error
+}
+
+var _ MetricWriter = store.MetricStore(nil)
 
 // Defaults of Options.
 const (
@@ -59,6 +68,10 @@ type Options struct {
 	// decoded (RESOURCE_EXHAUSTED with RetryInfo). Nil: no bound but
 	// MaxBodyBytes per request.
 	Gate *httpbody.Gate
+	// Metrics stores the GenAI metrics of /v1/metrics and the gRPC
+	// MetricsService (otlpconv.Metrics). Nil: the store keeps no metrics,
+	// and every point is rejected in a partial success saying so.
+	Metrics MetricWriter
 }
 
 // Receiver serves OTLP over HTTP and gRPC.
@@ -195,6 +208,60 @@ func (r *Receiver) exportLogs(ctx context.Context, transport string, ld plog.Log
 	return res
 }
 
+// exportMetrics converts md's GenAI points and stores them; every other
+// point is rejected in the partial success, with why. decoded is called
+// when md is converted, before the write waits for the store.
+func (r *Receiver) exportMetrics(ctx context.Context, transport string, md pmetric.Metrics, project string, decoded func()) result {
+	received := md.DataPointCount()
+	r.m.metricsReceived.WithLabelValues(transport).Add(float64(received))
+	var (
+		pts      []genai.MetricPoint
+		rejected int
+		msg      string
+	)
+	if err := safely(func() {
+		pts, rejected, msg = otlpconv.Metrics(md, project)
+	}); err != nil {
+		r.m.metricsRejected.WithLabelValues(transport, reasonInternal).Add(float64(received))
+		return result{outcome: outcomeInternal, err: err}
+	}
+	decoded()
+	if len(pts) > 0 && r.opts.Metrics == nil {
+		rejected += len(pts)
+		msg = joinMsg(fmt.Sprintf("%d GenAI data points were not stored: this server's store does not keep metrics", len(pts)), msg)
+		pts = nil
+	}
+	if rejected > 0 {
+		r.m.metricsRejected.WithLabelValues(transport, reasonInvalid).Add(float64(rejected))
+	}
+	res := result{outcome: outcomeOK}
+	if len(pts) > 0 {
+		err := r.opts.Metrics.WriteMetrics(ctx, pts)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			res = result{outcome: outcomeCanceled, err: err}
+		default:
+			res = result{outcome: outcomeUnavailable, err: err}
+		}
+	}
+	res.rejected, res.msg = rejected, msg
+	switch reason := refusalReason(res.outcome); reason {
+	case "":
+		r.m.metricsAccepted.WithLabelValues(transport).Add(float64(len(pts)))
+	default:
+		r.m.metricsRejected.WithLabelValues(transport, reason).Add(float64(len(pts)))
+	}
+	return res
+}
+
+func joinMsg(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return a + "; " + b
+}
+
 // submit hands b to the sink and classifies its answer.
 func (r *Receiver) submit(ctx context.Context, b *store.Batch) result {
 	if b.Len() == 0 {
@@ -256,7 +323,8 @@ type metrics struct {
 	spansRejected                           *prometheus.CounterVec
 	logsReceived, logsAccepted, logsIgnored *prometheus.CounterVec
 	logsRejected                            *prometheus.CounterVec
-	metricPoints                            *prometheus.CounterVec
+	metricsReceived, metricsAccepted        *prometheus.CounterVec
+	metricsRejected                         *prometheus.CounterVec
 	requests                                *prometheus.CounterVec
 }
 
@@ -285,8 +353,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			"OTLP log records accepted and dropped because they are not GenAI content events.", "transport"),
 		logsRejected: counter("genscope_otlp_log_records_rejected_total",
 			"OTLP log records"+rejectedHelp, "transport", "reason"),
-		metricPoints: counter("genscope_otlp_metric_points_ignored_total",
-			"Data points in OTLP metric requests, accepted and dropped: genscope derives the GenAI metrics from the stored calls.", "transport"),
+		metricsReceived: counter("genscope_otlp_metric_points_received_total",
+			"Data points in OTLP metric requests that were decoded.", "transport"),
+		metricsAccepted: counter("genscope_otlp_metric_points_accepted_total",
+			"GenAI metric data points from OTLP durably stored before the request was answered with success.", "transport"),
+		metricsRejected: counter("genscope_otlp_metric_points_rejected_total",
+			"OTLP metric data points"+rejectedHelp+" Invalid includes every point of a metric genscope does not keep.", "transport", "reason"),
 		requests: counter("genscope_otlp_requests_total",
 			"OTLP export requests by transport, signal and answer: the HTTP status (499 when the client went away first) or the gRPC code name.",
 			"transport", "signal", "code"),
@@ -297,6 +369,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.logsReceived.WithLabelValues(t)
 		m.logsAccepted.WithLabelValues(t)
 		m.logsIgnored.WithLabelValues(t)
+		m.metricsReceived.WithLabelValues(t)
+		m.metricsAccepted.WithLabelValues(t)
 	}
 	if reg == nil {
 		return m, nil
@@ -304,7 +378,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, c := range []prometheus.Collector{
 		m.spansReceived, m.spansAccepted, m.spansRejected,
 		m.logsReceived, m.logsAccepted, m.logsIgnored, m.logsRejected,
-		m.metricPoints, m.requests,
+		m.metricsReceived, m.metricsAccepted, m.metricsRejected, m.requests,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -32,15 +32,17 @@ type Request struct {
 
 // Result is what came back.
 type Result struct {
-	Status       int
-	Content      string
-	FinishReason string
-	InputTokens  int64
-	OutputTokens int64
-	Duration     time.Duration
-	TTFT         time.Duration // streamed calls
-	Error        string        // the error message of a failed call
-	TraceID      string        // genscope's trace id for the call
+	Status        int
+	Content       string
+	FinishReason  string
+	InputTokens   int64
+	OutputTokens  int64
+	Duration      time.Duration
+	TTFT          time.Duration // streamed calls
+	Error         string        // the error message of a failed call
+	TraceID       string        // genscope's trace id for the call
+	ResponseID    string        // the answer's id
+	ResponseModel string        // the model that answered
 }
 
 // Client calls a genscope gateway's OpenAI-compatible endpoint.
@@ -105,6 +107,8 @@ func (c *Client) Chat(ctx context.Context, r Request) (Result, error) {
 		err = readStream(resp.Body, &res, start, r.OnDelta)
 	} else {
 		var out struct {
+			ID      string `json:"id"`
+			Model   string `json:"model"`
 			Choices []struct {
 				Message      Message `json:"message"`
 				FinishReason string  `json:"finish_reason"`
@@ -115,6 +119,7 @@ func (c *Client) Chat(ctx context.Context, r Request) (Result, error) {
 			} `json:"usage"`
 		}
 		if err = json.NewDecoder(resp.Body).Decode(&out); err == nil {
+			res.ResponseID, res.ResponseModel = out.ID, out.Model
 			if len(out.Choices) > 0 {
 				res.Content, res.FinishReason = out.Choices[0].Message.Content, out.Choices[0].FinishReason
 			}
@@ -141,6 +146,8 @@ func readStream(body io.Reader, res *Result, start time.Time, onDelta func(strin
 			break
 		}
 		var ch struct {
+			ID      string `json:"id"`
+			Model   string `json:"model"`
 			Choices []struct {
 				Delta struct {
 					Content string `json:"content"`
@@ -154,6 +161,9 @@ func readStream(body io.Reader, res *Result, start time.Time, onDelta func(strin
 		}
 		if err := json.Unmarshal([]byte(line), &ch); err != nil {
 			return fmt.Errorf("stream: %w", err)
+		}
+		if res.ResponseID == "" {
+			res.ResponseID, res.ResponseModel = ch.ID, ch.Model
 		}
 		for _, c := range ch.Choices {
 			if c.Delta.Content != "" {

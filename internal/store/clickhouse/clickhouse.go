@@ -84,6 +84,8 @@ type DB struct {
 
 	ret retention // retention state and per-host connections (retention.go)
 
+	metricsMu sync.Mutex // serializes metric writes (metrics.go)
+
 	noRollup   bool
 	exactLimit int64 // Options.ExactPercentiles; negative: none exact
 }
@@ -359,6 +361,7 @@ func migrate(ctx context.Context, c driver.Conn, database, cluster string, log *
 	}
 	repl := strings.NewReplacer("{db}", db, "{spans}", "spans"+suffix,
 		"{message_records}", "message_records"+suffix, "{trace_ctx}", "trace_ctx"+suffix, "{cluster}", lit(cluster),
+		"{metric_points}", "metric_points"+suffix,
 		"{rollup}", "rollup_hourly"+suffix, "{rollup_mv}", "rollup_hourly_mv"+suffix,
 		"{rollup_select}", rollupSelect, "{rollup_keys}", rollupKeys,
 		"{rollup_dim}", "rollup_dim"+suffix, "{rollup_dim_mv}", "rollup_dim_mv"+suffix,

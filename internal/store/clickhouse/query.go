@@ -159,7 +159,7 @@ func (s *DB) newScope(f store.Filter, o scopeOpts) scope {
 		}
 		sc.where = append(sc.where, "("+strings.Join(conds, " OR ")+")")
 	}
-	needS, needU := f.Session != "" || o.session, f.User != "" || o.user
+	needS, needU := f.Session != "" || o.session, f.User != "" || o.user || !f.Users.IsZero()
 	if needS || needU {
 		// Most spans were resolved when written (eff_*); the rest inherit
 		// from trace_ctx (the spans carrying a session or user), looked up
@@ -187,8 +187,49 @@ func (s *DB) newScope(f store.Filter, o scopeOpts) scope {
 			sc.where = append(sc.where, sc.user+" = "+lit(f.User))
 		}
 	}
+	sc.where = append(sc.where, spanrows.FilterConds(f, dialect, sc.user)...)
 	return sc
 }
+
+// dialect writes the filter bar's conditions over the spans table.
+// ClickHouse 18.16 has no JSON parser: attributes are looked up by name
+// (visitParam*) in the attributes object of the detail, the text between
+// its ,"attributes": and what the writer puts after it (encodeDetail).
+// Keys are valid store.ValidAttrKey, so they are written in the JSON as
+// they are. A key is found at any depth of that object, so a map-valued
+// attribute holding a key of the same name as the one filtered on may
+// answer for it.
+var dialect = spanrows.Dialect{
+	Col: func(name string) string { return name },
+	Str: lit,
+	Num: func(v float64) string { return "toFloat64(" + strconv.FormatFloat(v, 'g', -1, 64) + ")" },
+	ContainsCI: func(x, lower string) string {
+		return "(positionCaseInsensitiveUTF8(" + x + ", " + lit(lower) + ") > 0)"
+	},
+	Metric: func(m string) (string, string) { v := metricValues[m]; return v.x, v.cond },
+	AttrExists: func(key string) string {
+		return "visitParamHas(" + attrsSQL + ", " + lit(key) + ")"
+	},
+	AttrText: func(key string) string {
+		k := lit(key)
+		raw := "visitParamExtractRaw(" + attrsSQL + ", " + k + ")"
+		return "if(visitParamHas(" + attrsSQL + ", " + k + ") AND substring(" + raw + ", 1, 1) NOT IN ('{', '[') AND " + raw + " != 'null', " +
+			"if(substring(" + raw + ", 1, 1) = '\"', visitParamExtractString(" + attrsSQL + ", " + k + "), " + raw + "), NULL)"
+	},
+}
+
+// attrsSQL is the attributes object of a span's detail (” when it has
+// none): from its "{" to the first of what encodeDetail writes after it.
+var attrsSQL = func() string {
+	const start = `,"attributes":{`
+	rest := "substring(detail, position(detail, " + lit(start) + ") + " + strconv.Itoa(len(start)-1) + ")"
+	var ends []string
+	for _, t := range []string{`,"resource_attributes":{`, `,"events":[`, contentMark} {
+		p := "position(" + rest + ", " + lit(t) + ")"
+		ends = append(ends, "if("+p+" > 0, toUInt64("+p+" - 1), length("+rest+"))")
+	}
+	return "if(position(detail, " + lit(start) + ") = 0, '', substring(" + rest + ", 1, least(" + ends[0] + ", least(" + ends[1] + ", " + ends[2] + "))))"
+}()
 
 func (s *DB) from(sc scope) string {
 	return " FROM " + s.db + ".spans" + sc.join + " WHERE " + strings.Join(sc.where, " AND ") + " "

@@ -39,8 +39,12 @@ func testRetention(t *testing.T, s *DB) {
 	today := now.Truncate(24 * time.Hour)
 	const perDay = 4
 	var b store.Batch
+	var pts []genai.MetricPoint // a GenAI metric point per project and day (metric_points is partitioned by day too)
 	dayOfSpan := map[string]int{}
 	add := func(project string, k int) {
+		at := today.Add(-time.Duration(k)*24*time.Hour + 90*time.Minute)
+		pts = append(pts, genai.MetricPoint{Project: project, Name: genai.MetricOperationDuration, Service: "metrics-only", Model: "m",
+			StartUnixNano: at.Add(-time.Minute).UnixNano(), TimeUnixNano: at.UnixNano(), Count: 1, Sum: 1})
 		for i := range perDay {
 			var tid genai.TraceID
 			copy(tid[:], fmt.Sprintf("%-6s%02d-%06d", project, k, i))
@@ -68,6 +72,9 @@ func testRetention(t *testing.T, s *DB) {
 	}
 	add("keep", 8)
 	if err := s.Write(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteMetrics(ctx, pts); err != nil {
 		t.Fatal(err)
 	}
 	calls := func(project string) int64 {
@@ -144,6 +151,10 @@ func testRetention(t *testing.T, s *DB) {
 	for p, days := range keepDays {
 		if got, want := calls(p), int64(len(days)*perDay); got != want {
 			t.Errorf("after retention: %s has %d calls, want %d", p, got, want)
+		}
+		tot, err := s.MetricTotals(ctx, store.Filter{Project: p})
+		if got := store.OverviewOfMetrics(tot).Calls; err != nil || got != int64(len(days)) {
+			t.Errorf("after retention: %s has %d calls from metrics (%v), want %d", p, got, err, len(days))
 		}
 		page, err := s.Spans(ctx, store.SpansQuery{Filter: store.Filter{Project: p, From: today.Add(-20 * day), To: now.Add(time.Hour)}, Limit: 1000})
 		if err != nil {

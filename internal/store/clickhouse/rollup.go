@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -90,10 +91,10 @@ type rollupRange struct {
 }
 
 // rollupFor says whether (and how) a GenAI aggregate over f can use the
-// rollup: no session, user or text filter (the rollup has no such
-// columns), and at least one whole hour in the range.
+// rollup: no session, user, text or filter bar filter (the rollup has no
+// such columns), and at least one whole hour in the range.
 func (s *DB) rollupFor(f store.Filter) rollupRange {
-	if s.noRollup || f.Session != "" || f.User != "" || f.Text != "" {
+	if s.noRollup || f.Session != "" || f.User != "" || f.Text != "" || spanrows.HasBarFilters(f) {
 		return rollupRange{}
 	}
 	r := rollupRange{ok: true, h1: math.MinInt64, h2: math.MaxInt64, from: !f.From.IsZero(), to: !f.To.IsZero()}
@@ -281,7 +282,7 @@ func (s *DB) rollupOverview(ctx context.Context, f store.Filter, r rollupRange, 
 	}
 	// Without filters the calls are the range's: no need to count them.
 	exact := t.Calls <= s.exactLimit
-	if exact && f != rangeOf(f) {
+	if exact && !reflect.DeepEqual(f, rangeOf(f)) {
 		var err error
 		if exact, err = s.exactPct(ctx, f, r); err != nil {
 			return store.Overview{}, err

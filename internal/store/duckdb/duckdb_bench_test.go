@@ -108,7 +108,9 @@ func benchDB(b *testing.B, n int) *DB {
 // BenchmarkWrite measures durable batch writes of synthetic spans (about
 // 1 KB of content and 20 attributes each) into a growing database.
 func BenchmarkWrite(b *testing.B) {
-	for _, size := range []int{512, 2048, 8192} {
+	// 100: one OTLP exporter's request written alone; 400: four such
+	// requests sharing one transaction (the recorder's group commit).
+	for _, size := range []int{100, 400, 512, 2048, 8192} {
 		b.Run("batch="+strconv.Itoa(size), func(b *testing.B) {
 			db, err := Open(context.Background(), filepath.Join(b.TempDir(), "w.duckdb"), Options{})
 			if err != nil {
@@ -234,6 +236,33 @@ func BenchmarkQuery(b *testing.B) {
 		_, err := db.Spans(ctx, store.SpansQuery{Filter: f})
 		return err
 	})
+	// Text search: a word in most calls (the first page comes from the
+	// newest slice), one in none (bounded by store.SearchBudget), and the
+	// same with no budget (the whole range read, as before slicing).
+	search := func(word string, budget time.Duration) func() error {
+		return func() error {
+			f := all
+			f.Text = word
+			_, err := db.Spans(ctx, store.SpansQuery{Filter: f, Budget: budget})
+			return err
+		}
+	}
+	run("q=search/word=common", search("the", 0))
+	run("q=search/word=absent", search("qzxv-never", 0))
+	run("q=search/word=absent/budget=none", search("qzxv-never", time.Hour))
+	// The filter bar's filters: multi-select and contains with a
+	// threshold, and a span attribute (read from the detail JSON).
+	run("q=overview/filter=bar", func() error {
+		f := all
+		f.Models = store.Match{In: []string{"gpt-4o-mini"}, Contains: "GPT-4O"}
+		f.Thresholds = []store.Threshold{{Metric: store.MetricDurationMS, Op: store.ThresholdGT, Value: 1000}}
+		_, err := db.Overview(ctx, f)
+		return err
+	})
+	attr := all
+	attr.Attrs = []store.AttrFilter{{Key: "server.address", Op: store.AttrContains, Value: "openai"}}
+	run("q=overview/filter=attr", func() error { _, err := db.Overview(ctx, attr); return err })
+	run("q=spans/page=attr", func() error { _, err := db.Spans(ctx, store.SpansQuery{Filter: attr}); return err })
 	run("q=trace/at=newest", func() error { _, err := db.Trace(ctx, benchProject, tid); return err })
 	run("q=trace/at=middle", func() error { _, err := db.Trace(ctx, benchProject, midTid); return err })
 }

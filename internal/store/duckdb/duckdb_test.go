@@ -9,7 +9,7 @@ import (
 	"github.com/genscope/genscope/internal/store/storetest"
 )
 
-func openTest(t *testing.T) *DB {
+func openTest(t testing.TB) *DB {
 	t.Helper()
 	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "genscope.duckdb"), Options{MemoryLimit: "256MB", Threads: 2})
 	if err != nil {

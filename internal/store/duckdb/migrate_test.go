@@ -22,7 +22,7 @@ func TestMigrateOldVersion(t *testing.T) {
 	if _, err := old.sqlDB().ExecContext(ctx, `INSERT INTO spans VALUES ('p', 1, 2, 3, 0, 1000, 5000000, 0, 'chat gpt-4o',
 		'svc', 'ok', '', TRUE, 'chat', 'openai', 'gpt-4o', 'gpt-4o', '', 10, 5, 0, 0, 0.5, 'sess', 'user', 0, '', '', '', '',
 		'{"project":"p","name":"chat gpt-4o"}'),
-		-- a tool call stored as a call before migration 0007
+		-- a tool call stored as a call before migration 0008
 		('p', 1, 2, 4, 3, 2000, 7000000, 0, 'execute_tool lookup',
 		'svc', 'error', '', TRUE, 'execute_tool', '', '', '', '', 0, 0, 0, 0, NULL, '', '', 0, '', '', '', '',
 		'{"project":"p","name":"execute_tool lookup"}')`); err != nil {

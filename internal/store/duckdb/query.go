@@ -133,8 +133,43 @@ func newScope(b *sqlb, f store.Filter, o scopeOpts) scope {
 		return expr
 	}
 	sc.session = inherit("s", "session_id", f.Session, o.session)
-	sc.user = inherit("u", "user_id", f.User, o.user)
+	sc.user = inherit("u", "user_id", f.User, o.user || !f.Users.IsZero())
+	sc.where = append(sc.where, spanrows.FilterConds(f, dialect(b), sc.user)...)
 	return sc
+}
+
+// dialect writes the filter bar's conditions over spans s, with b's
+// parameters. Attributes are read from the detail JSON (by JSON
+// pointer), after a substring test that skips the spans whose detail
+// cannot hold the key without parsing it.
+func dialect(b *sqlb) spanrows.Dialect {
+	keyed := func(key, cond string) string {
+		if strings.ContainsAny(key, "<>&") { // rows before 0004 may hold it escaped
+			return cond
+		}
+		return "(contains(s.detail, " + b.arg(`"`+key+`":`) + ") AND " + cond + ")"
+	}
+	return spanrows.Dialect{
+		Col:        func(name string) string { return "s." + name },
+		Str:        func(v string) string { return b.arg(v) },
+		Num:        func(v float64) string { return b.arg(v) },
+		ContainsCI: func(x, lower string) string { return "contains(lower(" + x + "), " + b.arg(lower) + ")" },
+		Metric:     func(m string) (string, string) { return metricValues[m], "TRUE" },
+		AttrExists: func(key string) string {
+			return keyed(key, "json_exists(s.detail, "+b.arg(attrPointer(key))+")")
+		},
+		AttrText: func(key string) string {
+			// json_value is NULL for lists and maps, JSON null for null
+			// (->> makes it NULL): one parse of the detail.
+			return "(CASE WHEN " + keyed(key, "TRUE") + " THEN json_value(s.detail, " + b.arg(attrPointer(key)) + ") ->> '$' END)"
+		},
+	}
+}
+
+// attrPointer is the JSON pointer (RFC 6901) of the span attribute key
+// in the detail.
+func attrPointer(key string) string {
+	return "/attributes/" + strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
 }
 
 func (sc scope) with() string {

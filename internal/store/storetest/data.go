@@ -138,7 +138,11 @@ func genCall(p string, root *genai.Span, start time.Time, i, j int) (genai.Span,
 		ResponseModel: m.model + "-2024-08-06", ResponseID: fmt.Sprintf("chatcmpl-%d-%d", i, j),
 		FinishReasons: []string{"stop"},
 		Usage:         genai.Usage{InputTokens: in, OutputTokens: out, CachedInputTokens: in / 4, ReasoningTokens: out / 5},
-		Attributes:    map[string]any{"gen_ai.openai.api_base": "https://example.test", "n": int64(j)},
+		Attributes: map[string]any{"gen_ai.openai.api_base": "https://example.test", "n": int64(j),
+			// For attribute filters: a float whose shortest form is long, a
+			// boolean, a list, a map, a key with JSON pointer characters.
+			"score": float64(i%5) * 0.35, "cached": i%2 == 0, "tags": []string{fmt.Sprintf("t%d", i%3)},
+			"meta": map[string]any{"tier": []string{"gold", "silver"}[i%2]}, "region": []string{"EU-West", "us-east", "Ünïcødé-Zone"}[i%3]},
 		ResourceAttributes: map[string]any{
 			"service.name": service, "service.version": "1.2.3",
 		},
@@ -171,6 +175,9 @@ func genCall(p string, root *genai.Span, start time.Time, i, j int) (genai.Span,
 		stream := true
 		sp.Params.Stream = &stream
 		sp.TTFTNano = int64(50+(i*17+j*29)%700) * int64(time.Millisecond)
+	}
+	if i%4 == 0 {
+		sp.Attributes["path/to~x"] = "slash"
 	}
 	if j == 2 && i%2 == 0 { // a call that sets its own session and user
 		sp.SessionID = fmt.Sprintf("own-sess-%d", i%3)

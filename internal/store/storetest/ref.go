@@ -157,6 +157,9 @@ func (r *ref) match(e effective, f store.Filter, all bool) bool {
 		f.User != "" && e.user != f.User:
 		return false
 	}
+	if !matchBar(e, f) {
+		return false
+	}
 	if f.Text != "" {
 		q := strings.ToLower(f.Text)
 		if !strings.Contains(strings.ToLower(e.system), q) && !strings.Contains(strings.ToLower(e.input), q) &&
@@ -507,6 +510,58 @@ func (r *ref) traceSpans(project string, id genai.TraceID) []effective {
 		}
 	}
 	return out
+}
+
+// matchBar is the reference of the filter bar's filters (store.Match,
+// store.Threshold, store.AttrFilter).
+func matchBar(e effective, f store.Filter) bool {
+	sp := e.Span
+	if !f.Services.IsZero() && !f.Services.Matches(sp.Service) ||
+		!f.Models.IsZero() && !f.Models.Matches(sp.RequestModel) && !f.Models.Matches(sp.ResponseModel) ||
+		!f.Users.IsZero() && !f.Users.Matches(e.user) {
+		return false
+	}
+	for _, t := range f.Thresholds {
+		var v float64
+		switch t.Metric {
+		case store.MetricDurationMS:
+			v = float64(sp.DurationNano) / 1e6
+		case store.MetricTTFTMS:
+			if sp.TTFTNano <= 0 {
+				return false
+			}
+			v = float64(sp.TTFTNano) / 1e6
+		case store.MetricInputTokens:
+			v = float64(sp.Usage.InputTokens)
+		case store.MetricOutputTokens:
+			v = float64(sp.Usage.OutputTokens)
+		case store.MetricTotalTokens:
+			v = float64(sp.Usage.InputTokens + sp.Usage.OutputTokens)
+		case store.MetricCostUSD:
+			if !sp.CostKnown {
+				return false
+			}
+			v = sp.CostUSD
+		}
+		if t.Op == store.ThresholdGT && !(v > t.Value) || t.Op == store.ThresholdLT && !(v < t.Value) {
+			return false
+		}
+	}
+	for _, a := range f.Attrs {
+		v, ok := sp.Attributes[a.Key]
+		if !ok {
+			return false
+		}
+		if a.Op == store.AttrExists {
+			continue
+		}
+		text, ok := store.AttrText(v)
+		if !ok || a.Op == store.AttrEquals && text != a.Value ||
+			a.Op == store.AttrContains && !strings.Contains(strings.ToLower(text), strings.ToLower(a.Value)) {
+			return false
+		}
+	}
+	return true
 }
 
 // steps is what Steps answers: the agent runs and tool calls the filter

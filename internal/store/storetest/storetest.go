@@ -235,7 +235,7 @@ func testBadInput(t *testing.T, s store.Store) {
 func filters(r *ref) []store.Filter {
 	p := Project
 	from, to := Base.Add(20*97*time.Second), Base.Add(45*97*time.Second)
-	return []store.Filter{
+	return append([]store.Filter{
 		{Project: p},
 		{Project: p, From: from},
 		{Project: p, To: to},
@@ -266,6 +266,59 @@ func filters(r *ref) []store.Filter {
 		{Project: p, Service: "chat-api", Model: "gpt-4o", Status: genai.StatusOK},
 		{Project: p, Session: "sess-2", User: "user-2", Text: "question"},
 		{Project: p, From: from, To: to, Provider: "openai", Session: "sess-3"},
+	}, barFilters()...)
+}
+
+// barFilters are the filter bar's filters: multi-select and contains,
+// thresholds, attributes.
+func barFilters() []store.Filter {
+	p := Project
+	gt := func(m string, v float64) store.Threshold {
+		return store.Threshold{Metric: m, Op: store.ThresholdGT, Value: v}
+	}
+	lt := func(m string, v float64) store.Threshold {
+		return store.Threshold{Metric: m, Op: store.ThresholdLT, Value: v}
+	}
+	attr := func(k, op, v string) []store.AttrFilter { return []store.AttrFilter{{Key: k, Op: op, Value: v}} }
+	from, to := Base.Add(20*97*time.Second), Base.Add(45*97*time.Second)
+	return []store.Filter{
+		{Project: p, Services: store.Match{In: []string{"chat-api", "support-bot"}}},
+		{Project: p, Services: store.Match{Contains: "BOT"}}, // case-insensitive
+		{Project: p, Services: store.Match{In: []string{"chat-api"}, Contains: "worker"}},
+		{Project: p, Services: store.Match{In: []string{"nobody"}}},
+		{Project: p, Models: store.Match{In: []string{"gpt-4o-mini-2024-08-06", "claude-3-5-sonnet"}}}, // response, request model
+		{Project: p, Models: store.Match{Contains: "GPT-4O"}},
+		{Project: p, Users: store.Match{In: []string{"user-1", "user-own"}}}, // inherited, own
+		{Project: p, Users: store.Match{Contains: "R-3"}},                    // case-insensitive
+		{Project: p, Users: store.Match{Contains: "user-"}, Session: "sess-2"},
+		{Project: p, Thresholds: []store.Threshold{gt(store.MetricDurationMS, 1500)}},
+		{Project: p, Thresholds: []store.Threshold{gt(store.MetricDurationMS, 500), lt(store.MetricDurationMS, 1200)}},
+		{Project: p, Thresholds: []store.Threshold{gt(store.MetricTotalTokens, 400)}},
+		{Project: p, Thresholds: []store.Threshold{gt(store.MetricCostUSD, 0.002)}}, // unknown costs never pass
+		{Project: p, Thresholds: []store.Threshold{lt(store.MetricCostUSD, 0.001)}},
+		{Project: p, Thresholds: []store.Threshold{lt(store.MetricTTFTMS, 300)}}, // calls without a TTFT never pass
+		{Project: p, Thresholds: []store.Threshold{gt(store.MetricInputTokens, 500), lt(store.MetricOutputTokens, 200)}},
+		{Project: p, Thresholds: []store.Threshold{lt(store.MetricDurationMS, 0)}}, // none
+		{Project: p, Attrs: attr("n", store.AttrEquals, "2")},
+		{Project: p, Attrs: attr("http.route", store.AttrExists, "")}, // root spans: with all only
+		{Project: p, Attrs: attr("score", store.AttrEquals, "1.0499999999999998")},
+		{Project: p, Attrs: attr("score", store.AttrContains, "0.7")},
+		{Project: p, Attrs: attr("region", store.AttrContains, "eu")},
+		{Project: p, Attrs: attr("region", store.AttrEquals, "Ünïcødé-Zone")},
+		{Project: p, Attrs: attr("region", store.AttrContains, "ÜNÏCØDÉ")},
+		{Project: p, Attrs: attr("cached", store.AttrEquals, "true")},
+		{Project: p, Attrs: attr("tags", store.AttrExists, "")},
+		{Project: p, Attrs: attr("tags", store.AttrContains, "t1")}, // a list has no text
+		{Project: p, Attrs: attr("meta", store.AttrContains, "gold")},
+		{Project: p, Attrs: attr("path/to~x", store.AttrEquals, "slash")},
+		{Project: p, Attrs: attr("service.name", store.AttrExists, "")}, // a resource attribute
+		{Project: p, Attrs: attr("k", store.AttrExists, "")},            // an event's attribute
+		{Project: p, Attrs: attr("name", store.AttrExists, "")},         // a span field, not an attribute
+		{Project: p, Attrs: attr("gen_ai.openai.api_base", store.AttrEquals, "https://example.test")},
+		{Project: p, Attrs: attr("n", store.AttrEquals, "")},
+		{Project: p, From: from, To: to, Services: store.Match{Contains: "api"}, Models: store.Match{In: []string{"gpt-4o"}, Contains: "claude"},
+			Users: store.Match{In: []string{"user-2", "user-3"}}, Thresholds: []store.Threshold{gt(store.MetricDurationMS, 300)},
+			Attrs: []store.AttrFilter{{Key: "cached", Op: store.AttrExists}, {Key: "region", Op: store.AttrContains, Value: "E"}}},
 	}
 }
 
@@ -307,6 +360,12 @@ func testFilters(t *testing.T, s store.Store, r *ref) {
 		for _, all := range []bool{false, true} {
 			got := pageAll(t, s, store.SpansQuery{Filter: f, All: all, Limit: 17})
 			checkSummaries(t, fmt.Sprintf("%s all=%v", name, all), got, r, r.selected(f, all))
+			if f.Text != "" {
+				// A search out of time after each slice answers partial
+				// pages; followed to the end they are the same rows.
+				got := pageAll(t, s, store.SpansQuery{Filter: f, All: all, Limit: 17, Budget: time.Nanosecond})
+				checkSummaries(t, fmt.Sprintf("%s all=%v budget=1ns", name, all), got, r, r.selected(f, all))
+			}
 		}
 	}
 	// Some filters select something, some nothing.
@@ -315,6 +374,16 @@ func testFilters(t *testing.T, s store.Store, r *ref) {
 	}
 	if n := len(r.selected(store.Filter{Project: Project, Session: "sess-1"}, false)); n == 0 {
 		t.Fatal("data set: no call inheriting a session")
+	}
+	// Most filter bar filters select something, and never everything.
+	selecting := 0
+	for _, f := range barFilters() {
+		if n := len(r.selected(f, true)); n > 0 && n < len(r.selected(all(Project), true)) {
+			selecting++
+		}
+	}
+	if selecting < 24 {
+		t.Fatalf("data set: only %d of %d filter bar filters select some spans", selecting, len(barFilters()))
 	}
 }
 
@@ -341,8 +410,20 @@ func pageAll(t *testing.T, s store.Store, q store.SpansQuery) []store.SpanSummar
 		if p.NextCursor == "" {
 			return out
 		}
-		if len(p.Spans) == 0 || page > 10000 {
+		// A text search that stopped at its budget may have found nothing
+		// yet in the time it searched: it says how far back it got.
+		if (len(p.Spans) == 0 && p.SearchedFrom == nil) || page > 10000 {
 			t.Fatalf("page %d: no spans but a cursor", page)
+		}
+		if p.SearchedFrom != nil {
+			if q.Filter.Text == "" || (q.Order != "" && q.Order != store.OrderTime) {
+				t.Fatalf("page %d: searched_from on a query that is not a text search in time order", page)
+			}
+			for _, sp := range p.Spans {
+				if sp.StartTime.Before(*p.SearchedFrom) {
+					t.Fatalf("page %d: span %s starts at %s, before searched_from %s", page, sp.SpanID, sp.StartTime, p.SearchedFrom)
+				}
+			}
 		}
 		q.Cursor = p.NextCursor
 	}

@@ -20,3 +20,7 @@ CREATE TABLE IF NOT EXISTS {db}.rollup_dim AS {db}.rollup_dim_local
     ENGINE = Distributed({cluster}, {db}, rollup_dim_local, cityHash64(project, hour));
 CREATE TABLE IF NOT EXISTS {db}.rollup_dim_day AS {db}.rollup_dim_day_local
     ENGINE = Distributed({cluster}, {db}, rollup_dim_day_local, cityHash64(project, hour));
+-- GenAI metrics (0004_metric_points.sql): by series, so a series' rows,
+-- which its next point's delta is computed against, live on one shard.
+CREATE TABLE IF NOT EXISTS {db}.metric_points AS {db}.metric_points_local
+    ENGINE = Distributed({cluster}, {db}, metric_points_local, cityHash64(project, series));

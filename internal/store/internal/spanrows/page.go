@@ -53,12 +53,27 @@ func Spans(ctx context.Context, q store.SpansQuery, list ListFunc) (store.SpansP
 		}
 		l.After = &k
 	}
-	rows, err := list(ctx, l)
+	var rows []Row
+	var stopped *keyset.Key
+	var err error
+	if q.Filter.Text != "" && l.Sort == keyset.Spans {
+		budget := q.Budget
+		if budget <= 0 {
+			budget = store.SearchBudget
+		}
+		rows, stopped, err = search(ctx, l, list, budget)
+	} else {
+		rows, err = list(ctx, l)
+	}
 	if err != nil {
 		return store.SpansPage{}, fmt.Errorf("spans: %w", err)
 	}
 	page := store.SpansPage{}
-	if len(rows) > q.Limit {
+	if stopped != nil && len(rows) <= q.Limit {
+		page.NextCursor = keyset.Encode(l.Sort, *stopped)
+		t := time.Unix(0, stopped.Start).UTC()
+		page.SearchedFrom = &t
+	} else if len(rows) > q.Limit {
 		rows = rows[:q.Limit]
 		last := rows[q.Limit-1]
 		k := last.Key()
@@ -72,6 +87,82 @@ func Spans(ctx context.Context, q store.SpansQuery, list ListFunc) (store.SpansP
 	}
 	page.Spans = Summaries(rows)
 	return page, nil
+}
+
+// firstSlice is the time slice a text search scans first; each next
+// slice is four times as long as the one before (30 days take 6 slices).
+const firstSlice = time.Hour
+
+// search lists l's rows (a text search in the time order) slice by slice,
+// newest first, and stops when it has l.Limit rows, when the slices
+// reach l.Filter.From, or when budget has passed after a slice: then it
+// returns the position it searched down to (a key before every span
+// starting at or after it), for the next page to continue from. Slices
+// are disjoint in start time, so the rows are those one listing of the
+// whole range would return, in the same order: a common word fills the
+// page from the newest hour, and a rare or absent one costs at most
+// about the budget per page.
+func search(ctx context.Context, l List, list ListFunc, budget time.Duration) ([]Row, *keyset.Key, error) {
+	began := time.Now()
+	var hi int64 // the slice's end (exclusive); the filter's To when open
+	open := false
+	switch {
+	case l.After != nil:
+		hi = l.After.Start + 1
+		if !l.Filter.To.IsZero() {
+			hi = min(hi, l.Filter.To.UnixNano())
+		}
+	case !l.Filter.To.IsZero():
+		hi = l.Filter.To.UnixNano()
+	default:
+		// No end: the first slice is open above (spans from clocks ahead
+		// of this one) and starts firstSlice before now.
+		hi, open = time.Now().UnixNano(), true
+	}
+	from, bounded := l.Filter.From.UnixNano(), !l.Filter.From.IsZero()
+	var rows []Row
+	width := int64(firstSlice)
+	if l.After != nil {
+		// A later page goes on growing: its first slice is three times
+		// what lies between the range's end (or now) and the cursor, so
+		// each page searches four times as far back as the one before.
+		top := time.Now().UnixNano()
+		if !l.Filter.To.IsZero() {
+			top = l.Filter.To.UnixNano()
+		}
+		width = max(width, 3*(top-hi))
+	}
+	for {
+		lo := hi - width
+		last := bounded && lo <= from
+		if last {
+			lo = from
+		}
+		if !bounded && width >= int64(366*24*time.Hour) {
+			last = true // a year back without a start: search the rest at once
+		}
+		sl := l
+		sl.Limit = l.Limit - len(rows)
+		sl.Filter.From = time.Time{}
+		if !last || bounded {
+			sl.Filter.From = time.Unix(0, lo)
+		}
+		if !open {
+			sl.Filter.To = time.Unix(0, hi)
+		}
+		got, err := list(ctx, sl)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows = append(rows, got...)
+		if len(rows) >= l.Limit || last {
+			return rows, nil, nil
+		}
+		if time.Since(began) >= budget {
+			return rows, &keyset.Key{Start: lo}, nil
+		}
+		hi, open, width = lo, false, width*4
+	}
 }
 
 // Sessions answers a sessions query with the backend's listing.
