@@ -35,7 +35,7 @@ Usage:
                  [--tls-cert FILE --tls-key FILE | --tls-self-signed] [--components ingest,gateway,api,alerts]
   genscope connection-string [--server URL | --config FILE] [--project NAME]
                                   the Application Insights connection string for an Azure Monitor exporter
-  genscope demo [--server URL | --config FILE] [--deployment D] [--exit]
+  genscope demo [--server URL | --config FILE] [--deployment D] [--spans app|openai|none] [--history 30d [--history-spans N]] [--exit]
                                   run the lab's traffic through the gateway (starts a server when nothing
                                   listens at a local address)
   genscope prompt "text" [--system S] [--deployment D] [--stream] [--server URL]
@@ -204,8 +204,17 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"openai (also the OpenAI instrumentation's chat span, so the app and the gateway both record each call: counted once), none (the gateway's record alone)")
 	data := fs.String("data", def.Data, "data directory, when the demo starts a server")
 	exit := fs.Bool("exit", false, "when the demo started a server, stop it after the demo instead of serving on")
+	historyFlag := fs.String("history", "", "also send this much simulated past traffic ending now (e.g. 30d): 50 models, 1,000 users, sessions, agents and tools")
+	historySpans := fs.Int("history-spans", 1_000_000, "spans of simulated traffic --history sends")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	history, withHistory, err := demo.ParseHistory(*historyFlag)
+	if err != nil {
+		return err
+	}
+	if withHistory && *historySpans <= 0 {
+		return fmt.Errorf("--history-spans %d: want a positive number", *historySpans)
 	}
 	switch *spans {
 	case demo.SpansApp, demo.SpansOpenAI, demo.SpansNone:
@@ -237,6 +246,16 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		GatewayKey: os.Getenv("GENSCOPE_GATEWAY_KEY"), IngestKey: os.Getenv("GENSCOPE_INGEST_KEY")})
 	if err != nil {
 		return err
+	}
+	if withHistory {
+		fmt.Fprintf(stdout, "\nSending %s of simulated history (%d spans) to %s/v1/traces...\n", *historyFlag, *historySpans, base)
+		t0 := time.Now()
+		n, err := demo.History(ctx, demo.HistoryOptions{Server: base, Span: history, Spans: *historySpans,
+			IngestKey: os.Getenv("GENSCOPE_INGEST_KEY"), Out: stdout})
+		if err != nil {
+			return fmt.Errorf("history: %d spans sent: %w", n, err)
+		}
+		fmt.Fprintf(stdout, "History: %d spans in %s. Dashboard: %s/?from=%s\n", n, time.Since(t0).Round(time.Second), base, *historyFlag)
 	}
 	fmt.Fprintf(stdout, "\nDashboard: %s/  ·  these calls: %s/spans?session=%s&from=1h\n", base, base, session)
 	fmt.Fprintf(stdout, "API:       curl -s '%s/api/v1/overview?from=1h&session=%s'\n", base, session)

@@ -32,6 +32,7 @@ type API struct {
 	metadataOnly func(project string) bool
 	// gatewayService is the service name of the gateway's spans.
 	gatewayService string
+	scoreAccess    func(r *http.Request, project string) (author string, canWrite, editor bool)
 }
 
 // Options tune the API.
@@ -63,11 +64,16 @@ type Options struct {
 	// GatewayService is the service name the gateway's spans carry, which
 	// GET /api/v1/status reports; "" when the gateway is off.
 	GatewayService string
+	// ScoreAccess says who a request is (the author of the scores it
+	// makes: a user, "key:<id>", "admin"), whether it may score in the
+	// project, and whether it may change others' scores (an editor).
+	// Nil: anyone may, anonymously (auth off).
+	ScoreAccess func(r *http.Request, project string) (author string, canWrite, editor bool)
 }
 
 // New returns the API over st.
 func New(st store.Store, prices *pricing.Table, log *slog.Logger, opts Options) *API {
-	a := &API{st: st, prices: prices, log: log, now: opts.Now, projectFor: opts.ProjectFor, timeout: opts.QueryTimeout, grpcListen: opts.GRPCListen, deployments: opts.Deployments, content: opts.Content, metadataOnly: opts.MetadataOnly, keysRequired: opts.KeysRequired, gatewayService: opts.GatewayService}
+	a := &API{st: st, prices: prices, log: log, now: opts.Now, projectFor: opts.ProjectFor, timeout: opts.QueryTimeout, grpcListen: opts.GRPCListen, deployments: opts.Deployments, content: opts.Content, metadataOnly: opts.MetadataOnly, keysRequired: opts.KeysRequired, gatewayService: opts.GatewayService, scoreAccess: opts.ScoreAccess}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -91,6 +97,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/pricing/unknown", a.handle(a.unknownModels))
 	mux.HandleFunc("GET /api/v1/status", a.handle(a.status))
 	a.registerExport(mux)
+	a.registerScores(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		jsonhttp.Write(w, http.StatusNotFound, errorBody{Error: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
@@ -129,11 +136,19 @@ func (a *API) handle(h handlerFunc) http.HandlerFunc {
 			a.writeError(w, r, err)
 			return
 		}
+		code := http.StatusOK
+		if s, ok := out.(withStatus); ok {
+			code, out = s.code, s.body
+		}
 		if !content {
 			out = withoutContent(out)
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		jsonhttp.Write(w, http.StatusOK, out)
+		if code == http.StatusNoContent {
+			w.WriteHeader(code)
+			return
+		}
+		jsonhttp.Write(w, code, out)
 	}
 }
 
@@ -318,6 +333,7 @@ func (a *API) spans(r request) (any, error) {
 	if page.Spans == nil {
 		page.Spans = []store.SpanSummary{}
 	}
+	a.attachScores(r, &page)
 	return page, nil
 }
 

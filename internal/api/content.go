@@ -34,6 +34,14 @@ func withoutContent(out any) any {
 	case store.Trace:
 		privacy.StripTrace(&v)
 		return v
+	case store.Score:
+		v.Comment = ""
+		return v
+	case scoreList:
+		for i := range v.Scores {
+			v.Scores[i].Comment = ""
+		}
+		return v
 	case store.SessionDetail:
 		for i := range v.Calls {
 			privacy.StripSummary(&v.Calls[i])

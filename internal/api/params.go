@@ -123,7 +123,7 @@ var clip = queryparam.Clip
 var singleParams = []string{
 	"from", "to", "service", "provider", "model", "operation", "status", "session", "user", "q",
 	"metric", "agg", "interval", "group_by", "limit", "by", "all", "sort", "cursor", "project",
-	"service_contains", "model_contains", "user_contains",
+	"service_contains", "model_contains", "user_contains", "trace_id", "span_id", "session_id", "name", "source",
 	"duration_ms_gt", "duration_ms_lt", "ttft_ms_gt", "ttft_ms_lt", "input_tokens_gt", "input_tokens_lt",
 	"output_tokens_gt", "output_tokens_lt", "total_tokens_gt", "total_tokens_lt", "cost_usd_gt", "cost_usd_lt",
 }

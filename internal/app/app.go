@@ -32,6 +32,7 @@ import (
 	"github.com/genscope/genscope/internal/pricing"
 	"github.com/genscope/genscope/internal/process"
 	"github.com/genscope/genscope/internal/recorder"
+	"github.com/genscope/genscope/internal/score"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/tlsutil"
 	"github.com/genscope/genscope/internal/web"
@@ -55,9 +56,10 @@ type App struct {
 
 	httpLn, grpcLn net.Listener
 	ready          atomic.Bool
-	alerting       *alerting  // nil when the store keeps no alert state, or the node runs neither api nor alerts
-	trust          *trust     // projects, keys, users; privacy; retention (trust.go)
-	sync           *stateSync // rereads shared state; nil unless the store is shared (statesync.go)
+	alerting       *alerting     // nil when the store keeps no alert state, or the node runs neither api nor alerts
+	trust          *trust        // projects, keys, users; privacy; retention (trust.go)
+	scores         *score.Writer // stores OTLP evaluation results; nil when ingest is off or the store keeps no scores
+	sync           *stateSync    // rereads shared state; nil unless the store is shared (statesync.go)
 	hooks          hooks
 }
 
@@ -133,8 +135,16 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		}
 	}
 	if cfg.Gateway.Enabled && comps.Has(config.ComponentGateway) {
+		cacheDir := ""
+		if cfg.Gateway.Cache.Enabled {
+			cacheDir = filepath.Join(cfg.Data, "gateway-cache")
+		}
 		a.gw, err = gateway.New(a.proc, gateway.Options{
+			CacheDir:       cacheDir,
+			CacheTTL:       cfg.Gateway.Cache.TTL.D(),
+			CacheMaxBytes:  cfg.Gateway.Cache.MaxBytes,
 			Deployments:    cfg.Gateway.AllDeployments(),
+			Routes:         cfg.Gateway.Routes,
 			Capture:        cfg.Gateway.Capture,
 			Redact:         cfg.Gateway.RedactPatterns,
 			MaxBodyBytes:   cfg.Gateway.MaxBodyBytes,
@@ -155,7 +165,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 			deployments, gwService = a.gw.Deployments(), cfg.Gateway.Service
 		}
 		api.New(a.st, prices, log, api.Options{GRPCListen: cfg.GRPCListen, Deployments: deployments,
-			ProjectFor: a.trust.apiProject(), Content: a.trust.apiContent(), MetadataOnly: a.trust.apiMetadataOnly(), KeysRequired: cfg.Auth.Enabled, GatewayService: gwService}).Register(mux)
+			ProjectFor: a.trust.apiProject(), Content: a.trust.apiContent(), MetadataOnly: a.trust.apiMetadataOnly(), KeysRequired: cfg.Auth.Enabled, GatewayService: gwService,
+			ScoreAccess: a.trust.scoreAccess()}).Register(mux)
 		a.trust.register(mux)
 		web.New(web.Options{Log: log}).Register(mux)
 	}
@@ -197,6 +208,19 @@ func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) 
 	}
 	if ms, ok := a.st.(store.MetricStore); ok {
 		opts.Metrics = ms // GenAI metrics go to the store directly: no content, nothing to process
+	}
+	if ss, ok := a.st.(store.ScoreStore); ok {
+		w, err := score.NewWriter(ss, score.Options{MetadataOnly: a.trust.apiMetadataOnly()}, log, a.reg)
+		if err != nil {
+			return nil, nil, err
+		}
+		a.scores = w
+		opts.Evaluations = a.scores.Add
+		fb, err := score.NewFeedback(a.st, score.FeedbackOptions{ProjectFor: a.trust.ingestProject(), MetadataOnly: a.trust.apiMetadataOnly()}, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		fb.Register(mux)
 	}
 	rcv, err := otlp.New(a.proc, opts, log, a.reg)
 	if err != nil {
@@ -321,6 +345,9 @@ func (a *App) Run(ctx context.Context) error {
 	a.alerting.start(ctx)
 	a.trust.start(ctx)
 	a.sync.start(ctx)
+	if a.scores != nil {
+		a.scores.Start()
+	}
 	a.ready.Store(true)
 	a.log.Info("genscope is serving", "http", scheme+"://"+a.HTTPAddr(), "grpc", a.GRPCAddr(), "data", a.cfg.Data,
 		"components", a.cfg.Components.String())
@@ -364,6 +391,9 @@ func (a *App) shutdown() error {
 	a.sync.stop()
 	a.alerting.stop()
 	a.trust.stop()
+	if a.scores != nil {
+		a.scores.Stop()
+	}
 	if err := a.rec.Close(ctx); err != nil {
 		errs = append(errs, err)
 	}

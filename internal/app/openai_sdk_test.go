@@ -3,9 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,29 +14,9 @@ import (
 // (test/openai-client, pinned by its lockfile): OpenAI and AzureOpenAI
 // clients, plain and streamed, embeddings, the context-length error.
 func TestOpenAISDK(t *testing.T) {
-	dir, _ := filepath.Abs("../../test/openai-client")
-	node, err := exec.LookPath("node")
-	if _, serr := os.Stat(filepath.Join(dir, "node_modules")); err != nil || serr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("node (%v) and %s/node_modules (%v) are needed: make test installs them", err, dir, serr)
-		}
-		t.Skip("node or test/openai-client/node_modules missing (run npm ci there)")
-	}
 	a := startAppWith(t, t.TempDir(), instantDeployments)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	const canary = "sk-CANARY-sdk-client-key-1234567890"
-	cmd := exec.CommandContext(ctx, node, "call.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GENSCOPE_URL=http://"+a.HTTPAddr(), "CLIENT_KEY="+canary)
-	raw, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("node call.mjs: %v\n%s\n%s", err, raw, stderr)
-	}
+	raw := nodeClient(t, "openai-client", "call.mjs", 2*time.Minute, "GENSCOPE_URL=http://"+a.HTTPAddr(), "CLIENT_KEY="+canary)
 	type usage struct {
 		PromptTokens     int64 `json:"prompt_tokens"`
 		CompletionTokens int64 `json:"completion_tokens"`

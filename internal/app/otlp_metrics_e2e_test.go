@@ -3,9 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,24 +24,8 @@ import (
 // genscope does not keep comes back as a partial success the exporter
 // logs.
 func TestRealNodeMetricsExporter(t *testing.T) {
-	dir, _ := filepath.Abs("../../test/otel-metrics")
-	node, err := exec.LookPath("node")
-	if _, serr := os.Stat(filepath.Join(dir, "node_modules")); err != nil || serr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("node (%v) and %s/node_modules (%v) are needed: run npm ci there", err, dir, serr)
-		}
-		t.Skip("node or test/otel-metrics/node_modules missing (run npm ci there)")
-	}
 	a := startAppWith(t, t.TempDir(), nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "send.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GENSCOPE_URL=http://"+a.HTTPAddr())
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node send.mjs: %v\n%s", err, out)
-	}
+	out := nodeClient(t, "otel-metrics", "send.mjs", 60*time.Second, "GENSCOPE_URL=http://"+a.HTTPAddr())
 	var sent struct {
 		Calls        int64    `json:"calls"`
 		Errors       int64    `json:"errors"`

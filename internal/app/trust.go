@@ -220,6 +220,27 @@ func (t *trust) apiContent() func(r *http.Request, project string) bool {
 	}
 }
 
+// scoreAccess is the API's score hook: users of the project (any role)
+// and admins may score, keys may not; editors may change any score. The
+// author is the user's name, or "admin" for the admin token.
+func (t *trust) scoreAccess() func(r *http.Request, project string) (string, bool, bool) {
+	if !t.enabled {
+		return nil
+	}
+	return func(r *http.Request, project string) (string, bool, bool) {
+		p := auth.FromContext(r.Context())
+		switch {
+		case p == nil:
+			return "", false, false
+		case p.User != "":
+			return p.User, p.HasRole(project, auth.RoleViewer), p.HasRole(project, auth.RoleEditor)
+		case p.Admin:
+			return "admin", true, true
+		}
+		return "", false, false
+	}
+}
+
 // apiMetadataOnly reports whether a project keeps metadata only, so its
 // readers may filter on metadata attributes only.
 func (t *trust) apiMetadataOnly() func(project string) bool {

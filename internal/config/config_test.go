@@ -68,7 +68,9 @@ func TestBadFiles(t *testing.T) {
 			"gateway.deployments[5].base_url: forbidden target: 169.254.169.254 is link-local",
 			"gateway.deployments[6].base_url: forbidden target: metadata.google.internal is a metadata service",
 			"gateway.deployments[7].base_url: forbidden target: 64:ff9b::a9fe:a9fe is link-local",
-			"gateway.deployments[8].base_url: forbidden target: 2002:a9fe:a9fe::1 is link-local"},
+			"gateway.deployments[8].base_url: forbidden target: 2002:a9fe:a9fe::1 is link-local",
+			`gateway.routes[0].targets[0].deployment: no deployment or route is named "nowhere"`, "gateway.routes[1].targets: none",
+			"gateway.routes: cycle: c1 → c2 → c1", "gateway.cache.max_bytes: must not be negative"},
 		"alerts.bad.yaml": {"notify.attempts:", "notify.smtp.tls:", "notify.smtp: username and password",
 			"action_groups[0].name: required", "action_groups[0].receivers[0].url: required", "action_groups[0].receivers[1].type:",
 			"action_groups[0].receivers[2].to[0]:", "action_groups[0].receivers[2]: email needs notify.smtp.host",
@@ -188,6 +190,12 @@ func TestGatewayFile(t *testing.T) {
 	}
 	if got := strings.Join(names, " "); got != "gpt-4o/azure-openai gpt-4o-mini/openai llama/openai-compatible slow-gpt-4o/simulated text-embedding-3-small/simulated" {
 		t.Errorf("deployments served: %s", got)
+	}
+	if !g.Cache.Enabled || g.Cache.TTL.D() != 10*time.Minute || g.Cache.MaxBytes != 1<<20 || !g.Deployments[1].Cache {
+		t.Errorf("cache %+v", g.Cache)
+	}
+	if len(g.Routes) != 2 || g.Routes[0].Retries != 2 || *g.Routes[1].Targets[0].Weight != 3 || g.Routes[0].Cooldown.D() != 30*time.Second {
+		t.Errorf("routes %+v", g.Routes)
 	}
 	d := g.Deployments[1].WithDefaults()
 	if d.BaseURL != "https://api.openai.com/v1" || d.Provider != "openai" || d.Model != "gpt-4o-mini" || d.Timeout.D() != 2*time.Minute {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,6 +49,96 @@ type Config struct {
 	// gpt-4o-mini and text-embedding-3-small beside Deployments (default
 	// true); false serves Deployments alone.
 	BuiltinDeployments bool `yaml:"builtin_deployments"`
+	// Routes are names clients call that map to several deployments
+	// (or other routes), tried by a strategy with retries and fallbacks.
+	Routes []Route `yaml:"routes"`
+	// Cache is the response cache, used by the routes and deployments
+	// that set cache: true (or calls that send x-genscope-cache: true).
+	Cache Cache `yaml:"cache"`
+}
+
+// Cache configures the gateway's exact-match response cache, kept in the
+// data directory (gateway-cache/).
+type Cache struct {
+	// Enabled turns the cache on (default false).
+	Enabled bool `yaml:"enabled"`
+	// TTL is how long an answer is served from the cache; default 1h.
+	TTL timeutil.Duration `yaml:"ttl"`
+	// MaxBytes bounds the cache's files; least recently used answers go
+	// first. Default 256 MiB.
+	MaxBytes int64 `yaml:"max_bytes"`
+}
+
+// Route is a name clients call (as a model or Azure deployment) that
+// maps to several targets: tried in order (fallback), one picked by
+// weight (loadbalance), or picked by weight with the others as fallbacks
+// (loadbalance-fallback).
+type Route struct {
+	// Name is what clients call; it may not be a deployment's name.
+	Name string `yaml:"name"`
+	// Strategy is fallback (default), loadbalance or loadbalance-fallback.
+	Strategy string `yaml:"strategy"`
+	// Targets are deployments or other routes.
+	Targets []Target `yaml:"targets"`
+	// Retries are the further attempts on the same target after a
+	// failure worth retrying (429, 408, 5xx, timeout, connection failure).
+	Retries int `yaml:"retries"`
+	// RetryBackoff is the first wait before a retry (doubled each time,
+	// with jitter; an upstream's Retry-After replaces it); default 250ms.
+	RetryBackoff timeutil.Duration `yaml:"retry_backoff"`
+	// MaxRetryTime bounds the time from the call's start within which a
+	// new attempt may start (waits included); default 1m.
+	MaxRetryTime timeutil.Duration `yaml:"max_retry_time"`
+	// CooldownAfter consecutive failures of a target take it out of every
+	// route for Cooldown; defaults 3 and 30s.
+	CooldownAfter int               `yaml:"cooldown_after"`
+	Cooldown      timeutil.Duration `yaml:"cooldown"`
+	// Cache serves repeated calls of the route from the response cache.
+	Cache bool `yaml:"cache"`
+}
+
+// Target is one of a route's targets.
+type Target struct {
+	// Deployment names a deployment, or another route.
+	Deployment string `yaml:"deployment"`
+	// Weight is the target's share of a loadbalance route's calls
+	// (default 1; 0: only as a fallback of loadbalance-fallback).
+	Weight *int `yaml:"weight"`
+}
+
+// Route strategies.
+const (
+	StrategyFallback            = "fallback"
+	StrategyLoadbalance         = "loadbalance"
+	StrategyLoadbalanceFallback = "loadbalance-fallback"
+)
+
+// WithDefaults fills a route's unset fields.
+func (r Route) WithDefaults() Route {
+	if r.Strategy == "" {
+		r.Strategy = StrategyFallback
+	}
+	if r.RetryBackoff <= 0 {
+		r.RetryBackoff = timeutil.Duration(250 * time.Millisecond)
+	}
+	if r.MaxRetryTime <= 0 {
+		r.MaxRetryTime = timeutil.Duration(time.Minute)
+	}
+	if r.CooldownAfter <= 0 {
+		r.CooldownAfter = 3
+	}
+	if r.Cooldown <= 0 {
+		r.Cooldown = timeutil.Duration(30 * time.Second)
+	}
+	return r
+}
+
+// weight is the target's weight (default 1).
+func (t Target) weight() int {
+	if t.Weight == nil {
+		return 1
+	}
+	return *t.Weight
 }
 
 // AllDeployments are the deployments the gateway serves: Deployments,
@@ -105,6 +196,8 @@ type Deployment struct {
 	StreamIdleTimeout timeutil.Duration `yaml:"stream_idle_timeout"`
 	// Simulated tunes a simulated deployment.
 	Simulated Simulated `yaml:"simulated"`
+	// Cache serves repeated calls from the response cache.
+	Cache bool `yaml:"cache"`
 }
 
 // Simulated tunes the simulated deployment's behaviour. Zero values take
@@ -146,6 +239,7 @@ func DefaultConfig() Config {
 		MaxBodyBytes:   32 << 20,
 		MaxRecordBytes: 4 << 20,
 		Service:        "genscope-gateway",
+		Cache:          Cache{TTL: timeutil.Duration(time.Hour), MaxBytes: 256 << 20},
 
 		BuiltinDeployments: true,
 	}
@@ -266,5 +360,129 @@ func (g Config) Validate(prefix string) error {
 			bad(f+".simulated.jitter", "must be within 0 .. 1")
 		}
 	}
+	if g.Cache.TTL < 0 {
+		bad("cache.ttl", "must not be negative")
+	}
+	if g.Cache.MaxBytes < 0 {
+		bad("cache.max_bytes", "must not be negative")
+	}
+	errs = append(errs, validateRoutes(prefix, g.Routes, g.AllDeployments())...)
 	return errors.Join(errs...)
+}
+
+// validateRoutes reports every problem of the routes: names, strategies,
+// targets that name nothing, weights, retry settings and cycles.
+func validateRoutes(prefix string, routes []Route, deps []Deployment) []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, field, fmt.Sprintf(format, args...)))
+	}
+	isDep := map[string]bool{}
+	for _, d := range deps {
+		isDep[d.Name] = true
+	}
+	byName := map[string]Route{}
+	for i, r := range routes {
+		f := fmt.Sprintf("routes[%d]", i)
+		switch {
+		case r.Name == "":
+			bad(f+".name", "required")
+		case isDep[r.Name]:
+			bad(f+".name", "%q is a deployment's name", r.Name)
+		case byName[r.Name].Name != "":
+			bad(f+".name", "%q is defined twice", r.Name)
+		case strings.ContainsAny(r.Name, "/?#"):
+			bad(f+".name", "%q may not contain / ? or #", r.Name)
+		default:
+			byName[r.Name] = r
+		}
+	}
+	for i, r := range routes {
+		f := fmt.Sprintf("routes[%d]", i)
+		lb := r.Strategy == StrategyLoadbalance || r.Strategy == StrategyLoadbalanceFallback
+		switch r.Strategy {
+		case "", StrategyFallback, StrategyLoadbalance, StrategyLoadbalanceFallback:
+		default:
+			bad(f+".strategy", "%q is not one of fallback, loadbalance, loadbalance-fallback", r.Strategy)
+		}
+		if len(r.Targets) == 0 {
+			bad(f+".targets", "none: name at least one deployment")
+		}
+		total := 0
+		seen := map[string]bool{}
+		for j, t := range r.Targets {
+			tf := fmt.Sprintf("%s.targets[%d]", f, j)
+			switch {
+			case t.Deployment == "":
+				bad(tf+".deployment", "required")
+			case t.Deployment == r.Name:
+				bad(tf+".deployment", "the route names itself")
+			case !isDep[t.Deployment] && byName[t.Deployment].Name == "":
+				bad(tf+".deployment", "no deployment or route is named %q", t.Deployment)
+			case seen[t.Deployment]:
+				bad(tf+".deployment", "%q is named twice", t.Deployment)
+			}
+			seen[t.Deployment] = true
+			if t.Weight != nil && !lb {
+				bad(tf+".weight", "weights are for the loadbalance strategies")
+			}
+			if t.weight() < 0 || t.weight() > 1_000_000 {
+				bad(tf+".weight", "%d is outside 0 .. 1000000", t.weight())
+			}
+			total += max(t.weight(), 0)
+		}
+		if lb && len(r.Targets) > 0 && total == 0 {
+			bad(f+".targets", "every weight is 0: no target would be picked")
+		}
+		if r.Retries < 0 || r.Retries > 10 {
+			bad(f+".retries", "%d is outside 0 .. 10", r.Retries)
+		}
+		if r.CooldownAfter < 0 {
+			bad(f+".cooldown_after", "must not be negative")
+		}
+		for _, t := range []struct {
+			name string
+			v    timeutil.Duration
+		}{{"retry_backoff", r.RetryBackoff}, {"max_retry_time", r.MaxRetryTime}, {"cooldown", r.Cooldown}} {
+			if t.v < 0 {
+				bad(f+"."+t.name, "must not be negative")
+			}
+		}
+	}
+	// A route that reaches itself through other routes never resolves.
+	const (
+		visiting = 1
+		done     = 2
+	)
+	state := map[string]int{}
+	var path []string
+	var visit func(name string) bool
+	visit = func(name string) bool {
+		switch state[name] {
+		case visiting:
+			at := slices.Index(path, name)
+			bad("routes", "cycle: %s", strings.Join(append(slices.Clone(path[at:]), name), " → "))
+			return false
+		case done:
+			return true
+		}
+		state[name] = visiting
+		path = append(path, name)
+		ok := true
+		for _, t := range byName[name].Targets {
+			if byName[t.Deployment].Name != "" && !visit(t.Deployment) {
+				ok = false
+				break
+			}
+		}
+		path = path[:len(path)-1]
+		state[name] = done
+		return ok
+	}
+	for _, r := range routes {
+		if byName[r.Name].Name != "" {
+			visit(r.Name)
+		}
+	}
+	return errs
 }

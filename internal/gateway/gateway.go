@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -35,6 +36,15 @@ type Options struct {
 	// Deployments are the names clients call; none means
 	// DefaultDeployments.
 	Deployments []Deployment
+	// Routes map names to several deployments (Route); their targets
+	// must name Deployments or other Routes.
+	Routes []Route
+	// CacheDir is where the response cache keeps its answers; empty: no
+	// cache. CacheTTL (default 1h) and CacheMaxBytes (default 256 MiB)
+	// bound it.
+	CacheDir      string
+	CacheTTL      time.Duration
+	CacheMaxBytes int64
 	// Capture is privacy.Full (default), privacy.Metadata or
 	// privacy.Redacted: what is kept of a call's content.
 	Capture string
@@ -63,18 +73,21 @@ type Options struct {
 
 // Gateway serves the OpenAI- and Azure-OpenAI-compatible endpoints.
 type Gateway struct {
-	rec     Recorder
-	opts    Options
-	log     *slog.Logger
-	m       *metrics
-	deps    map[string]*deployment
-	order   []string
-	body    *httpbody.Reader
-	redact  *redact.Redactor
-	jobs    chan *call
-	wg      sync.WaitGroup
-	closeMu sync.RWMutex
-	closed  bool
+	rec        Recorder
+	opts       Options
+	log        *slog.Logger
+	m          *metrics
+	deps       map[string]*deployment
+	routes     map[string]*route
+	order      []string
+	routeOrder []string
+	cache      *respCache
+	body       *httpbody.Reader
+	redact     *redact.Redactor
+	jobs       chan *call
+	wg         sync.WaitGroup
+	closeMu    sync.RWMutex
+	closed     bool
 }
 
 // deployment is a configured deployment, ready to call.
@@ -83,6 +96,7 @@ type deployment struct {
 	base   *url.URL
 	client *http.Client
 	sim    *model.Model
+	health health // routes' view of it: failures in a row, cool-down
 }
 
 // New builds the gateway; Close stops its record workers.
@@ -136,6 +150,22 @@ func New(rec Recorder, opts Options, log *slog.Logger, reg prometheus.Registerer
 		}
 		g.deps[c.Name] = d
 		g.order = append(g.order, c.Name)
+	}
+	if err := g.buildRoutes(opts.Routes); err != nil {
+		return nil, err
+	}
+	if opts.CacheDir != "" {
+		if opts.CacheTTL <= 0 {
+			opts.CacheTTL = time.Hour
+		}
+		if opts.CacheMaxBytes <= 0 {
+			opts.CacheMaxBytes = 256 << 20
+		}
+		c, err := openCache(opts.CacheDir, opts.CacheTTL, opts.CacheMaxBytes)
+		if err != nil {
+			return nil, err
+		}
+		g.cache = c
 	}
 	m, err := newMetrics(reg, g)
 	if err != nil {
@@ -208,6 +238,32 @@ func newDeployment(c Deployment) (*deployment, error) {
 	return d, nil
 }
 
+// buildRoutes resolves the routes' targets (deployments or other routes).
+func (g *Gateway) buildRoutes(cfgs []Route) error {
+	if len(cfgs) == 0 {
+		return nil
+	}
+	var deps []Deployment
+	for _, name := range g.order {
+		deps = append(deps, g.deps[name].cfg)
+	}
+	if errs := validateRoutes("routes", cfgs, deps); len(errs) > 0 {
+		return fmt.Errorf("gateway: %w", errors.Join(errs...))
+	}
+	g.routes = make(map[string]*route, len(cfgs))
+	for _, c := range cfgs {
+		g.routes[c.Name] = &route{cfg: c.WithDefaults()}
+	}
+	for _, c := range cfgs {
+		rt := g.routes[c.Name]
+		for _, t := range c.Targets {
+			rt.targets = append(rt.targets, routeTarget{dep: g.deps[t.Deployment], route: g.routes[t.Deployment], weight: t.weight()})
+		}
+		g.routeOrder = append(g.routeOrder, c.Name)
+	}
+	return nil
+}
+
 // Register adds the gateway's endpoints to mux.
 func (g *Gateway) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, opChat, "") })
@@ -263,7 +319,14 @@ func (g *Gateway) work() {
 	defer g.wg.Done()
 	for c := range g.jobs {
 		sp := g.buildSpan(c)
-		if !g.rec.Enqueue(&store.Batch{Spans: []genai.Span{sp}}) {
+		spans := []genai.Span{sp}
+		if c.route != nil && len(c.attempts) > 0 {
+			spans = append(spans, g.routeSpans(c, &spans[0])...)
+		}
+		if c.cacheKey != "" && !c.cacheHit {
+			g.keep(c)
+		}
+		if !g.rec.Enqueue(&store.Batch{Spans: spans}) {
 			g.m.notRecorded.Inc()
 		}
 	}
@@ -288,6 +351,9 @@ func (g *Gateway) models(w http.ResponseWriter, r *http.Request) {
 	}{Object: "list", Data: []model{}}
 	for _, name := range g.order {
 		out.Data = append(out.Data, model{ID: name, Object: "model", OwnedBy: "genscope:" + g.deps[name].cfg.Type})
+	}
+	for _, name := range g.routeOrder {
+		out.Data = append(out.Data, model{ID: name, Object: "model", OwnedBy: "genscope:route"})
 	}
 	jsonhttp.Write(w, http.StatusOK, out)
 }

@@ -29,10 +29,11 @@ import (
 
 // sink is a Recorder that keeps what it is given.
 type sink struct {
-	mu     sync.Mutex
-	spans  []genai.Span
-	refuse bool
-	got    chan struct{}
+	mu      sync.Mutex
+	spans   []genai.Span
+	batches [][]genai.Span
+	refuse  bool
+	got     chan struct{}
 }
 
 func newSink() *sink { return &sink{got: make(chan struct{}, 1024)} }
@@ -43,6 +44,7 @@ func (s *sink) Enqueue(b *store.Batch) bool {
 	}
 	s.mu.Lock()
 	s.spans = append(s.spans, b.Spans...)
+	s.batches = append(s.batches, b.Spans)
 	s.mu.Unlock()
 	s.got <- struct{}{}
 	return true

@@ -12,6 +12,8 @@ type metrics struct {
 	inflight    prometheus.Gauge
 	dropped     prometheus.Counter
 	notRecorded prometheus.Counter
+
+	attemptFailures *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, g *Gateway) (*metrics, error) {
@@ -37,11 +39,15 @@ func newMetrics(reg prometheus.Registerer, g *Gateway) (*metrics, error) {
 			Help: "Finished calls the recorder refused (queue full or store down); see genscope_spans_dropped_total.",
 		}),
 	}
+	m.attemptFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "genscope_gateway_attempt_failures_total",
+		Help: "Failed attempts of routed calls that the gateway retried or fell back from (or gave up on), by deployment and error type.",
+	}, []string{"deployment", "error_type"})
 	queue := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "genscope_gateway_record_queue_length",
 		Help: "Finished calls waiting to be turned into records.",
 	}, func() float64 { return float64(len(g.jobs)) })
-	for _, c := range []prometheus.Collector{m.requests, m.failures, m.inflight, m.dropped, m.notRecorded, queue} {
+	for _, c := range []prometheus.Collector{m.requests, m.failures, m.inflight, m.dropped, m.notRecorded, m.attemptFailures, queue} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("gateway metrics: %w", err)
 		}

@@ -58,6 +58,13 @@ type call struct {
 	dropped  bool   // the response was larger than what is kept
 	upstream string
 	mask     *masker // the credentials that went upstream, hidden from what is relayed and recorded
+
+	cacheKey    string // set when the call may be served from or kept in the cache
+	cacheHit    bool
+	contentType string // of a non-streamed answer
+
+	route    *route    // the route called, if any
+	attempts []attempt // a routed call's tries, the answering one last
 }
 
 // event is one streamed chunk's data (evBuf[start:end]) and when it
@@ -96,14 +103,26 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeploym
 	if name == "" {
 		name = model
 	}
-	d := g.deps[name]
-	if d == nil {
+	d, rt := g.deps[name], g.routes[name]
+	if d == nil && rt == nil {
 		c.depName = name
 		g.unknownDeployment(w, name, azureDeployment != "")
 		return
 	}
-	c.deployment = d
 	c.stream = op == opChat && boolMember(body, ms, "stream")
+	if g.cache != nil && g.cacheWanted(r, d, rt) {
+		c.cacheKey = cacheKey(c.project, name, op, body, ms)
+		if a, ok := g.cache.get(c.cacheKey); ok && g.deps[a.deployment] != nil && a.stream == c.stream {
+			g.serveCached(w, r, c, a, body, ms)
+			return
+		}
+		w.Header().Set("x-genscope-cache", "miss")
+	}
+	if rt != nil {
+		g.serveRoute(w, r, c, rt, body, ms)
+		return
+	}
+	c.deployment = d
 	upBody, stripUsage := rewrite(body, ms, d, c.stream)
 
 	ctx, cancel := context.WithTimeout(r.Context(), d.cfg.Timeout.D())
@@ -111,7 +130,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeploym
 	// A model call may outlast the server's write timeout (made for the
 	// other endpoints): the deployment's timeout bounds it instead.
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d.cfg.Timeout.D() + 5*time.Second))
-	req, err := g.upstreamRequest(ctx, r, d, op, upBody, c)
+	req, err := g.upstreamRequest(ctx, r, d, op, upBody, c.traceID, c.spanID)
 	if err != nil {
 		g.fail(w, c, http.StatusInternalServerError, "gateway_error", err.Error())
 		return
@@ -120,26 +139,44 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeploym
 	c.mask = newMasker(req.Header.Get("Authorization"), req.Header.Get("api-key"))
 	resp, err := d.client.Do(req)
 	if err != nil {
-		switch {
-		case r.Context().Err() != nil:
+		if r.Context().Err() != nil {
 			c.status, c.errType, c.errMsg = 499, "client_disconnected", "the client went away before the upstream answered"
 			g.finish(c)
-		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-			g.fail(w, c, http.StatusGatewayTimeout, "upstream_timeout", "genscope gateway: deployment "+d.cfg.Name+" did not answer in time")
-		default:
-			g.fail(w, c, http.StatusBadGateway, "upstream_unreachable", "genscope gateway: deployment "+d.cfg.Name+" is unreachable: "+redactErr(err, req))
+			return
 		}
+		status, code, msg := transportFailure(err, d, req)
+		g.fail(w, c, status, code, msg)
 		return
 	}
 	defer resp.Body.Close()
+	g.relay(w, r, c, resp, nil, stripUsage, cancel)
+}
+
+// transportFailure is the answer to a call whose upstream could not be
+// reached or did not answer in time.
+func transportFailure(err error, d *deployment, req *http.Request) (int, string, string) {
+	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		return http.StatusGatewayTimeout, "upstream_timeout", "genscope gateway: deployment " + d.cfg.Name + " did not answer in time"
+	}
+	return http.StatusBadGateway, "upstream_unreachable", "genscope gateway: deployment " + d.cfg.Name + " is unreachable: " + redactErr(err, req)
+}
+
+// relay sends the upstream's answer to the client (a stream event by
+// event; sr is its reader when the first bytes were already waited for)
+// and records the call.
+func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, c *call, resp *http.Response, sr *sseReader, stripUsage bool, cancel context.CancelFunc) {
 	c.status = resp.StatusCode
 	copyResponseHeader(w.Header(), resp.Header)
 	c.mask.header(w.Header())
-	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	c.contentType = resp.Header.Get("Content-Type")
+	ct, _, _ := mime.ParseMediaType(c.contentType)
 	if c.stream && resp.StatusCode < 300 && ct == "text/event-stream" {
 		w.Header().Del("Content-Length")
 		w.WriteHeader(resp.StatusCode)
-		g.pipeStream(w, r, resp, c, stripUsage, d.cfg.StreamIdleTimeout.D(), cancel)
+		if sr == nil {
+			sr = newSSEReader(resp.Body, maxEventBytes)
+		}
+		g.pipeStream(w, r, sr, c, stripUsage, c.deployment.cfg.StreamIdleTimeout.D(), cancel)
 	} else {
 		// The body passes unchanged, so its Content-Length holds.
 		w.WriteHeader(resp.StatusCode)
@@ -262,7 +299,7 @@ func includeUsage(v []byte) bool {
 }
 
 // upstreamRequest builds the request to the deployment's upstream.
-func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, d *deployment, op string, body []byte, c *call) (*http.Request, error) {
+func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, d *deployment, op string, body []byte, trace genai.TraceID, parent genai.SpanID) (*http.Request, error) {
 	u := *d.base
 	path := "/chat/completions"
 	if op == opEmbeddings {
@@ -297,7 +334,7 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, d *deplo
 	if tp := r.Header.Get("traceparent"); len(tp) == 55 {
 		flags = tp[53:]
 	}
-	req.Header.Set("traceparent", "00-"+c.traceID.String()+"-"+c.spanID.String()+"-"+flags)
+	req.Header.Set("traceparent", "00-"+trace.String()+"-"+parent.String()+"-"+flags)
 	switch {
 	case d.sim != nil:
 		// in-process: no credential travels anywhere
@@ -408,11 +445,10 @@ func (g *Gateway) pipeBody(w http.ResponseWriter, r *http.Request, resp *http.Re
 
 // pipeStream forwards a server-sent event stream chunk by chunk, as each
 // arrives, and keeps the chunks' data for the record.
-func (g *Gateway) pipeStream(w http.ResponseWriter, r *http.Request, resp *http.Response, c *call, stripUsage bool, idle time.Duration, cancel context.CancelFunc) {
+func (g *Gateway) pipeStream(w http.ResponseWriter, r *http.Request, sr *sseReader, c *call, stripUsage bool, idle time.Duration, cancel context.CancelFunc) {
 	rc := http.NewResponseController(w)
 	timer := time.AfterFunc(idle, cancel)
 	defer timer.Stop()
-	sr := newSSEReader(resp.Body, maxEventBytes)
 	keep := int(g.opts.MaxRecordBytes)
 	em := eventMasker{m: c.mask} // a key spelled out across events
 	send := func(evs [][]byte) bool {

@@ -151,6 +151,13 @@ func (g *Gateway) spanHead(c *call) genai.Span {
 	if c.op == opEmbeddings {
 		sp.Operation = "embeddings"
 	}
+	switch {
+	case c.cacheHit:
+		sp.Attributes[CacheAttribute] = "hit"
+		delete(sp.Attributes, "server.address")
+	case c.cacheKey != "":
+		sp.Attributes[CacheAttribute] = "miss"
+	}
 	return sp
 }
 

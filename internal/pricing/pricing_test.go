@@ -396,6 +396,19 @@ func TestApply(t *testing.T) {
 			t.Errorf("non-GenAI span got a cost: %v", s.CostUSD)
 		}
 	})
+	t.Run("gateway cache hit", func(t *testing.T) {
+		s := genai.Span{Operation: "chat", Provider: "openai", RequestModel: "gpt-4o-mini", Usage: million,
+			Attributes: map[string]any{CacheHitAttribute: "hit"}}
+		tab.Apply(&s)
+		if !s.CostKnown || s.CostUSD != 0 || !near(s.Attributes[CacheSavedAttribute].(float64), 0.75) {
+			t.Errorf("hit: cost %v known %v, saved %v", s.CostUSD, s.CostKnown, s.Attributes[CacheSavedAttribute])
+		}
+		s = genai.Span{Operation: "chat", Provider: "openai", RequestModel: "gpt-4o-mini", Usage: million,
+			Attributes: map[string]any{CacheHitAttribute: "miss"}}
+		if tab.Apply(&s); !near(s.CostUSD, 0.75) || s.Attributes[CacheSavedAttribute] != nil {
+			t.Errorf("miss: cost %v, %v", s.CostUSD, s.Attributes)
+		}
+	})
 }
 
 func TestEntries(t *testing.T) {

@@ -587,7 +587,23 @@ func (t *Table) Apply(s *genai.Span) {
 		at = time.Unix(0, s.StartUnixNano)
 	}
 	s.CostUSD, s.CostKnown = t.Cost(s.Provider, name, at, s.Usage)
+	if v, _ := s.Attributes[CacheHitAttribute].(string); v == "hit" {
+		// Answered from the gateway's cache: nothing was paid upstream;
+		// what the call would have cost is what the cache saved.
+		if s.CostKnown {
+			s.Attributes[CacheSavedAttribute] = s.CostUSD
+		}
+		s.CostUSD, s.CostKnown = 0, true
+	}
 }
+
+// The gateway's cache attributes: CacheHitAttribute is "hit" on a call
+// answered from the response cache, which costs nothing; the cost it
+// saved is set as CacheSavedAttribute (USD).
+const (
+	CacheHitAttribute   = "genscope.gateway.cache"
+	CacheSavedAttribute = "genscope.gateway.cache_saved_usd"
+)
 
 // Entries lists every price of the table, by model, provider and date.
 func (t *Table) Entries() []Entry {

@@ -444,6 +444,10 @@ type SpanSummary struct {
 	System        string       `json:"system"`            // previews of the content, text parts only
 	Input         string       `json:"input"`
 	Output        string       `json:"output"`
+	// Scores are the span's scores (store.ScoreStore) by name: the newest
+	// value, or label when it has none. The API fills them; backends
+	// leave them nil.
+	Scores map[string]any `json:"scores,omitempty"`
 }
 
 // Trace is a whole trace as a tree.

@@ -70,10 +70,7 @@ func TestBrowserMetricsOnly(t *testing.T) {
 	}
 
 	ctx, problems := browser(t, exe)
-	for _, size := range []struct {
-		name string
-		w, h int64
-	}{{"390", 390, 844}, {"1440", 1440, 900}} {
+	for _, size := range viewports {
 		do(t, ctx, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(base+"/?from=1h"))
 		waitLoaded(t, ctx)
 		if !eval[bool](t, ctx, `(c => !!c && c.textContent.includes("5 calls") && !!c.querySelector('tr[data-service="lab-prompts-otel"]'))(document.getElementById("from-metrics"))`) {

@@ -11,12 +11,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -130,6 +132,13 @@ func newFlakyProxy(t *testing.T, target string) *flakyProxy {
 	return p
 }
 
+// viewports are the sizes every page is tested at: a phone's and a desktop's.
+var viewports = []struct {
+	name   string
+	w, h   int64
+	mobile bool
+}{{"390", 390, 844, true}, {"1440", 1440, 900, false}}
+
 // TestBrowserPages drives every page at a phone's size (390×844) and a
 // desktop's (1440×900): no page is wider than the screen, axe-core finds no
 // serious or critical violation, and a screenshot of each goes to the
@@ -197,6 +206,7 @@ func TestBrowserPages(t *testing.T) {
 		{"sessions", "/sessions"},
 		{"session", "/sessions/" + sessionID},
 		{"users", "/users"},
+		{"agents", "/agents"},
 		{"connect", "/connect"},
 		{"alerts", "/alerts"},
 		{"alert-rule", "/alerts/rules/" + rule.ID},
@@ -206,12 +216,7 @@ func TestBrowserPages(t *testing.T) {
 		{"action-groups", "/alerts/action-groups"},
 		{"action-group-new", "/alerts/action-groups/new"},
 	}
-	sizes := []struct {
-		name   string
-		w, h   int64
-		mobile bool
-	}{{"390", 390, 844, true}, {"1440", 1440, 900, false}}
-	for _, size := range sizes {
+	for _, size := range viewports {
 		t.Run("Size"+size.name, func(t *testing.T) {
 			do(t, ctx, chromedp.EmulateViewport(size.w, size.h))
 			for _, p := range pages {
@@ -278,6 +283,29 @@ func TestBrowserPages(t *testing.T) {
 		if eval[bool](t, ctx, `(s => s.scrollWidth > s.clientWidth + 1)(document.querySelector(".table-card .scroll"))`) {
 			t.Errorf("at 1440 px the spans table is wider than its card: %s", eval[string](t, ctx, `document.querySelector(".table-card .scroll").clientWidth + ": " + [...document.querySelectorAll("#spans thead th")].map(th => th.className.trim() + "=" + Math.round(th.getBoundingClientRect().width)).join(" ")`))
 		}
+		// Rows from other days show their date: the table still fits. The
+		// page's clock is moved three days ahead (the data stays where it is)
+		// so this does not depend on the hour the test runs at.
+		shift, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => { const D = Date, off = 3 * 86400e3;
+			class S extends D { constructor(...a) { if (a.length === 0) super(D.now() + off); else super(...a); } static now() { return D.now() + off; } }
+			globalThis.Date = S; })()`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		do(t, ctx, chromedp.Navigate(base+"/spans?from="+url.QueryEscape(now.Add(-2*time.Hour).Format(time.RFC3339))+"&to="+url.QueryEscape(now.Add(time.Minute).Format(time.RFC3339))))
+		waitLoaded(t, ctx)
+		if n := eval[int](t, ctx, `document.querySelectorAll("#spans td.c-time .day").length`); n == 0 {
+			t.Error("rows from another day show no date")
+		}
+		if eval[bool](t, ctx, `(s => s.scrollWidth > s.clientWidth + 1)(document.querySelector(".table-card .scroll"))`) {
+			t.Errorf("at 1440 px with dated rows the spans table is wider than its card: %s", eval[string](t, ctx, `document.querySelector(".table-card .scroll").clientWidth + ": " + [...document.querySelectorAll("#spans thead th")].map(th => th.className.trim() + "=" + Math.round(th.getBoundingClientRect().width)).join(" ")`))
+		}
+		if _, err := chromedp.Call(ctx, page.RemoveScriptToEvaluateOnNewDocument, page.RemoveScriptToEvaluateOnNewDocumentParams{Identifier: shift.Identifier}); err != nil {
+			t.Fatal(err)
+		}
+		do(t, ctx, chromedp.Navigate(base+"/spans"))
+		waitLoaded(t, ctx)
 		if n := eval[int](t, ctx, `document.querySelectorAll("#spans .c-model .trunc[title]").length`); n == 0 {
 			t.Error("model names carry no title")
 		}
@@ -295,6 +323,33 @@ func TestBrowserPages(t *testing.T) {
 		if n := eval[int](t, ctx, `document.querySelectorAll("[role=link], tr[aria-label]").length`); n != 0 {
 			t.Errorf("%d elements with role=link or a row label", n)
 		}
+	})
+
+	t.Run("ColumnResize", func(t *testing.T) {
+		// Dragging the input header's corner widens the column, and the
+		// width survives a reload.
+		for _, size := range viewports {
+			do(t, ctx, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(base+"/spans"))
+			waitLoaded(t, ctx)
+			const sel = `document.querySelector("#spans th.c-input .col-resize")`
+			do(t, ctx, chromedp.Evaluate[chromedp.Void](sel+`.scrollIntoView({block: "center", inline: "center"})`))
+			box := eval[[]float64](t, ctx, `(r => [r.right, r.bottom, r.width])(`+sel+`.getBoundingClientRect())`)
+			x, y := box[0]-3, box[1]-3
+			do(t, ctx, chromedp.MouseEvent("mousePressed", x, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+				chromedp.MouseEvent("mouseMoved", x+60, y, chromedp.ButtonLeft), chromedp.MouseEvent("mouseMoved", x+120, y, chromedp.ButtonLeft),
+				chromedp.MouseEvent("mouseReleased", x+120, y, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+			waitFor(t, ctx, sel+`.getBoundingClientRect().width > `+strconv.FormatFloat(box[2]+60, 'f', 0, 64))
+			waitFor(t, ctx, `document.querySelector("#spans td.c-input").getBoundingClientRect().width > `+strconv.FormatFloat(box[2]+60, 'f', 0, 64))
+			got := eval[float64](t, ctx, sel+`.getBoundingClientRect().width`)
+			do(t, ctx, chromedp.Reload())
+			waitLoaded(t, ctx)
+			if w := eval[float64](t, ctx, sel+`.getBoundingClientRect().width`); w < got-2 || w > got+2 {
+				t.Errorf("%s: the input column was %v px wide, %v px after a reload", size.name, got, w)
+			}
+			fits(t, ctx, "spans with a wide column", int(size.w))
+			do(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.removeItem("genscope.width.input")`))
+		}
+		do(t, ctx, chromedp.EmulateViewport(1440, 900))
 	})
 
 	t.Run("DarkTheme", func(t *testing.T) {
@@ -345,10 +400,7 @@ func TestBrowserPages(t *testing.T) {
 				t.Errorf("%s: the table shows %d calls, the API %d", what, n, len(page.Spans))
 			}
 		}
-		for _, size := range []struct {
-			name string
-			w, h int64
-		}{{"390", 390, 844}, {"1440", 1440, 900}} {
+		for _, size := range viewports {
 			do(t, ctx, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(base+"/spans?from=24h"))
 			waitLoaded(t, ctx)
 			// Multi-select with a contains search: find, tick, apply.
@@ -415,37 +467,11 @@ func TestBrowserPages(t *testing.T) {
 	})
 
 	t.Run("RefreshInPlace", func(t *testing.T) {
-		do(t, ctx, chromedp.Navigate(base+"/?refresh=1"))
-		waitLoaded(t, ctx)
-		do(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.setItem("genscope.refresh_ms", "800")`), chromedp.Reload())
-		waitLoaded(t, ctx)
-		before := tiles(t, ctx)["calls"]
-		do(t, ctx, chromedp.Click(chromedp.ID("f-service")), chromedp.SendKeys(chromedp.ID("f-service"), "lab-pro"))
-		gatewayChat(t, base, "s-refresh", "carol", "Be brief.", "One more question?")
-		// The tiles change in place while the half-typed filter stays.
-		waitFor(t, ctx, `document.querySelector("[data-tile=calls]").dataset.value !== "`+before+`"`)
-		if v, id := eval[string](t, ctx, `document.getElementById("f-service").value`), eval[string](t, ctx, `document.activeElement.id`); v != "lab-pro" || id != "f-service" {
-			t.Errorf("after a refresh: the filter input holds %q, focus on %q", v, id)
+		for _, size := range viewports {
+			do(t, ctx, chromedp.EmulateViewport(size.w, size.h))
+			refreshInPlace(t, ctx, base, size.name)
 		}
-		if q := eval[string](t, ctx, `location.search`); strings.Contains(q, "service=") {
-			t.Errorf("refresh committed the half-typed filter: %s", q)
-		}
-		// The same for the more filters' inputs: a half-typed attribute key.
-		do(t, ctx, chromedp.Navigate(base+"/?refresh=1"))
-		waitLoaded(t, ctx)
-		before = tiles(t, ctx)["calls"]
-		// (Opened by script: the service input's suggestions may cover the summary.)
-		do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("more-filters").open = true; document.getElementById("attr-key").focus()`),
-			chromedp.KeyEvent("http.ro"))
-		gatewayChat(t, base, "s-refresh", "carol", "Be brief.", "And another?")
-		waitFor(t, ctx, `document.querySelector("[data-tile=calls]").dataset.value !== "`+before+`"`)
-		if v, id, open := eval[string](t, ctx, `document.getElementById("attr-key").value`), eval[string](t, ctx, `document.activeElement.id`), eval[bool](t, ctx, `document.getElementById("more-filters").open`); v != "http.ro" || id != "attr-key" || !open {
-			t.Errorf("after a refresh: the attribute key holds %q, focus on %q, more filters open %v", v, id, open)
-		}
-		if eval[bool](t, ctx, `!!document.querySelector("[data-empty]")`) {
-			t.Error("refresh showed the empty state")
-		}
-		do(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.removeItem("genscope.refresh_ms")`))
+		do(t, ctx, chromedp.EmulateViewport(1440, 900))
 	})
 
 	t.Run("LongMessageAndTrace", func(t *testing.T) {
@@ -491,12 +517,14 @@ func TestBrowserPages(t *testing.T) {
 	})
 
 	t.Run("ExportDownloads", func(t *testing.T) {
-		dir := t.TempDir()
-		if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir}); err != nil {
-			t.Fatal(err)
-		}
+		// download clicks an export link and returns the file it saved
+		// (each into a directory of its own).
 		download := func(format string) []byte {
 			t.Helper()
+			dir := t.TempDir()
+			if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir}); err != nil {
+				t.Fatal(err)
+			}
 			do(t, ctx, chromedp.Click(chromedp.CSS(`.export a[data-format="`+format+`"]`)))
 			for deadline := time.Now().Add(15 * time.Second); ; {
 				ms, _ := filepath.Glob(filepath.Join(dir, "*."+format))
@@ -511,27 +539,43 @@ func TestBrowserPages(t *testing.T) {
 				time.Sleep(100 * time.Millisecond)
 			}
 		}
-		do(t, ctx, chromedp.Navigate(base+"/spans?status=error"))
-		waitLoaded(t, ctx)
-		rows, err := csv.NewReader(bytes.NewReader(download("csv"))).ReadAll()
-		if err != nil {
-			t.Fatal(err)
+		for _, size := range viewports {
+			do(t, ctx, chromedp.EmulateViewport(size.w, size.h))
+			do(t, ctx, chromedp.Navigate(base+"/spans?status=error"))
+			waitLoaded(t, ctx)
+			rows, err := csv.NewReader(bytes.NewReader(download("csv"))).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 3 || rows[0][0] != "trace_id" || rows[1][6] != "error" || rows[2][6] != "error" {
+				t.Errorf("%s: spans CSV with status=error: %q", size.name, rows)
+			}
+			if pq := download("parquet"); len(pq) < 8 || string(pq[:4]) != "PAR1" || string(pq[len(pq)-4:]) != "PAR1" {
+				t.Errorf("%s: the spans Parquet download is not a Parquet file (%d bytes)", size.name, len(pq))
+			}
+			do(t, ctx, chromedp.Navigate(base+"/sessions/"+sessionID))
+			waitLoaded(t, ctx)
+			rows, err = csv.NewReader(bytes.NewReader(download("csv"))).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 3 || rows[0][0] != "trace_id" {
+				t.Errorf("%s: the session's CSV has %d rows, want a header and its 2 calls: %.300q", size.name, len(rows), rows)
+			}
+			do(t, ctx, chromedp.Navigate(base+"/traces/"+longTrace))
+			waitLoaded(t, ctx)
+			lines := bytes.Split(bytes.TrimSpace(download("jsonl")), []byte("\n"))
+			var first struct {
+				TraceID string `json:"trace_id"`
+				Span    struct {
+					InputMessages []any `json:"input_messages"`
+				} `json:"span"`
+			}
+			if err := json.Unmarshal(lines[0], &first); err != nil || first.TraceID != longTrace || len(first.Span.InputMessages) == 0 {
+				t.Errorf("%s: trace JSONL: %v %s", size.name, err, lines[0][:min(len(lines[0]), 200)])
+			}
 		}
-		if len(rows) != 3 || rows[0][0] != "trace_id" || rows[1][6] != "error" || rows[2][6] != "error" {
-			t.Errorf("spans CSV with status=error: %q", rows)
-		}
-		do(t, ctx, chromedp.Navigate(base+"/traces/"+longTrace))
-		waitLoaded(t, ctx)
-		lines := bytes.Split(bytes.TrimSpace(download("jsonl")), []byte("\n"))
-		var first struct {
-			TraceID string `json:"trace_id"`
-			Span    struct {
-				InputMessages []any `json:"input_messages"`
-			} `json:"span"`
-		}
-		if err := json.Unmarshal(lines[0], &first); err != nil || first.TraceID != longTrace || len(first.Span.InputMessages) == 0 {
-			t.Errorf("trace JSONL: %v %s", err, lines[0][:min(len(lines[0]), 200)])
-		}
+		do(t, ctx, chromedp.EmulateViewport(1440, 900))
 	})
 
 	t.Run("SortSkipLinkRules", func(t *testing.T) {
@@ -643,27 +687,32 @@ func TestBrowserPages(t *testing.T) {
 	})
 
 	t.Run("SlowAnswerCancelAndServerAway", func(t *testing.T) {
-		px := newFlakyProxy(t, base)
-		do(t, ctx, chromedp.Navigate(px.URL+"/spans"))
-		waitLoaded(t, ctx)
-		px.delay.Store(int64(20 * time.Second))
-		do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector('nav a[href^="/sessions"]').click()`))
-		waitFor(t, ctx, `(e => e && /Loading/.test(e.innerText) && /\d s/.test(e.innerText))(document.querySelector("#main .loading"))`)
-		screenshot(t, ctx, "state-slow-1440")
-		do(t, ctx, chromedp.Click(chromedp.ID("cancel-load")))
-		waitFor(t, ctx, `document.getElementById("main").dataset.loaded === "cancelled"`)
-		px.delay.Store(0)
-		// The server goes away: a clear message, then it recovers by itself.
-		px.down.Store(true)
-		do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector('nav a[href^="/spans"]').click()`))
-		waitFor(t, ctx, `!!document.getElementById("offline")`)
-		if txt := eval[string](t, ctx, `document.getElementById("offline").innerText`); !strings.Contains(txt, "not answering") || strings.Contains(txt, "Failed to fetch") {
-			t.Errorf("offline message %q", txt)
+		for _, size := range viewports {
+			do(t, ctx, chromedp.EmulateViewport(size.w, size.h))
+			px := newFlakyProxy(t, base)
+			do(t, ctx, chromedp.Navigate(px.URL+"/spans"))
+			waitLoaded(t, ctx)
+			px.delay.Store(int64(20 * time.Second))
+			do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector('nav a[href^="/sessions"]').click()`))
+			waitFor(t, ctx, `(e => e && /Loading/.test(e.innerText) && /\d s/.test(e.innerText))(document.querySelector("#main .loading"))`)
+			screenshot(t, ctx, "state-slow-"+size.name)
+			do(t, ctx, chromedp.Click(chromedp.ID("cancel-load")))
+			waitFor(t, ctx, `document.getElementById("main").dataset.loaded === "cancelled"`)
+			px.delay.Store(0)
+			// The server goes away: a clear message, then it recovers by itself.
+			px.down.Store(true)
+			do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector('nav a[href^="/spans"]').click()`))
+			waitFor(t, ctx, `!!document.getElementById("offline")`)
+			if txt := eval[string](t, ctx, `document.getElementById("offline").innerText`); !strings.Contains(txt, "not answering") || strings.Contains(txt, "Failed to fetch") {
+				t.Errorf("%s: offline message %q", size.name, txt)
+			}
+			audit(t, ctx, axe, "offline@"+size.name)
+			screenshot(t, ctx, "state-offline-"+size.name)
+			px.down.Store(false)
+			waitFor(t, ctx, `document.querySelector("main[data-loaded=true] #spans")`)
+			fits(t, ctx, "recovered", int(size.w))
 		}
-		audit(t, ctx, axe, "offline@1440")
-		screenshot(t, ctx, "state-offline-1440")
-		px.down.Store(false)
-		waitFor(t, ctx, `document.querySelector("main[data-loaded=true] #spans")`)
+		do(t, ctx, chromedp.EmulateViewport(1440, 900))
 	})
 
 	time.Sleep(200 * time.Millisecond)
@@ -674,4 +723,42 @@ func TestBrowserPages(t *testing.T) {
 		}
 		t.Errorf("browser console: %s", p)
 	}
+}
+
+// refreshInPlace: auto-refresh updates the tiles in place while a
+// half-typed filter (the filter bar's, then the more filters') keeps its
+// text, its focus and stays out of the URL.
+func refreshInPlace(t *testing.T, ctx context.Context, base, size string) {
+	t.Helper()
+	do(t, ctx, chromedp.Navigate(base+"/?refresh=1"))
+	waitLoaded(t, ctx)
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.setItem("genscope.refresh_ms", "800")`), chromedp.Reload())
+	waitLoaded(t, ctx)
+	before := tiles(t, ctx)["calls"]
+	do(t, ctx, chromedp.Click(chromedp.ID("f-service")), chromedp.SendKeys(chromedp.ID("f-service"), "lab-pro"))
+	gatewayChat(t, base, "s-refresh", "carol", "Be brief.", "One more question?")
+	// The tiles change in place while the half-typed filter stays.
+	waitFor(t, ctx, `document.querySelector("[data-tile=calls]").dataset.value !== "`+before+`"`)
+	if v, id := eval[string](t, ctx, `document.getElementById("f-service").value`), eval[string](t, ctx, `document.activeElement.id`); v != "lab-pro" || id != "f-service" {
+		t.Errorf("%s: after a refresh: the filter input holds %q, focus on %q", size, v, id)
+	}
+	if q := eval[string](t, ctx, `location.search`); strings.Contains(q, "service=") {
+		t.Errorf("%s: refresh committed the half-typed filter: %s", size, q)
+	}
+	// The same for the more filters' inputs: a half-typed attribute key.
+	do(t, ctx, chromedp.Navigate(base+"/?refresh=1"))
+	waitLoaded(t, ctx)
+	before = tiles(t, ctx)["calls"]
+	// (Opened by script: the service input's suggestions may cover the summary.)
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("more-filters").open = true; document.getElementById("attr-key").focus()`),
+		chromedp.KeyEvent("http.ro"))
+	gatewayChat(t, base, "s-refresh", "carol", "Be brief.", "And another?")
+	waitFor(t, ctx, `document.querySelector("[data-tile=calls]").dataset.value !== "`+before+`"`)
+	if v, id, open := eval[string](t, ctx, `document.getElementById("attr-key").value`), eval[string](t, ctx, `document.activeElement.id`), eval[bool](t, ctx, `document.getElementById("more-filters").open`); v != "http.ro" || id != "attr-key" || !open {
+		t.Errorf("%s: after a refresh: the attribute key holds %q, focus on %q, more filters open %v", size, v, id, open)
+	}
+	if eval[bool](t, ctx, `!!document.querySelector("[data-empty]")`) {
+		t.Errorf("%s: refresh showed the empty state", size)
+	}
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.removeItem("genscope.refresh_ms")`))
 }

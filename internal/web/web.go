@@ -27,7 +27,7 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 // Pages are the paths of the dashboard's pages, routed in the browser. They
 // are listed rather than caught with "/", so that other paths keep the
 // mux's answers (404, or 405 for GET /v1/traces).
-var Pages = []string{"/{$}", "/overview", "/spans", "/traces/{trace_id}", "/sessions", "/sessions/{session_id...}", "/users", "/accounts", "/connect", "/alerts",
+var Pages = []string{"/{$}", "/overview", "/spans", "/traces/{trace_id}", "/sessions", "/sessions/{session_id...}", "/users", "/agents", "/accounts", "/connect", "/alerts",
 	"/alerts/fired", "/alerts/history", "/alerts/rules/{id}", "/alerts/action-groups", "/alerts/action-groups/{id}", "/projects", "/projects/{name}"}
 
 // Options configure the UI.

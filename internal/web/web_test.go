@@ -66,7 +66,7 @@ func TestServe(t *testing.T) {
 	defer srv.Close()
 
 	// Every page path of the dashboard answers index.html, not cached, with the CSP.
-	for _, p := range []string{"/", "/overview", "/spans", "/traces/0123456789abcdef0123456789abcdef", "/sessions", "/sessions/s.1", "/sessions/a/b", "/connect", "/alerts",
+	for _, p := range []string{"/", "/overview", "/spans", "/traces/0123456789abcdef0123456789abcdef", "/sessions", "/sessions/s.1", "/sessions/a/b", "/users", "/agents", "/accounts", "/connect", "/alerts",
 		"/alerts/fired", "/alerts/history", "/alerts/rules/new", "/alerts/rules/abc123", "/alerts/action-groups", "/alerts/action-groups/new", "/projects", "/projects/team-a"} {
 		r := get(t, srv, "GET", p, "")
 		if r.code != 200 || r.body != index || r.h.Get("Content-Type") != "text/html; charset=utf-8" ||

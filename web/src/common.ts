@@ -1,7 +1,7 @@
 // Pieces several pages share: empty states, the filter bar, the calls table.
 import { moreFilters } from "./barfilters";
 import { adminToken, api, APIError, apiURL, BAR, barParams, canSeeContent, CONTENT_HIDDEN, filters, FILTERS, go, href, project, query, Range, request, update } from "./state";
-import { add, copyText, h, int, linkRow, ms, shortTime, time, usd } from "./util";
+import { add, copyText, h, int, linkRow, ms, stackedTime, time, usd } from "./util";
 
 // emptyState says why there is nothing and what to do next.
 export function emptyState(r: Range, what = "Gen AI calls"): HTMLElement {
@@ -280,7 +280,7 @@ export function callsTable(rows: SpanRow[], sort?: SortKey, showSession = true):
       const trace = href("/traces/" + s.trace_id, { span: s.span_id });
       const model = s.model || s.name;
       return linkRow(h("tr", { "data-trace": s.trace_id, "data-span": s.span_id },
-        h("td", { class: "c-time nowrap", title: time(s.start_time) }, h("a", { href: trace, "data-link": true, tabindex: "-1" }, shortTime(s.start_time))),
+        h("td", { class: "c-time nowrap", title: time(s.start_time) }, h("a", { href: trace, "data-link": true, tabindex: "-1" }, stackedTime(s.start_time))),
         h("td", { class: "c-status" }, statusBadge(s.status, s.error_type)),
         h("td", { class: "c-duration num" }, ms(s.duration_ms)),
         h("td", { class: "c-model" }, h("span", { class: "trunc" + (s.model ? "" : " muted"), title: model + (s.response_model && s.response_model !== s.model ? " → " + s.response_model : "") }, model)),

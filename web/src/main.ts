@@ -12,6 +12,7 @@ import { projectPage, projectsPage } from "./projects";
 import { access, adminToken, api, APIError, go, href, Me, OfflineError, project, query, range, RANGES, request, send, session, setAdminToken, setRouter, setUnauthorized, update, Range } from "./state";
 import { tracePage } from "./trace";
 import { accountsPage, usersPage } from "./users";
+import { agentsPage } from "./agents";
 import { add, clear, h, time } from "./util";
 
 const NAV: [string, string][] = [
@@ -19,6 +20,7 @@ const NAV: [string, string][] = [
   ["/spans", "Gen AI spans"],
   ["/sessions", "Sessions"],
   ["/users", "Users"],
+  ["/agents", "Agents"],
   ["/connect", "Connect"],
   ["/alerts", "Alerts"],
 ];
@@ -63,6 +65,7 @@ function match(path: string): Page | null {
     return { title: "Session", filters: false, run: (main, r, s) => sessionPage(main, r, id, s) };
   }
   if (path === "/users") return { title: "Users", filters: true, run: usersPage };
+  if (path === "/agents") return { title: "Agents", filters: true, run: agentsPage };
   if (path === "/accounts") return { title: "Accounts", filters: false, run: (main, _r, s) => accountsPage(main, s) };
   if (path === "/connect") return { title: "Connect", filters: false, run: (main, _r, s) => connectPage(main, s) };
   if (path === "/alerts") return { title: "Alert rules", filters: false, run: (main, _r, s) => rulesPage(main, s) };

@@ -32,6 +32,8 @@ interface Span {
   error_type?: string;
   http_status?: number;
   operation?: string;
+  agent_name?: string;
+  tool_name?: string;
   provider?: string;
   request_model?: string;
   response_model?: string;
@@ -56,6 +58,7 @@ interface Node {
   duration_ms: number;
   session: string;
   user: string;
+  class: "call" | "agent" | "tool" | "";
   span: Span;
   children: Node[];
 }
@@ -76,7 +79,8 @@ export async function tracePage(main: HTMLElement, id: string, signal: AbortSign
   if (!flat.some((x) => x.n.span_id === selected)) selected = (flat.find((x) => x.n.span.operation) || flat[0]).n.span_id;
 
   // Totals of the model calls (an agent or tool span is no call).
-  const calls = flat.filter((x) => isCall(x.n.span));
+  const calls = flat.filter((x) => x.n.class === "call");
+  const runs = flat.filter((x) => x.n.class === "agent").length, toolCalls = flat.filter((x) => x.n.class === "tool").length;
   const sum = (f: (s: Span) => number) => calls.reduce((a, x) => a + f(x.n.span), 0);
   const tokIn = sum((s) => s.usage?.input_tokens || 0), tokOut = sum((s) => s.usage?.output_tokens || 0);
   const cost = sum((s) => (s.cost_known ? s.cost_usd : 0));
@@ -97,10 +101,10 @@ export async function tracePage(main: HTMLElement, id: string, signal: AbortSign
         h("span", { class: "wf-indent" }), twisty,
         statusBadge(sp.status),
         " ", h("span", { class: "wf-label", title: sp.name }, sp.name),
-        sp.operation ? h("span", { class: "tag" }, sp.operation) : null,
+        sp.operation ? h("span", { class: "tag" + (n.class === "agent" || n.class === "tool" ? " step-" + n.class : ""), title: n.class === "agent" ? "an agent run (not a model call)" : n.class === "tool" ? "a tool call (not a model call)" : undefined }, n.class === "agent" ? "agent" : n.class === "tool" ? "tool" : sp.operation) : null,
         h("span", { class: "muted small wf-service" }, " " + sp.service)),
       h("div", { class: "wf-track" }, h("div", { class: "wf-bar" + (sp.operation ? " genai" : "") + (sp.status === "error" ? " error" : "") })),
-      h("div", { class: "wf-usage num small" }, isCall(sp) ? [int((sp.usage?.input_tokens || 0) + (sp.usage?.output_tokens || 0)) + " tok", h("br"), sp.cost_known ? usd(sp.cost_usd) : h("span", { class: "muted", title: "no price for this model" }, "—")] : null),
+      h("div", { class: "wf-usage num small" }, n.class === "call" ? [int((sp.usage?.input_tokens || 0) + (sp.usage?.output_tokens || 0)) + " tok", h("br"), sp.cost_known ? usd(sp.cost_usd) : h("span", { class: "muted", title: "no price for this model" }, "—")] : null),
       h("div", { class: "wf-dur num" }, ms(n.duration_ms)),
     ), () => select(n.span_id));
     // Geometry through the CSSOM (allowed by the page's CSP, unlike style attributes).
@@ -147,7 +151,9 @@ export async function tracePage(main: HTMLElement, id: string, signal: AbortSign
       h("div", { class: "table-head" }, h("h3", null, "Trace ", h("code", { class: "wrap-id" }, t.trace_id)), exportMenu("export/traces/" + encodeURIComponent(t.trace_id), {}, undefined, "trace-" + t.trace_id)),
       h("div", { class: "totals", id: "trace-totals" },
         total1("Duration", ms(total)), total1("Model calls", int(calls.length)), total1("Tokens", int(tokIn + tokOut), `${int(tokIn)} in + ${int(tokOut)} out`),
-        total1("Cost", usd(cost), unpriced ? `+ ${unpriced} without a price` : "USD"), total1("Spans", int(flat.length), errors ? `${errors} with errors` : "no errors")),
+        total1("Cost", usd(cost), unpriced ? `+ ${unpriced} without a price` : "USD"),
+        runs || toolCalls ? total1("Agent steps", `${int(runs)} ${runs === 1 ? "run" : "runs"} · ${int(toolCalls)} tool ${toolCalls === 1 ? "call" : "calls"}`, "not model calls") : null,
+        total1("Spans", int(flat.length), errors ? `${errors} with errors` : "no errors")),
       h("dl", { class: "facts" }, fact("Root", root.span.name), fact("Started", time(root.start_time)),
         root.session ? fact("Session", h("a", { href: href("/sessions/" + encodeURIComponent(root.session)), "data-link": true, class: "wrap-id" }, root.session)) : [],
         root.user ? fact("User", root.user) : []),
@@ -160,11 +166,6 @@ export async function tracePage(main: HTMLElement, id: string, signal: AbortSign
   const x = flat.find((f) => f.n.span_id === selected)!;
   renderDetail(detail, x.n);
   main.dataset.loaded = "true";
-}
-
-// isCall says whether a span is a model call (agent and tool steps are not).
-function isCall(s: Span): boolean {
-  return !!s.operation && !/agent|tool/.test(s.operation);
 }
 
 function total1(label: string, value: string, note?: string): HTMLElement {
@@ -330,6 +331,9 @@ function renderDetail(box: HTMLElement, n: Node) {
   clear(box);
   const s = n.span;
   const genai = !!s.operation;
+  // An agent run or tool call is a step: no model, tokens or cost.
+  const step = n.class === "agent" || n.class === "tool";
+  const call = genai && !step;
   const model = s.request_model && s.response_model && s.request_model !== s.response_model ? `${s.request_model} → ${s.response_model}` : s.request_model || s.response_model || "";
   const params = Object.entries(s.params || {}).filter(([, v]) => v !== undefined && v !== null);
   add(box, 
@@ -341,11 +345,13 @@ function renderDetail(box: HTMLElement, n: Node) {
       fact("Service", s.service || "—"),
       fact("Kind", s.kind + " · " + s.source),
       genai ? fact("Operation", s.operation!) : [],
-      genai ? fact("Provider", s.provider || "—") : [],
-      genai ? fact("Model", model || "—") : [],
-      genai ? fact("Usage", `${int(s.usage.input_tokens)} input + ${int(s.usage.output_tokens)} output tokens` +
+      step ? fact(n.class === "agent" ? "Agent run" : "Tool call", h("span", null, (n.class === "agent" ? s.agent_name : s.tool_name) || "(no name)", h("span", { class: "muted" }, " · a step, not a model call: no tokens or cost"))) : [],
+      step && s.agent_name && n.class === "tool" ? fact("Agent", s.agent_name) : [],
+      call ? fact("Provider", s.provider || "—") : [],
+      call ? fact("Model", model || "—") : [],
+      call ? fact("Usage", `${int(s.usage.input_tokens)} input + ${int(s.usage.output_tokens)} output tokens` +
         (s.usage.cached_input_tokens ? ` (${int(s.usage.cached_input_tokens)} cached)` : "") + (s.usage.reasoning_tokens ? ` (${int(s.usage.reasoning_tokens)} reasoning)` : "")) : [],
-      genai ? fact("Cost", s.cost_known ? usd(s.cost_usd) + " USD" : "unknown (no price for this model)") : [],
+      call ? fact("Cost", s.cost_known ? usd(s.cost_usd) + " USD" : "unknown (no price for this model)") : [],
       s.finish_reasons?.length ? fact("Finish reasons", s.finish_reasons.join(", ")) : [],
       params.length ? fact("Parameters", params.map(([k, v]) => `${k}=${v}`).join(", ")) : [],
       n.session ? fact("Session", n.session) : [],
@@ -354,8 +360,10 @@ function renderDetail(box: HTMLElement, n: Node) {
     ),
     s.status === "error" ? errorBox(s) : null,
   );
-  if (genai && !canSeeContent()) add(box, h("h4", null, "Conversation"), contentNotice());
-  else if (genai) {
+  // A step shows its messages only when it has some (a tool's arguments and result).
+  const talks = call || (genai && !!(s.system_instructions?.length || s.input_messages?.length || s.output_messages?.length));
+  if (talks && !canSeeContent()) add(box, h("h4", null, "Conversation"), contentNotice());
+  else if (talks) {
     const conv = h("div", { class: "conversation", id: "conversation" });
     if (s.system_instructions?.length) add(conv, bubble("system", s.system_instructions));
     for (const m of s.input_messages || []) if (!repeatsSystem(m, s.system_instructions)) add(conv, bubble(m.role, m.parts, m.name));

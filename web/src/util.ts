@@ -176,6 +176,16 @@ export function add(el: Node, ...children: Child[]) {
   append(el, children);
 }
 
+// stackedTime is shortTime for a table cell: a date (when not today) on its
+// own small line above the time of day, so the column is as narrow on a day
+// that shows older rows as on one that does not.
+export function stackedTime(t: string | Date): Child[] {
+  const s = shortTime(t);
+  const i = s.lastIndexOf(" ");
+  if (i < 0) return [s];
+  return [h("span", { class: "day" }, s.slice(0, i)), h("br"), s.slice(i + 1)];
+}
+
 // shortTime formats a timestamp compactly: the time of day for today,
 // with the date before it otherwise.
 export function shortTime(t: string | Date): string {

@@ -72,6 +72,10 @@ type Options struct {
 	// MetricsService (otlpconv.Metrics). Nil: the store keeps no metrics,
 	// and every point is rejected in a partial success saying so.
 	Metrics MetricWriter
+	// Evaluations takes the gen_ai.evaluation.result events of an
+	// accepted export (span events and log records) without waiting (the
+	// score writer's queue). Nil: they are kept as span events only.
+	Evaluations func([]genai.Evaluation)
 }
 
 // Receiver serves OTLP over HTTP and gRPC.
@@ -159,11 +163,18 @@ func (r *Receiver) exportTraces(ctx context.Context, transport string, td ptrace
 			msg = fmt.Sprintf("%d spans rejected", rejected)
 		}
 	}
+	var evs []genai.Evaluation
+	if r.opts.Evaluations != nil {
+		evs = genai.SpanEvaluations(b.Spans) // before the store's writer may reuse the batch
+	}
 	res := r.submit(ctx, &b)
 	res.rejected, res.msg = rejected, msg
 	switch reason := refusalReason(res.outcome); reason {
 	case "":
 		r.m.spansAccepted.WithLabelValues(transport).Add(float64(spans))
+		if len(evs) > 0 {
+			r.opts.Evaluations(evs)
+		}
 	default:
 		r.m.spansRejected.WithLabelValues(transport, reason).Add(float64(spans))
 	}
@@ -180,8 +191,12 @@ func (r *Receiver) exportLogs(ctx context.Context, transport string, ld plog.Log
 		msg               string
 		b                 store.Batch
 	)
+	var evs []genai.Evaluation
 	if err := safely(func() {
 		b.Messages, ignored, rejected, msg = otlpconv.Logs(ld, project)
+		if r.opts.Evaluations != nil {
+			evs, _ = otlpconv.Evaluations(ld, project)
+		}
 	}); err != nil {
 		r.m.logsRejected.WithLabelValues(transport, reasonInternal).Add(float64(received))
 		return result{outcome: outcomeInternal, err: err}
@@ -202,6 +217,9 @@ func (r *Receiver) exportLogs(ctx context.Context, transport string, ld plog.Log
 	switch reason := refusalReason(res.outcome); reason {
 	case "":
 		r.m.logsAccepted.WithLabelValues(transport).Add(float64(content))
+		if len(evs) > 0 {
+			r.opts.Evaluations(evs)
+		}
 	default:
 		r.m.logsRejected.WithLabelValues(transport, reason).Add(float64(content))
 	}

@@ -114,57 +114,100 @@ func spanKind(k ptrace.SpanKind) string {
 func Logs(ld plog.Logs, project string) (recs []genai.MessageRecord, ignored, rejected int, msg string) {
 	var badTrace, badSpan int
 	seq := 0
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				lr := lrs.At(k)
-				name := lr.EventName()
-				if name == "" {
-					if v, ok := lr.Attributes().Get("event.name"); ok && v.Type() == pcommon.ValueTypeStr {
-						name = v.Str()
-					}
-				}
-				if !genai.IsContentEvent(strings.TrimSpace(name)) {
-					ignored++
-					continue
-				}
-				tid, sid := lr.TraceID(), lr.SpanID()
-				switch {
-				case tid.IsEmpty():
-					badTrace++
-					continue
-				case sid.IsEmpty():
-					badSpan++
-					continue
-				}
-				t := lr.Timestamp()
-				if t == 0 {
-					t = lr.ObservedTimestamp()
-				}
-				out, ok := genai.NormalizeLog(genai.RawLog{
-					Project:      project,
-					TraceID:      genai.TraceID(tid),
-					SpanID:       genai.SpanID(sid),
-					TimeUnixNano: int64(t),
-					Seq:          seq,
-					EventName:    name,
-					Attributes:   attrMap(lr.Attributes()),
-					Body:         value(lr.Body()),
-				})
-				if !ok {
-					ignored++
-					continue
-				}
-				seq += len(out)
-				recs = append(recs, out...)
-			}
+	for name, lr := range logRecords(ld) {
+		if !genai.IsContentEvent(strings.TrimSpace(name)) {
+			ignored++
+			continue
 		}
+		tid, sid := lr.TraceID(), lr.SpanID()
+		switch {
+		case tid.IsEmpty():
+			badTrace++
+			continue
+		case sid.IsEmpty():
+			badSpan++
+			continue
+		}
+		out, ok := genai.NormalizeLog(genai.RawLog{
+			Project:      project,
+			TraceID:      genai.TraceID(tid),
+			SpanID:       genai.SpanID(sid),
+			TimeUnixNano: recordTime(lr),
+			Seq:          seq,
+			EventName:    name,
+			Attributes:   attrMap(lr.Attributes()),
+			Body:         value(lr.Body()),
+		})
+		if !ok {
+			ignored++
+			continue
+		}
+		seq += len(out)
+		recs = append(recs, out...)
 	}
 	rejected = badTrace + badSpan
 	return recs, ignored, rejected, rejectMsg("log record", badTrace, badSpan)
+}
+
+// Evaluations returns the gen_ai.evaluation.result log records of ld as
+// evaluations of project: each parented to the span its trace and span
+// ids name, or naming the evaluated response by gen_ai.response.id.
+// Records that are neither, or that carry no name or no score (neither a
+// value nor a label), are counted in dropped. Logs ignores these records
+// (they are not content).
+func Evaluations(ld plog.Logs, project string) (evs []genai.Evaluation, dropped int) {
+	for name, lr := range logRecords(ld) {
+		if strings.TrimSpace(name) != genai.EventEvaluationResult {
+			continue
+		}
+		e, ok := genai.EvaluationOf(attrMap(lr.Attributes()))
+		tid, sid := lr.TraceID(), lr.SpanID()
+		if !ok || ((tid.IsEmpty() || sid.IsEmpty()) && e.ResponseID == "") {
+			dropped++
+			continue
+		}
+		if !tid.IsEmpty() && !sid.IsEmpty() {
+			e.TraceID, e.SpanID = genai.TraceID(tid), genai.SpanID(sid)
+		}
+		e.Project, e.TimeUnixNano = project, recordTime(lr)
+		evs = append(evs, e)
+	}
+	return evs, dropped
+}
+
+// logRecords yields every log record of ld with its event name (the
+// record's, else its event.name attribute).
+func logRecords(ld plog.Logs) iter.Seq2[string, plog.LogRecord] {
+	return func(yield func(string, plog.LogRecord) bool) {
+		rls := ld.ResourceLogs()
+		for i := 0; i < rls.Len(); i++ {
+			sls := rls.At(i).ScopeLogs()
+			for j := 0; j < sls.Len(); j++ {
+				lrs := sls.At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					lr := lrs.At(k)
+					name := lr.EventName()
+					if name == "" {
+						if v, ok := lr.Attributes().Get("event.name"); ok && v.Type() == pcommon.ValueTypeStr {
+							name = v.Str()
+						}
+					}
+					if !yield(name, lr) {
+						return
+					}
+				}
+			}
+		}
+	}
+}
+
+// recordTime is when a log record happened: its time, else when it was
+// observed.
+func recordTime(lr plog.LogRecord) int64 {
+	if t := lr.Timestamp(); t != 0 {
+		return int64(t)
+	}
+	return int64(lr.ObservedTimestamp())
 }
 
 // rejectMsg says how many items were rejected and why.

@@ -361,7 +361,7 @@ func migrate(ctx context.Context, c driver.Conn, database, cluster string, log *
 	}
 	repl := strings.NewReplacer("{db}", db, "{spans}", "spans"+suffix,
 		"{message_records}", "message_records"+suffix, "{trace_ctx}", "trace_ctx"+suffix, "{cluster}", lit(cluster),
-		"{metric_points}", "metric_points"+suffix,
+		"{metric_points}", "metric_points"+suffix, "{scores}", "scores"+suffix,
 		"{rollup}", "rollup_hourly"+suffix, "{rollup_mv}", "rollup_hourly_mv"+suffix,
 		"{rollup_select}", rollupSelect, "{rollup_keys}", rollupKeys,
 		"{rollup_dim}", "rollup_dim"+suffix, "{rollup_dim_mv}", "rollup_dim_mv"+suffix,

@@ -131,3 +131,54 @@ func TestConformanceCluster(t *testing.T) {
 		return s
 	})
 }
+
+// TestScoresCluster runs the score contract through the Distributed
+// scores table of the two-shard cluster, then checks that scores written
+// through one node spread over both shards and that the other node reads,
+// replaces and deletes them.
+func TestScoresCluster(t *testing.T) {
+	name, nodes := clusterNodes(t)
+	openNode := func(t *testing.T, db string, n [2]string) *DB {
+		s, err := Open(context.Background(), Options{Addrs: []string{n[0]}, HTTPAddr: n[1], Database: db, Cluster: name, ReadTimeout: 30 * time.Second})
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		return s
+	}
+	storetest.RunScores(t, func(t *testing.T) store.Store {
+		return openNode(t, testDatabase(t, nodes[0][0], nodes[1][0]), nodes[0])
+	})
+
+	ctx := context.Background()
+	db := testDatabase(t, nodes[0][0], nodes[1][0])
+	a, b := openNode(t, db, nodes[0]), openNode(t, db, nodes[1])
+	defer a.Close()
+	defer b.Close()
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	v := 1.0
+	for i := range 40 {
+		sc := store.Score{ID: fmt.Sprintf("id-%d", i), Project: "p", SessionID: "s", Name: "n", Value: &v, Source: store.SourceAPI,
+			Time: at, Updated: at, TargetTime: at}
+		if err := a.PutScore(ctx, sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, s := range []*DB{a, b} {
+		var n uint64
+		if err := s.conn.QueryRow(ctx, "SELECT count() FROM `"+db+"`.scores_local").Scan(&n); err != nil || n == 0 || n == 40 {
+			t.Errorf("shard %d holds %d of 40 scores (%v): want them spread", i, n, err)
+		}
+	}
+	v2 := 3.0
+	if err := b.PutScore(ctx, store.Score{ID: "id-7", Project: "p", SessionID: "s", Name: "n", Value: &v2, Source: store.SourceHuman,
+		Time: at, Updated: at.Add(time.Second), TargetTime: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.DeleteScore(ctx, "p", "id-8"); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := a.ScoreStats(ctx, store.ScoreQuery{Project: "p"})
+	if err != nil || len(stats) != 1 || stats[0].Count != 39 || stats[0].Max != 3 {
+		t.Errorf("stats through the other node: %+v, %v", stats, err)
+	}
+}

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,8 +42,13 @@ func testRetention(t *testing.T, s *DB) {
 	var b store.Batch
 	var pts []genai.MetricPoint // a GenAI metric point per project and day (metric_points is partitioned by day too)
 	dayOfSpan := map[string]int{}
+	var scores []store.Score // one per project and day, of its first span (scores are partitioned by their target's day)
 	add := func(project string, k int) {
 		at := today.Add(-time.Duration(k)*24*time.Hour + 90*time.Minute)
+		v := 1.0
+		scores = append(scores, store.Score{ID: fmt.Sprintf("%s-%d", project, k), Project: project, TraceID: strings.Repeat("ab", 16),
+			Name: "quality", Value: &v, Source: store.SourceAPI, Time: now, Updated: now,
+			TargetTime: today.Add(-time.Duration(k)*24*time.Hour + time.Hour)})
 		pts = append(pts, genai.MetricPoint{Project: project, Name: genai.MetricOperationDuration, Service: "metrics-only", Model: "m",
 			StartUnixNano: at.Add(-time.Minute).UnixNano(), TimeUnixNano: at.UnixNano(), Count: 1, Sum: 1})
 		for i := range perDay {
@@ -76,6 +82,11 @@ func testRetention(t *testing.T, s *DB) {
 	}
 	if err := s.WriteMetrics(ctx, pts); err != nil {
 		t.Fatal(err)
+	}
+	for _, sc := range scores {
+		if err := s.PutScore(ctx, sc); err != nil {
+			t.Fatal(err)
+		}
 	}
 	calls := func(project string) int64 {
 		t.Helper()
@@ -151,6 +162,10 @@ func testRetention(t *testing.T, s *DB) {
 	for p, days := range keepDays {
 		if got, want := calls(p), int64(len(days)*perDay); got != want {
 			t.Errorf("after retention: %s has %d calls, want %d", p, got, want)
+		}
+		st, err := s.ScoreStats(ctx, store.ScoreQuery{Project: p})
+		if err != nil || len(st) != 1 || st[0].Count != int64(len(days)) {
+			t.Errorf("after retention: %s has scores %+v (%v), want %d", p, st, err, len(days))
 		}
 		tot, err := s.MetricTotals(ctx, store.Filter{Project: p})
 		if got := store.OverviewOfMetrics(tot).Calls; err != nil || got != int64(len(days)) {

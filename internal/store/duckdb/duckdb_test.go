@@ -21,3 +21,7 @@ func openTest(t testing.TB) *DB {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t) })
 }
+
+func TestScores(t *testing.T) {
+	storetest.RunScores(t, func(t *testing.T) store.Store { return openTest(t) })
+}

@@ -23,8 +23,9 @@ var (
 // returns less than limit.
 
 // DeleteSpansBefore deletes up to limit spans of the project that started
-// before t, with the message records, trace index, trace context rows and
-// metric rows (store.MetricStore) of that time. It returns the number of spans deleted.
+// before t, with the message records, trace index, trace context rows,
+// metric rows (store.MetricStore) and scores (store.ScoreStore, by their
+// target's time) of that time. It returns the number of spans deleted.
 func (s *DB) DeleteSpansBefore(ctx context.Context, project string, t time.Time, limit int) (int64, error) {
 	ns := t.UnixNano()
 	return s.retain(ctx, "delete expired spans", func(c *sql.Conn) (int64, error) {
@@ -39,6 +40,7 @@ func (s *DB) DeleteSpansBefore(ctx context.Context, project string, t time.Time,
 			`DELETE FROM trace_index WHERE rowid IN (SELECT rowid FROM trace_index WHERE project = $1 AND max_start < $2 LIMIT $3)`,
 			`DELETE FROM trace_ctx WHERE rowid IN (SELECT rowid FROM trace_ctx WHERE project = $1 AND start_ns < $2 LIMIT $3)`,
 			`DELETE FROM metric_points WHERE rowid IN (SELECT rowid FROM metric_points WHERE project = $1 AND time_ns < $2 LIMIT $3)`,
+			`DELETE FROM scores WHERE rowid IN (SELECT rowid FROM scores WHERE project = $1 AND target_ns < $2 LIMIT $3)`,
 		} {
 			res, err := c.ExecContext(ctx, q, project, ns, limit)
 			if err != nil {

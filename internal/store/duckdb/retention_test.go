@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,15 @@ func TestRetention(t *testing.T) {
 		TimeUnixNano: old.UnixNano(), Kind: genai.KindInput, Message: genai.Message{Role: "user", Parts: []genai.Part{{Type: "text", Content: "record-canary"}}}})
 	if err := db.Write(ctx, &b); err != nil {
 		t.Fatal(err)
+	}
+	// A score per span: retention deletes it with its target (even a
+	// score made recently of an old span).
+	for i, sp := range b.Spans {
+		v := float64(i)
+		if err := db.PutScore(ctx, store.Score{ID: fmt.Sprint(i), Project: sp.Project, TraceID: sp.TraceID.String(), SpanID: sp.SpanID.String(),
+			Name: "quality", Value: &v, Source: store.SourceAPI, Time: now, Updated: now, TargetTime: time.Unix(0, sp.StartUnixNano)}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cut := now.Add(-24 * time.Hour)
 	// Content first, in batches of 2.
@@ -103,6 +113,12 @@ func TestRetention(t *testing.T) {
 	ov, _ = db.Overview(ctx, store.Filter{Project: "b", From: now.Add(-72 * time.Hour), To: now})
 	if ov.Calls != 10 {
 		t.Fatalf("project b keeps %d calls, want 10", ov.Calls)
+	}
+	for p, want := range map[string]int64{"a": 5, "b": 10} {
+		st, err := db.ScoreStats(ctx, store.ScoreQuery{Project: p})
+		if err != nil || len(st) != 1 || st[0].Count != want {
+			t.Errorf("project %s keeps scores %+v (%v), want %d", p, st, err, want)
+		}
 	}
 	var detail string
 	_ = db.sqlDB().QueryRow(`SELECT string_agg(detail, ' ') FROM spans WHERE project = 'a'`).Scan(&detail)

@@ -24,3 +24,7 @@ CREATE TABLE IF NOT EXISTS {db}.rollup_dim_day AS {db}.rollup_dim_day_local
 -- which its next point's delta is computed against, live on one shard.
 CREATE TABLE IF NOT EXISTS {db}.metric_points AS {db}.metric_points_local
     ENGINE = Distributed({cluster}, {db}, metric_points_local, cityHash64(project, series));
+-- Scores (0006_scores.sql): by score, so every version of a score lives on
+-- one shard.
+CREATE TABLE IF NOT EXISTS {db}.scores AS {db}.scores_local
+    ENGINE = Distributed({cluster}, {db}, scores_local, cityHash64(project, id));
