@@ -192,7 +192,7 @@ func (s *DB) init(ctx context.Context, upTo int) error {
 		_ = c.Close()
 		return err
 	}
-	if err := s.gate.load(ctx, s.sqlDB()); err != nil {
+	if err := loadGate(ctx, &s.gate, s.sqlDB()); err != nil {
 		_ = c.Close()
 		return err
 	}

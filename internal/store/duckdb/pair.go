@@ -1,7 +1,6 @@
 package duckdb
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -10,7 +9,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -28,145 +26,15 @@ import (
 // values in its columns, so every query counts it as it is, with no join
 // and no extra predicate, and keeps its own values in column own (the
 // trace and the export restore them); the stored record only stops
-// counting (is_genai = false, partner: two narrow columns updated). Both
+// counting (is_genai = false, Partner: two narrow columns updated). Both
 // point at each other (partner). The write pays a lookup of the traces
 // that may hold part of a pair (recentTraces: those with a gateway record,
 // over the range of their stored starts; older ones within PairWindow),
 // and, for gateway records without a parent, of stored calls by response
 // id (only while such records are near: pairGate).
 
-var pairWindow = store.PairWindow.Nanoseconds()
-
-// callVals are the values of a call record that a pair merges; own holds
-// them as JSON (without the content text, which content retention
-// clears).
-type callVals struct {
-	Dur       int64    `json:"duration_ns"`
-	TTFT      int64    `json:"ttft_ns"`
-	In        int64    `json:"input_tokens"`
-	Out       int64    `json:"output_tokens"`
-	Cached    int64    `json:"cached_tokens"`
-	Reasoning int64    `json:"reasoning_tokens"`
-	Cost      *float64 `json:"cost_usd"` // nil: unknown
-	Status    string   `json:"status"`
-	ErrType   string   `json:"error_type"`
-	Op        string   `json:"operation"`
-	Provider  string   `json:"provider"`
-	ReqModel  string   `json:"request_model"`
-	RespModel string   `json:"response_model"`
-	Mask      uint8    `json:"content_mask"`
-	Service   string   `json:"service"`
-	Session   string   `json:"session_id"` // the record's own, else resolved when written (eff_session)
-	User      string   `json:"user_id"`
-	Content   string   `json:"-"`
-}
-
-func (v *callVals) model() string { return cmp.Or(v.ReqModel, v.RespModel) }
-
-// spanVals are a batch span's call values.
-func spanVals(sp *genai.Span, r *row0) callVals {
-	v := callVals{Dur: sp.DurationNano, TTFT: sp.TTFTNano, In: sp.Usage.InputTokens, Out: sp.Usage.OutputTokens,
-		Cached: sp.Usage.CachedInputTokens, Reasoning: sp.Usage.ReasoningTokens, Status: string(sp.Status),
-		ErrType: sp.ErrorType, Op: sp.Operation, Provider: sp.Provider, ReqModel: sp.RequestModel,
-		RespModel: sp.ResponseModel, Mask: r.mask, Content: r.content, Service: sp.Service,
-		Session: sp.SessionID, User: sp.UserID}
-	if v.Status == "" {
-		v.Status = string(genai.StatusUnset)
-	}
-	if sp.CostKnown {
-		c := sp.CostUSD
-		v.Cost = &c
-	}
-	return v
-}
-
-// mergeCall is the call of a pair: the app record's values but the
-// gateway's duration, time to first token, tokens and cost (the app's
-// where the gateway has none), error when either is, content by kind from
-// whichever has it (store.Store says the same).
-func mergeCall(app, gw callVals) callVals {
-	m := app
-	m.Dur = gw.Dur
-	if gw.TTFT > 0 {
-		m.TTFT = gw.TTFT
-	}
-	if gw.In+gw.Out > 0 || app.In+app.Out == 0 {
-		m.In, m.Out, m.Cached, m.Reasoning, m.Cost = gw.In, gw.Out, gw.Cached, gw.Reasoning, gw.Cost
-	}
-	switch {
-	case gw.Status == string(genai.StatusError):
-		m.Status, m.ErrType = gw.Status, cmp.Or(gw.ErrType, app.ErrType)
-	case app.Status == string(genai.StatusError):
-	case app.Status == string(genai.StatusUnset):
-		m.Status = gw.Status
-	}
-	m.Op, m.Provider = cmp.Or(app.Op, gw.Op), cmp.Or(app.Provider, gw.Provider)
-	m.ReqModel, m.RespModel = cmp.Or(app.ReqModel, gw.ReqModel), cmp.Or(app.RespModel, gw.RespModel)
-	m.Mask, m.Content = store.MergeContent(app.Mask, app.Content, gw.Mask, gw.Content)
-	m.Session, m.User = cmp.Or(app.Session, gw.Session), cmp.Or(app.User, gw.User)
-	return m
-}
-
-// pairNode is a span as pairing sees it, stored or in the batch.
-type pairNode struct {
-	key     spanrows.FullKey
-	parent  uint64
-	call    bool // a model call (genai.ClassCall)
-	gateway bool // recorded by the gateway
-	respID  string
-	paired  bool
-	batch   int // index in the batch's spans; -1 when stored
-	vals    callVals
-}
-
-// pairOverride is what a batch span's row gets from its pair.
-type pairOverride struct {
-	isCall  bool
-	partner uint64
-	vals    *callVals // the call's values (the app record); nil for the gateway record
-	own     string
-	// partnerInBatch: the partner is in the same batch (else stored).
-	partnerInBatch bool
-}
-
-// pairUpdate is what a stored row gets from its pair.
-type pairUpdate struct {
-	key spanrows.FullKey
-	pairOverride
-}
-
-// pairGate is the range of the starts of the gateway's call records
-// stored (all, and those without a parent): a batch with no gateway
-// record, and none stored within PairWindow of its spans, has nothing to
-// pair, and skips the lookup.
-type pairGate struct {
-	any, anyRoot     bool
-	min, max         int64
-	rootMin, rootMax int64
-}
-
-func (g *pairGate) add(start int64, root bool) {
-	if !g.any {
-		g.min, g.max, g.any = start, start, true
-	}
-	g.min, g.max = min(g.min, start), max(g.max, start)
-	if root {
-		if !g.anyRoot {
-			g.rootMin, g.rootMax, g.anyRoot = start, start, true
-		}
-		g.rootMin, g.rootMax = min(g.rootMin, start), max(g.rootMax, start)
-	}
-}
-
-func (g *pairGate) near(lo, hi int64, root bool) bool {
-	if root {
-		return g.anyRoot && g.rootMax >= lo-pairWindow && g.rootMin <= hi+pairWindow
-	}
-	return g.any && g.max >= lo-pairWindow && g.min <= hi+pairWindow
-}
-
 // load reads the gate from the table.
-func (g *pairGate) load(ctx context.Context, db *sql.DB) error {
+func loadGate(ctx context.Context, g *pairGate, db *sql.DB) error {
 	var lo, hi, rlo, rhi sql.NullInt64
 	err := db.QueryRowContext(ctx, `SELECT min(start_ns), max(start_ns),
 		min(start_ns) FILTER (WHERE parent_id = 0), max(start_ns) FILTER (WHERE parent_id = 0)
@@ -176,25 +44,14 @@ func (g *pairGate) load(ctx context.Context, db *sql.DB) error {
 	}
 	*g = pairGate{}
 	if lo.Valid {
-		g.add(lo.Int64, false)
-		g.add(hi.Int64, false)
+		g.Add(lo.Int64, false)
+		g.Add(hi.Int64, false)
 	}
 	if rlo.Valid {
-		g.add(rlo.Int64, true)
-		g.add(rhi.Int64, true)
+		g.Add(rlo.Int64, true)
+		g.Add(rhi.Int64, true)
 	}
 	return nil
-}
-
-// pairPlan is what one write does for pairs.
-type pairPlan struct {
-	batch   map[int]*pairOverride
-	updates []pairUpdate
-}
-
-type traceKey struct {
-	project string
-	hi, lo  uint64
 }
 
 // pairs finds the pairs the batch's spans (idx) complete, with the
@@ -217,36 +74,36 @@ func (s *DB) pairs(ctx context.Context, spans []genai.Span, rows []*row0, idx []
 			respInBatch = true
 		}
 	}
-	if !gwInBatch && !s.gate.near(lo, hi, false) {
+	if !gwInBatch && !s.gate.Near(lo, hi, false) {
 		return nil, nil
 	}
 	byTrace := map[traceKey]map[uint64]*pairNode{}
 	var nodes []*pairNode
 	add := func(n *pairNode) {
-		tk := traceKey{n.key.Project, n.key.Hi, n.key.Lo}
+		tk := traceKey{Project: n.Key.Project, Hi: n.Key.Hi, Lo: n.Key.Lo}
 		m := byTrace[tk]
 		if m == nil {
 			m = map[uint64]*pairNode{}
 			byTrace[tk] = m
 		}
-		if _, dup := m[n.key.Span]; !dup {
-			m[n.key.Span] = n
+		if _, dup := m[n.Key.Span]; !dup {
+			m[n.Key.Span] = n
 			nodes = append(nodes, n)
 		}
 	}
 	for _, i := range idx {
 		sp := &spans[i]
-		n := &pairNode{key: spanrows.KeyOf(sp), parent: store.SpanU64(sp.ParentSpanID), call: sp.IsCall(),
-			gateway: sp.Source == genai.SourceGateway, respID: sp.ResponseID, batch: i}
-		if n.call {
-			n.vals = spanVals(sp, rows[i])
+		n := &pairNode{Key: spanrows.KeyOf(sp), Parent: store.SpanU64(sp.ParentSpanID), Call: sp.IsCall(),
+			Gateway: sp.Source == genai.SourceGateway, RespID: sp.ResponseID, Batch: i}
+		if n.Call {
+			n.Vals = spanrows.SpanVals(sp, rows[i].mask, rows[i].content)
 		}
 		add(n)
 	}
 	// The stored spans of the batch's traces, and the stored calls with
 	// the response ids of the batch's calls that may pair by them.
 	respIDs := map[string]bool{}
-	if rootInBatch || (respInBatch && s.gate.near(lo, hi, true)) {
+	if rootInBatch || (respInBatch && s.gate.Near(lo, hi, true)) {
 		for _, i := range idx {
 			if sp := &spans[i]; sp.IsCall() && sp.ResponseID != "" {
 				respIDs[sp.ResponseID] = true
@@ -262,17 +119,17 @@ func (s *DB) pairs(ctx context.Context, spans []genai.Span, rows []*row0, idx []
 	for tk, m := range byTrace {
 		gwHere, other := false, false
 		for _, n := range m {
-			gwHere = gwHere || (n.call && n.gateway)
-			other = other || !n.call
+			gwHere = gwHere || (n.Call && n.Gateway)
+			other = other || !n.Call
 		}
 		info, known := s.traces.get(tk)
 		tlo, thi := int64(math.MaxInt64), int64(math.MinInt64)
 		for _, n := range m {
-			tlo, thi = min(tlo, n.key.Start), max(thi, n.key.Start)
+			tlo, thi = min(tlo, n.Key.Start), max(thi, n.Key.Start)
 		}
 		switch {
 		case tlo <= s.traces.floor: // may have stored spans the index lost
-			if gwHere || other || s.gate.near(tlo, thi, false) {
+			if gwHere || other || s.gate.Near(tlo, thi, false) {
 				look[tk] = true
 				from, to = min(from, tlo-pairWindow), max(to, thi+pairWindow)
 			}
@@ -288,107 +145,7 @@ func (s *DB) pairs(ctx context.Context, spans []genai.Span, rows []*row0, idx []
 	for _, n := range stored {
 		add(n)
 	}
-	return matchPairs(byTrace, nodes), nil
-}
-
-// pairEdge is a candidate pair.
-type pairEdge struct {
-	app, gw  *pairNode
-	sameResp bool
-	byRespID bool
-}
-
-// matchPairs pairs the unpaired app and gateway records: by the trace
-// relation first, then by response id; for one record, the candidate with
-// the same response id first, then the latest start.
-func matchPairs(byTrace map[traceKey]map[uint64]*pairNode, nodes []*pairNode) *pairPlan {
-	var edges []pairEdge
-	byResp := map[string][]*pairNode{}
-	for _, n := range nodes {
-		if n.call && !n.gateway && n.respID != "" {
-			byResp[n.key.Project+"\x00"+n.respID] = append(byResp[n.key.Project+"\x00"+n.respID], n)
-		}
-	}
-	for _, g := range nodes {
-		if !g.call || !g.gateway || g.paired {
-			continue
-		}
-		if g.parent == 0 {
-			if g.respID == "" {
-				continue
-			}
-			for _, a := range byResp[g.key.Project+"\x00"+g.respID] {
-				if !a.paired && abs(a.key.Start-g.key.Start) <= pairWindow {
-					edges = append(edges, pairEdge{app: a, gw: g, sameResp: true, byRespID: true})
-				}
-			}
-			continue
-		}
-		m := byTrace[traceKey{g.key.Project, g.key.Hi, g.key.Lo}]
-		p := m[g.parent]
-		if p != nil && !p.call && p.parent != 0 {
-			p = m[p.parent] // the HTTP client span between them
-		}
-		if p != nil && p.call && !p.gateway && !p.paired && abs(p.key.Start-g.key.Start) <= pairWindow {
-			edges = append(edges, pairEdge{app: p, gw: g, sameResp: p.respID != "" && p.respID == g.respID})
-		}
-	}
-	slices.SortStableFunc(edges, func(x, y pairEdge) int {
-		if x.byRespID != y.byRespID {
-			if x.byRespID {
-				return 1
-			}
-			return -1
-		}
-		if x.sameResp != y.sameResp {
-			if x.sameResp {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Compare(y.gw.key.Start, x.gw.key.Start)
-	})
-	plan := &pairPlan{batch: map[int]*pairOverride{}}
-	for _, e := range edges {
-		if e.app.paired || e.gw.paired {
-			continue
-		}
-		e.app.paired, e.gw.paired = true, true
-		// The call's row is the record written now (the app's when both
-		// or neither are: an HTTP span linked them), so a stored record
-		// only stops counting (two narrow columns) and the call's values
-		// go into the row being appended.
-		counted, other := e.app, e.gw
-		if e.app.batch < 0 && e.gw.batch >= 0 {
-			counted, other = e.gw, e.app
-		}
-		merged := mergeCall(e.app.vals, e.gw.vals)
-		own, _ := json.Marshal(counted.vals) // plain numbers and strings: cannot fail
-		cov := pairOverride{isCall: true, partner: other.key.Span, vals: &merged, own: string(own), partnerInBatch: other.batch >= 0}
-		oov := pairOverride{isCall: false, partner: counted.key.Span, partnerInBatch: counted.batch >= 0}
-		for _, x := range []struct {
-			n  *pairNode
-			ov pairOverride
-		}{{counted, cov}, {other, oov}} {
-			if x.n.batch >= 0 {
-				ov := x.ov
-				plan.batch[x.n.batch] = &ov
-			} else {
-				plan.updates = append(plan.updates, pairUpdate{key: x.n.key, pairOverride: x.ov})
-			}
-		}
-	}
-	if len(plan.batch) == 0 && len(plan.updates) == 0 {
-		return nil
-	}
-	return plan
-}
-
-func abs(x int64) int64 {
-	if x < 0 {
-		return -x
-	}
-	return x
+	return spanrows.MatchPairs(byTrace, nodes), nil
 }
 
 // pairCols are the columns storedForPairs reads.
@@ -404,7 +161,7 @@ const pairCols = `project, trace_hi, trace_lo, span_id, start_ns, parent_id, cla
 func (s *DB) storedForPairs(ctx context.Context, traces map[traceKey]bool, respIDs map[string]bool, from, to, rfrom, rto int64) ([]*pairNode, error) {
 	projects := map[string]bool{}
 	for tk := range traces {
-		projects[tk.project] = true
+		projects[tk.Project] = true
 	}
 	var out []*pairNode
 	read := func(byTrace bool, q string, args ...any) error {
@@ -414,11 +171,11 @@ func (s *DB) storedForPairs(ctx context.Context, traces map[traceKey]bool, respI
 		}
 		defer rs.Close()
 		for rs.Next() {
-			n := &pairNode{batch: -1}
+			n := &pairNode{Batch: -1}
 			var cost sql.NullFloat64
-			v := &n.vals
-			if err := rs.Scan(&n.key.Project, &n.key.Hi, &n.key.Lo, &n.key.Span, &n.key.Start, &n.parent, &n.call, &n.gateway,
-				&n.respID, &n.paired, &v.Dur, &v.TTFT, &v.In, &v.Out, &v.Cached, &v.Reasoning, &cost,
+			v := &n.Vals
+			if err := rs.Scan(&n.Key.Project, &n.Key.Hi, &n.Key.Lo, &n.Key.Span, &n.Key.Start, &n.Parent, &n.Call, &n.Gateway,
+				&n.RespID, &n.Paired, &v.Dur, &v.TTFT, &v.In, &v.Out, &v.Cached, &v.Reasoning, &cost,
 				&v.Status, &v.ErrType, &v.Op, &v.Provider, &v.ReqModel, &v.RespModel, &v.Mask, &v.Service, &v.Session, &v.User,
 				&v.Content); err != nil {
 				return fmt.Errorf("read spans to pair: %w", err)
@@ -427,7 +184,7 @@ func (s *DB) storedForPairs(ctx context.Context, traces map[traceKey]bool, respI
 				c := cost.Float64
 				v.Cost = &c
 			}
-			if !byTrace || traces[traceKey{n.key.Project, n.key.Hi, n.key.Lo}] {
+			if !byTrace || traces[traceKey{Project: n.Key.Project, Hi: n.Key.Hi, Lo: n.Key.Lo}] {
 				out = append(out, n)
 			}
 		}
@@ -469,7 +226,7 @@ func stagePairs(dc driver.Conn, ups []pairUpdate) error {
 	}
 	for i := range ups {
 		u := &ups[i]
-		v := u.vals
+		v := u.Vals
 		if v == nil {
 			v = &callVals{}
 		}
@@ -477,9 +234,9 @@ func stagePairs(dc driver.Conn, ups []pairUpdate) error {
 		if v.Cost != nil {
 			cost = *v.Cost
 		}
-		if err := a.AppendRow(u.key.Project, u.key.Hi, u.key.Lo, u.key.Span, u.key.Start, u.isCall, u.partner, u.vals != nil,
+		if err := a.AppendRow(u.Key.Project, u.Key.Hi, u.Key.Lo, u.Key.Span, u.Key.Start, u.IsCall, u.Partner, u.Vals != nil,
 			v.Dur, v.TTFT, v.In, v.Out, v.Cached, v.Reasoning, cost, v.Status, v.ErrType, v.Op,
-			v.Provider, v.model(), v.ReqModel, v.RespModel, v.Mask, v.Content, u.own, v.Service, v.Session, v.User); err != nil {
+			v.Provider, v.Model(), v.ReqModel, v.RespModel, v.Mask, v.Content, u.Own, v.Service, v.Session, v.User); err != nil {
 			_ = a.Close()
 			return fmt.Errorf("pair update: %w", err)
 		}
@@ -503,18 +260,18 @@ func updatePairs(ctx context.Context, c *sql.Conn, ups []pairUpdate) error {
 	}
 	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	for i := range ups {
-		lo, hi = min(lo, ups[i].key.Start), max(hi, ups[i].key.Start)
+		lo, hi = min(lo, ups[i].Key.Start), max(hi, ups[i].Key.Start)
 	}
 	match := ` FROM temp.stage_pairs u WHERE spans.project = u.project AND spans.trace_hi = u.trace_hi
 		AND spans.trace_lo = u.trace_lo AND spans.span_id = u.span_id AND spans.start_ns = u.start_ns
 		AND spans.start_ns >= ` + strconv.FormatInt(lo, 10) + ` AND spans.start_ns <= ` + strconv.FormatInt(hi, 10)
 	for _, q := range []string{
-		`UPDATE spans SET is_genai = u.is_genai, partner = u.partner` + match + ` AND NOT u.set_vals`,
-		`UPDATE spans SET is_genai = u.is_genai, partner = u.partner, duration_ns = u.duration_ns, ttft_ns = u.ttft_ns,
+		`UPDATE spans SET is_genai = u.is_genai, partner = u.Partner` + match + ` AND NOT u.set_vals`,
+		`UPDATE spans SET is_genai = u.is_genai, partner = u.Partner, duration_ns = u.duration_ns, ttft_ns = u.ttft_ns,
 			input_tokens = u.input_tokens, output_tokens = u.output_tokens, cached_tokens = u.cached_tokens,
 			reasoning_tokens = u.reasoning_tokens, cost_usd = u.cost_usd, status = u.status, error_type = u.error_type,
 			operation = u.operation, provider = u.provider, model = u.model, request_model = u.request_model,
-			response_model = u.response_model, content_mask = u.content_mask, content_text = u.content_text, own = u.own,
+			response_model = u.response_model, content_mask = u.content_mask, content_text = u.content_text, own = u.Own,
 			service = u.service, session_id = u.session_id, user_id = u.user_id` +
 			match + ` AND u.set_vals`,
 		`DELETE FROM temp.stage_pairs`,
@@ -541,7 +298,7 @@ func restoreOwn(r *spanrows.Row, x *traceCols, own string) error {
 	if v.Cost != nil {
 		r.Cost = *v.Cost
 	}
-	r.Status, r.ErrType, r.Op, r.Provider, r.Model, r.RespModel = v.Status, v.ErrType, v.Op, v.Provider, v.model(), v.RespModel
+	r.Status, r.ErrType, r.Op, r.Provider, r.Model, r.RespModel = v.Status, v.ErrType, v.Op, v.Provider, v.Model(), v.RespModel
 	r.Mask, r.Service, r.Session, r.User = v.Mask, v.Service, v.Session, v.User
 	x.reqModel, x.cached, x.reasoning = v.ReqModel, v.Cached, v.Reasoning
 	return nil
@@ -551,9 +308,9 @@ func restoreOwn(r *spanrows.Row, x *traceCols, own string) error {
 // column order: 6 duration_ns, 7 ttft_ns, 10 status, 11 error_type,
 // 12 is_genai, 13..22 operation through cost_usd, 25 content_mask,
 // 27 content_text, 36 partner, 37 own).
-func (ov *pairOverride) apply(vals []driver.Value) {
-	vals[12], vals[36], vals[37] = ov.isCall, ov.partner, ov.own
-	v := ov.vals
+func applyOverride(ov *pairOverride, vals []driver.Value) {
+	vals[12], vals[36], vals[37] = ov.IsCall, ov.Partner, ov.Own
+	v := ov.Vals
 	if v == nil {
 		return
 	}
@@ -563,7 +320,7 @@ func (ov *pairOverride) apply(vals []driver.Value) {
 	}
 	copy(vals[6:8], []driver.Value{v.Dur, v.TTFT})
 	copy(vals[10:12], []driver.Value{v.Status, v.ErrType})
-	copy(vals[13:23], []driver.Value{v.Op, v.Provider, v.model(), v.ReqModel, v.RespModel, v.In, v.Out, v.Cached, v.Reasoning, cost})
+	copy(vals[13:23], []driver.Value{v.Op, v.Provider, v.Model(), v.ReqModel, v.RespModel, v.In, v.Out, v.Cached, v.Reasoning, cost})
 	vals[25], vals[27] = v.Mask, v.Content
 	// The call's service, session and user are the app's.
 	vals[9], vals[23], vals[24] = v.Service, v.Session, v.User
@@ -573,25 +330,6 @@ func (ov *pairOverride) apply(vals []driver.Value) {
 	if v.User != "" {
 		vals[30] = ""
 	}
-}
-
-// uncounted are the batch's spans that are the second record of a call
-// counted already (store.Batch.Uncounted): a gateway record whose app
-// record counts, and an app record whose gateway record was stored (and
-// counted) before.
-func (p *pairPlan) uncounted() []int {
-	var out []int
-	for i, ov := range p.batch {
-		if !ov.isCall {
-			out = append(out, i)
-			continue
-		}
-		if !ov.partnerInBatch {
-			out = append(out, i)
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 // recentTraces indexes the traces written lately (by a hash of project
@@ -623,12 +361,12 @@ func newRecentTraces(genSize int, floor int64) *recentTraces {
 
 func (r *recentTraces) hash(tk traceKey) uint64 {
 	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], tk.hi)
-	binary.LittleEndian.PutUint64(b[8:], tk.lo)
+	binary.LittleEndian.PutUint64(b[:8], tk.Hi)
+	binary.LittleEndian.PutUint64(b[8:], tk.Lo)
 	var h maphash.Hash
 	h.SetSeed(r.seed)
 	h.Write(b[:])
-	h.WriteString(tk.project)
+	h.WriteString(tk.Project)
 	return h.Sum64()
 }
 
@@ -662,3 +400,16 @@ func (r *recentTraces) add(tk traceKey, start int64, gw bool) {
 	r.cur[k] = t
 	r.curMax = max(r.curMax, start)
 }
+
+// The pairing types shared with the ClickHouse store (spanrows/pair.go).
+type (
+	callVals     = spanrows.CallVals
+	pairNode     = spanrows.PairNode
+	pairOverride = spanrows.PairOverride
+	pairUpdate   = spanrows.PairUpdate
+	pairGate     = spanrows.PairGate
+	pairPlan     = spanrows.PairPlan
+	traceKey     = spanrows.TraceKey
+)
+
+var pairWindow = spanrows.PairWindowNS

@@ -64,7 +64,7 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 		return err
 	}
 	if plan == nil {
-		plan = &pairPlan{}
+		plan = &spanrows.PairPlan{}
 	}
 	if _, err := c.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -78,12 +78,12 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 	added := map[uint64]string{}
 	err = s.withDriverConn(func(dc driver.Conn) error {
 		if len(idx) > 0 {
-			if err := s.appendSpans(dc, b.Spans, rows, idx, plan.batch, added); err != nil {
+			if err := s.appendSpans(dc, b.Spans, rows, idx, plan.Batch, added); err != nil {
 				return fmt.Errorf("append spans: %w", err)
 			}
 		}
-		if len(plan.updates) > 0 {
-			if err := stagePairs(dc, plan.updates); err != nil {
+		if len(plan.Updates) > 0 {
+			if err := stagePairs(dc, plan.Updates); err != nil {
 				return fmt.Errorf("stage pairs: %w", err)
 			}
 		}
@@ -97,10 +97,10 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := updatePairs(ctx, c, plan.updates); err != nil {
+	if err := updatePairs(ctx, c, plan.Updates); err != nil {
 		return err
 	}
-	b.Uncounted = plan.uncounted()
+	b.Uncounted = plan.Uncounted()
 	if len(b.Messages) > 0 {
 		times := make([]int64, len(b.Messages))
 		for i := range b.Messages {
@@ -127,10 +127,10 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 		s.recent.add(keys[i], sp.StartUnixNano)
 		gw := sp.Source == genai.SourceGateway && sp.IsCall()
 		if gw {
-			s.gate.add(sp.StartUnixNano, sp.ParentSpanID.IsZero())
+			s.gate.Add(sp.StartUnixNano, sp.ParentSpanID.IsZero())
 		}
 		hi, lo := store.TraceHiLo(sp.TraceID)
-		s.traces.add(traceKey{sp.Project, hi, lo}, sp.StartUnixNano, gw)
+		s.traces.add(spanrows.TraceKey{Project: sp.Project, Hi: hi, Lo: lo}, sp.StartUnixNano, gw)
 	}
 	for h := range added {
 		s.resources.stored[h] = true
@@ -195,7 +195,7 @@ type traceRange struct {
 	minStart, max int64
 }
 
-func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx []int, pairs map[int]*pairOverride, added map[uint64]string) error {
+func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx []int, pairs map[int]*spanrows.PairOverride, added map[uint64]string) error {
 	a, err := duckdb.NewAppender(dc, "", "main", "spans")
 	if err != nil {
 		return err
@@ -234,7 +234,7 @@ func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx [
 			string(sp.Class()), sp.AgentName, sp.ToolName,
 			string(sp.Source), sp.ResponseID, uint64(0), "")
 		if ov := pairs[i]; ov != nil {
-			ov.apply(vals)
+			applyOverride(ov, vals)
 		}
 		if err := a.AppendRow(vals...); err != nil {
 			_ = a.Close()
