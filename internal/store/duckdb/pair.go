@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -283,25 +282,14 @@ func updatePairs(ctx context.Context, c *sql.Conn, ups []pairUpdate) error {
 	return nil
 }
 
-// restoreOwn puts a paired app record's own values (column own) back in
-// its row, for the trace and export, which show each record as recorded.
+// restoreOwn puts a paired record's own values (column own) back in its
+// row, for the trace and export, which show each record as recorded.
 func restoreOwn(r *spanrows.Row, x *traceCols, own string) error {
-	if own == "" {
-		return nil
+	v, err := spanrows.RestoreOwn(r, own)
+	if v != nil {
+		x.reqModel, x.cached, x.reasoning = v.ReqModel, v.Cached, v.Reasoning
 	}
-	var v callVals
-	if err := json.Unmarshal([]byte(own), &v); err != nil {
-		return fmt.Errorf("span %s: own values: %w", store.SpanFromU64(r.Span), err)
-	}
-	r.Dur, r.TTFT, r.In, r.Out = v.Dur, v.TTFT, v.In, v.Out
-	r.CostKnown, r.Cost = v.Cost != nil, 0
-	if v.Cost != nil {
-		r.Cost = *v.Cost
-	}
-	r.Status, r.ErrType, r.Op, r.Provider, r.Model, r.RespModel = v.Status, v.ErrType, v.Op, v.Provider, v.Model(), v.RespModel
-	r.Mask, r.Service, r.Session, r.User = v.Mask, v.Service, v.Session, v.User
-	x.reqModel, x.cached, x.reasoning = v.ReqModel, v.Cached, v.Reasoning
-	return nil
+	return err
 }
 
 // apply puts the override into a span's row values (appendSpans's

@@ -3,6 +3,7 @@ package spanrows
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"slices"
 
 	"github.com/genscope/genscope/internal/genai"
@@ -274,4 +275,25 @@ func (p *PairPlan) Uncounted() []int {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// RestoreOwn puts a paired record's own values (own, the JSON of its
+// CallVals) back in its row, for the trace and export, which show each
+// record as recorded, and returns them (nil when own is empty).
+func RestoreOwn(r *Row, own string) (*CallVals, error) {
+	if own == "" {
+		return nil, nil
+	}
+	var v CallVals
+	if err := json.Unmarshal([]byte(own), &v); err != nil {
+		return nil, fmt.Errorf("span %s: own values: %w", store.SpanFromU64(r.Span), err)
+	}
+	r.Dur, r.TTFT, r.In, r.Out = v.Dur, v.TTFT, v.In, v.Out
+	r.CostKnown, r.Cost = v.Cost != nil, 0
+	if v.Cost != nil {
+		r.Cost = *v.Cost
+	}
+	r.Status, r.ErrType, r.Op, r.Provider, r.Model, r.RespModel = v.Status, v.ErrType, v.Op, v.Provider, v.Model(), v.RespModel
+	r.Mask, r.Service, r.Session, r.User = v.Mask, v.Service, v.Session, v.User
+	return &v, nil
 }
