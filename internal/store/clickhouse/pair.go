@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/store/internal/spanrows"
@@ -191,6 +193,11 @@ func pairCols(sp *genai.Span, ov *spanrows.PairOverride) (cols genai.Span, mask 
 func (s *DB) updatePairs(ctx context.Context, ups []spanrows.PairUpdate) error {
 	if len(ups) == 0 {
 		return nil
+	}
+	if s.cluster != "" {
+		// Synchronous through the Distributed tables, as the writer's
+		// inserts: readers after Write see them.
+		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_distributed_sync": 1}))
 	}
 	var keys, names, partners []string
 	projects := map[string]bool{}
