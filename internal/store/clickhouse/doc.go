@@ -71,21 +71,33 @@
 //
 // # One call, one count
 //
-// Not implemented yet: the ClickHouse store does not pair the app's and
-// the gateway's records of a call (store.Store), so it counts both, and
-// fails storetest's OneCall case. Its rollups count with count() states,
-// which cannot take a record back; pairing needs signed counts (sum of a
-// sign column, retraction rows for a record that stops counting) in the
-// spans table, the rollups and every aggregate.
+// The writer pairs the app's and the gateway's records of a call
+// (store.Store) as DuckDB's does, with the matching both share
+// (spanrows.MatchPairs), when the second record (or the HTTP span linking
+// them) is written; pair.go. The record being written holds the call's
+// merged values and its partner (and its own values in column own, which
+// the trace and export restore). A stored record of the pair cannot be
+// updated in place (mutations are asynchronous), so the writer inserts a
+// new copy of it (same sorting key, so the ReplacingMergeTree merges the
+// old copy away) with its partner, not counting (is_genai = 0) or holding
+// the call (when an HTTP span linked two stored records), and copies the
+// old copy's counted values into the uncounted table. Readers of the spans
+// count a model call unless it has no partner and is in uncounted
+// (DB.counted: one NOT IN over the project's uncounted keys in the
+// range); the rollups count calls with a signed sum (n) and materialized
+// views over uncounted add each uncounted record with its sums negated
+// and n = -1 (UInt64 sums wrap back exactly). What cannot be retracted:
+// min and max take the same value again (harmless), and the t-digests
+// keep the retracted value, so percentiles estimated from the rollups
+// (ranges beyond Options.ExactPercentiles) may hold it; exact percentiles
+// read the spans and do not.
 //
-// Checked on 18.16 (not built yet): rollup states of sum(Int64) take
-// negative rows (a retraction materialized view over a table of
-// uncounted records, sumState(toInt64(-1)) for the count once calls is a
-// sum state); a materialized view TO a table must give every column, and
-// arrayReduce('quantilesTDigestState(...)', emptyArrayFloat64()) is an
-// empty t-digest of the column's type; min and max take the retracted
-// value again unchanged. A t-digest cannot take a value back, so exact
-// rollup percentiles need the later record of a pair to add none.
+// The lookup of stored partners runs only when the batch holds a gateway
+// call record or one was written or stored near the batch's starts (the
+// gate, loaded at Open and grown by this node's writes): a node does not
+// know the gateway records other nodes write after it started. Two nodes
+// completing the same pair at once may both retract it. A failure between
+// the new copy and the uncounted insert leaves the call counted twice.
 //
 // # Text search
 //
