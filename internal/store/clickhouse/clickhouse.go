@@ -83,6 +83,8 @@ type DB struct {
 	closed bool
 	recent *recentSpans
 	gate   spanrows.PairGate // where the gateway's call records are (pair.go)
+	// noPairing turns the one-call rule off (the benchmark's baseline).
+	noPairing bool
 
 	ret retention // retention state and per-host connections (retention.go)
 

@@ -84,9 +84,9 @@
 // old copy's counted values into the uncounted table. Readers of the spans
 // count a model call unless it has no partner and is in uncounted
 // (DB.counted: one NOT IN over the project's uncounted keys in the
-// range); the rollups count calls with a signed sum (n) and materialized
+// range); the rollups count calls with a signed sum (signed_calls) and materialized
 // views over uncounted add each uncounted record with its sums negated
-// and n = -1 (UInt64 sums wrap back exactly). What cannot be retracted:
+// and signed_calls = -1 (UInt64 sums wrap back exactly). What cannot be retracted:
 // min and max take the same value again (harmless), and the t-digests
 // keep the retracted value, so percentiles estimated from the rollups
 // (ranges beyond Options.ExactPercentiles) may hold it; exact percentiles

@@ -46,13 +46,13 @@ const rollupStatesV1 = `countState() AS calls, sumState(toUInt64(status = 'error
 	quantilesTDigestIfState(0.5, 0.9, 0.95, 0.99)(toFloat64(ttft_ns), ttft_ns > 0) AS ttft_q`
 
 // rollupStates are rollupStatesV1 (what migrations before 0007 wrote)
-// and the signed count of calls, n (one call, one count: a retraction
+// and the signed count of calls, signed_calls (one call, one count: a retraction
 // row counts -1).
-const rollupStates = rollupStatesV1 + ", sumState(toInt64(1)) AS n"
+const rollupStates = rollupStatesV1 + ", sumState(toInt64(1)) AS signed_calls"
 
 // rollupRetract are the states of a group of records that stop counting
 // (the uncounted table): every sum negated (UInt64 sums wrap, so they
-// come back exactly), n = -1; calls (no longer read) counts the rows; min
+// come back exactly), signed_calls = -1; calls (no longer read) counts the rows; min
 // and max take the same values again; the t-digests are empty (a digest
 // cannot take a value back).
 const rollupRetract = `countState() AS calls, sumState(toUInt64(-toInt64(status = 'error'))) AS errors,
@@ -65,11 +65,11 @@ const rollupRetract = `countState() AS calls, sumState(toUInt64(-toInt64(status 
 	sumState(toUInt64(-toInt64(ttft_ns > 0))) AS ttft_n, sumIfState(-ttft_ns, ttft_ns > 0) AS ttft_sum,
 	minIfState(ttft_ns, ttft_ns > 0) AS ttft_min, maxIfState(ttft_ns, ttft_ns > 0) AS ttft_max,
 	arrayReduce('quantilesTDigestIfState(0.5, 0.9, 0.95, 0.99)', emptyArrayFloat64(), emptyArrayUInt8()) AS ttft_q,
-	sumState(toInt64(-1)) AS n`
+	sumState(toInt64(-1)) AS signed_calls`
 
 // rollupStateCols are the state columns in rollupStates' order.
 const rollupStateCols = `calls, errors, in_tok, out_tok, cached_tok, reason_tok, cost_all, cost_priced, cost_unpriced,
-	dur_sum, dur_min, dur_max, dur_q, ttft_n, ttft_sum, ttft_min, ttft_max, ttft_q, n`
+	dur_sum, dur_min, dur_max, dur_q, ttft_n, ttft_sum, ttft_min, ttft_max, ttft_q, signed_calls`
 
 // rollupSelect is the select list of the materialized view and the
 // backfill; rollupKeys their GROUP BY.
@@ -95,10 +95,10 @@ const (
 
 // merged totals over the rollup's states, in the order of totals.dest
 // without the percentiles.
-const rollupTotals = `toInt64(sumMerge(n)), toInt64(sumMerge(errors)),
+const rollupTotals = `toInt64(sumMerge(signed_calls)), toInt64(sumMerge(errors)),
 	toInt64(sumMerge(in_tok)), toInt64(sumMerge(out_tok)), toInt64(sumMerge(cached_tok)), toInt64(sumMerge(reason_tok)),
 	toFloat64(sumMerge(cost_all)), toInt64(sumMerge(cost_unpriced)),
-	if(sumMerge(n) = 0, 0, sumMerge(dur_sum) / sumMerge(n)), toInt64(sumMerge(ttft_n))`
+	if(sumMerge(signed_calls) = 0, 0, sumMerge(dur_sum) / sumMerge(signed_calls)), toInt64(sumMerge(ttft_n))`
 
 // rollupPct are the merged t-digests of duration and TTFT at rollupLevels.
 const rollupPct = `arrayMap(v -> toFloat64(v), quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(dur_q)),
@@ -276,7 +276,7 @@ func rangeOf(f store.Filter) store.Filter {
 // rollups' split of it) from the rollups.
 func (s *DB) rangeCalls(ctx context.Context, f store.Filter, r rollupRange) (int64, error) {
 	var n int64
-	if err := s.conn.QueryRow(ctx, "SELECT toInt64(sumMerge(n))"+s.rollupSource(rangeOf(f), r, "", true)).Scan(&n); err != nil {
+	if err := s.conn.QueryRow(ctx, "SELECT toInt64(sumMerge(signed_calls))"+s.rollupSource(rangeOf(f), r, "", true)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("calls in range: %w", err)
 	}
 	return n, nil
@@ -341,7 +341,7 @@ func (s *DB) rollupBreakdown(ctx context.Context, q store.BreakdownQuery, col st
 		return nil, false, err
 	}
 	sqlText := "SELECT k, " + rollupTotals + ", " + rollupPct + s.rollupSource(q.Filter, r, col, true) +
-		"GROUP BY k ORDER BY sumMerge(n) DESC, k LIMIT " + strconv.Itoa(q.Limit)
+		"GROUP BY k ORDER BY sumMerge(signed_calls) DESC, k LIMIT " + strconv.Itoa(q.Limit)
 	rows, err := s.conn.Query(ctx, sqlText)
 	if err != nil {
 		return nil, false, fmt.Errorf("breakdown by %s: %w", q.By, err)
@@ -363,7 +363,7 @@ func (s *DB) rollupBreakdown(ctx context.Context, q store.BreakdownQuery, col st
 // aggregations the rollup cannot give (min, max and percentiles of tokens
 // and cost). pct says the value is a t-digest estimate.
 func rollupMetric(metric, agg string) (val, valued string, always, pct, ok bool) {
-	calls := "sumMerge(n)"
+	calls := "sumMerge(signed_calls)"
 	type m struct {
 		sum, n, min, max, q string
 		scale               string
@@ -462,7 +462,7 @@ func (s *DB) rollupTimeseries(ctx context.Context, q store.TimeseriesQuery) ([]s
 	where := ""
 	if q.GroupBy != "" {
 		var err error
-		groups, err = s.topGroups(ctx, q.Metric, "SELECT k"+totalSrc+"GROUP BY k ORDER BY sumMerge(n) DESC, k LIMIT "+strconv.Itoa(q.Limit))
+		groups, err = s.topGroups(ctx, q.Metric, "SELECT k"+totalSrc+"GROUP BY k ORDER BY sumMerge(signed_calls) DESC, k LIMIT "+strconv.Itoa(q.Limit))
 		if err != nil || len(groups) == 0 {
 			return []store.Series{}, err == nil, err
 		}

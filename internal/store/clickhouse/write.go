@@ -359,8 +359,10 @@ func (s *DB) write(ctx context.Context, b *store.Batch) error {
 			return err
 		}
 		ctxBody = ctxRows(b.Spans, idx)
-		if plan, err = s.pairs(ctx, b.Spans, idx); err != nil {
-			return err
+		if !s.noPairing {
+			if plan, err = s.pairs(ctx, b.Spans, idx); err != nil {
+				return err
+			}
 		}
 	}
 	if plan != nil {

@@ -2,7 +2,6 @@ package duckdb
 
 import (
 	"context"
-	"encoding/binary"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/store/storetest"
 )
 
 // queryReps is how many times each query runs on each store.
@@ -48,7 +48,7 @@ func BenchmarkOneCallRule(b *testing.B) {
 	var apps, gws [][]genai.Span
 	for buf := g.Next(make([]genai.Span, 0, 2048)); len(buf) > 0; buf = g.Next(buf) {
 		app := slices.Clone(buf)
-		apps, gws = append(apps, app), append(gws, gatewayRecords(app))
+		apps, gws = append(apps, app), append(gws, storetest.GatewayRecords(app))
 	}
 	spans := 0
 	var tWith, tWithout time.Duration
@@ -134,24 +134,3 @@ func BenchmarkOneCallRule(b *testing.B) {
 	}
 }
 
-// gatewayRecords is the gateway's record of each model call of app: a
-// child of the call, 5 ms later and 10 ms shorter, with the call's usage.
-func gatewayRecords(app []genai.Span) []genai.Span {
-	var out []genai.Span
-	for i := range app {
-		a := &app[i]
-		if !a.IsCall() {
-			continue
-		}
-		g := genai.Span{Project: a.Project, TraceID: a.TraceID, ParentSpanID: a.SpanID, Name: a.Name, Kind: "client",
-			Service: "genscope-gateway", Source: genai.SourceGateway, StartUnixNano: a.StartUnixNano + 5e6,
-			DurationNano: max(a.DurationNano-10e6, 1), TTFTNano: a.TTFTNano, Status: a.Status, ErrorType: a.ErrorType,
-			Operation: a.Operation, Provider: a.Provider, RequestModel: a.RequestModel, ResponseModel: a.ResponseModel,
-			Usage: a.Usage, CostUSD: a.CostUSD, CostKnown: a.CostKnown, ResponseID: a.ResponseID,
-			InputMessages: a.InputMessages, OutputMessages: a.OutputMessages}
-		g.SpanID = a.SpanID
-		binary.BigEndian.PutUint64(g.SpanID[:], binary.BigEndian.Uint64(a.SpanID[:])^0x5a5a5a5a5a5a5a5a)
-		out = append(out, g)
-	}
-	return out
-}

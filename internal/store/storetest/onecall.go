@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"reflect"
 	"testing"
@@ -320,4 +321,26 @@ func checkOneCall(t *testing.T, s store.Store, d *oneCall) {
 		len(g.Span.OutputMessages) != 1 || g.SeenBy == nil {
 		t.Errorf("gateway record in the trace: %+v (seen by %v)", g.Span, g.SeenBy)
 	}
+}
+
+// GatewayRecords is the gateway's record of each model call of app: a
+// child of the call, 5 ms later and 10 ms shorter, with the call's usage.
+func GatewayRecords(app []genai.Span) []genai.Span {
+	var out []genai.Span
+	for i := range app {
+		a := &app[i]
+		if !a.IsCall() {
+			continue
+		}
+		g := genai.Span{Project: a.Project, TraceID: a.TraceID, ParentSpanID: a.SpanID, Name: a.Name, Kind: "client",
+			Service: "genscope-gateway", Source: genai.SourceGateway, StartUnixNano: a.StartUnixNano + 5e6,
+			DurationNano: max(a.DurationNano-10e6, 1), TTFTNano: a.TTFTNano, Status: a.Status, ErrorType: a.ErrorType,
+			Operation: a.Operation, Provider: a.Provider, RequestModel: a.RequestModel, ResponseModel: a.ResponseModel,
+			Usage: a.Usage, CostUSD: a.CostUSD, CostKnown: a.CostKnown, ResponseID: a.ResponseID,
+			InputMessages: a.InputMessages, OutputMessages: a.OutputMessages}
+		g.SpanID = a.SpanID
+		binary.BigEndian.PutUint64(g.SpanID[:], binary.BigEndian.Uint64(a.SpanID[:])^0x5a5a5a5a5a5a5a5a)
+		out = append(out, g)
+	}
+	return out
 }

@@ -38,11 +38,11 @@ CREATE TABLE IF NOT EXISTS {db}.{uncounted} (
     cost_usd         Float64
 ) ENGINE = ReplacingMergeTree() PARTITION BY day ORDER BY (project, start_ns, span_id, trace_hi, trace_lo);
 
--- The rollups count calls with a signed sum (n), so a retraction row
+-- The rollups count calls with a signed sum (signed_calls), so a retraction row
 -- takes a call back (count states cannot); calls is no longer read.
-ALTER TABLE {db}.{rollup} ADD COLUMN n AggregateFunction(sum, Int64);
-ALTER TABLE {db}.{rollup_dim} ADD COLUMN n AggregateFunction(sum, Int64);
-ALTER TABLE {db}.{rollup_day} ADD COLUMN n AggregateFunction(sum, Int64);
+ALTER TABLE {db}.{rollup} ADD COLUMN signed_calls AggregateFunction(sum, Int64);
+ALTER TABLE {db}.{rollup_dim} ADD COLUMN signed_calls AggregateFunction(sum, Int64);
+ALTER TABLE {db}.{rollup_day} ADD COLUMN signed_calls AggregateFunction(sum, Int64);
 DROP TABLE IF EXISTS {db}.{rollup_mv};
 DROP TABLE IF EXISTS {db}.{rollup_dim_mv};
 DROP TABLE IF EXISTS {db}.{rollup_day_mv};
@@ -60,7 +60,7 @@ FROM {db}.{spans} ARRAY JOIN {rollup_dim_values} AS dv WHERE is_genai = 1
 GROUP BY {rollup_dim_keys};
 
 -- Retraction: a record that stops counting adds its values negated (and
--- n = -1); min, max and the t-digests cannot take a value back (doc.go).
+-- signed_calls = -1); min, max and the t-digests cannot take a value back (doc.go).
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{rollup_retract_mv} TO {db}.{rollup} AS
 SELECT {rollup_retract}
 FROM {db}.{uncounted}
@@ -74,7 +74,7 @@ SELECT {rollup_day_retract}
 FROM {db}.{uncounted} ARRAY JOIN {rollup_dim_values} AS dv
 GROUP BY {rollup_dim_keys};
 
--- Rebuilt with n (no record is uncounted yet).
+-- Rebuilt with signed_calls (no record is uncounted yet).
 TRUNCATE TABLE {db}.{rollup};
 INSERT INTO {db}.{rollup} SELECT {rollup_select_n}
 FROM {db}.{spans} WHERE class = 'call'
