@@ -83,7 +83,10 @@ func BenchmarkOneCallRule(b *testing.B) {
 	f := store.Filter{Project: "bench", From: now.Add(-7 * time.Hour), To: now.Add(time.Hour)}
 	queries := []func(db *DB) error{
 		func(db *DB) error { _, err := db.Overview(ctx, f); return err },
-		func(db *DB) error { _, err := db.Breakdown(ctx, store.BreakdownQuery{Filter: f, By: store.DimModel}); return err },
+		func(db *DB) error {
+			_, err := db.Breakdown(ctx, store.BreakdownQuery{Filter: f, By: store.DimModel})
+			return err
+		},
 		func(db *DB) error {
 			_, err := db.Timeseries(ctx, store.TimeseriesQuery{Filter: f, Metric: store.MetricDurationMS, Agg: store.AggP95, Interval: 10 * time.Minute})
 			return err

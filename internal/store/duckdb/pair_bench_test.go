@@ -133,4 +133,3 @@ func BenchmarkOneCallRule(b *testing.B) {
 		b.Fatalf("the rule counted %d calls, without it %d: want half", ow.Calls, on.Calls)
 	}
 }
-
