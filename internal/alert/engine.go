@@ -39,7 +39,10 @@ type Querier interface {
 
 // Options configure an Engine.
 type Options struct {
-	Query  Querier
+	Query Querier
+	// Scores answers score signals (score.<name>); nil refuses them at
+	// evaluation.
+	Scores ScoreQuerier
 	State  store.StateStore
 	Notify NotifyFunc
 	// DefaultProject is the project of rules whose filters name none.
@@ -326,8 +329,14 @@ func (e *Engine) query(ctx context.Context, r Rule, f store.Filter) ([]store.Agg
 	qctx, cancel := context.WithTimeout(ctx, min(e.opts.EvalTimeout, r.Frequency.D()))
 	defer cancel()
 	t0 := time.Now()
-	rows, err := e.opts.Query.Aggregate(qctx, store.AggregateQuery{Filter: f, Metric: r.Signal, Agg: r.agg(),
-		SplitBy: r.SplitBy, Limit: e.opts.MaxSplit})
+	var rows []store.AggregateRow
+	var err error
+	if _, ok := r.scoreName(); ok {
+		rows, err = e.scoreRows(qctx, r, f)
+	} else {
+		rows, err = e.opts.Query.Aggregate(qctx, store.AggregateQuery{Filter: f, Metric: r.Signal, Agg: r.agg(),
+			SplitBy: r.SplitBy, Limit: e.opts.MaxSplit})
+	}
 	e.metrics.duration.Observe(time.Since(t0).Seconds())
 	if err != nil {
 		e.metrics.evaluations.WithLabelValues("error").Inc()
@@ -875,6 +884,33 @@ func (e *Engine) Preview(ctx context.Context, r Rule, points int) (Preview, erro
 	now := e.opts.Now()
 	iv := r.Window.D()
 	f := r.filter(e.opts.DefaultProject, now)
+	if _, ok := r.scoreName(); ok {
+		// A score signal's preview: its value now, and per window over
+		// the last points windows (one ScoreStats each, at most 24).
+		cur, err := e.scoreRows(ctx, r, f)
+		if err != nil {
+			return Preview{}, err
+		}
+		points = min(points, 24)
+		from := now.Add(-time.Duration(points) * iv).Truncate(iv)
+		s := store.Series{Points: []store.Point{}}
+		for t := from; t.Before(now); t = t.Add(iv) {
+			g := f
+			g.From, g.To = t, t.Add(iv)
+			if g.To.After(now) {
+				g.To = now
+			}
+			rows, err := e.scoreRows(ctx, r, g)
+			if err != nil {
+				return Preview{}, err
+			}
+			if r.hasValue(rows[0]) {
+				s.Points = append(s.Points, store.Point{Time: t, Value: rows[0].Value})
+			}
+		}
+		return Preview{Threshold: r.Threshold, Operator: r.Operator, Interval: iv.String(), From: from, To: now,
+			Series: []store.Series{s}, Current: cur}, nil
+	}
 	cur, err := e.opts.Query.Aggregate(ctx, store.AggregateQuery{Filter: f, Metric: r.Signal, Agg: r.agg(), SplitBy: r.SplitBy, Limit: 10})
 	if err != nil {
 		return Preview{}, err

@@ -22,11 +22,13 @@ type Rule struct {
 	Severity int  `json:"severity" yaml:"severity"`
 	Enabled  bool `json:"enabled" yaml:"-"` // YAML: config.AlertRule (default true)
 	// Signal is a store metric: duration_ms, ttft_ms, calls, errors,
-	// error_rate, input_tokens, output_tokens, total_tokens, cost_usd.
+	// error_rate, input_tokens, output_tokens, total_tokens, cost_usd; or
+	// score.<name>, a score's (see ScoreSignalPrefix).
 	Signal string `json:"signal" yaml:"signal"`
 	// Aggregation is avg, min, max, total, count, p50, p90, p95 or p99;
 	// empty means the signal's default (avg for durations, total for the
-	// rest). It is ignored for calls, errors and error_rate.
+	// rest). It is ignored for calls, errors and error_rate. A score
+	// signal takes avg (its default), min, max, count or pass_rate.
 	Aggregation string  `json:"aggregation" yaml:"aggregation"`
 	Filters     Filters `json:"filters" yaml:"filters"`
 	// Operator is >, >=, < or <=: the rule is violated when
@@ -126,11 +128,15 @@ func (r *Rule) Validate() error {
 	if r.Severity < 0 || r.Severity > 4 {
 		bad("severity", "%d is not 0 (critical) to 4 (verbose)", r.Severity)
 	}
-	if !oneOf(r.Signal, signals) {
-		bad("signal", "%q is not one of %s", r.Signal, strings.Join(signals, ", "))
-	}
-	if _, ok := aggregations[r.Aggregation]; !ok && r.Aggregation != "" {
-		bad("aggregation", "%q is not one of avg, min, max, total, count, p50, p90, p95, p99", r.Aggregation)
+	if _, ok := r.scoreName(); ok {
+		r.validateScore(bad)
+	} else {
+		if !oneOf(r.Signal, signals) {
+			bad("signal", "%q is not one of %s, or score.<name>", r.Signal, strings.Join(signals, ", "))
+		}
+		if _, ok := aggregations[r.Aggregation]; !ok && r.Aggregation != "" {
+			bad("aggregation", "%q is not one of avg, min, max, total, count, p50, p90, p95, p99", r.Aggregation)
+		}
 	}
 	if !oneOf(r.Operator, []string{">", ">=", "<", "<="}) {
 		bad("operator", "%q is not one of >, >=, <, <=", r.Operator)
@@ -195,6 +201,9 @@ func (r *Rule) hasValue(row store.AggregateRow) bool {
 	if row.Count > 0 {
 		return true
 	}
+	if _, ok := r.scoreName(); ok {
+		return r.Aggregation == "count"
+	}
 	switch r.Signal {
 	case store.MetricCalls, store.MetricErrors:
 		return true
@@ -218,6 +227,9 @@ func (r *Rule) filter(defaultProject string, now time.Time) store.Filter {
 // queryText describes the query that computes the rule's value, as shown
 // with every alert: what was aggregated, over which calls and range.
 func (r *Rule) queryText(f store.Filter) string {
+	if _, ok := r.scoreName(); ok {
+		return r.scoreQueryText(f)
+	}
 	var b strings.Builder
 	agg := r.Aggregation
 	if agg == "" || r.Signal == store.MetricCalls || r.Signal == store.MetricErrors || r.Signal == store.MetricErrorRate {

@@ -11,6 +11,7 @@ import (
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/jsonhttp"
 	"github.com/genscope/genscope/internal/pricing"
+	"github.com/genscope/genscope/internal/quota"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/tenancy"
 )
@@ -33,6 +34,8 @@ type API struct {
 	// gatewayService is the service name of the gateway's spans.
 	gatewayService string
 	scoreAccess    func(r *http.Request, project string) (author string, canWrite, editor bool)
+	limits         func(project string) []quota.Usage
+	cacheService   string
 }
 
 // Options tune the API.
@@ -69,11 +72,18 @@ type Options struct {
 	// project, and whether it may change others' scores (an editor).
 	// Nil: anyone may, anonymously (auth off).
 	ScoreAccess func(r *http.Request, project string) (author string, canWrite, editor bool)
+	// Limits reports the usage of a project's gateway limits (the
+	// project's, its end users', its keys'); nil when the gateway is off.
+	Limits func(project string) []quota.Usage
+	// CacheService is the service name of the gateway's calls, whose
+	// cache hits the overview sums (what the cache saved); "" when no
+	// gateway is configured, and nothing is summed.
+	CacheService string
 }
 
 // New returns the API over st.
 func New(st store.Store, prices *pricing.Table, log *slog.Logger, opts Options) *API {
-	a := &API{st: st, prices: prices, log: log, now: opts.Now, projectFor: opts.ProjectFor, timeout: opts.QueryTimeout, grpcListen: opts.GRPCListen, deployments: opts.Deployments, content: opts.Content, metadataOnly: opts.MetadataOnly, keysRequired: opts.KeysRequired, gatewayService: opts.GatewayService, scoreAccess: opts.ScoreAccess}
+	a := &API{st: st, prices: prices, log: log, now: opts.Now, projectFor: opts.ProjectFor, timeout: opts.QueryTimeout, grpcListen: opts.GRPCListen, deployments: opts.Deployments, content: opts.Content, metadataOnly: opts.MetadataOnly, keysRequired: opts.KeysRequired, gatewayService: opts.GatewayService, scoreAccess: opts.ScoreAccess, limits: opts.Limits, cacheService: opts.CacheService}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -96,6 +106,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/pricing", a.handle(a.pricing))
 	mux.HandleFunc("GET /api/v1/pricing/unknown", a.handle(a.unknownModels))
 	mux.HandleFunc("GET /api/v1/status", a.handle(a.status))
+	mux.HandleFunc("GET /api/v1/limits", a.handle(a.limitsUsage))
 	a.registerExport(mux)
 	a.registerScores(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
@@ -237,12 +248,17 @@ func (a *API) overview(r request) (any, error) {
 		mo := store.OverviewOfMetrics(tot)
 		fromMetrics = &mo
 	}
+	saved, err := a.cacheSavings(r, f)
+	if err != nil {
+		return nil, err
+	}
 	return struct {
 		From time.Time `json:"from"`
 		To   time.Time `json:"to"`
 		store.Overview
+		Cache       CacheSavings          `json:"cache"`
 		FromMetrics *store.MetricOverview `json:"from_metrics,omitempty"`
-	}{f.From, f.To, ov, fromMetrics}, nil
+	}{f.From, f.To, ov, saved, fromMetrics}, nil
 }
 
 func (a *API) timeseries(r request) (any, error) {

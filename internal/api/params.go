@@ -178,7 +178,8 @@ func parseFilter(q url.Values, project string, now time.Time) (store.Filter, err
 // and user_contains (or containing it, ignoring case); <metric>_gt and
 // <metric>_lt for the metrics of store.ThresholdMetrics; attr (repeated):
 // KEY (the span has the attribute), KEY==VALUE (its value is VALUE) or
-// KEY~=VALUE (its value contains VALUE, ignoring case).
+// KEY~=VALUE (its value contains VALUE, ignoring case); score (repeated):
+// NAME<NUMBER, NAME>NUMBER, NAME=LABEL or NAME (store.ScoreFilter).
 func parseBar(q url.Values, f *store.Filter) error {
 	for _, m := range []struct {
 		name string
@@ -233,6 +234,53 @@ func parseBar(q url.Values, f *store.Filter) error {
 			return badParam("attr", "%s~=: give a value to look for", clip(a.Key))
 		}
 		f.Attrs = append(f.Attrs, a)
+	}
+	scores := q["score"]
+	if len(scores) > store.MaxScoreFilters {
+		return badParam("score", "given %d times; at most %d", len(scores), store.MaxScoreFilters)
+	}
+	for _, v := range scores {
+		sf, err := parseScoreFilter(v)
+		if err != nil {
+			return err
+		}
+		f.Scores = append(f.Scores, sf)
+	}
+	return nil
+}
+
+// parseScoreFilter reads a score parameter: NAME<NUMBER, NAME>NUMBER,
+// NAME=LABEL, or NAME (the span has a score of that name), at the first
+// "<", ">" or "=".
+func parseScoreFilter(v string) (store.ScoreFilter, error) {
+	i := strings.IndexAny(v, "<>=")
+	if i < 0 {
+		sf := store.ScoreFilter{Name: strings.TrimSpace(v), Op: store.ScoreHas}
+		return sf, checkScoreFilter(v, sf)
+	}
+	sf := store.ScoreFilter{Name: strings.TrimSpace(v[:i])}
+	rest := strings.TrimSpace(v[i+1:])
+	switch v[i] {
+	case '=':
+		sf.Op, sf.Label = store.ScoreLabelIs, rest
+	default:
+		sf.Op = store.ScoreLT
+		if v[i] == '>' {
+			sf.Op = store.ScoreGT
+		}
+		n, ok := parseNumber(rest)
+		if !ok {
+			return sf, badParam("score", "%q: %q is not a decimal number (NAME<NUMBER, NAME>NUMBER, NAME=LABEL or NAME)", clip(v), clip(rest))
+		}
+		sf.Value = n
+	}
+	return sf, checkScoreFilter(v, sf)
+}
+
+// checkScoreFilter validates a parsed score filter as the store will.
+func checkScoreFilter(v string, sf store.ScoreFilter) error {
+	if err := (store.Filter{Project: "-", Scores: []store.ScoreFilter{sf}}).Validate(); err != nil {
+		return badParam("score", "%q: %s", clip(v), strings.TrimPrefix(err.Error(), store.ErrBadQuery.Error()+": "))
 	}
 	return nil
 }

@@ -3,9 +3,12 @@ package api
 import (
 	"errors"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/genscope/genscope/internal/store"
 )
 
 var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -158,13 +161,38 @@ func TestAutoInterval(t *testing.T) {
 	}
 }
 
+// TestParseScoreFilters: score=NAME<NUMBER, NAME>NUMBER, NAME=LABEL or
+// NAME; a bad one is refused naming the parameter.
+func TestParseScoreFilters(t *testing.T) {
+	q, _ := url.ParseQuery("score=helpfulness<0.5&score=" + url.QueryEscape("length > 1e3") + "&score=verdict=pass&score=tone&score=a=b=c")
+	f, err := parseFilter(q, "p", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.ScoreFilter{{Name: "helpfulness", Op: store.ScoreLT, Value: 0.5}, {Name: "length", Op: store.ScoreGT, Value: 1000},
+		{Name: "verdict", Op: store.ScoreLabelIs, Label: "pass"}, {Name: "tone", Op: store.ScoreHas}, {Name: "a", Op: store.ScoreLabelIs, Label: "b=c"}}
+	if !reflect.DeepEqual(f.Scores, want) {
+		t.Errorf("scores = %+v, want %+v", f.Scores, want)
+	}
+	for _, bad := range []string{"score=%3C1", "score=x%3Cabc", "score=x%3E0x10", "score=x=", "score=x%3CNaN", "score=" + strings.Repeat("n", 201),
+		strings.Repeat("score=a&", store.MaxScoreFilters+1)} {
+		q, _ := url.ParseQuery(bad)
+		_, err := parseFilter(q, "p", now)
+		var pe *paramError
+		if !errors.As(err, &pe) || pe.Name != "score" {
+			t.Errorf("%.60s: %v, want an error naming score", bad, err)
+		}
+	}
+}
+
 // FuzzQueryParams: any query string gives a filter or an error naming a
 // parameter, never a panic, and an accepted range is never empty.
 func FuzzQueryParams(f *testing.F) {
 	for _, s := range []string{"from=1h", "from=2026-11-01T00:00:00Z&to=now&status=ok", "metric=duration_ms&agg=p95&interval=1h&group_by=model",
 		"from=7d&interval=1s", "limit=5&by=user", "q=%00%ff", "from=1e9&to=1e10", "from=NaNd", "service=a;b", "from=1h&from=2h", "interval=Infd", "from=1&to=9223372036",
 		"service_in=a&service_in=b&model_contains=GPT&user_in=u", "duration_ms_gt=1.5&cost_usd_lt=2e-3&total_tokens_gt=-1",
-		"attr=http.route&attr=a==b&attr=c~=d&attr=e~=f==g", "attr=%22", "ttft_ms_lt=0x1p3", "attr=~="} {
+		"attr=http.route&attr=a==b&attr=c~=d&attr=e~=f==g", "attr=%22", "ttft_ms_lt=0x1p3", "attr=~=",
+		"score=helpfulness%3C0.5&score=verdict=pass&score=tone", "score=%3C", "score=x%3ENaN", "score=a=", "score=a%3C%3E1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {

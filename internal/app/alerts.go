@@ -66,6 +66,7 @@ func (a *App) newAlerting(ctx context.Context, mux *http.ServeMux) (*alerting, e
 	}
 	e, err := alert.New(ctx, alert.Options{
 		Query:          q,
+		Scores:         scoreQuerier(a.st),
 		State:          state,
 		Notify:         n.Notify,
 		DefaultProject: tenancy.DefaultProject,
@@ -136,3 +137,12 @@ func (a principalAccess) CanEdit(project string) bool { return a.p.HasRole(proje
 func (a principalAccess) CanReadAll() bool            { return a.p != nil && a.p.Admin }
 func (a principalAccess) CanListGroups() bool         { return a.p != nil && (a.p.Admin || a.p.User != "") }
 func (a principalAccess) CanManage() bool             { return a.p != nil && a.p.Admin }
+
+// scoreQuerier is the store's score statistics for score signals, or nil
+// when the store keeps no scores.
+func scoreQuerier(st any) alert.ScoreQuerier {
+	if ss, ok := st.(store.ScoreStore); ok {
+		return ss
+	}
+	return nil
+}

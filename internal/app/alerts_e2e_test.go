@@ -22,7 +22,14 @@ import (
 // runApp starts the app and returns a function that shuts it down.
 func runApp(t *testing.T, cfg config.Config) (*App, func()) {
 	t.Helper()
-	a, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return runAppLogged(t, cfg, io.Discard)
+}
+
+// runAppLogged is runApp with the app's log written to w (safe for
+// concurrent writes).
+func runAppLogged(t *testing.T, cfg config.Config, w io.Writer) (*App, func()) {
+	t.Helper()
+	a, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(w, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/genscope/genscope/internal/api"
 	"github.com/genscope/genscope/internal/config"
+	"github.com/genscope/genscope/internal/eval"
 	"github.com/genscope/genscope/internal/gateway"
 	"github.com/genscope/genscope/internal/ingest/appinsights"
 	"github.com/genscope/genscope/internal/ingest/httpbody"
@@ -31,12 +32,27 @@ import (
 	"github.com/genscope/genscope/internal/labelcap"
 	"github.com/genscope/genscope/internal/pricing"
 	"github.com/genscope/genscope/internal/process"
+	"github.com/genscope/genscope/internal/quota"
 	"github.com/genscope/genscope/internal/recorder"
 	"github.com/genscope/genscope/internal/score"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/tlsutil"
 	"github.com/genscope/genscope/internal/web"
 )
+
+// cacheService is the service of the gateway's calls when a gateway with
+// a response cache is configured (on this node or another sharing the
+// store), for the overview's cache savings; "" otherwise.
+func cacheService(cfg config.Config) string {
+	if !cfg.Gateway.Enabled || !cfg.Gateway.Cache.Enabled {
+		return ""
+	}
+	return cfg.Gateway.Service
+}
+
+// LimitsFile is the file in the data directory that keeps the gateway's
+// usage against its rate limits and budgets across restarts.
+const LimitsFile = "gateway-limits.json"
 
 // DBFile is the name of the DuckDB file in the data directory.
 const DBFile = "genscope.duckdb"
@@ -51,15 +67,19 @@ type App struct {
 	rec  *recorder.Recorder
 	proc *process.Stage // receivers and the gateway submit here; it passes batches to rec
 	gw   *gateway.Gateway
-	http *http.Server
-	grpc *grpc.Server
+	// limits are the gateway's rate limits and budgets; nil without the
+	// gateway.
+	limits *quota.Limiter
+	http   *http.Server
+	grpc   *grpc.Server
 
 	httpLn, grpcLn net.Listener
 	ready          atomic.Bool
-	alerting       *alerting     // nil when the store keeps no alert state, or the node runs neither api nor alerts
-	trust          *trust        // projects, keys, users; privacy; retention (trust.go)
-	scores         *score.Writer // stores OTLP evaluation results; nil when ingest is off or the store keeps no scores
-	sync           *stateSync    // rereads shared state; nil unless the store is shared (statesync.go)
+	alerting       *alerting                   // nil when the store keeps no alert state, or the node runs neither api nor alerts
+	trust          *trust                      // projects, keys, users; privacy; retention (trust.go)
+	scores         *score.Writer               // stores OTLP evaluation results; nil when ingest is off or the store keeps no scores
+	evals          atomic.Pointer[eval.Engine] // online evaluators; nil when the store keeps no state or scores
+	sync           *stateSync                  // rereads shared state; nil unless the store is shared (statesync.go)
 	hooks          hooks
 }
 
@@ -114,10 +134,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	a.rec, err = recorder.New(a.st, recorder.Options{
 		Labels:        labels,
 		MaxQueueItems: cfg.Recorder.MaxQueueItems,
-		MaxQueueBytes: cfg.Recorder.MaxQueueBytes,
+		MaxQueueBytes: int64(cfg.Recorder.MaxQueueBytes),
 		MaxBatchItems: cfg.Recorder.MaxBatchItems,
 		MaxQueueDelay: cfg.Recorder.MaxQueueDelay.D(),
 		WriteTimeout:  cfg.Recorder.WriteTimeout.D(),
+		Written:       a.observe,
 	}, log, a.reg)
 	if err != nil {
 		return nil, err
@@ -139,18 +160,25 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		if cfg.Gateway.Cache.Enabled {
 			cacheDir = filepath.Join(cfg.Data, "gateway-cache")
 		}
+		a.limits, err = quota.New(quota.Options{Rules: cfg.Gateway.Limits, Path: filepath.Join(cfg.Data, LimitsFile), Log: log})
+		if err != nil {
+			return nil, fmt.Errorf("gateway limits: %w", err)
+		}
 		a.gw, err = gateway.New(a.proc, gateway.Options{
 			CacheDir:       cacheDir,
 			CacheTTL:       cfg.Gateway.Cache.TTL.D(),
-			CacheMaxBytes:  cfg.Gateway.Cache.MaxBytes,
+			CacheMaxBytes:  int64(cfg.Gateway.Cache.MaxBytes),
 			Deployments:    cfg.Gateway.AllDeployments(),
 			Routes:         cfg.Gateway.Routes,
 			Capture:        cfg.Gateway.Capture,
 			Redact:         cfg.Gateway.RedactPatterns,
-			MaxBodyBytes:   cfg.Gateway.MaxBodyBytes,
-			MaxRecordBytes: cfg.Gateway.MaxRecordBytes,
+			RedactUpstream: cfg.Gateway.RedactUpstream,
+			MaxBodyBytes:   int64(cfg.Gateway.MaxBodyBytes),
+			MaxRecordBytes: int64(cfg.Gateway.MaxRecordBytes),
 			Service:        cfg.Gateway.Service,
-			ProjectFor:     a.trust.gatewayProject(),
+			CallerFor:      a.trust.gatewayCaller(),
+			Limits:         a.limits,
+			Cost:           prices.SpanCost,
 			Labels:         labels,
 		}, log, a.reg)
 		if err != nil {
@@ -161,18 +189,24 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	if comps.Has(config.ComponentAPI) {
 		var deployments []string
 		gwService := ""
+		var limits func(string) []quota.Usage
 		if a.gw != nil {
-			deployments, gwService = a.gw.Deployments(), cfg.Gateway.Service
+			deployments, gwService, limits = a.gw.Deployments(), cfg.Gateway.Service, a.limits.Usage
 		}
 		api.New(a.st, prices, log, api.Options{GRPCListen: cfg.GRPCListen, Deployments: deployments,
 			ProjectFor: a.trust.apiProject(), Content: a.trust.apiContent(), MetadataOnly: a.trust.apiMetadataOnly(), KeysRequired: cfg.Auth.Enabled, GatewayService: gwService,
-			ScoreAccess: a.trust.scoreAccess()}).Register(mux)
+			ScoreAccess: a.trust.scoreAccess(), Limits: limits, CacheService: cacheService(cfg)}).Register(mux)
 		a.trust.register(mux)
 		web.New(web.Options{Log: log}).Register(mux)
 	}
 	if a.alerting, err = a.newAlerting(ctx, mux); err != nil {
 		return nil, err
 	}
+	evals, err := a.newEvals(ctx, mux)
+	if err != nil {
+		return nil, err
+	}
+	a.evals.Store(evals)
 	a.sync = a.newStateSync()
 	if err := a.serveMisc(mux, outer); err != nil {
 		return nil, err
@@ -195,12 +229,12 @@ func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) 
 	// One bound on request bytes in flight, shared by every receiver.
 	// A request the recorder's full queue would refuse after decoding is
 	// refused before it is read.
-	gate := httpbody.NewGateBefore(cfg.Ingest.MaxInflightBytes, a.rec.Full)
+	gate := httpbody.NewGateBefore(int64(cfg.Ingest.MaxInflightBytes), a.rec.Full)
 	if err := a.reg.Register(gate); err != nil {
 		return nil, nil, err
 	}
 	opts := otlp.Options{
-		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
+		MaxBodyBytes:   int64(cfg.Ingest.MaxBodyBytes),
 		RetryAfter:     cfg.Ingest.RetryAfter.D(),
 		ProjectFor:     a.trust.ingestProject(),
 		GRPCProjectFor: a.trust.grpcProject(),
@@ -228,7 +262,7 @@ func (a *App) newIngest(mux *http.ServeMux) (*otlp.Receiver, func(http.Handler) 
 	}
 
 	ai, err := appinsights.New(a.proc, appinsights.Options{
-		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
+		MaxBodyBytes: int64(cfg.Ingest.MaxBodyBytes),
 		RetryAfter:   cfg.Ingest.RetryAfter.D(),
 		ProjectFor:   a.trust.ikeyProject(),
 		Gate:         gate,
@@ -348,9 +382,13 @@ func (a *App) Run(ctx context.Context) error {
 	if a.scores != nil {
 		a.scores.Start()
 	}
+	if e := a.evals.Load(); e != nil && a.evaluates() {
+		e.Start()
+	}
 	a.ready.Store(true)
 	a.log.Info("genscope is serving", "http", scheme+"://"+a.HTTPAddr(), "grpc", a.GRPCAddr(), "data", a.cfg.Data,
 		"components", a.cfg.Components.String())
+	a.trust.announceSetup(scheme, a.HTTPAddr())
 
 	var runErr error
 	select {
@@ -388,6 +426,12 @@ func (a *App) shutdown() error {
 			errs = append(errs, err)
 		}
 	}
+	if a.limits != nil {
+		// after the gateway: the last calls' usage is counted
+		if err := a.limits.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	a.sync.stop()
 	a.alerting.stop()
 	a.trust.stop()
@@ -396,6 +440,9 @@ func (a *App) shutdown() error {
 	}
 	if err := a.rec.Close(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if e := a.evals.Load(); e != nil {
+		e.Stop() // after the recorder: the last batches may still be shown to it
 	}
 	if err := a.st.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))
@@ -416,6 +463,9 @@ func (a *App) closeAll() {
 	}
 	if a.gw != nil {
 		_ = a.gw.Close(context.Background())
+	}
+	if a.limits != nil {
+		_ = a.limits.Close()
 	}
 	if a.rec != nil {
 		_ = a.rec.Close(context.Background())

@@ -45,6 +45,26 @@ func TestOpenAISDKCacheHit(t *testing.T) {
 		s.Hit.Text == "" || s.Hit.Chunks != s.First.Chunks || s.Hit.Usage == nil || s.Hit.Usage.PromptTokens != s.First.Usage.PromptTokens {
 		t.Errorf("streamed: %s", raw)
 	}
+	// The Overview says what the cache saved: the two hits, priced as
+	// gpt-4o calls of their tokens — no more than the misses they repeat
+	// cost.
+	var ov struct {
+		CostUSD float64 `json:"cost_usd"`
+		Cache   struct {
+			Hits         int64   `json:"hits"`
+			UnpricedHits int64   `json:"unpriced_hits"`
+			SavedUSD     float64 `json:"saved_usd"`
+		}
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		getJSON(t, a, "/api/v1/overview?from=1h", &ov)
+		if ov.Cache.Hits >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if ov.Cache.Hits != 2 || ov.Cache.SavedUSD <= 0 || ov.Cache.UnpricedHits != 0 || ov.CostUSD <= 0 || ov.Cache.SavedUSD > ov.CostUSD+1e-12 {
+		t.Errorf("overview %+v", ov)
+	}
 	if _, err := os.Stat(filepath.Join(data, "gateway-cache")); err != nil {
 		t.Errorf("the cache is not in the data directory: %v", err)
 	}

@@ -47,6 +47,9 @@ func (a *App) newStateSync() *stateSync {
 	s := &stateSync{every: every, log: a.log.With("component", "state_sync")}
 	s.reload = append(s.reload, namedReload{"projects", a.trust.projects.Reload}, namedReload{"auth", a.trust.svc.Reload})
 	s.expire = a.trust.svc.ExpireSessions
+	if e := a.evals.Load(); e != nil {
+		s.reload = append(s.reload, namedReload{"evaluators", e.Reload})
+	}
 	if al := a.alerting; al != nil {
 		s.reload = append(s.reload, namedReload{"action_groups", al.notifier.Reload}, namedReload{"alert_rules", al.engine.Reload})
 	}

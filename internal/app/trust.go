@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/genscope/genscope/internal/api"
 	"github.com/genscope/genscope/internal/auth"
 	"github.com/genscope/genscope/internal/privacy"
+	"github.com/genscope/genscope/internal/quota"
 	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/tenancy"
 )
@@ -171,25 +173,26 @@ func (t *trust) ikeyProject() func(string) (string, error) {
 	}
 }
 
-// gatewayProject is the gateway hook: a gateway key in x-genscope-key,
+// gatewayCaller is the gateway hook: a gateway key in x-genscope-key,
 // Authorization: Bearer gsk_... or api-key: gsk_... (none of which is
-// forwarded upstream).
-func (t *trust) gatewayProject() func(r *http.Request) (string, error) {
+// forwarded upstream) names the project, and its id and limits the key's
+// own limits.
+func (t *trust) gatewayCaller() func(r *http.Request) (quota.Caller, error) {
 	if !t.enabled {
 		return nil
 	}
-	return func(r *http.Request) (string, error) {
+	return func(r *http.Request) (quota.Caller, error) {
 		tok := auth.BearerToken(r.Header)
 		if !strings.HasPrefix(tok, auth.KeyPrefix) {
 			if v := strings.TrimSpace(r.Header.Get("api-key")); strings.HasPrefix(v, auth.KeyPrefix) {
 				tok = v
 			}
 		}
-		p, err := t.svc.KeyProject(tok, auth.ScopeGateway)
+		p, id, lim, err := t.svc.GatewayKey(tok)
 		if err != nil {
-			return "", errors.New("a valid genscope gateway key is required (x-genscope-key, Authorization: Bearer gsk_... or api-key)")
+			return quota.Caller{}, errors.New("a valid genscope gateway key is required (x-genscope-key, Authorization: Bearer gsk_... or api-key)")
 		}
-		return p, nil
+		return quota.Caller{Project: p, Key: id, KeyLimits: lim}, nil
 	}
 }
 
@@ -221,8 +224,9 @@ func (t *trust) apiContent() func(r *http.Request, project string) bool {
 }
 
 // scoreAccess is the API's score hook: users of the project (any role)
-// and admins may score, keys may not; editors may change any score. The
-// author is the user's name, or "admin" for the admin token.
+// with its content permission and admins may score, keys may not; editors
+// may change any score. The author is the user's name, or "admin" for the
+// admin token.
 func (t *trust) scoreAccess() func(r *http.Request, project string) (string, bool, bool) {
 	if !t.enabled {
 		return nil
@@ -233,7 +237,9 @@ func (t *trust) scoreAccess() func(r *http.Request, project string) (string, boo
 		case p == nil:
 			return "", false, false
 		case p.User != "":
-			return p.User, p.HasRole(project, auth.RoleViewer), p.HasRole(project, auth.RoleEditor)
+			// A person judges what they can read: scoring needs the
+			// content permission (an admin has it everywhere).
+			return p.User, p.HasRole(project, auth.RoleViewer) && p.CanSeeContent(project), p.HasRole(project, auth.RoleEditor)
 		case p.Admin:
 			return "admin", true, true
 		}
@@ -248,6 +254,26 @@ func (t *trust) apiMetadataOnly() func(project string) bool {
 		p, _ := t.projects.Project(project)
 		return p.Capture == privacy.Metadata
 	}
+}
+
+// announceSetup logs the one-time setup link when auth is on and nobody
+// has an account yet (auth/setup.go): base is the server's own address,
+// scheme://host:port, an unspecified host (0.0.0.0, ::) as localhost.
+func (t *trust) announceSetup(scheme, addr string) {
+	if t == nil || !t.enabled || t.h == nil {
+		return
+	}
+	tok := t.svc.SetupToken()
+	if tok == "" {
+		return
+	}
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			addr = net.JoinHostPort("localhost", port)
+		}
+	}
+	t.log.Info("no user accounts yet: open this one-time link to create the first administrator, or sign in with the admin token",
+		"setup_url", auth.SetupURL(scheme+"://"+addr, tok))
 }
 
 // start starts the retention enforcer and session expiry.

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/genscope/genscope/internal/quota"
 	"github.com/genscope/genscope/internal/tenancy"
 
 	"github.com/genscope/genscope/internal/store"
@@ -85,6 +86,8 @@ type Key struct {
 	Content bool      `json:"content"`
 	Created time.Time `json:"created"`
 	Hash    string    `json:"hash"`
+	// Limits are a gateway key's own rate limits and budgets.
+	Limits *quota.Limits `json:"limits,omitempty"`
 }
 
 // KeyInfo is a key as listed: no hash.
@@ -97,10 +100,12 @@ type KeyInfo struct {
 	Prefix  string    `json:"prefix"`
 	Content bool      `json:"content"`
 	Created time.Time `json:"created"`
+	// Limits are a gateway key's own rate limits and budgets.
+	Limits *quota.Limits `json:"limits,omitempty"`
 }
 
 func (k *Key) info() KeyInfo {
-	return KeyInfo{ID: k.ID, Project: k.Project, User: k.User, Scope: k.Scope, Name: k.Name, Prefix: k.Prefix, Content: k.Content, Created: k.Created}
+	return KeyInfo{ID: k.ID, Project: k.Project, User: k.User, Scope: k.Scope, Name: k.Name, Prefix: k.Prefix, Content: k.Content, Created: k.Created, Limits: k.Limits}
 }
 
 // Grant is a user's access to a project.
@@ -185,6 +190,9 @@ type Service struct {
 	users    map[string]*User
 	sessions map[string]*session // by hash
 	logins   *loginGuard         // login throttling (throttle.go)
+	// setupHash is the SHA-256 of the one-time setup token (setup.go);
+	// "" when none is valid.
+	setupHash string
 
 	// writes counts this service's writes to the store, each counted
 	// after the store has it: a Reload that read the store while one
@@ -380,6 +388,17 @@ func (s *Service) CreateKey(ctx context.Context, k Key) (KeyInfo, string, error)
 	if k.Scope != ScopeRead && k.Scope != ScopeUser {
 		k.Content = false // only readers read
 	}
+	if k.Limits != nil {
+		if k.Scope != ScopeGateway {
+			return KeyInfo{}, "", fmt.Errorf("%w: limits: only gateway keys have limits", ErrInvalid)
+		}
+		if err := k.Limits.Validate("limits."); err != nil {
+			return KeyInfo{}, "", fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		if k.Limits.IsZero() {
+			k.Limits = nil
+		}
+	}
 	k.ID, k.Hash, k.Created = newID(), hashToken(tok), s.opts.Now().UTC()
 	k.Prefix = display(tok)
 	if k.Scope == ScopeAppInsights {
@@ -477,6 +496,22 @@ func (s *Service) KeyProject(tok string, scope Scope) (string, error) {
 		return "", ErrUnauthorized
 	}
 	return k.Project, nil
+}
+
+// GatewayKey returns the project, id and limits of a gateway key, or
+// ErrUnauthorized.
+func (s *Service) GatewayKey(tok string) (project, id string, limits quota.Limits, err error) {
+	if !wellFormed(tok, KeyPrefix) {
+		return "", "", quota.Limits{}, ErrUnauthorized
+	}
+	k, ok := s.lookupKey(tok)
+	if !ok || k.Scope != ScopeGateway {
+		return "", "", quota.Limits{}, ErrUnauthorized
+	}
+	if k.Limits != nil {
+		limits = *k.Limits
+	}
+	return k.Project, k.ID, limits, nil
 }
 
 // IKeyProject returns the project of an instrumentation key.

@@ -25,6 +25,9 @@
 //     expiry.
 //   - The admin token comes from the config (usually ${GENSCOPE_ADMIN_TOKEN})
 //     and is compared in constant time.
+//   - The one-time setup token (gss_…, setup.go), printed in a link at
+//     start-up while no user exists, is kept in memory as its SHA-256 only
+//     and is used up by the first user created, however created.
 //
 // No secret is logged, returned in an error, or stored in clear.
 //

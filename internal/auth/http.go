@@ -14,6 +14,7 @@ import (
 
 	"github.com/genscope/genscope/internal/jsonhttp"
 	"github.com/genscope/genscope/internal/privacy"
+	"github.com/genscope/genscope/internal/quota"
 	"github.com/genscope/genscope/internal/tenancy"
 	"github.com/genscope/genscope/internal/timeutil"
 )
@@ -49,6 +50,7 @@ func NewHandler(s *Service, opts HandlerOptions) *Handler {
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/login", h.login)
 	mux.HandleFunc("POST /api/v1/logout", h.logout)
+	mux.HandleFunc("POST /api/v1/setup", h.setup)
 	mux.HandleFunc("GET /api/v1/me", h.wrap(h.me))
 	mux.HandleFunc("GET /api/v1/projects", h.wrap(h.listProjects))
 	mux.HandleFunc("POST /api/v1/projects", h.wrap(h.createProject))
@@ -70,7 +72,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 // public are the API paths served without a principal.
 func public(r *http.Request) bool {
-	return r.Method == http.MethodPost && (r.URL.Path == "/api/v1/login" || r.URL.Path == "/api/v1/logout")
+	return r.Method == http.MethodPost && (r.URL.Path == "/api/v1/login" || r.URL.Path == "/api/v1/logout" || r.URL.Path == "/api/v1/setup")
 }
 
 // Middleware authenticates every request under /api/ (but login and
@@ -175,10 +177,16 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	h.startSession(w, in.Username, sid, exp)
+}
+
+// startSession sets the cookies of a new session of the user and answers
+// what GET /api/v1/me would, with the CSRF token.
+func (h *Handler) startSession(w http.ResponseWriter, name, sid string, exp time.Time) {
 	csrf := csrfToken(sid)
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sid, Path: "/", Expires: exp, HttpOnly: true, Secure: h.opts.Secure, SameSite: http.SameSiteLaxMode})
 	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: csrf, Path: "/", Expires: exp, Secure: h.opts.Secure, SameSite: http.SameSiteStrictMode})
-	u, _ := h.s.user(in.Username)
+	u, _ := h.s.user(name)
 	p := h.s.userPrincipal(u)
 	jsonhttp.Write(w, http.StatusOK, h.meBody(p, csrf, exp))
 }
@@ -361,9 +369,10 @@ func (h *Handler) createKey(_ http.ResponseWriter, r *http.Request, p *Principal
 		return 0, nil, err
 	}
 	var in struct {
-		Scope   Scope  `json:"scope"`
-		Name    string `json:"name"`
-		Content bool   `json:"content"`
+		Scope   Scope         `json:"scope"`
+		Name    string        `json:"name"`
+		Content bool          `json:"content"`
+		Limits  *quota.Limits `json:"limits"`
 	}
 	if err := decode(r, &in); err != nil {
 		return 0, nil, err
@@ -377,7 +386,7 @@ func (h *Handler) createKey(_ http.ResponseWriter, r *http.Request, p *Principal
 	if in.Content && !p.CanSeeContent(name) {
 		return 0, nil, ErrForbidden // nobody hands out more than they have
 	}
-	info, key, err := h.s.CreateKey(r.Context(), Key{Project: name, Scope: in.Scope, Name: in.Name, Content: in.Content})
+	info, key, err := h.s.CreateKey(r.Context(), Key{Project: name, Scope: in.Scope, Name: in.Name, Content: in.Content, Limits: in.Limits})
 	if err != nil {
 		return 0, nil, err
 	}

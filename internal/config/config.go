@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/genscope/genscope/internal/bytesize"
 	"io"
 	"net"
 	"os"
@@ -57,6 +58,9 @@ type Config struct {
 	Notify       Notify        `yaml:"notify"`
 	ActionGroups []ActionGroup `yaml:"action_groups"`
 	Alerts       []AlertRule   `yaml:"alerts"`
+	// Evaluators are online evaluators (evaluators.go), read-only through
+	// the API.
+	Evaluators []Evaluator `yaml:"evaluators"`
 	// Auth and Projects are access control and per-project privacy and
 	// retention (auth.go).
 	Auth     Auth      `yaml:"auth"`
@@ -107,20 +111,20 @@ type Metrics struct {
 // Ingest bounds what the receivers accept.
 type Ingest struct {
 	// MaxBodyBytes is the largest request body, after decompression.
-	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	MaxBodyBytes bytesize.Size `yaml:"max_body_bytes"`
 	// RetryAfter is what an overloaded receiver tells clients to wait.
 	RetryAfter Duration `yaml:"retry_after"`
 	// MaxInflightBytes bounds the request bodies (after decompression) all
 	// receivers hold at once; a request that does not fit is refused with
 	// 429 / RESOURCE_EXHAUSTED before it is read or decoded.
-	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
+	MaxInflightBytes bytesize.Size `yaml:"max_inflight_bytes"`
 }
 
 // Recorder sizes the queue between receivers and the store.
 type Recorder struct {
-	MaxQueueItems int   `yaml:"max_queue_items"`
-	MaxQueueBytes int64 `yaml:"max_queue_bytes"`
-	MaxBatchItems int   `yaml:"max_batch_items"`
+	MaxQueueItems int           `yaml:"max_queue_items"`
+	MaxQueueBytes bytesize.Size `yaml:"max_queue_bytes"`
+	MaxBatchItems int           `yaml:"max_batch_items"`
 	// MaxQueueDelay bounds the queue by the writer's speed: no more is
 	// queued than it writes in this time (see recorder.Options).
 	MaxQueueDelay Duration `yaml:"max_queue_delay"`
@@ -318,6 +322,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateComponents(bad)
 	c.validateAlerts(bad, &errs)
+	c.validateEvaluators(bad)
 	c.validateAuth(bad)
 	if _, err := pricing.New(c.Pricing); err != nil {
 		errs = append(errs, err) // already names each field as pricing[i].field

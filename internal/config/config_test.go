@@ -70,13 +70,16 @@ func TestBadFiles(t *testing.T) {
 			"gateway.deployments[7].base_url: forbidden target: 64:ff9b::a9fe:a9fe is link-local",
 			"gateway.deployments[8].base_url: forbidden target: 2002:a9fe:a9fe::1 is link-local",
 			`gateway.routes[0].targets[0].deployment: no deployment or route is named "nowhere"`, "gateway.routes[1].targets: none",
-			"gateway.routes: cycle: c1 → c2 → c1", "gateway.cache.max_bytes: must not be negative"},
+			"gateway.routes: cycle: c1 → c2 → c1", "gateway.cache.max_bytes: must not be negative",
+			"gateway.limits[0].project or user: required", "gateway.limits[1].usd_per_day: must be a finite number, not negative"},
 		"alerts.bad.yaml": {"notify.attempts:", "notify.smtp.tls:", "notify.smtp: username and password",
 			"action_groups[0].name: required", "action_groups[0].receivers[0].url: required", "action_groups[0].receivers[1].type:",
 			"action_groups[0].receivers[2].to[0]:", "action_groups[0].receivers[2]: email needs notify.smtp.host",
 			"action_groups[1].id: \"g\" is defined twice", "action_groups[1].receivers: at least one",
 			"alerts[0].name: required", "alerts[0].signal:", "alerts[0].operator:", "alerts[0].window:",
 			"alerts[0].action_groups[0]: no action group", "alerts[1].id: \"r\" is defined twice", "alerts[1].frequency:"},
+		"evaluators.bad.yaml": {"evaluators[0].must_match:", `evaluators[1].id: "a" is defined twice`, `evaluators[1].name: "a" is defined twice`,
+			`evaluators[1].type: "vibes"`, "evaluators[2].template:", "evaluators[2].sample:", `evaluators[2].deployment: "nowhere" is not a gateway deployment`},
 		"many-problems.bad.yaml": {"listen:", "log_level:", "ingest.max_body_bytes:", "ingest.max_inflight_bytes:", "store.driver:",
 			"pricing[0].model: required", "pricing[0].effective:"},
 	}
@@ -197,11 +200,72 @@ func TestGatewayFile(t *testing.T) {
 	if len(g.Routes) != 2 || g.Routes[0].Retries != 2 || *g.Routes[1].Targets[0].Weight != 3 || g.Routes[0].Cooldown.D() != 30*time.Second {
 		t.Errorf("routes %+v", g.Routes)
 	}
+	if len(g.Limits) != 2 || g.Limits[0].Project != "default" || g.Limits[0].USDPerDay != 50 || g.Limits[0].TokensPerMinute != 200000 ||
+		g.Limits[1].User != "*" || g.Limits[1].RequestsPerMinute != 30 {
+		t.Errorf("limits %+v", g.Limits)
+	}
 	d := g.Deployments[1].WithDefaults()
 	if d.BaseURL != "https://api.openai.com/v1" || d.Provider != "openai" || d.Model != "gpt-4o-mini" || d.Timeout.D() != 2*time.Minute {
 		t.Errorf("defaults %+v", d)
 	}
 	if fmt.Sprintf("%+v", g) == "" || strings.Contains(fmt.Sprintf("%+v %v", g, g.Deployments), "azure-key-canary") {
 		t.Error("the key prints")
+	}
+}
+
+// TestSizes: byte sizes read as numbers or with units; a bad one is an
+// error naming its line.
+func TestSizes(t *testing.T) {
+	c, err := Parse([]byte("ingest:\n  max_body_bytes: 256MB\n  max_inflight_bytes: 1GiB\ngateway:\n  cache: {max_bytes: 268435456}\n"), lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Ingest.MaxBodyBytes != 256_000_000 || c.Ingest.MaxInflightBytes != 1<<30 || c.Gateway.Cache.MaxBytes != 256<<20 {
+		t.Errorf("sizes %d %d %d", c.Ingest.MaxBodyBytes, c.Ingest.MaxInflightBytes, c.Gateway.Cache.MaxBytes)
+	}
+	for bad, want := range map[string]string{
+		"gateway:\n  cache: {max_bytes: 2 bananas}\n": `line 2: "2 bananas" is not a size`,
+		"recorder:\n  max_queue_bytes: 1.5\n":         `line 2: "1.5" is not a whole number of bytes`,
+		"gateway:\n  max_body_bytes: [1]\n":           "line 2: a size is a number of bytes",
+	} {
+		if _, err := Parse([]byte(bad), lookup); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", bad, err, want)
+		}
+	}
+}
+
+func TestEvaluatorsFile(t *testing.T) {
+	raw, _ := os.ReadFile("testdata/evaluators.good.yaml")
+	c, err := Parse(raw, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e0, e1, e2 := c.Evaluators[0].ToEvaluator(), c.Evaluators[1].ToEvaluator(), c.Evaluators[2].ToEvaluator()
+	if e0.Name != "no-apology" || e0.MustNotMatch != "(?i)sorry" || !e0.Enabled || e0.Sample != 1 {
+		t.Errorf("evaluator 0 %+v", e0)
+	}
+	if e1.Type != "llm_judge" || e1.Sample != 0.2 || e1.MaxPerMinute != 30 || e1.Filters.Model != "gpt-4o" || !e1.Enabled {
+		t.Errorf("evaluator 1 %+v", e1)
+	}
+	if e2.Enabled || e2.Sample != 1 || e2.Filters.Service != "trip-planner" {
+		t.Errorf("evaluator 2 %+v", e2)
+	}
+}
+
+// The README's evaluators example is a valid config file.
+func TestReadmeEvaluators(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(raw), "### Online evaluators")
+	_, block, _ := strings.Cut(rest, "```yaml\n")
+	block, _, _ = strings.Cut(block, "```")
+	c, err := Parse([]byte(block), lookup)
+	if err != nil {
+		t.Fatalf("README evaluators:\n%s\n%v", block, err)
+	}
+	if len(c.Evaluators) != 2 || c.Evaluators[1].ToEvaluator().Sample != 0.2 || !strings.Contains(c.Evaluators[1].Template, "\n") {
+		t.Errorf("README evaluators %+v", c.Evaluators)
 	}
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"github.com/genscope/genscope/internal/bytesize"
 	"net/url"
 	"regexp"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/genscope/genscope/internal/netguard"
 	"github.com/genscope/genscope/internal/privacy"
+	"github.com/genscope/genscope/internal/quota"
 	"github.com/genscope/genscope/internal/secret"
 	"github.com/genscope/genscope/internal/timeutil"
 )
@@ -34,11 +36,16 @@ type Config struct {
 	// RedactPatterns are regular expressions (Go syntax) masked in content
 	// besides the built-in ones, when capture is redacted.
 	RedactPatterns []string `yaml:"redact_patterns"`
+	// RedactUpstream masks personal data (the built-in redaction patterns
+	// and RedactPatterns) in a request's messages, input or prompt before
+	// it goes upstream; the call is recorded with
+	// genscope.gateway.redacted_upstream when anything was masked.
+	RedactUpstream bool `yaml:"redact_upstream"`
 	// MaxBodyBytes bounds a request body.
-	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	MaxBodyBytes bytesize.Size `yaml:"max_body_bytes"`
 	// MaxRecordBytes bounds how much of a response is kept for recording;
 	// the client always gets all of it.
-	MaxRecordBytes int64 `yaml:"max_record_bytes"`
+	MaxRecordBytes bytesize.Size `yaml:"max_record_bytes"`
 	// Service is the service name the gateway's spans carry.
 	Service string `yaml:"service"`
 	// Deployments are the names clients use, besides the built-in
@@ -55,6 +62,9 @@ type Config struct {
 	// Cache is the response cache, used by the routes and deployments
 	// that set cache: true (or calls that send x-genscope-cache: true).
 	Cache Cache `yaml:"cache"`
+	// Limits are the rate limits and spend budgets of projects and end
+	// users (package quota); gateway keys carry their own.
+	Limits []quota.Rule `yaml:"limits"`
 }
 
 // Cache configures the gateway's exact-match response cache, kept in the
@@ -66,7 +76,7 @@ type Cache struct {
 	TTL timeutil.Duration `yaml:"ttl"`
 	// MaxBytes bounds the cache's files; least recently used answers go
 	// first. Default 256 MiB.
-	MaxBytes int64 `yaml:"max_bytes"`
+	MaxBytes bytesize.Size `yaml:"max_bytes"`
 }
 
 // Route is a name clients call (as a model or Azure deployment) that
@@ -367,6 +377,9 @@ func (g Config) Validate(prefix string) error {
 		bad("cache.max_bytes", "must not be negative")
 	}
 	errs = append(errs, validateRoutes(prefix, g.Routes, g.AllDeployments())...)
+	if err := quota.ValidateRules(prefix+".limits", g.Limits); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

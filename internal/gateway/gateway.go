@@ -20,6 +20,7 @@ import (
 	"github.com/genscope/genscope/internal/jsonhttp"
 	"github.com/genscope/genscope/internal/labelcap"
 	"github.com/genscope/genscope/internal/privacy"
+	"github.com/genscope/genscope/internal/quota"
 	"github.com/genscope/genscope/internal/redact"
 	"github.com/genscope/genscope/internal/sim/model"
 	"github.com/genscope/genscope/internal/store"
@@ -53,6 +54,10 @@ type Options struct {
 	// MaxRecordBytes bounds how much of a response is kept for recording;
 	// default 4 MiB.
 	MaxRecordBytes int64
+	// RedactUpstream masks personal data (the redaction patterns, with
+	// Redact's) in a request's content before it goes upstream; what is
+	// recorded is what went.
+	RedactUpstream bool
 	// Redact adds patterns (Go regular expressions) to the built-in ones
 	// that privacy.Redacted masks.
 	Redact []string
@@ -61,6 +66,17 @@ type Options struct {
 	// ProjectFor names the project a call is recorded in, or refuses the
 	// call (401). Nil records everything in tenancy.DefaultProject.
 	ProjectFor func(r *http.Request) (string, error)
+	// CallerFor, when set, replaces ProjectFor: the project and the
+	// gateway key (its id and limits) a call is made with, or an error
+	// (401).
+	CallerFor func(r *http.Request) (quota.Caller, error)
+	// Limits admits calls within their rate limits and budgets before
+	// they go upstream (a 429 otherwise) and counts what they used; nil:
+	// no limits.
+	Limits *quota.Limiter
+	// Cost prices a finished call's span for the spend budgets; nil: calls
+	// cost nothing against them.
+	Cost func(sp *genai.Span) (usd float64, ok bool)
 	// Workers build the records of finished calls; default 2.
 	Workers int
 	// RecordQueue is how many finished calls may wait for a worker before
@@ -133,7 +149,7 @@ func New(rec Recorder, opts Options, log *slog.Logger, reg prometheus.Registerer
 		body: httpbody.New(opts.MaxBodyBytes),
 		jobs: make(chan *call, opts.RecordQueue),
 	}
-	if opts.Capture == privacy.Redacted {
+	if opts.Capture == privacy.Redacted || opts.RedactUpstream {
 		r, err := redact.New(opts.Redact)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
@@ -326,6 +342,7 @@ func (g *Gateway) work() {
 		if c.cacheKey != "" && !c.cacheHit {
 			g.keep(c)
 		}
+		g.countUsage(c, &spans[0])
 		if !g.rec.Enqueue(&store.Batch{Spans: spans}) {
 			g.m.notRecorded.Inc()
 		}
@@ -333,11 +350,9 @@ func (g *Gateway) work() {
 }
 
 func (g *Gateway) models(w http.ResponseWriter, r *http.Request) {
-	if g.opts.ProjectFor != nil {
-		if _, err := g.opts.ProjectFor(r); err != nil {
-			writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", err.Error())
-			return
-		}
+	if _, err := g.caller(r); err != nil {
+		writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", err.Error())
+		return
 	}
 	type model struct {
 		ID      string `json:"id"`

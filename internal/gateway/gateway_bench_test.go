@@ -20,10 +20,14 @@ type discard struct{}
 
 func (discard) Enqueue(*store.Batch) bool { return true }
 
-func benchEnv(b *testing.B, upstream http.Handler) (string, *http.Client) {
+func benchEnv(b *testing.B, upstream http.Handler, change ...func(*Options)) (string, *http.Client) {
 	up := httptest.NewServer(upstream)
 	b.Cleanup(up.Close)
-	gw, err := New(discard{}, Options{Deployments: []Deployment{{Name: "gpt-4o", Type: DeploymentOpenAICompatible, BaseURL: up.URL}}},
+	opts := Options{Deployments: []Deployment{{Name: "gpt-4o", Type: DeploymentOpenAICompatible, BaseURL: up.URL}}}
+	for _, f := range change {
+		f(&opts)
+	}
+	gw, err := New(discard{}, opts,
 		slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
 	if err != nil {
 		b.Fatal(err)

@@ -19,7 +19,7 @@ import (
 	"github.com/genscope/genscope/internal/genai"
 	"github.com/genscope/genscope/internal/ingest/httpbody"
 	"github.com/genscope/genscope/internal/jsonhttp"
-	"github.com/genscope/genscope/internal/tenancy"
+	"github.com/genscope/genscope/internal/quota"
 )
 
 const (
@@ -63,8 +63,15 @@ type call struct {
 	cacheHit    bool
 	contentType string // of a non-streamed answer
 
+	internal *Internal // set for a call genscope makes itself (Complete)
+
 	route    *route    // the route called, if any
 	attempts []attempt // a routed call's tries, the answering one last
+
+	redactedUpstream bool // personal data was masked before the request went upstream
+
+	who    quota.Caller // the project, key and end user limits apply to
+	ticket quota.Ticket // what the call's tokens and spend count against
 }
 
 // event is one streamed chunk's data (evBuf[start:end]) and when it
@@ -110,6 +117,17 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, op, azureDeploym
 		return
 	}
 	c.stream = op == opChat && boolMember(body, ms, "stream")
+	if g.opts.RedactUpstream {
+		nb, nms, masked, err := g.redactRequest(body, ms)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_request_error", "", "We could not parse the JSON body of your request: "+err.Error())
+			return
+		}
+		body, ms, c.reqBody, c.redactedUpstream = nb, nms, nb, masked
+	}
+	if g.opts.Limits != nil && !g.admit(w, c, body, ms) {
+		return
+	}
 	if g.cache != nil && g.cacheWanted(r, d, rt) {
 		c.cacheKey = cacheKey(c.project, name, op, body, ms)
 		if a, ok := g.cache.get(c.cacheKey); ok && g.deps[a.deployment] != nil && a.stream == c.stream {
@@ -190,15 +208,19 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 // (continued from traceparent or new) and the session and user headers.
 func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, op string) (*call, bool) {
 	c := &call{op: op, start: time.Now()}
-	c.project = tenancy.DefaultProject
-	if g.opts.ProjectFor != nil {
-		p, err := g.opts.ProjectFor(r)
-		if err != nil {
+	var who quota.Caller
+	if in := internalCall(r); in != nil {
+		// A call genscope makes itself (an evaluator's judge) counts
+		// against its project's limits and budgets like any other.
+		c.internal, who = in, quota.Caller{Project: in.Project}
+	} else {
+		var err error
+		if who, err = g.caller(r); err != nil {
 			writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", err.Error())
 			return nil, false
 		}
-		c.project = p
 	}
+	c.project, c.who = who.Project, who
 	c.traceID, c.parentID = parseTraceparent(r.Header.Get("traceparent"))
 	if c.traceID.IsZero() {
 		putUint64(c.traceID[:8], rand.Uint64())

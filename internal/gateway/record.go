@@ -151,6 +151,12 @@ func (g *Gateway) spanHead(c *call) genai.Span {
 	if c.op == opEmbeddings {
 		sp.Operation = "embeddings"
 	}
+	if c.redactedUpstream {
+		sp.Attributes[RedactedUpstreamAttribute] = true
+	}
+	if c.internal != nil {
+		internalAttributes(c.internal, &sp.Service, sp.Attributes, sp.ResourceAttributes)
+	}
 	switch {
 	case c.cacheHit:
 		sp.Attributes[CacheAttribute] = "hit"

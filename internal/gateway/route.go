@@ -389,6 +389,9 @@ func (g *Gateway) routeSpans(c *call, sp *genai.Span) []genai.Span {
 		if errType != "" {
 			as.Status, as.ErrorType, as.StatusMessage = genai.StatusError, errType, truncate(msg, 1024)
 		}
+		if c.internal != nil {
+			internalAttributes(c.internal, &as.Service, as.Attributes, as.ResourceAttributes)
+		}
 		if a.next != "" {
 			as.Attributes["genscope.gateway.next"] = a.next
 		}

@@ -574,9 +574,25 @@ func (t *Table) providerOf(m *model, provider string) int {
 // the precise model; the request model may be an Azure deployment name),
 // else the request model; the span's start time picks the price in force.
 func (t *Table) Apply(s *genai.Span) {
+	s.CostUSD, s.CostKnown = t.SpanCost(s)
 	if !s.IsCall() {
-		s.CostUSD, s.CostKnown = 0, false // agent runs and tool calls are never priced
 		return
+	}
+	if v, _ := s.Attributes[CacheHitAttribute].(string); v == "hit" {
+		// Answered from the gateway's cache: nothing was paid upstream;
+		// what the call would have cost is what the cache saved.
+		if s.CostKnown {
+			s.Attributes[CacheSavedAttribute] = s.CostUSD
+		}
+		s.CostUSD, s.CostKnown = 0, true
+	}
+}
+
+// SpanCost is what a model call cost (as Apply prices it, before any
+// cache hit makes it free); other spans have no cost.
+func (t *Table) SpanCost(s *genai.Span) (usd float64, ok bool) {
+	if !s.IsCall() {
+		return 0, false // agent runs and tool calls are never priced
 	}
 	name := s.ResponseModel
 	if name == "" {
@@ -586,15 +602,7 @@ func (t *Table) Apply(s *genai.Span) {
 	if s.StartUnixNano != 0 {
 		at = time.Unix(0, s.StartUnixNano)
 	}
-	s.CostUSD, s.CostKnown = t.Cost(s.Provider, name, at, s.Usage)
-	if v, _ := s.Attributes[CacheHitAttribute].(string); v == "hit" {
-		// Answered from the gateway's cache: nothing was paid upstream;
-		// what the call would have cost is what the cache saved.
-		if s.CostKnown {
-			s.Attributes[CacheSavedAttribute] = s.CostUSD
-		}
-		s.CostUSD, s.CostKnown = 0, true
-	}
+	return t.Cost(s.Provider, name, at, s.Usage)
 }
 
 // The gateway's cache attributes: CacheHitAttribute is "hit" on a call

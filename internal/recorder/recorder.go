@@ -71,6 +71,10 @@ type Options struct {
 	// Labels bounds the distinct model, provider, operation and error
 	// type values of the gen_ai_* metrics (nil: unbounded).
 	Labels *labelcap.Limiter
+	// Written, if set, is shown each batch once the store has written it
+	// (the online evaluators). It runs in the writer's goroutine, so it
+	// must not block: it may keep the batch's spans but not change them.
+	Written func(*store.Batch)
 }
 
 // DefaultOptions are sized for a 2-core machine with a few hundred MiB.
@@ -446,6 +450,9 @@ func (r *Recorder) write(reqs []request) {
 		r.m.written.Add(float64(len(b.Spans)))
 		r.m.writtenMessages.Add(float64(len(b.Messages)))
 		r.m.observeCalls(b)
+		if r.opts.Written != nil {
+			r.opts.Written(b)
+		}
 	}
 	for _, q := range reqs {
 		if q.done != nil {

@@ -396,3 +396,36 @@ func TestQueueBoundedByWriteTime(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Written sees each batch once it is written, and never a batch whose
+// write failed.
+func TestWrittenHook(t *testing.T) {
+	w := &memWriter{}
+	var mu sync.Mutex
+	seen := 0
+	r, _ := newRec(t, w, Options{Written: func(b *store.Batch) {
+		n, _ := w.counts()
+		mu.Lock()
+		defer mu.Unlock()
+		if n < seen+len(b.Spans) {
+			t.Errorf("shown %d spans before they were written (%d written)", seen+len(b.Spans), n)
+		}
+		seen += len(b.Spans)
+	}})
+	if err := r.Submit(context.Background(), batch(3)); err != nil {
+		t.Fatal(err)
+	}
+	r.Enqueue(batch(2))
+	if err := r.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if seen != 5 {
+		t.Errorf("hook saw %d spans, want 5", seen)
+	}
+	mu.Unlock()
+
+	failing := &memWriter{failing: true}
+	r2, _ := newRec(t, failing, Options{Written: func(*store.Batch) { t.Error("hook shown a batch whose write failed") }})
+	_ = r2.Submit(context.Background(), batch(1))
+}

@@ -3,6 +3,7 @@ package redact
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -34,7 +35,7 @@ func New(extra []string) (*Redactor, error) {
 		// Credentials first: they may contain digits that look like
 		// phone or card numbers.
 		{re: regexp.MustCompile(`\b(?:sk|pk|rk)-(?:proj-|ant-|live-|test-)?[A-Za-z0-9_-]{16,}`), label: Secret},
-		{re: regexp.MustCompile(`\bgsk_[A-Za-z0-9_-]{16,}`), label: Secret},
+		{re: regexp.MustCompile(`\bgs[kus]_[A-Za-z0-9_-]{16,}`), label: Secret}, // genscope keys, user tokens, setup tokens
 		{re: regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`), label: Secret},
 		{re: regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{30,}\b`), label: Secret},
 		{re: regexp.MustCompile(`\bgithub_pat_[A-Za-z0-9_]{40,}\b`), label: Secret},
@@ -56,6 +57,29 @@ func New(extra []string) (*Redactor, error) {
 		r.rules = append(r.rules, rule{re: re, label: Custom})
 	}
 	return r, nil
+}
+
+// Find returns the masks (Email, Phone, Card, IBAN, Secret, Custom) of
+// what s contains, each once, in the order of the rules; nil when s
+// contains nothing String would mask. It finds exactly what String
+// masks (the rules apply in the same order, each to what the earlier
+// ones left).
+func (r *Redactor) Find(s string) []string {
+	var out []string
+	for _, ru := range r.rules {
+		found := false
+		s = ru.re.ReplaceAllStringFunc(s, func(m string) string {
+			if ru.check == nil || ru.check(m) {
+				found = true
+				return ru.label
+			}
+			return m
+		})
+		if found && !slices.Contains(out, ru.label) {
+			out = append(out, ru.label)
+		}
+	}
+	return out
 }
 
 // String returns s with every match masked.

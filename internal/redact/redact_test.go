@@ -1,6 +1,9 @@
 package redact
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestString(t *testing.T) {
 	r, err := New([]string{`PROJ-\d{4}`})
@@ -20,6 +23,7 @@ func TestString(t *testing.T) {
 		{"key sk-proj-abcdefghijklmnop1234567890", "key [SECRET]"},
 		{"Authorization: Bearer abcdefghijklmnopqrstuvwxyz", "Authorization: [SECRET]"},
 		{"aws AKIAIOSFODNN7EXAMPLE", "aws [SECRET]"},
+		{"keys gsk_0123456789abcdefghij gsu_0123456789abcdefghij gss_0123456789abcdefghij", "keys [SECRET] [SECRET] [SECRET]"},
 		{"password=hunter2hunter2", "[SECRET]"},
 		{"ticket PROJ-1234", "ticket [REDACTED]"},
 		{"What are some recommended supplies for a camping trip in the mountains?", "What are some recommended supplies for a camping trip in the mountains?"},
@@ -48,4 +52,27 @@ func BenchmarkString(b *testing.B) {
 	for b.Loop() {
 		_ = r.String(s)
 	}
+}
+
+func TestFind(t *testing.T) {
+	r, err := New([]string{`\bEMP-\d{6}\b`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(in string, want ...string) {
+		t.Helper()
+		got := r.Find(in)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("Find(%q) = %v, want %v", in, got, want)
+		}
+		if masked := r.String(in) != in; masked != (len(want) > 0) {
+			t.Errorf("Find(%q) = %v but String masks: %v", in, got, masked)
+		}
+	}
+	f("the meeting is on 2024-05-01 at 10:30")
+	f("write to ana@example.com or call +1 415 555 0100", Email, Phone)
+	f("card 4111 1111 1111 1111", Card)
+	f("my key is sk-proj-abcdefghijklmnop1234 and again sk-proj-abcdefghijklmnop9999", Secret)
+	f("employee EMP-123456", Custom)
+	f("")
 }

@@ -249,6 +249,69 @@ func (st *ScoreStat) finish(sum float64) {
 	}
 }
 
+// ScoreFilter selects the spans with a score of their own (not their
+// trace's or session's) named Name that satisfies Op: ScoreHas (any
+// score of the name), ScoreLT / ScoreGT (its value is less / greater
+// than Value; a score without a value never is) or ScoreLabelIs (its
+// label is Label). One of the span's scores of the name satisfying it is
+// enough.
+type ScoreFilter struct {
+	Name  string  `json:"name"`
+	Op    string  `json:"op"`
+	Value float64 `json:"value,omitempty"`
+	Label string  `json:"label,omitempty"`
+}
+
+// The operators of a ScoreFilter.
+const (
+	ScoreHas     = "has"
+	ScoreLT      = "lt"
+	ScoreGT      = "gt"
+	ScoreLabelIs = "label"
+)
+
+// MaxScoreFilters bounds a Filter's Scores.
+const MaxScoreFilters = 8
+
+func (f ScoreFilter) validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: score filter %q: %s", ErrBadQuery, f.Name, fmt.Sprintf(format, a...))
+	}
+	if f.Name == "" || len(f.Name) > MaxScoreName || !utf8.ValidString(f.Name) {
+		return bad("the name must be 1 to %d bytes of UTF-8", MaxScoreName)
+	}
+	switch f.Op {
+	case ScoreHas:
+	case ScoreLT, ScoreGT:
+		if math.IsNaN(f.Value) || math.IsInf(f.Value, 0) {
+			return bad("the value is not a finite number")
+		}
+	case ScoreLabelIs:
+		if f.Label == "" || len(f.Label) > MaxScoreLabel || !utf8.ValidString(f.Label) {
+			return bad("the label must be 1 to %d bytes of UTF-8", MaxScoreLabel)
+		}
+	default:
+		return bad("operator %q is not has, lt, gt or label", f.Op)
+	}
+	return nil
+}
+
+// Matches reports whether the score sc (of the span) satisfies f.
+func (f ScoreFilter) Matches(sc Score) bool {
+	if sc.Name != f.Name {
+		return false
+	}
+	switch f.Op {
+	case ScoreLT:
+		return sc.Value != nil && *sc.Value < f.Value
+	case ScoreGT:
+		return sc.Value != nil && *sc.Value > f.Value
+	case ScoreLabelIs:
+		return sc.Label == f.Label
+	}
+	return true
+}
+
 // ResponseFinder is implemented by backends that can find a call by the
 // id its provider gave the response (genai.Span.ResponseID), so that
 // feedback and evaluation results naming only a response id land on

@@ -195,11 +195,12 @@ type Filter struct {
 
 	// The filter bar's filters, each ANDed with the fields above and
 	// with one another (see Match, Threshold and AttrFilter).
-	Services   Match        // the span's service
-	Models     Match        // the request model or the response model
-	Users      Match        // the effective user
-	Thresholds []Threshold  // all must hold
-	Attrs      []AttrFilter // all must hold
+	Services   Match         // the span's service
+	Models     Match         // the request model or the response model
+	Users      Match         // the effective user
+	Thresholds []Threshold   // all must hold
+	Attrs      []AttrFilter  // all must hold
+	Scores     []ScoreFilter // all must hold (backends that keep scores)
 }
 
 // Match selects by a text field: a value matches when it is one of In
@@ -374,7 +375,15 @@ type BreakdownRow struct {
 	CostUSD          float64 `json:"cost_usd"`
 	CostUnknownCalls int64   `json:"cost_unknown_calls"`
 	DurationMS       Latency `json:"duration_ms"`
+	// LastSeen is the start of the value's newest call, for the
+	// dimensions DimUser and DimSession (nil for the others): a users
+	// or sessions list with when each was last seen, in one query.
+	LastSeen *time.Time `json:"last_seen,omitempty"`
 }
+
+// LastSeenDim says whether a breakdown by the dimension carries
+// BreakdownRow.LastSeen.
+func LastSeenDim(dim string) bool { return dim == DimUser || dim == DimSession }
 
 // SpansQuery asks for a page of spans, newest first (by start time, then
 // span id), keyset-paginated.

@@ -53,6 +53,14 @@ func (f Filter) Validate() error {
 			return err
 		}
 	}
+	if len(f.Scores) > MaxScoreFilters {
+		return fmt.Errorf("%w: more than %d score filters", ErrBadQuery, MaxScoreFilters)
+	}
+	for _, sf := range f.Scores {
+		if err := sf.validate(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -361,6 +364,119 @@ func TestBrowserFirstRun(t *testing.T) {
 		// 401s are the point of signing in: before it, and the wrong token
 		// and password; the 403 is the viewer on Accounts.
 		if strings.Contains(p, "status of 401 (Unauthorized) ("+host+"/api/v1/") || strings.Contains(p, "status of 403 (Forbidden) ("+host+"/api/v1/users") {
+			continue
+		}
+		t.Errorf("browser console: %s", p)
+	}
+}
+
+// syncBuffer collects the app's log for a test to read.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestBrowserSetupLink: auth on and nobody's account. The one-time link
+// genscope logs at start-up opens a page that creates the first
+// administrator and signs them in (the token leaves the address bar at
+// once); the link used again says so and offers the login page; the page
+// without a token says where to find the link. Each state fits a phone
+// and passes axe-core.
+func TestBrowserSetupLink(t *testing.T) {
+	exe := chromium(t)
+	requireBuilt(t)
+	axe := axeSource(t)
+	var log syncBuffer
+	base := startAppLogged(t, func(c *config.Config) {
+		c.Auth = config.Auth{Enabled: true, AdminToken: config.Secret(adminToken), SessionTTL: config.Duration(time.Hour)}
+	}, &log)
+	m := regexp.MustCompile(`setup_url=(\S+)`).FindStringSubmatch(log.String())
+	if m == nil {
+		t.Fatalf("no setup link in the log:\n%s", log.String())
+	}
+	link := m[1]
+	tok := link[strings.Index(link, "#")+1:]
+	ctx, problems := browser(t, exe)
+	check := func(name string) {
+		t.Helper()
+		for _, w := range []int64{390, 1440} {
+			do(t, ctx, chromedp.EmulateViewport(w, 900))
+			fits(t, ctx, name, int(w))
+			audit(t, ctx, axe, name+"@"+strconv.FormatInt(w, 10))
+			screenshot(t, ctx, "auth-"+name+"-"+strconv.FormatInt(w, 10))
+		}
+	}
+
+	// Without a token: where to find one.
+	do(t, ctx, chromedp.Navigate(base+"/setup"))
+	waitFor(t, ctx, `document.getElementById("setup-no-token")`)
+	check("setup-no-token")
+
+	do(t, ctx, chromedp.Navigate(link))
+	waitFor(t, ctx, `document.querySelector("form#setup")`)
+	if h := eval[string](t, ctx, `location.href`); strings.Contains(h, tok) {
+		t.Errorf("the token stays in the address bar: %s", h)
+	}
+	check("setup")
+	const ownerPass = "owner-pass-7730"
+	do(t, ctx, clearAndType("first-user", "owner"), clearAndType("first-password", ownerPass), chromedp.Click(chromedp.ID("first-submit")))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!document.querySelector("main[data-loaded]") || (document.getElementById("first-error") || {}).textContent > ""`,
+		chromedp.WithPollingTimeout(90*time.Second))); err != nil {
+		t.Fatalf("creating the first user: %v", err)
+	}
+	if msg := eval[string](t, ctx, `(document.getElementById("first-error") || {}).textContent || ""`); msg != "" {
+		t.Fatalf("creating the first user: %s", msg)
+	}
+	waitLoaded(t, ctx)
+	if p, u := eval[string](t, ctx, `location.pathname`), eval[string](t, ctx, `document.getElementById("user-name").textContent`); p != "/" || u != "owner" {
+		t.Errorf("after the setup: at %s as %q; want / as owner", p, u)
+	}
+	if !eval[bool](t, ctx, `!!document.querySelector('nav a[href^="/accounts"]')`) {
+		t.Error("the first administrator is not offered Accounts")
+	}
+
+	// The link again (another browser): used up, said plainly, with the way in.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#user-menu summary`)), chromedp.Click(chromedp.ID("sign-out")))
+	waitFor(t, ctx, `document.getElementById("login")`)
+	do(t, ctx, chromedp.Navigate(link))
+	waitFor(t, ctx, `document.querySelector("form#setup")`)
+	do(t, ctx, clearAndType("first-user", "intruder"), clearAndType("first-password", "intruder-pass-1"), chromedp.Click(chromedp.ID("first-submit")))
+	waitFor(t, ctx, `document.getElementById("first-error").textContent !== ""`)
+	if msg := eval[string](t, ctx, `document.getElementById("first-error").textContent`); !strings.Contains(msg, "used up") {
+		t.Errorf("the used link says %q", msg)
+	}
+	check("setup-used")
+	href := eval[string](t, ctx, `document.getElementById("setup-sign-in").getAttribute("href")`)
+	do(t, ctx, chromedp.Navigate(base+href))
+	login(t, ctx, "owner", ownerPass)
+	waitLoaded(t, ctx)
+	var users struct {
+		Users []struct {
+			Name string `json:"name"`
+		} `json:"users"`
+	}
+	authJSON(t, "GET", base+"/api/v1/users", adminToken, nil, 200, &users)
+	if len(users.Users) != 1 || users.Users[0].Name != "owner" {
+		t.Errorf("users: %+v", users.Users)
+	}
+
+	time.Sleep(200 * time.Millisecond)
+	host := "http://" + strings.TrimPrefix(base, "http://")
+	for _, p := range problems() {
+		// 401 before signing in; 410 for the used link.
+		if strings.Contains(p, "status of 401 (Unauthorized) ("+host+"/api/v1/") || strings.Contains(p, "status of 410 (Gone) ("+host+"/api/v1/setup") {
 			continue
 		}
 		t.Errorf("browser console: %s", p)

@@ -81,13 +81,20 @@ func startApp(t *testing.T) string {
 // startAppWith is startApp with changes to the default config.
 func startAppWith(t *testing.T, change func(*config.Config)) string {
 	t.Helper()
+	return startAppLogged(t, change, io.Discard)
+}
+
+// startAppLogged is startAppWith with the app's log written to w (which
+// must be safe for concurrent writes).
+func startAppLogged(t *testing.T, change func(*config.Config), w io.Writer) string {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Data, cfg.Listen, cfg.GRPCListen = t.TempDir(), "127.0.0.1:0", ""
 	cfg.Store.DuckDB.MemoryLimit = "256MB"
 	if change != nil {
 		change(&cfg)
 	}
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(w, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,13 @@ func fits(t *testing.T, ctx context.Context, page string, width int) {
 // the call (with its content) like any other.
 func gatewayChat(t *testing.T, base, session, user, system, prompt string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"model": "gpt-4o", "messages": []map[string]string{{"role": "system", "content": system}, {"role": "user", "content": prompt}}})
+	gatewayChatModel(t, base, "gpt-4o", session, user, system, prompt)
+}
+
+// gatewayChatModel is gatewayChat with another of the simulated models.
+func gatewayChatModel(t *testing.T, base, model, session, user, system, prompt string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"model": model, "messages": []map[string]string{{"role": "system", "content": system}, {"role": "user", "content": prompt}}})
 	req, _ := http.NewRequest("POST", base+"/v1/chat/completions", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("x-session-id", session)
@@ -504,6 +510,51 @@ func TestBrowserPages(t *testing.T) {
 		if txt := eval[string](t, ctx, `document.querySelector("#conversation [data-role=user] .part.text").textContent`); !strings.HasPrefix(txt, "# Trip plan") {
 			t.Errorf("raw view starts %q", txt[:min(len(txt), 40)])
 		}
+		if n := eval[int](t, ctx, `document.querySelectorAll("#conversation [data-role=user] .md").length`); n != 0 {
+			t.Errorf("the raw view still shows %d rendered blocks", n)
+		}
+		// JSON: the message as stored, which parses and holds the whole text.
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#conversation [data-role=user] [data-view=json]`)))
+		var msg struct {
+			Role  string `json:"role"`
+			Parts []struct {
+				Type    string `json:"type"`
+				Content string `json:"content"`
+			} `json:"parts"`
+		}
+		if err := json.Unmarshal([]byte(eval[string](t, ctx, `document.querySelector("#conversation [data-role=user] pre.json").textContent`)), &msg); err != nil {
+			t.Errorf("the JSON view does not parse: %v", err)
+		} else if msg.Role != "user" || len(msg.Parts) != 1 || msg.Parts[0].Content != long.String() {
+			t.Errorf("the JSON view: role %q, %d parts, content %.60q…", msg.Role, len(msg.Parts), msg.Parts)
+		}
+		if p := eval[[]string](t, ctx, `[...document.querySelectorAll("#conversation [data-role=user] [data-view]")].map(b => b.dataset.view + "=" + b.getAttribute("aria-pressed"))`); strings.Join(p, " ") != "markdown=false raw=false json=true" {
+			t.Errorf("view buttons %q", p)
+		}
+		fits(t, ctx, "trace in the JSON view", 1440)
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#conversation [data-role=user] [data-view=markdown]`)))
+		if !eval[bool](t, ctx, `!!document.querySelector("#conversation [data-role=user] .md li") && !document.querySelector("#conversation [data-role=user] pre.json")`) {
+			t.Error("back to Markdown: no rendered list")
+		}
+		audit(t, ctx, axe, "trace-long-json-view")
+		// A message that is JSON opens in the JSON view, pretty-printed.
+		gatewayChat(t, base, "s-json", "carol", "Answer briefly.", `{"city":"Oslo","days":[1,2]}`)
+		var js struct {
+			Spans []spanJSON `json:"spans"`
+		}
+		for deadline := time.Now().Add(10 * time.Second); len(js.Spans) == 0; time.Sleep(100 * time.Millisecond) {
+			getJSON(t, base+"/api/v1/spans?from=1h&session=s-json", &js)
+			if time.Now().After(deadline) {
+				t.Fatal("the JSON call was not recorded")
+			}
+		}
+		do(t, ctx, chromedp.Navigate(base+"/traces/"+js.Spans[0].TraceID))
+		waitLoaded(t, ctx)
+		if txt := eval[string](t, ctx, `(document.querySelector("#conversation [data-role=user] pre.json") || {textContent: ""}).textContent`); !strings.Contains(txt, "\"city\": \"Oslo\"") || !strings.Contains(txt, "\n") {
+			t.Errorf("a JSON message's default view: %q", txt)
+		}
+		if l := eval[string](t, ctx, `document.querySelector("#conversation [data-role=user] [data-view=json]").textContent`); l != "JSON" {
+			t.Errorf("a JSON message's view button %q", l)
+		}
 		if n := eval[int](t, ctx, `document.querySelectorAll("#conversation .copy-msg").length`); n < 3 {
 			t.Errorf("%d copy buttons", n)
 		}
@@ -592,6 +643,52 @@ func TestBrowserPages(t *testing.T) {
 		if ws := eval[string](t, ctx, `getComputedStyle(document.querySelector("[data-tile] .change")).whiteSpace`); ws != "nowrap" {
 			t.Errorf("a tile's change wraps: white-space %s", ws)
 		}
+		// The latency axis speaks one unit: "0 ms … 800 ms" or "0 s … 2.5 s", never both.
+		ticks := strings.Split(eval[string](t, ctx, `document.querySelector('[data-chart="Latency"]').dataset.yTicks || ""`), "|")
+		units := map[string]bool{}
+		for _, tk := range ticks {
+			num, unit, ok := strings.Cut(tk, " ")
+			if _, err := strconv.ParseFloat(num, 64); !ok || err != nil || (unit != "ms" && unit != "s" && unit != "min") {
+				t.Errorf("latency axis label %q", tk)
+			}
+			units[unit] = true
+		}
+		if len(ticks) < 2 || len(units) != 1 {
+			t.Errorf("latency axis labels %q: want one unit", ticks)
+		}
+		// The models table sorts by a click on a header, and keeps its
+		// order when auto-refresh draws it again.
+		gatewayChatModel(t, base, "gpt-4o-mini", "s-mini", "dave", "Be brief.", "Which tent?")
+		do(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.setItem("genscope.refresh_ms", "800")`), chromedp.Navigate(base+"/?refresh=1"))
+		waitLoaded(t, ctx)
+		models := func() []string {
+			return eval[[]string](t, ctx, `[...document.querySelectorAll("#models tbody tr")].map(r => r.dataset.model)`)
+		}
+		sortBy := func(table, label string) {
+			t.Helper()
+			do(t, ctx, chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#`+table+` th button")].find(b => b.textContent === "`+label+`").click()`))
+		}
+		sortBy("models", "Model")
+		if got := models(); strings.Join(got, ",") != "gpt-4o-mini,gpt-4o" {
+			t.Errorf("models by name, descending: %q", got)
+		}
+		sortBy("models", "Model")
+		if got := models(); strings.Join(got, ",") != "gpt-4o,gpt-4o-mini" {
+			t.Errorf("models by name, ascending: %q", got)
+		}
+		sortBy("models", "Calls")
+		sortBy("models", "Calls") // ascending: gpt-4o-mini's one call first
+		if got := models(); strings.Join(got, ",") != "gpt-4o-mini,gpt-4o" {
+			t.Errorf("models by calls, ascending: %q", got)
+		}
+		before := tiles(t, ctx)["calls"]
+		gatewayChat(t, base, "s-sort", "dave", "Be brief.", "And a stove?")
+		waitFor(t, ctx, `document.querySelector("[data-tile=calls]").dataset.value !== "`+before+`"`)
+		waitFor(t, ctx, `document.querySelectorAll("#models tbody tr").length === 2`)
+		if got, s := models(), eval[string](t, ctx, `[...document.querySelectorAll("#models th")].map(th => th.getAttribute("aria-sort")).join()`); strings.Join(got, ",") != "gpt-4o-mini,gpt-4o" || s != "none,ascending,none,none,none,none,none" {
+			t.Errorf("after a refresh the models table is %q, its headers %s", got, s)
+		}
+		do(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.removeItem("genscope.refresh_ms")`))
 		do(t, ctx, chromedp.Navigate(base+"/sessions"))
 		waitLoaded(t, ctx)
 		sorted := func() []float64 {
@@ -624,6 +721,29 @@ func TestBrowserPages(t *testing.T) {
 		if eval[bool](t, ctx, `(s => s.scrollWidth > s.clientWidth + 1)(document.querySelector("#rules").parentElement)`) {
 			t.Error("the rules table is wider than its card at 1440 px")
 		}
+		// The rules table sorts by name and by state; Actions is no sort key.
+		var other struct {
+			ID string `json:"id"`
+		}
+		authJSON(t, "POST", base+"/api/v1/alert-rules", "", map[string]any{"name": "many errors", "signal": "duration_ms", "aggregation": "max", "operator": ">", "threshold": 9000, "window": "5m", "enabled": false}, 201, &other)
+		do(t, ctx, chromedp.Reload())
+		waitLoaded(t, ctx)
+		ruleNames := func() string {
+			return strings.Join(eval[[]string](t, ctx, `[...document.querySelectorAll("#rules tbody tr")].map(r => r.cells[0].innerText.split("\n")[0].trim())`), ",")
+		}
+		sortBy("rules", "Name")
+		if got := ruleNames(); got != "slow calls,many errors" {
+			t.Errorf("rules by name, descending: %q", got)
+		}
+		sortBy("rules", "Name")
+		if got := ruleNames(); got != "many errors,slow calls" {
+			t.Errorf("rules by name, ascending: %q", got)
+		}
+		if n := eval[int](t, ctx, `[...document.querySelectorAll("#rules th")].filter(th => th.textContent === "Actions" && !th.querySelector("button") && !th.hasAttribute("aria-sort")).length`); n != 1 {
+			t.Error("the Actions column offers sorting")
+		}
+		fits(t, ctx, "alerts sorted", 1440)
+		authJSON(t, "DELETE", base+"/api/v1/alert-rules/"+other.ID, "", nil, 204, nil)
 		do(t, ctx, chromedp.Navigate(base+"/alerts/rules/"+rule.ID))
 		waitLoaded(t, ctx)
 		if l := eval[string](t, ctx, `document.getElementById("rule-evaluations").getAttribute("aria-label") || ""`); l == "" {
@@ -660,6 +780,30 @@ func TestBrowserPages(t *testing.T) {
 		}
 		if s := eval[string](t, ctx, `document.querySelector('#users tr[data-user="alice@example.com"] td:last-child').innerText`); !strings.Contains(s, "ago") {
 			t.Errorf("alice last seen %q", s)
+		}
+		// Last seen comes with the users list: one request, not one per user.
+		var bd struct {
+			Rows []struct {
+				Key      string    `json:"key"`
+				LastSeen time.Time `json:"last_seen"`
+			} `json:"rows"`
+		}
+		getJSON(t, base+"/api/v1/breakdown?by=user&from=24h", &bd)
+		for _, r := range bd.Rows {
+			if r.Key == "alice@example.com" {
+				if got := eval[string](t, ctx, `document.querySelector('#users tr[data-user="alice@example.com"] td:last-child').dataset.sort`); got == "" || !mustTime(t, got).Equal(r.LastSeen) {
+					t.Errorf("alice last seen %q on the page, %v from the API", got, r.LastSeen)
+				}
+			}
+		}
+		reqs := eval[[]string](t, ctx, `performance.getEntriesByType("resource").map(e => e.name).filter(n => n.includes("/api/v1/"))`)
+		spans, breakdowns := 0, 0
+		for _, r := range reqs {
+			spans += strings.Count(r, "/api/v1/spans")
+			breakdowns += strings.Count(r, "/api/v1/breakdown")
+		}
+		if spans != 0 || breakdowns != 1 {
+			t.Errorf("the users page asked for spans %d times and the breakdown %d times, want 0 and 1: %q", spans, breakdowns, reqs)
 		}
 	})
 
@@ -761,4 +905,14 @@ func refreshInPlace(t *testing.T, ctx context.Context, base, size string) {
 		t.Errorf("%s: refresh showed the empty state", size)
 	}
 	do(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.removeItem("genscope.refresh_ms")`))
+}
+
+// mustTime parses an RFC 3339 time.
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("time %q: %v", s, err)
+	}
+	return v
 }

@@ -28,7 +28,7 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 // are listed rather than caught with "/", so that other paths keep the
 // mux's answers (404, or 405 for GET /v1/traces).
 var Pages = []string{"/{$}", "/overview", "/spans", "/traces/{trace_id}", "/sessions", "/sessions/{session_id...}", "/users", "/agents", "/accounts", "/connect", "/alerts",
-	"/alerts/fired", "/alerts/history", "/alerts/rules/{id}", "/alerts/action-groups", "/alerts/action-groups/{id}", "/projects", "/projects/{name}"}
+	"/alerts/fired", "/alerts/history", "/alerts/rules/{id}", "/alerts/action-groups", "/alerts/action-groups/{id}", "/projects", "/projects/{name}", "/setup"}
 
 // Options configure the UI.
 type Options struct {

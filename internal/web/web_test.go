@@ -205,3 +205,29 @@ func TestAppRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestBundleBudget: the dashboard's JavaScript and CSS stay under 150 KB
+// gzipped (issue 18), measured on the gzip copies the build writes and
+// the server sends.
+func TestBundleBudget(t *testing.T) {
+	requireBuilt(t)
+	const budget = 150 << 10
+	var total int64
+	for _, pat := range []string{"dist/assets/*.js.gz", "dist/assets/*.css.gz"} {
+		ms, err := filepath.Glob(pat)
+		if err != nil || len(ms) == 0 {
+			t.Fatalf("no %s (%v): run make ui", pat, err)
+		}
+		for _, m := range ms {
+			st, err := os.Stat(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += st.Size()
+		}
+	}
+	t.Logf("JS+CSS: %.1f KB gzip", float64(total)/1024)
+	if total > budget {
+		t.Errorf("JS+CSS are %.1f KB gzip, over the %d KB budget", float64(total)/1024, budget>>10)
+	}
+}

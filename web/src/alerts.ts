@@ -111,7 +111,7 @@ export function unit(signal: string): string {
     case "error_rate": return "(fraction of calls)";
     case "calls": return "calls";
     case "errors": return "errors";
-    default: return "tokens";
+    default: return signal.startsWith("score.") ? "" : "tokens";
   }
 }
 
@@ -123,7 +123,7 @@ export function fmtValue(signal: string, v: number | null | undefined): string {
     case "cost_usd": return usd(v);
     case "error_rate": return pct(v);
   }
-  return (Number.isInteger(v) ? int(v) : v.toFixed(2)) + " " + unit(signal);
+  return ((Number.isInteger(v) ? int(v) : v.toFixed(2)) + " " + unit(signal)).trim();
 }
 
 // dur shortens a Go duration ("5m0s" → "5m", "1h0m0s" → "1h").

@@ -1,5 +1,5 @@
 // The filter bar's "More filters": multi-select with a contains search for
-// service, model and user, thresholds, and attribute filters. Everything
+// service, model and user, thresholds, attribute and score filters. Everything
 // lives in the URL (state.BAR), so links and saved views keep it.
 import { api, barParams, canSeeContent, MATCHES, query, Range, THRESHOLDS, update } from "./state";
 import { h } from "./util";
@@ -15,7 +15,8 @@ export function moreFilters(r: Range): HTMLElement {
     h("div", { class: "more-body" },
       h("div", { class: "ms-row" }, MATCHES.map((m) => multiSelect(m, r))),
       thresholds(),
-      attrFilters()));
+      attrFilters(),
+      scoreFilters()));
 }
 
 // multiSelect picks any of a dimension's values (from the data), found
@@ -146,4 +147,59 @@ function attrFilters(): HTMLElement {
     rows.length ? h("ul", { class: "plain-list", id: "attr-list" }, rows) : null,
     form, err,
     canSeeContent() ? null : h("p", { class: "muted tiny" }, "Without the content permission only metadata attributes (model, tokens, route, ids …) can be filtered on."));
+}
+
+const scoreOps: Record<string, string> = { "<": "below", ">": "above", "=": "label is", "": "exists" };
+
+// parseScore reads a score value (as the API does): NAME<N, NAME>N,
+// NAME=LABEL or NAME, at the first <, > or =.
+function parseScore(v: string): { name: string; op: string; value: string } {
+  const i = v.search(/[<>=]/);
+  if (i < 0) return { name: v.trim(), op: "", value: "" };
+  return { name: v.slice(0, i).trim(), op: v[i], value: v.slice(i + 1).trim() };
+}
+
+// scoreFilters lists the score filters (each removable) and adds one:
+// the calls with a score of theirs of the name below or above a value,
+// with a label, or any.
+function scoreFilters(): HTMLElement {
+  const scores = query().getAll("score").filter((v) => v);
+  const rows = scores.map((v, i) => {
+    const s = parseScore(v);
+    return h("li", { class: "attr-row", "data-score-filter": v },
+      h("code", null, s.name), " ", h("span", { class: "muted" }, scoreOps[s.op] ?? s.op), s.op ? [" ", h("code", null, s.value)] : null, " ",
+      h("button", {
+        type: "button", class: "btn small ghost", "aria-label": `remove the filter on the score ${s.name}`,
+        onclick: () => update({ score: scores.filter((_, j) => j !== i), cursor: "" }),
+      }, "✕"));
+  });
+  const name = h("input", { type: "text", id: "score-f-name", autocomplete: "off", spellcheck: "false", placeholder: "e.g. helpfulness", maxlength: "200" });
+  const op = h("select", { id: "score-f-op" }, Object.entries(scoreOps).map(([v, l]) => h("option", { value: v, selected: v === "<" }, l)));
+  const value = h("input", { type: "text", id: "score-f-value", autocomplete: "off", spellcheck: "false", maxlength: "200", placeholder: "0.5 or a label" });
+  const err = h("span", { class: "field-error", id: "score-f-error", role: "alert" });
+  const add = () => {
+    const n = name.value.trim(), v = value.value.trim();
+    const numeric = op.value === "<" || op.value === ">";
+    let msg = "";
+    if (!n) msg = "Give a score name.";
+    else if (/[<>=]/.test(n)) msg = "A score name to filter on has no <, > or =.";
+    else if (numeric && !/^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(v)) msg = "Give a number to compare with.";
+    else if (op.value === "=" && !v) msg = "Give the label.";
+    if (msg) {
+      err.textContent = msg;
+      (n ? value : name).focus();
+      return;
+    }
+    update({ score: [...scores, n + op.value + (op.value ? v : "")], cursor: "" });
+  };
+  const form = h("div", { class: "attr-add" },
+    h("div", { class: "field" }, h("label", { for: "score-f-name" }, "Score"), name),
+    h("div", { class: "field" }, h("label", { for: "score-f-op" }, "Condition"), op),
+    h("div", { class: "field" }, h("label", { for: "score-f-value" }, "Value"), value),
+    h("button", { type: "button", class: "btn small", id: "score-f-add", onclick: add }, "Add"));
+  for (const inp of [name, value]) inp.addEventListener("keydown", (e: KeyboardEvent) => { if (e.key === "Enter") { e.preventDefault(); add(); } });
+  return h("div", { class: "attrs score-filters" },
+    h("h4", { class: "small" }, "Scores"),
+    rows.length ? h("ul", { class: "plain-list", id: "score-f-list" }, rows) : null,
+    form, err);
 }

@@ -104,7 +104,11 @@ export function chart(spec: ChartSpec, width: number): HTMLElement {
     scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
     axes: [
       { stroke: axisColor, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
-      { stroke: axisColor, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 74, values: (_u, vals) => (spec.axes ? spec.axes(vals) : vals.map((v) => (spec.axis || spec.fmt)(v))) },
+      { stroke: axisColor, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 74, values: (_u, vals) => {
+          const labels = spec.axes ? spec.axes(vals) : vals.map((v) => (spec.axis || spec.fmt)(v));
+          card.dataset.yTicks = labels.join("|"); // what the canvas shows, for tests and tools
+          return labels;
+        } },
     ],
     series: [
       { value: (_u, v) => (v === null ? "—" : new Date(v * 1000).toLocaleString()) },

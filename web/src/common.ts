@@ -1,6 +1,7 @@
 // Pieces several pages share: empty states, the filter bar, the calls table.
 import { moreFilters } from "./barfilters";
 import { adminToken, api, APIError, apiURL, BAR, barParams, canSeeContent, CONTENT_HIDDEN, filters, FILTERS, go, href, project, query, Range, request, update } from "./state";
+import { scoreBadges } from "./scores";
 import { add, copyText, h, int, linkRow, ms, stackedTime, time, usd } from "./util";
 
 // emptyState says why there is nothing and what to do next.
@@ -188,6 +189,7 @@ export interface SpanRow {
   system: string;
   input: string;
   output: string;
+  scores?: Record<string, number | string>;
 }
 
 export function statusBadge(s: string, errType?: string): HTMLElement {
@@ -197,11 +199,12 @@ export function statusBadge(s: string, errType?: string): HTMLElement {
 type SortKey = "time" | "duration" | "tokens";
 
 // COLUMNS are the spans table's columns: key, header, whether hidden by
-// default. The user's choice is kept in localStorage.
+// default. The user's choice is kept in localStorage. The scores column
+// shows only on pages with a scored call.
 const COLUMNS: [string, string, boolean][] = [
   ["time", "Time", false], ["status", "Status", false], ["duration", "Duration", false], ["model", "Model", false],
   ["operation", "Operation", true], ["service", "Service", true], ["user", "User", true], ["in", "Input tokens", false], ["out", "Output tokens", false],
-  ["cost", "Cost (USD)", false], ["session", "Session", false], ["system", "System message", false], ["input", "Input", false], ["output", "Output", false],
+  ["cost", "Cost (USD)", false], ["scores", "Scores", false], ["session", "Session", false], ["system", "System message", false], ["input", "Input", false], ["output", "Output", false],
 ];
 const COLS_KEY = "genscope.columns";
 
@@ -255,6 +258,8 @@ function resizer(table: HTMLElement, key: string, label: string): HTMLElement {
 export function callsTable(rows: SpanRow[], sort?: SortKey, showSession = true): HTMLTableElement {
   const hidden = hiddenColumns();
   if (!showSession) hidden.add("session");
+  // The scores column shows when a row of the page has a score.
+  if (!rows.some((r) => r.scores && Object.keys(r.scores).length)) hidden.add("scores");
   const table = h("table", { class: "grid-table calls " + [...hidden].map((k) => "hide-" + k).join(" "), id: "spans" });
   const th = (col: string, label: string, key?: SortKey, cls = "") => {
     cls += " c-" + col;
@@ -274,7 +279,7 @@ export function callsTable(rows: SpanRow[], sort?: SortKey, showSession = true):
     h("thead", null, h("tr", null,
       th("time", "Time", "time"), th("status", "Status"), th("duration", "Duration", "duration", "num"), th("model", "Model"), th("operation", "Operation"),
       th("service", "Service"), th("user", "User"),
-      th("in", "Input tokens", "tokens", "num"), th("out", "Output tokens", undefined, "num"), th("cost", "Cost (USD)", undefined, "num"), th("session", "Session"),
+      th("in", "Input tokens", "tokens", "num"), th("out", "Output tokens", undefined, "num"), th("cost", "Cost (USD)", undefined, "num"), th("scores", "Scores"), th("session", "Session"),
       th("system", "System message"), th("input", "Input"), th("output", "Output"))),
     h("tbody", null, rows.map((s) => {
       const trace = href("/traces/" + s.trace_id, { span: s.span_id });
@@ -290,6 +295,7 @@ export function callsTable(rows: SpanRow[], sort?: SortKey, showSession = true):
         h("td", { class: "c-in num" }, int(s.input_tokens)),
         h("td", { class: "c-out num" }, int(s.output_tokens)),
         h("td", { class: "c-cost num", title: s.cost_usd === null ? "unknown: no price for this model" : "" }, usd(s.cost_usd)),
+        h("td", { class: "c-scores" }, scoreBadges(s.scores)),
         h("td", { class: "c-session" }, s.session ? h("a", { href: href("/sessions/" + encodeURIComponent(s.session)), "data-link": true, class: "mono sid", title: s.session }, s.session) : h("span", { class: "muted" }, "—")),
         pv("system", s.system), pv("input", s.input), pv("output", s.output),
       ), () => go(trace));

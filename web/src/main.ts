@@ -245,6 +245,11 @@ async function route(soft = false, rebuild = false) {
   const scroll = window.scrollY;
   const q = query();
 
+  if (path === "/setup") {
+    shellKey = "";
+    setupPage(app);
+    return;
+  }
   if (session.auth && !session.me) {
     shellKey = "";
     loginPage(app);
@@ -480,6 +485,55 @@ function loginPage(app: HTMLElement) {
 // firstUserPage, for the admin token on a genscope without users, creates
 // the first administrator and signs in as them.
 function firstUserPage(app: HTMLElement) {
+  newAdminForm(app, "first-run", async (name, password) => {
+    await send("POST", "users", { name, password, admin: true });
+    setAdminToken("");
+    session.me = await send<Me>("POST", "login", { username: name, password });
+  }, (err) => "Could not create the user: " + err.message,
+  h("button", { type: "button", class: "link-btn", onclick: () => route() }, "Skip: go on with the admin token"));
+}
+
+// setupToken is the one-time setup link's token, taken from the address
+// bar (the link's fragment, which no request carries) when the page opens.
+let setupToken = "";
+
+// setupPage is where the one-time setup link genscope prints at start-up
+// (while nobody has an account) leads: it creates the first administrator
+// and signs in as them.
+function setupPage(app: HTMLElement) {
+  if (document.getElementById("setup") && location.hash.length <= 1) return;
+  controller?.abort();
+  clearTimeout(refreshTimer);
+  destroyCharts();
+  if (location.hash.length > 1) {
+    setupToken = decodeURIComponent(location.hash.slice(1));
+    history.replaceState(null, "", "/setup"); // out of the address bar and history
+  }
+  const signIn = h("p", null, h("a", { href: "/", id: "setup-sign-in" }, "Sign in instead"));
+  if (!setupToken) {
+    clear(app);
+    document.title = "Set up · genscope";
+    add(app, h("main", { class: "login-page", id: "main", "data-page": "setup", "data-loaded": "true" },
+      h("section", { class: "card login", id: "setup", "aria-label": "set up genscope" },
+        h("h1", null, h("span", { class: "logo", "aria-hidden": "true" }, "◎"), " Set up genscope"),
+        h("p", { id: "setup-no-token" }, "This page needs the one-time setup link genscope prints in its log at start-up while nobody has an account (",
+          h("code", null, "setup_url=…"), "). Open that link, or sign in with the admin token."), signIn)));
+    return;
+  }
+  newAdminForm(app, "setup", async (name, password) => {
+    session.me = await send<Me>("POST", "setup", { token: setupToken, name, password });
+    session.auth = true;
+    setupToken = "";
+    history.replaceState(null, "", "/");
+  }, (err) => err instanceof APIError && err.status === 410 ? "This setup link is used up: genscope has accounts already. Sign in instead."
+    : err instanceof APIError && err.status === 401 ? "This is not this genscope's current setup link: it prints a new one at each start while nobody has an account. Use the newest, or sign in with the admin token."
+      : "Could not create the user: " + err.message, signIn);
+}
+
+// newAdminForm asks for the first administrator's name and password,
+// creates them with create (which also signs them in), then shows the
+// page; what failed is said with failed's words.
+function newAdminForm(app: HTMLElement, id: string, create: (name: string, password: string) => Promise<void>, failed: (err: Error) => string, after: HTMLElement) {
   clear(app);
   document.title = "Create the first user · genscope";
   const user = h("input", { type: "text", id: "first-user", name: "username", autocomplete: "username", required: true, spellcheck: "false", pattern: "[A-Za-z0-9._@\\-]{1,64}" });
@@ -487,17 +541,15 @@ function firstUserPage(app: HTMLElement) {
   const msg = h("p", { class: "bad", id: "first-error", role: "alert" });
   const btn = h("button", { type: "submit", class: "btn", id: "first-submit" }, "Create and sign in");
   const form = h("form", {
-    class: "card login", id: "first-run", "aria-label": "create the first user", onsubmit: async (e: Event) => {
+    class: "card login", id, "aria-label": "create the first user", onsubmit: async (e: Event) => {
       e.preventDefault();
       btn.disabled = true;
       msg.textContent = "";
       try {
-        await send("POST", "users", { name: user.value.trim(), password: pass.value, admin: true });
-        setAdminToken("");
-        session.me = await send<Me>("POST", "login", { username: user.value.trim(), password: pass.value });
+        await create(user.value.trim(), pass.value);
         route();
       } catch (err) {
-        msg.textContent = "Could not create the user: " + (err as Error).message;
+        msg.textContent = err instanceof OfflineError ? "genscope is not answering; try again in a moment." : failed(err as Error);
         btn.disabled = false;
       }
     },
@@ -506,9 +558,8 @@ function firstUserPage(app: HTMLElement) {
   h("p", null, "Nobody has an account yet. Create the first administrator: they can add more users (", h("strong", null, "Accounts"), ") and projects."),
   h("label", { for: "first-user" }, "User name"), user,
   h("label", { for: "first-password" }, "Password (at least 8 characters)"), pass,
-  msg, btn,
-  h("button", { type: "button", class: "link-btn", onclick: () => route() }, "Skip: go on with the admin token"));
-  add(app, h("main", { class: "login-page", id: "main", "data-page": "first-run" }, form));
+  msg, btn, after);
+  add(app, h("main", { class: "login-page", id: "main", "data-page": id }, form));
   user.focus();
 }
 
@@ -538,6 +589,8 @@ setUnauthorized(() => {
 });
 setRouter(() => route());
 window.addEventListener("popstate", () => route());
+// The setup link opened in a tab already on /setup changes only the fragment.
+window.addEventListener("hashchange", () => location.pathname === "/setup" && route());
 // Internal links navigate without reloading.
 document.addEventListener("click", (ev) => {
   const a = (ev.target as HTMLElement).closest("a[data-link]") as HTMLAnchorElement | null;

@@ -3,6 +3,7 @@ import { chart, ChartSpec, Line, msAxis } from "./charts";
 import { api, autoInterval, filters, href, Range, update } from "./state";
 import { add, clear, compact, h, int, linkRow, ms, pct, sortable, usd } from "./util";
 import { emptyState } from "./common";
+import { qualityCard } from "./scores";
 
 interface Overview {
   calls: number;
@@ -15,7 +16,18 @@ interface Overview {
   cost_unknown_calls: number;
   duration_ms: { avg: number; p50: number; p95: number; p99: number };
   ttft_ms: { count: number; p50: number; p95: number };
+  // What the gateway's response cache saved (absent from older servers).
+  cache?: { hits: number; saved_usd: number; unpriced_hits: number };
   from_metrics?: FromMetrics;
+}
+
+// savedNote is the Cost tile's line on the response cache: what its hits
+// would have cost upstream.
+function savedNote(o: Overview): string | undefined {
+  const c = o.cache;
+  if (!c || !c.hits) return undefined;
+  const priced = c.hits - c.unpriced_hits;
+  return priced ? `saved by cache ≈ ${usd(c.saved_usd)} (${int(c.hits)} hits)` : `${int(c.hits)} cache hits, unpriced`;
 }
 
 interface Lat { avg: number; p50: number; p95: number; p99: number }
@@ -75,7 +87,7 @@ function tiles(o: Overview, p: Overview): Tile[] {
     { key: "output_tokens", label: "Completion tokens", unit: "output tokens", value: o.output_tokens, prev: p.output_tokens, fmt: int },
     {
       key: "cost_usd", label: "Cost", unit: "USD", value: o.cost_usd, prev: p.cost_usd, fmt: usd, worse: "up",
-      note: o.cost_unknown_calls ? `+ ${int(o.cost_unknown_calls)} calls without a price` : undefined,
+      note: [o.cost_unknown_calls ? `+ ${int(o.cost_unknown_calls)} calls without a price` : "", savedNote(o) || ""].filter(Boolean).join(" · ") || undefined,
     },
     { key: "error_rate", label: "Error rate", unit: "of calls", value: o.error_rate, prev: p.error_rate, fmt: pct, worse: "up" },
     {
@@ -162,8 +174,9 @@ export async function overviewPage(main: HTMLElement, r: Range, signal: AbortSig
   const costByModelP = ts("cost_usd", undefined, "model");
   // The previous period's calls, drawn under this period's.
   const prevCallsP = api<{ series: Series[] }>("timeseries", { metric: "calls", interval: iv + "s", from: prevFrom.toISOString(), to: r.from.toISOString() }, r, signal);
+  const qualityP = qualityCard(r.from, r.to, signal);
   // Whatever is not awaited (the page may end at the tiles) must not reject unobserved.
-  for (const p of [tokensP, callsP, latencyP, costP, costByModelP, prevCallsP, models] as Promise<unknown>[]) p.catch(() => {});
+  for (const p of [tokensP, callsP, latencyP, costP, costByModelP, prevCallsP, models, qualityP] as Promise<unknown>[]) p.catch(() => {});
 
   const [o, p] = await Promise.all([cur, prev]);
   const tileBox = h("div", { class: "tiles" }, tiles(o, p).map(tile));
@@ -180,7 +193,13 @@ export async function overviewPage(main: HTMLElement, r: Range, signal: AbortSig
   const slots = titles.map((t) => h("section", { class: "card chart chart-slot", "aria-busy": "true" }, h("h3", null, t), h("p", { class: "muted" }, "Loading…")));
   const chartsBox = h("div", { class: "charts" }, slots);
   const modelBox = h("section", { class: "card" }, h("h3", null, "By model"), h("p", { class: "muted" }, "Loading…"));
-  add(main, chartsBox, modelBox);
+  const qualitySlot = h("div", { class: "quality-slot" });
+  add(main, chartsBox, qualitySlot, modelBox);
+  // The quality card shows when the range has scores; a store without
+  // scores (or a failed request) leaves it out.
+  const qualityDone = qualityP.then((q) => {
+    if (q && !signal.aborted) qualitySlot.replaceWith(q);
+  }).catch(() => {});
 
   const times = grid(r, iv);
   const width = Math.floor((chartsBox.clientWidth || 800) / (chartsBox.clientWidth > 900 ? 2 : 1)) - 40;
@@ -255,6 +274,6 @@ export async function overviewPage(main: HTMLElement, r: Range, signal: AbortSig
         ), () => update({ model: model === row.key ? "" : row.key })))),
     ))),
   );
-  await drawn;
+  await Promise.all([drawn, qualityDone]);
   main.dataset.loaded = "true";
 }

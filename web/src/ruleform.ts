@@ -8,8 +8,10 @@ import { add, h } from "./util";
 
 const AGGS: [string, string][] = [
   ["", "default (avg for durations, total otherwise)"], ["avg", "Average"], ["min", "Minimum"], ["max", "Maximum"], ["total", "Total"],
-  ["count", "Count"], ["p50", "p50"], ["p90", "p90"], ["p95", "p95"], ["p99", "p99"],
+  ["count", "Count"], ["p50", "p50"], ["p90", "p90"], ["p95", "p95"], ["p99", "p99"], ["pass_rate", "Pass rate of labels (scores)"],
 ];
+// A score signal (score.<name>) takes these aggregations.
+const SCORE_AGGS = new Set(["", "avg", "min", "max", "count", "pass_rate"]);
 const WINDOWS = ["1m", "5m", "10m", "15m", "30m", "1h", "3h", "6h", "12h", "24h"];
 const FREQS = ["1m", "5m", "10m", "15m", "30m", "1h"];
 const DIMS = ["service", "provider", "model", "operation"];
@@ -81,7 +83,11 @@ export async function ruleFormPage(main: HTMLElement, id: string | null, signal:
   const status = h("select", { id: "rule-status" }, options([["", "any"], ["ok", "ok"], ["error", "error"], ["unset", "unset"]], r.filters?.status || ""));
 
   // Condition.
-  const sig = h("select", { id: "rule-signal" }, options(SIGNALS, r.signal));
+  // A score signal is "score" in the list plus the score's name.
+  const isScore = r.signal.startsWith("score.");
+  const sig = h("select", { id: "rule-signal" }, options([...SIGNALS, ["score", "Score (quality)"]], isScore ? "score" : r.signal));
+  const scoreName = h("input", { type: "text", id: "rule-score-name", value: isScore ? r.signal.slice(6) : "", maxlength: "200", placeholder: "e.g. helpfulness", autocomplete: "off", spellcheck: "false" });
+  const scoreField = field("signal", "Score name", scoreName, "the scores of this name given in the window; project scope only, no split");
   const agg = h("select", { id: "rule-aggregation" }, options(AGGS, r.aggregation));
   const aggNote = h("div", { class: "hint muted small" });
   const op = h("select", { id: "rule-operator" }, options([[">", "Greater than (>)"], [">=", "Greater than or equal (>=)"], ["<", "Less than (<)"], ["<=", "Less than or equal (<=)"]], r.operator));
@@ -127,7 +133,7 @@ export async function ruleFormPage(main: HTMLElement, id: string | null, signal:
     if (r.filters?.project) f.project = r.filters.project;
     return {
       name: name.value.trim(), description: desc.value, severity: Number(sev.value), enabled: enabled.checked,
-      signal: sig.value, aggregation: countSignal(sig.value) ? "" : agg.value, operator: op.value, threshold: numOrRaw(thr.value),
+      signal: sig.value === "score" ? "score." + scoreName.value.trim() : sig.value, aggregation: countSignal(sig.value) ? "" : agg.value, operator: op.value, threshold: numOrRaw(thr.value),
       window: win.value, frequency: freq.value, violations: numOrRaw(viol.value), evaluations: numOrRaw(evals.value),
       no_data: noData.value, auto_resolve: autoRes.checked, split_by: split.value, filters: f,
       action_groups: [...groupBox.querySelectorAll<HTMLInputElement>("input[name=action_group]:checked")].map((x) => x.value),
@@ -151,7 +157,12 @@ export async function ruleFormPage(main: HTMLElement, id: string | null, signal:
     const b = body();
     // What the server would refuse is not sent: the preview says what to fix
     // (and the browser logs no failed request while the user types).
-    const local = typeof b.threshold !== "number" ? "enter a number for the threshold"
+    const sc = String(b.signal).startsWith("score.");
+    const local = sc && (b.signal === "score." || /[^]{207}/.test(String(b.signal))) ? "give the score's name (up to 200 bytes)"
+      : sc && !SCORE_AGGS.has(String(b.aggregation)) ? "a score signal takes avg, min, max, count or pass rate"
+      : sc && (Object.keys(b.filters as object).some((k) => k !== "project") || b.split_by) ? "a score signal takes no filter but the project, and no split"
+      : !sc && b.aggregation === "pass_rate" ? "pass rate is for score signals"
+      : typeof b.threshold !== "number" ? "enter a number for the threshold"
       : typeof b.evaluations !== "number" || !Number.isInteger(b.evaluations) || b.evaluations < 1 || b.evaluations > 100 ? "evaluations: a whole number from 1 to 100"
         : typeof b.violations !== "number" || !Number.isInteger(b.violations) || b.violations < 1 || b.violations > b.evaluations ? "violations: a whole number from 1 to the evaluations"
           : "";
@@ -221,10 +232,15 @@ export async function ruleFormPage(main: HTMLElement, id: string | null, signal:
 
   const syncAgg = () => {
     const c = countSignal(sig.value);
+    const score = sig.value === "score";
     agg.disabled = c || ro;
-    aggNote.textContent = c ? `${sig.value} is a ${sig.value === "error_rate" ? "rate" : "count"} over the window: no aggregation.` : "";
-    thrUnit.textContent = unit(sig.value);
+    aggNote.textContent = c ? `${sig.value} is a ${sig.value === "error_rate" ? "rate" : "count"} over the window: no aggregation.`
+      : score ? "Average (the default), minimum, maximum, count, or pass rate of labels (pass, good, yes… among those and fail, bad, no…)." : "";
+    for (const o of agg.options) o.disabled = score ? !SCORE_AGGS.has(o.value) : o.value === "pass_rate";
+    scoreField.classList.toggle("hidden", !score);
+    thrUnit.textContent = score ? (agg.value === "pass_rate" ? "(fraction of labels)" : "") : unit(sig.value);
   };
+  agg.addEventListener("change", syncAgg);
   sig.addEventListener("change", syncAgg);
   syncAgg();
 
@@ -238,6 +254,7 @@ export async function ruleFormPage(main: HTMLElement, id: string | null, signal:
         h("h3", null, "Condition"),
         h("div", { class: "grid-fields" },
           field("signal", "Signal", sig),
+          scoreField,
           field("aggregation", "Aggregation", agg, aggNote),
           field("operator", "Operator", op),
           field("threshold", "Threshold", h("span", { class: "with-unit" }, thr, thrUnit)),

@@ -16,13 +16,14 @@ export const DEFAULT_RANGE = "24h";
 
 // The filter bar's other filters, named as the API names them:
 // multi-select (repeated) and contains for service, model and user,
-// thresholds, and attribute filters (repeated: KEY, KEY==VALUE,
-// KEY~=VALUE).
+// thresholds, attribute filters (repeated: KEY, KEY==VALUE,
+// KEY~=VALUE) and score filters (repeated: NAME<N, NAME>N, NAME=LABEL,
+// NAME).
 export const MATCHES = ["service", "model", "user"] as const;
 export const THRESHOLDS: [string, string, string][] = [
   ["duration_ms", "Duration", "ms"], ["total_tokens", "Tokens", "in + out"], ["cost_usd", "Cost", "USD"],
 ];
-export const MULTI = ["service_in", "model_in", "user_in", "attr"];
+export const MULTI = ["service_in", "model_in", "user_in", "attr", "score"];
 export const BAR = [...MULTI, ...MATCHES.map((m) => m + "_contains"), ...THRESHOLDS.flatMap(([m]) => [m + "_gt", m + "_lt"])];
 
 // barParams are the URL's filter bar pairs, in order.
@@ -283,20 +284,20 @@ export function autoInterval(spanMs: number): number {
 // answer, or an APIError with the server's message (a 400 names the field).
 // With a login session, the readable genscope_csrf cookie's token goes in
 // X-CSRF-Token (the double-submit pattern of internal/auth).
-export async function send<T = any>(method: "POST" | "PUT" | "DELETE", path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+export async function send<T = any>(method: "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const csrf = /(?:^|;\s*)genscope_csrf=([^;]+)/.exec(document.cookie);
   if (csrf) headers["X-CSRF-Token"] = decodeURIComponent(csrf[1]);
   const p = project();
-  if (p && !/^(login|logout|projects|users|tokens)\b/.test(path)) path += (path.includes("?") ? "&" : "?") + "project=" + encodeURIComponent(p);
+  if (p && !/^(login|logout|setup|projects|users|tokens)\b/.test(path)) path += (path.includes("?") ? "&" : "?") + "project=" + encodeURIComponent(p);
   const resp = await request("/api/v1/" + path, {
     method, signal, headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const out = resp.status === 204 ? {} : await resp.json().catch(() => ({}));
   if (!resp.ok) {
-    if (resp.status === 401 && !path.startsWith("login")) onUnauthorized();
+    if (resp.status === 401 && !/^(login|setup)\b/.test(path)) onUnauthorized();
     throw new APIError(resp.status, out.error || resp.statusText);
   }
   return out as T;

@@ -2,6 +2,7 @@
 // call rendered as a conversation.
 import { contentNotice, exportMenu, statusBadge } from "./common";
 import { fact } from "./spans";
+import { scoresBox, Score, traceScores } from "./scores";
 import { api, canSeeContent, go, href, query } from "./state";
 import { add, copyText, h, int, linkRow, ms, time, usd, clear } from "./util";
 
@@ -88,6 +89,22 @@ export async function tracePage(main: HTMLElement, id: string, signal: AbortSign
   const errors = flat.filter((x) => x.n.span.status === "error").length;
 
   const detail = h("section", { class: "card detail", id: "span-detail", "aria-live": "polite" });
+  // Scores: the trace's (every target in it), loaded once and again
+  // after a change; the trace's own in the trace card, the selected
+  // call's in the detail.
+  let scoresP: Promise<Score[]> | null = null;
+  const loadScores = () => (scoresP ||= traceScores(t.trace_id, signal));
+  const traceScoresSlot = h("div", { class: "trace-scores" });
+  const spanScoresSlot = () => detail.querySelector<HTMLElement>(".span-scores");
+  const drawScores = () => {
+    traceScoresSlot.replaceChildren(h("h4", null, "Scores of the trace"), scoresBox(t.trace_id, "", "trace", loadScores, reloadScores));
+    const slot = spanScoresSlot();
+    if (slot) slot.replaceChildren(h("h4", null, "Scores of this call"), scoresBox(t.trace_id, slot.dataset.span!, "call", loadScores, reloadScores));
+  };
+  const reloadScores = () => {
+    scoresP = null;
+    drawScores();
+  };
   const collapsed = new Set<string>();
   const rows = flat.map(({ n, depth }) => {
     const left = ((startOf(n) - s0) / total) * 100;
@@ -142,6 +159,7 @@ export async function tracePage(main: HTMLElement, id: string, signal: AbortSign
     for (const r of rows) r.classList.toggle("selected", r.dataset.span === sid);
     const x = flat.find((f) => f.n.span_id === sid);
     if (x) renderDetail(detail, x.n);
+    drawScores();
     history.replaceState(null, "", href(location.pathname, { span: sid }));
   };
   const root = t.roots[0];
@@ -160,11 +178,13 @@ export async function tracePage(main: HTMLElement, id: string, signal: AbortSign
       h("div", { class: "waterfall", id: "waterfall", role: "list", "aria-label": "spans of the trace" },
         h("div", { class: "wf-row wf-header", "aria-hidden": "true" }, h("div", { class: "wf-name" }, "Span"), h("div", { class: "wf-track muted small" }, "0 → " + ms(total)), h("div", { class: "wf-usage" }, "Tokens · cost"), h("div", { class: "wf-dur" }, "Duration")),
         rows),
+      traceScoresSlot,
     ),
     detail,
   );
   const x = flat.find((f) => f.n.span_id === selected)!;
   renderDetail(detail, x.n);
+  drawScores();
   main.dataset.loaded = "true";
 }
 
@@ -178,8 +198,9 @@ const LONG = 1200;
 type View = "markdown" | "raw" | "json";
 
 // textView shows a message's text as rendered Markdown, raw text or JSON
-// (when it parses), collapsed when long, with a copy button.
-function textView(text: string): HTMLElement {
+// (the text itself when it parses, else source: the message as stored),
+// collapsed when long, with a copy button.
+function textView(text: string, source?: unknown): HTMLElement {
   const long = text.length > LONG || text.split("\n").length > 24;
   let json: unknown = undefined;
   const tt = text.trim();
@@ -190,7 +211,9 @@ function textView(text: string): HTMLElement {
       json = undefined;
     }
   }
-  let view: View = json !== undefined ? "json" : "markdown";
+  const parsed = json !== undefined;
+  if (!parsed) json = source;
+  let view: View = parsed ? "json" : "markdown";
   const body = h("div", { class: "part-body" });
   const draw = () => {
     clear(body);
@@ -213,7 +236,7 @@ function textView(text: string): HTMLElement {
       more!.textContent = open ? "Show less" : `Show all (${int(text.length)} characters)`;
     },
   }, `Show all (${int(text.length)} characters)`) : null;
-  const bar = h("div", { class: "part-bar", role: "group", "aria-label": "message view" }, viewBtn("markdown", "Markdown"), viewBtn("raw", "Raw"), json !== undefined ? viewBtn("json", "JSON") : null, copy);
+  const bar = h("div", { class: "part-bar", role: "group", "aria-label": "message view" }, viewBtn("markdown", "Markdown"), viewBtn("raw", "Raw"), json !== undefined ? viewBtn("json", parsed ? "JSON" : "Message JSON") : null, copy);
   add(wrap, body);
   draw();
   return h("div", { class: "part" }, bar, wrap, more);
@@ -285,12 +308,12 @@ function inline(s: string): (string | HTMLElement)[] {
   return out;
 }
 
-function partView(p: Part): HTMLElement {
+function partView(p: Part, msg?: unknown): HTMLElement {
   switch (p.type) {
     case "text":
     case "":
     case undefined:
-      return textView(p.content || "");
+      return textView(p.content || "", msg);
     case "tool_call":
       return h("div", { class: "part tool" }, h("div", { class: "muted small" }, "tool call ", p.id ? h("code", null, p.id) : null),
         h("pre", null, `${p.name || "?"}(${typeof p.arguments === "string" ? p.arguments : JSON.stringify(p.arguments ?? {}, null, 2)})`));
@@ -313,9 +336,10 @@ function repeatsSystem(m: Message, sys?: Part[]): boolean {
 }
 
 function bubble(role: string, parts: Part[] | null, extra?: string): HTMLElement {
+  const msg = { role, parts };
   return h("div", { class: "msg role-" + role, "data-role": role },
     h("div", { class: "msg-role" }, role, extra ? h("span", { class: "muted small" }, " · " + extra) : null),
-    (parts || []).length ? (parts || []).map(partView) : h("div", { class: "muted small" }, "(no content captured)"));
+    (parts || []).length ? (parts || []).map((p) => partView(p, msg)) : h("div", { class: "muted small" }, "(no content captured)"));
 }
 
 // errorBox shows a span's error; a long message (a stack trace, an
@@ -372,6 +396,8 @@ function renderDetail(box: HTMLElement, n: Node) {
       h("code", null, "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true"), "."));
     add(box, h("h4", null, "Conversation"), s.content_truncated ? h("p", { class: "muted small" }, "Content was truncated when stored.") : null, conv);
   }
+  // A GenAI span (a call or a step) can be scored.
+  if (genai) add(box, h("div", { class: "span-scores", "data-span": n.span_id }));
   const json = (v: any) => h("pre", { class: "json" }, JSON.stringify(v, null, 2));
   if (s.attributes && Object.keys(s.attributes).length) add(box, h("details", null, h("summary", null, `Attributes (${Object.keys(s.attributes).length})`), json(s.attributes)));
   if (s.events?.length) add(box, h("details", null, h("summary", null, `Events (${s.events.length})`), json(s.events)));

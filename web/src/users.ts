@@ -16,6 +16,7 @@ interface Row {
   total_tokens: number;
   cost_usd: number;
   cost_unknown_calls: number;
+  last_seen?: string; // the newest call's start
 }
 
 export async function usersPage(main: HTMLElement, r: Range, signal: AbortSignal) {
@@ -28,13 +29,7 @@ export async function usersPage(main: HTMLElement, r: Range, signal: AbortSignal
     main.dataset.loaded = "true";
     return;
   }
-  // Last seen: the newest call of each user (the first 50 users by cost).
   const byCost = [...rows].sort((a, b) => b.cost_usd - a.cost_usd);
-  const lastSeen = new Map<string, string>();
-  await Promise.all(byCost.slice(0, 50).map(async (u) => {
-    const p = await api<{ spans: { start_time: string }[] }>("spans", { user: u.key, limit: 1 }, r, signal);
-    if (p.spans[0]) lastSeen.set(u.key, p.spans[0].start_time);
-  }));
   const top = byCost.slice(0, 5);
   const max = Math.max(top[0]?.cost_usd || 0, 1e-12);
   const bar = (v: number) => {
@@ -62,7 +57,7 @@ export async function usersPage(main: HTMLElement, r: Range, signal: AbortSignal
           h("td", { class: "num", "data-sort": u.input_tokens }, int(u.input_tokens)),
           h("td", { class: "num", "data-sort": u.output_tokens }, int(u.output_tokens)),
           h("td", { class: "num", "data-sort": u.cost_usd }, usd(u.cost_usd), u.cost_unknown_calls ? h("span", { class: "muted" }, " +" + u.cost_unknown_calls + " unpriced") : null),
-          lastSeen.has(u.key) ? h("td", { class: "nowrap", title: time(lastSeen.get(u.key)!), "data-sort": lastSeen.get(u.key) }, ago(lastSeen.get(u.key)!)) : h("td", { class: "muted", "data-sort": "" }, "—"),
+          u.last_seen ? h("td", { class: "nowrap", title: time(u.last_seen), "data-sort": u.last_seen }, ago(u.last_seen)) : h("td", { class: "muted", "data-sort": "" }, "—"),
         ), () => go(userLink(u.key)))))))),
     ),
   );

@@ -113,36 +113,45 @@ export function linkRow<T extends HTMLElement>(el: T, open: (ev: Event) => void)
   return el;
 }
 
-// sortable lets the user sort a table by any column with a click on its
-// header (again: the other way). Cells sort by data-sort when they have
-// it, else by their text, numbers as numbers.
+// sorted remembers each table's sort (by the table's id), so a table
+// drawn again — by auto-refresh, or on coming back to the page — keeps
+// the order its user chose.
+const sorted = new Map<string, { col: number; desc: boolean }>();
+
+// sortable makes a table's header cells buttons that sort its rows (by a
+// cell's data-sort, a number when it is one, else by its text); a click
+// sorts descending, a second ascending. A th with data-nosort is left
+// alone.
 export function sortable(table: HTMLTableElement): HTMLTableElement {
   const heads = [...table.querySelectorAll("thead th")] as HTMLElement[];
+  const sortBy = (col: number, desc: boolean) => {
+    heads.forEach((o) => o.hasAttribute("aria-sort") && o.setAttribute("aria-sort", "none"));
+    heads[col].setAttribute("aria-sort", desc ? "descending" : "ascending");
+    if (table.id) sorted.set(table.id, { col, desc });
+    const body = table.tBodies[0];
+    const key = (tr: HTMLTableRowElement) => {
+      const td = tr.cells[col] as HTMLElement | undefined;
+      const raw = td?.dataset.sort ?? (td?.textContent || "").trim();
+      const n = Number(raw);
+      return td?.dataset.sort !== undefined && raw !== "" && !isNaN(n) ? n : raw.toLowerCase();
+    };
+    const rows = [...body.rows].sort((a, b) => {
+      const x = key(a), y = key(b);
+      const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+      return desc ? -c : c;
+    });
+    body.append(...rows);
+  };
   heads.forEach((th, col) => {
     if (th.querySelector("button") || th.dataset.nosort !== undefined) return;
     const label = th.textContent || "";
     const btn = h("button", { type: "button", class: "th-btn", title: "sort by " + label.toLowerCase() }, label);
     th.replaceChildren(btn);
     th.setAttribute("aria-sort", "none");
-    btn.addEventListener("click", () => {
-      const desc = th.getAttribute("aria-sort") !== "descending";
-      heads.forEach((o) => o.setAttribute("aria-sort", "none"));
-      th.setAttribute("aria-sort", desc ? "descending" : "ascending");
-      const body = table.tBodies[0];
-      const key = (tr: HTMLTableRowElement) => {
-        const td = tr.cells[col] as HTMLElement | undefined;
-        const raw = td?.dataset.sort ?? (td?.textContent || "").trim();
-        const n = Number(raw);
-        return td?.dataset.sort !== undefined && raw !== "" && !isNaN(n) ? n : raw.toLowerCase();
-      };
-      const rows = [...body.rows].sort((a, b) => {
-        const x = key(a), y = key(b);
-        const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
-        return desc ? -c : c;
-      });
-      body.append(...rows);
-    });
+    btn.addEventListener("click", () => sortBy(col, th.getAttribute("aria-sort") !== "descending"));
   });
+  const was = table.id ? sorted.get(table.id) : undefined;
+  if (was && heads[was.col]?.hasAttribute("aria-sort")) sortBy(was.col, was.desc);
   return table;
 }
 

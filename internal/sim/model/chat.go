@@ -401,6 +401,9 @@ func (m *Model) generate(c *chat, seed uint64, idx int) *generation {
 		}
 	}
 	content := compose(m.prefix, system, user, seed, idx)
+	if judging(user) {
+		content = judgeAnswer(user)
+	}
 	if c.jsonOut {
 		content = string(jsonstr.Append([]byte(`{"answer": `), content)) + "}"
 	}

@@ -726,3 +726,24 @@ func TestResponseFormatJSON(t *testing.T) {
 		t.Errorf("content %q: %v", c.Choices[0].Message.Content, err)
 	}
 }
+
+// A prompt asking for "score:" gets a judge's answer: a score from 0.5
+// to 1, the same for the same prompt.
+func TestSimulatedJudge(t *testing.T) {
+	_, srv := server(t, Options{NoLatency: true})
+	content := func(user string) string {
+		return complete(t, srv.URL+"/v1/chat/completions", chatBody(t, nil, "user", user)).Choices[0].Message.Content
+	}
+	prompt := "Question: where is the Louvre?\nAnswer: in Paris.\nRate it from 0 to 1. Reply with score: <number> and explanation: <why>."
+	a, b := content(prompt), content(prompt)
+	if a != b {
+		t.Errorf("not deterministic: %q then %q", a, b)
+	}
+	var score float64
+	if _, err := fmt.Sscanf(a, "score: %f\nexplanation:", &score); err != nil || score < 0.5 || score > 1 {
+		t.Errorf("judge answer %q: score %v, %v", a, score, err)
+	}
+	if c := content("Where is the Louvre?"); strings.HasPrefix(c, "score:") {
+		t.Errorf("an ordinary prompt judged: %q", c)
+	}
+}

@@ -5,11 +5,14 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
+	"syscall"
 	"time"
 )
 
@@ -27,7 +30,9 @@ type inserter struct {
 }
 
 func newInserter(addr, user, password string, timeout time.Duration, settings url.Values, tlsConf *tls.Config) *inserter {
-	tr := &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute, TLSHandshakeTimeout: 10 * time.Second}
+	// Idle connections are dropped before ClickHouse's keep_alive_timeout
+	// (3 s by default) would close them under a request.
+	tr := &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: 2 * time.Second, TLSHandshakeTimeout: 10 * time.Second}
 	scheme := "http://"
 	if tlsConf != nil {
 		tr.TLSClientConfig = tlsConf.Clone()
@@ -42,28 +47,45 @@ func newInserter(addr, user, password string, timeout time.Duration, settings ur
 	}
 }
 
-// insert sends body (RowBinary rows) to table.
+// insert sends body (RowBinary rows) to table. A request that failed on
+// a reused keep-alive connection before any answer (the server closed it
+// while idle: broken pipe, reset, EOF) is sent once more on a new one;
+// the server read none of it, so no row is inserted twice.
 func (in *inserter) insert(ctx context.Context, table string, body []byte) error {
 	q := url.Values{}
 	for k, v := range in.settings {
 		q[k] = v
 	}
 	q.Set("query", "INSERT INTO "+table+" FORMAT RowBinary")
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.base+"?"+q.Encode(), bytes.NewReader(body))
-	if err != nil {
-		return err
+	target := in.base + "?" + q.Encode()
+	for attempt := 0; ; attempt++ {
+		var reused bool
+		trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }}
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, target, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.SetBasicAuth(in.user, in.password)
+		resp, err := in.client.Do(req)
+		if err != nil {
+			if reused && attempt == 0 && ctx.Err() == nil && staleConn(err) {
+				continue
+			}
+			return fmt.Errorf("insert into %s: %w", table, redact(err))
+		}
+		defer resp.Body.Close()
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("insert into %s: HTTP %d: %s", table, resp.StatusCode, bytes.TrimSpace(msg))
+		}
+		return nil
 	}
-	req.SetBasicAuth(in.user, in.password)
-	resp, err := in.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("insert into %s: %w", table, redact(err))
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("insert into %s: HTTP %d: %s", table, resp.StatusCode, bytes.TrimSpace(msg))
-	}
-	return nil
+}
+
+// staleConn reports whether err is a connection the server had closed:
+// writing to it broke, it was reset, or it ended before any answer.
+func staleConn(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // redact drops the URL (with its query) from a client error.

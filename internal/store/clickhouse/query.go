@@ -187,8 +187,29 @@ func (s *DB) newScope(f store.Filter, o scopeOpts) scope {
 			sc.where = append(sc.where, sc.user+" = "+lit(f.User))
 		}
 	}
+	for _, sf := range f.Scores {
+		// The spans with a score satisfying sf, their ids as the spans
+		// table keeps them (the scores table keeps them in hex, big-endian).
+		id := func(hex string) string { return "reinterpretAsUInt64(reverse(unhex(" + hex + ")))" }
+		sc.where = append(sc.where, "(trace_hi, trace_lo, span_id) "+s.global+"IN (SELECT "+id("substring(a_trace, 1, 16)")+", "+
+			id("substring(a_trace, 17, 16)")+", "+id("a_span")+" FROM ("+s.latestScores(f.Project)+") WHERE a_span != '' AND a_name = "+lit(sf.Name)+scoreCond(sf)+")")
+	}
 	sc.where = append(sc.where, spanrows.FilterConds(f, dialect, sc.user)...)
 	return sc
+}
+
+// scoreCond is the condition (after AND) of a score filter's operator
+// over latestScores.
+func scoreCond(sf store.ScoreFilter) string {
+	switch sf.Op {
+	case store.ScoreLT:
+		return " AND a_has = 1 AND a_value < " + dialect.Num(sf.Value)
+	case store.ScoreGT:
+		return " AND a_has = 1 AND a_value > " + dialect.Num(sf.Value)
+	case store.ScoreLabelIs:
+		return " AND a_label = " + lit(sf.Label)
+	}
+	return ""
 }
 
 // dialect writes the filter bar's conditions over the spans table.
@@ -440,7 +461,11 @@ func (s *DB) Breakdown(ctx context.Context, q store.BreakdownQuery) ([]store.Bre
 	if err != nil {
 		return nil, err
 	}
-	sqlText := "SELECT toString(" + dim + ") AS k, " + cheapTotals + ", " + pctTotalsWith(pct) + s.from(sc) +
+	last := ""
+	if store.LastSeenDim(q.By) {
+		last = ", toInt64(max(start_ns))"
+	}
+	sqlText := "SELECT toString(" + dim + ") AS k, " + cheapTotals + ", " + pctTotalsWith(pct) + last + s.from(sc) +
 		"GROUP BY k ORDER BY count() DESC, k LIMIT " + strconv.Itoa(q.Limit)
 	rows, err := s.conn.Query(ctx, sqlText)
 	if err != nil {

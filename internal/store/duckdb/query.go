@@ -132,10 +132,33 @@ func newScope(b *sqlb, f store.Filter, o scopeOpts) scope {
 		}
 		return expr
 	}
+	for i, sf := range f.Scores {
+		// The spans with a score satisfying sf, their ids as the spans
+		// table keeps them (the scores table keeps them in hex).
+		name := fmt.Sprintf("scored_%d", i)
+		sc.ctes = append(sc.ctes, name+` AS (SELECT DISTINCT ('0x' || substr(trace_id, 1, 16))::UBIGINT AS trace_hi,
+			('0x' || substr(trace_id, 17, 16))::UBIGINT AS trace_lo, ('0x' || span_id)::UBIGINT AS span_id
+			FROM scores WHERE project = `+p+` AND span_id <> '' AND name = `+b.arg(sf.Name)+scoreCond(b, sf)+`)`)
+		sc.where = append(sc.where, `EXISTS (SELECT 1 FROM `+name+` WHERE `+name+`.trace_hi = s.trace_hi AND `+name+`.trace_lo = s.trace_lo AND `+name+`.span_id = s.span_id)`)
+	}
 	sc.session = inherit("s", "session_id", f.Session, o.session)
 	sc.user = inherit("u", "user_id", f.User, o.user || !f.Users.IsZero())
 	sc.where = append(sc.where, spanrows.FilterConds(f, dialect(b), sc.user)...)
 	return sc
+}
+
+// scoreCond is the condition (after AND) of a score filter's operator
+// over the scores table.
+func scoreCond(b *sqlb, sf store.ScoreFilter) string {
+	switch sf.Op {
+	case store.ScoreLT:
+		return " AND value < " + b.arg(sf.Value)
+	case store.ScoreGT:
+		return " AND value > " + b.arg(sf.Value)
+	case store.ScoreLabelIs:
+		return " AND label = " + b.arg(sf.Label)
+	}
+	return ""
 }
 
 // dialect writes the filter bar's conditions over spans s, with b's
@@ -329,10 +352,18 @@ func (s *DB) Breakdown(ctx context.Context, q store.BreakdownQuery) ([]store.Bre
 	// the percentiles (which hold every duration in memory) are computed
 	// for those values only. With thousands of users or sessions this
 	// bounds memory and time by the rows shown, not by all of them.
-	ctes := append(sc.ctes, `base AS (SELECT `+dim+` AS k, `+cheapTotalsSQL+sc.from()+
+	last, lastCol := "", ""
+	if store.LastSeenDim(q.By) {
+		last, lastCol = ", max(s.start_ns) AS last_ns", ", base.last_ns"
+	}
+	ctes := append(sc.ctes, `base AS (SELECT `+dim+` AS k, `+cheapTotalsSQL+last+sc.from()+
 		`GROUP BY k ORDER BY 2 DESC, k LIMIT `+strconv.Itoa(q.Limit)+`)`,
 		`pct AS (SELECT `+dim+` AS k, `+pctSQL+sc.from()+` AND `+dim+` IN (SELECT k FROM base) GROUP BY k)`)
-	sqlText := "WITH " + strings.Join(ctes, ",\n") + "\nSELECT base.*, pct.* EXCLUDE (k) FROM base LEFT JOIN pct ON pct.k = base.k ORDER BY 2 DESC, base.k"
+	exclude := ""
+	if last != "" {
+		exclude = " EXCLUDE (last_ns)"
+	}
+	sqlText := "WITH " + strings.Join(ctes, ",\n") + "\nSELECT base.*" + exclude + ", pct.* EXCLUDE (k)" + lastCol + " FROM base LEFT JOIN pct ON pct.k = base.k ORDER BY 2 DESC, base.k"
 	rows, err := s.sqlDB().QueryContext(ctx, sqlText, b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("breakdown by %s: %w", q.By, err)

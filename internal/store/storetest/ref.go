@@ -299,9 +299,18 @@ func (r *ref) breakdown(q store.BreakdownQuery) []store.BreakdownRow {
 	out := []store.BreakdownRow{}
 	for _, k := range keys {
 		o := overviewOf(by[k])
-		out = append(out, store.BreakdownRow{Key: k, Calls: o.Calls, Errors: o.Errors, ErrorRate: o.ErrorRate,
+		row := store.BreakdownRow{Key: k, Calls: o.Calls, Errors: o.Errors, ErrorRate: o.ErrorRate,
 			InputTokens: o.InputTokens, OutputTokens: o.OutputTokens, TotalTokens: o.TotalTokens,
-			CostUSD: o.CostUSD, CostUnknownCalls: o.CostUnknownCalls, DurationMS: o.DurationMS})
+			CostUSD: o.CostUSD, CostUnknownCalls: o.CostUnknownCalls, DurationMS: o.DurationMS}
+		if store.LastSeenDim(q.By) {
+			var last int64
+			for _, e := range by[k] {
+				last = max(last, e.StartUnixNano)
+			}
+			ts := time.Unix(0, last).UTC()
+			row.LastSeen = &ts
+		}
+		out = append(out, row)
 	}
 	limit := cmp.Or(q.Limit, 100)
 	return out[:min(limit, len(out))]

@@ -28,6 +28,7 @@ func RunScores(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	t.Run("BadInput", func(t *testing.T) { testScoreBadInput(t, ss) })
 	t.Run("Model", func(t *testing.T) { testScoreModel(t, ss) })
+	t.Run("Filter", func(t *testing.T) { testScoreFilter(t, s, ss) })
 	if rf, ok := s.(store.ResponseFinder); ok {
 		t.Run("FindResponse", func(t *testing.T) { testFindResponse(t, s, rf) })
 	}
@@ -81,6 +82,101 @@ func testFindResponse(t *testing.T, s store.Store, rf store.ResponseFinder) {
 		if err != nil || got.TraceID != w.TraceID.String() || got.SpanID != w.SpanID.String() || got.Start.UnixNano() != w.StartUnixNano {
 			t.Errorf("find %s in %s [%s, %s): %+v, %v; want span %d", c.id, c.project, c.from, c.to, got, err, c.want)
 		}
+	}
+}
+
+// testScoreFilter: spans selected by their own scores (store.ScoreFilter):
+// by value (a score without one never), by label, by having one; any of
+// a span's scores of the name may match; several filters all hold; a
+// trace's score, a deleted score and another project's never select a
+// span; ids with the high bit set; a bad filter is refused.
+func testScoreFilter(t *testing.T, s store.Store, ss store.ScoreStore) {
+	ctx := context.Background()
+	at := scoreBase.Add(-2 * time.Hour)
+	var spans []genai.Span
+	for i := range 6 {
+		project := Project
+		if i == 5 {
+			project = Other
+		}
+		var tid genai.TraceID
+		for j := range tid {
+			tid[j] = byte(0xf0 + i) // the high bit of both halves set
+		}
+		tid[15] = byte(i)
+		var sid genai.SpanID
+		for j := range sid {
+			sid[j] = byte(0xe0 + i)
+		}
+		spans = append(spans, genai.Span{Project: project, TraceID: tid, SpanID: sid, Name: "chat gpt-4o", Service: "svc",
+			StartUnixNano: at.Add(time.Duration(i) * time.Minute).UnixNano(), DurationNano: int64(time.Second), Status: genai.StatusOK,
+			Operation: "chat", Provider: "openai", RequestModel: "gpt-4o"})
+	}
+	write(t, s, spans, nil)
+	n := 0
+	put := func(i int, span bool, name string, v *float64, label string) string {
+		t.Helper()
+		n++
+		sc := store.Score{ID: fmt.Sprintf("filter-%d", n), Project: spans[i].Project, TraceID: spans[i].TraceID.String(), Name: name, Value: v, Label: label,
+			Source: store.SourceHuman, Time: scoreBase, Updated: scoreBase, TargetTime: time.Unix(0, spans[i].StartUnixNano).UTC()}
+		if span {
+			sc.SpanID = spans[i].SpanID.String()
+		}
+		if err := ss.PutScore(ctx, sc); err != nil {
+			t.Fatal(err)
+		}
+		return sc.ID
+	}
+	put(0, true, "quality", fp(0.3), "fail")
+	put(1, true, "quality", fp(0.9), "pass")
+	put(1, true, "quality", fp(0.2), "") // an older judgement of the same span
+	put(1, true, "tone", nil, "rude")
+	put(2, false, "quality", fp(0.1), "fail") // the trace's, not the span's
+	del := put(3, true, "quality", fp(0.05), "fail")
+	if err := ss.DeleteScore(ctx, Project, del); err != nil {
+		t.Fatal(err)
+	}
+	put(4, true, "quality", nil, "pass")     // a label, no value
+	put(5, true, "quality", fp(0.0), "fail") // another project's
+	f := func(want []int, filters ...store.ScoreFilter) {
+		t.Helper()
+		page, err := s.Spans(ctx, store.SpansQuery{Filter: store.Filter{Project: Project, From: at.Add(-time.Hour), To: at.Add(time.Hour), Scores: filters}, Limit: 100})
+		if err != nil {
+			t.Fatalf("spans with %+v: %v", filters, err)
+		}
+		var got, wantIDs []string
+		for _, r := range page.Spans {
+			got = append(got, r.SpanID)
+		}
+		for _, i := range want {
+			wantIDs = append(wantIDs, spans[i].SpanID.String())
+		}
+		slices.Sort(got)
+		slices.Sort(wantIDs)
+		if !slices.Equal(got, wantIDs) {
+			t.Errorf("spans with %+v: %v, want %v", filters, got, wantIDs)
+		}
+	}
+	q := func(op string, v float64, label string) store.ScoreFilter {
+		return store.ScoreFilter{Name: "quality", Op: op, Value: v, Label: label}
+	}
+	f([]int{0, 1}, q(store.ScoreLT, 0.5, ""))
+	f([]int{1}, q(store.ScoreGT, 0.5, ""))
+	f(nil, q(store.ScoreLT, 0.1, ""))
+	f([]int{0, 1, 4}, q(store.ScoreHas, 0, ""))
+	f([]int{1, 4}, q(store.ScoreLabelIs, 0, "pass"))
+	f([]int{0}, q(store.ScoreLabelIs, 0, "fail"))
+	f([]int{1}, q(store.ScoreLT, 0.5, ""), store.ScoreFilter{Name: "tone", Op: store.ScoreLabelIs, Label: "rude"})
+	f(nil, q(store.ScoreGT, 0.5, ""), q(store.ScoreLabelIs, 0, "fail"))
+	f(nil, store.ScoreFilter{Name: "Quality", Op: store.ScoreHas})
+	for _, bad := range []store.ScoreFilter{{Name: "", Op: store.ScoreHas}, {Name: "q", Op: "eq"}, {Name: "q", Op: store.ScoreLT, Value: math.NaN()},
+		{Name: "q", Op: store.ScoreLabelIs}, {Name: strings.Repeat("x", store.MaxScoreName+1), Op: store.ScoreHas}} {
+		if _, err := s.Spans(ctx, store.SpansQuery{Filter: store.Filter{Project: Project, Scores: []store.ScoreFilter{bad}}}); !errors.Is(err, store.ErrBadQuery) {
+			t.Errorf("score filter %+v: %v, want ErrBadQuery", bad, err)
+		}
+	}
+	if _, err := s.Spans(ctx, store.SpansQuery{Filter: store.Filter{Project: Project, Scores: make([]store.ScoreFilter, store.MaxScoreFilters+1)}}); !errors.Is(err, store.ErrBadQuery) {
+		t.Errorf("%d score filters: %v, want ErrBadQuery", store.MaxScoreFilters+1, err)
 	}
 }
 

@@ -544,6 +544,9 @@ func testBreakdown(t *testing.T, s store.Store, r *ref) {
 				t.Errorf("by %s %+v: row %d =\n%+v\nwant\n%+v", q.By, q.Filter, i, g, w)
 			}
 			checkLatency(t, "breakdown by "+q.By+" "+w.Key, g.DurationMS, w.DurationMS)
+			if (g.LastSeen == nil) != (w.LastSeen == nil) || g.LastSeen != nil && !g.LastSeen.Equal(*w.LastSeen) {
+				t.Errorf("by %s %+v: row %s last seen %v, want %v", q.By, q.Filter, w.Key, g.LastSeen, w.LastSeen)
+			}
 		}
 	}
 	for _, d := range dims {
@@ -553,6 +556,7 @@ func testBreakdown(t *testing.T, s store.Store, r *ref) {
 	for _, f := range filters(r) {
 		check(store.BreakdownQuery{Filter: f, By: store.DimModel})
 		check(store.BreakdownQuery{Filter: f, By: store.DimSession})
+		check(store.BreakdownQuery{Filter: f, By: store.DimUser})
 	}
 }
 

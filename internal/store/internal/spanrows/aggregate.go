@@ -77,22 +77,34 @@ func ScanUnknownModels(rs Rows) ([]store.UnknownModel, error) {
 type TotalsFunc func() (dest []any, overview func() store.Overview)
 
 // ScanBreakdown reads rows of (key, totals...) into the breakdown by
-// the dimension by.
+// the dimension by; when store.LastSeenDim(by), each row ends with the
+// newest call's start (Unix nanoseconds).
 func ScanBreakdown(rs Rows, by string, totals TotalsFunc) ([]store.BreakdownRow, error) {
 	defer rs.Close()
 	out := []store.BreakdownRow{}
+	last := store.LastSeenDim(by)
 	for rs.Next() {
 		var key string
+		var lastNS int64
 		dest, overview := totals()
-		if err := rs.Scan(append([]any{&key}, dest...)...); err != nil {
+		dest = append([]any{&key}, dest...)
+		if last {
+			dest = append(dest, &lastNS)
+		}
+		if err := rs.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("breakdown by %s: %w", by, err)
 		}
 		t := overview()
-		out = append(out, store.BreakdownRow{
+		row := store.BreakdownRow{
 			Key: key, Calls: t.Calls, Errors: t.Errors, ErrorRate: t.ErrorRate,
 			InputTokens: t.InputTokens, OutputTokens: t.OutputTokens, TotalTokens: t.TotalTokens,
 			CostUSD: t.CostUSD, CostUnknownCalls: t.CostUnknownCalls, DurationMS: t.DurationMS,
-		})
+		}
+		if last {
+			ts := time.Unix(0, lastNS).UTC()
+			row.LastSeen = &ts
+		}
+		out = append(out, row)
 	}
 	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("breakdown by %s: %w", by, err)

@@ -82,5 +82,5 @@ func matchSQL(d Dialect, x string, m store.Match) string {
 // HasBarFilters reports whether f has any of the filter bar's filters,
 // which pre-aggregated data (rollups) cannot answer.
 func HasBarFilters(f store.Filter) bool {
-	return !f.Services.IsZero() || !f.Models.IsZero() || !f.Users.IsZero() || len(f.Thresholds) > 0 || len(f.Attrs) > 0
+	return !f.Services.IsZero() || !f.Models.IsZero() || !f.Users.IsZero() || len(f.Thresholds) > 0 || len(f.Attrs) > 0 || len(f.Scores) > 0
 }
