@@ -81,8 +81,9 @@
 // new copy of it (same sorting key, so the ReplacingMergeTree merges the
 // old copy away) with its partner, not counting (is_genai = 0) or holding
 // the call (when an HTTP span linked two stored records), and copies the
-// old copy's counted values into the uncounted table. Readers of the spans
-// count a model call unless it has no partner and is in uncounted
+// old copy's counted values into the uncounted table: read before the new
+// copy goes in (a merge may replace the old copy by it any time after),
+// written after it. Readers of the spans count a model call unless it has no partner and is in uncounted
 // (DB.counted: one NOT IN over the project's uncounted keys in the
 // range); the rollups count calls with a signed sum (signed_calls) and materialized
 // views over uncounted add each uncounted record with its sums negated

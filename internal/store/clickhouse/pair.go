@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -220,6 +221,15 @@ func (s *DB) updatePairs(ctx context.Context, ups []spanrows.PairUpdate) error {
 			` AND partner = 0 AND (trace_hi, trace_lo, span_id, start_ns) IN (` + strings.Join(keys, ", ") +
 			`) LIMIT 1 BY project, trace_hi, trace_lo, span_id, start_ns)`
 	}
+	// The old copies' counted values, read before any new copy goes in: a
+	// background merge replaces an old copy by its new copy (same sorting
+	// key) at any moment after that, and an INSERT ... SELECT of the old
+	// copies then would find none, leaving the rollups counting the call
+	// twice (issue 15: it did, about every other cluster run).
+	old, err := s.uncountedRows(ctx, oldCopies(keys))
+	if err != nil {
+		return err
+	}
 	var plain []string
 	for i := range ups {
 		u := &ups[i]
@@ -257,11 +267,56 @@ func (s *DB) updatePairs(ctx context.Context, ups []spanrows.PairUpdate) error {
 			return fmt.Errorf("pair update: %w", err)
 		}
 	}
-	if err := s.conn.Exec(ctx, "INSERT INTO "+s.db+".uncounted ("+uncountedCols+") SELECT "+uncountedCols+oldCopies(keys)+
-		" WHERE is_genai = 1"); err != nil {
+	if len(old) == 0 {
+		return nil
+	}
+	if err := s.ins.insert(ctx, s.db+".uncounted ("+uncountedCols+")", old); err != nil {
 		return fmt.Errorf("pair update: %w", err)
 	}
 	return nil
+}
+
+// uncountedRows reads the counted old copies that from (a FROM clause
+// over the spans) selects as the uncounted table's rows, in RowBinary.
+func (s *DB) uncountedRows(ctx context.Context, from string) ([]byte, error) {
+	rs, err := s.conn.Query(ctx, "SELECT toUInt16(day), "+strings.TrimPrefix(uncountedCols, "day, ")+from+" WHERE is_genai = 1")
+	if err != nil {
+		return nil, fmt.Errorf("pair update: read old copies: %w", err)
+	}
+	defer rs.Close()
+	var r rowBinary
+	for rs.Next() {
+		var day uint16
+		var project, service, status, op, provider, model, reqModel, respModel string
+		var start, dur, ttft, in, out, cached, reasoning int64
+		var span, hi, lo uint64
+		var costKnown uint8
+		var cost float64
+		if err := rs.Scan(&day, &project, &start, &span, &hi, &lo, &dur, &ttft, &service, &status, &op, &provider, &model,
+			&reqModel, &respModel, &in, &out, &cached, &reasoning, &costKnown, &cost); err != nil {
+			return nil, fmt.Errorf("pair update: read old copies: %w", err)
+		}
+		r.buf = binary.LittleEndian.AppendUint16(r.buf, day)
+		r.str(project)
+		r.i64(start)
+		r.u64(span)
+		r.u64(hi)
+		r.u64(lo)
+		r.i64(dur)
+		r.i64(ttft)
+		for _, v := range []string{service, status, op, provider, model, reqModel, respModel} {
+			r.str(v)
+		}
+		for _, v := range []int64{in, out, cached, reasoning} {
+			r.i64(v)
+		}
+		r.u8(costKnown)
+		r.f64(cost)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("pair update: read old copies: %w", err)
+	}
+	return r.buf, nil
 }
 
 // selectCols is spansCols with the columns of set replaced by their
