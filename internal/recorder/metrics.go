@@ -89,10 +89,14 @@ func newMetrics(reg prometheus.Registerer, r *Recorder) (*metrics, error) {
 }
 
 func (m *metrics) observeCalls(b *store.Batch) {
+	skip := map[int]bool{}
+	for _, i := range b.Uncounted {
+		skip[i] = true
+	}
 	for i := range b.Spans {
 		s := &b.Spans[i]
-		if !s.IsCall() {
-			continue
+		if !s.IsCall() || skip[i] {
+			continue // not a call, or a call counted already (one call, one count)
 		}
 		// Label values come from ingested data: each label keeps a
 		// bounded number of them, and each metric a bounded number of

@@ -124,3 +124,47 @@ func ApplyRecord(sp *genai.Span, mask uint8, kind genai.MessageKind, message str
 	}
 	return nil
 }
+
+// SeenByBoth is SeenBy of a record paired with its partner (see Store:
+// one call, one count).
+func SeenByBoth() []string { return []string{"app", "gateway"} }
+
+// MergeContent is the content of a pair's call (see Store: one call, one
+// count) in OwnContent's form: each kind the app record (appMask,
+// appText) carries, else the gateway record's.
+func MergeContent(appMask uint8, appText string, gwMask uint8, gwText string) (uint8, string) {
+	if gwMask&^appMask == 0 {
+		return appMask, appText
+	}
+	a, g := contentSegments(appText), contentSegments(gwText)
+	var out [4]string
+	for i, bit := range [3]uint8{MaskSystem, MaskInput, MaskOutput} {
+		if appMask&bit != 0 {
+			out[i] = a[i]
+		} else if gwMask&bit != 0 {
+			out[i] = g[i]
+		}
+	}
+	switch {
+	case appMask&MaskInput != 0:
+		out[3] = a[3]
+	case gwMask&MaskInput != 0:
+		out[3] = g[3]
+	}
+	return appMask | gwMask, out[0] + "\x00" + out[1] + "\x00" + out[2] + "\x00" + out[3]
+}
+
+// contentSegments splits OwnContent's text into system, input, output
+// and input preview (the input when a row has no preview segment).
+func contentSegments(text string) [4]string {
+	var s [4]string
+	if text == "" {
+		return s
+	}
+	parts := strings.SplitN(text, "\x00", 4)
+	copy(s[:], parts)
+	if len(parts) < 4 {
+		s[3] = s[1]
+	}
+	return s
+}

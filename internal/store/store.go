@@ -30,6 +30,11 @@ var ErrBadQuery = errors.New("bad query")
 // start. It lets backends prune by time instead of scanning everything.
 const CorrelationWindow = 24 * time.Hour
 
+// PairWindow bounds how far apart the starts of the app's and the
+// gateway's records of one call may be for a backend to pair them (see
+// Store: one call, one count).
+const PairWindow = time.Hour
+
 // SessionCallsLimit is the most calls SessionDetail.Calls holds (the
 // earliest ones); the totals always cover every call.
 const SessionCallsLimit = 1000
@@ -42,12 +47,18 @@ type Batch struct {
 	// per span, in the order of Spans. Whoever merges batches keeps it
 	// aligned (or drops it: Write makes what is missing).
 	Prepared []any
+	// Uncounted is set by Write: the indexes of the spans that are the
+	// second record of a call already counted (store.Store: one call, one
+	// count), so what counts calls as they are written (/metrics) skips
+	// them. Merge drops it.
+	Uncounted []int
 }
 
 // Merge appends o to b, keeping Prepared aligned with Spans.
 func (b *Batch) Merge(o *Batch) {
 	aligned := len(b.Prepared) == len(b.Spans) && len(o.Prepared) == len(o.Spans)
 	b.Spans = append(b.Spans, o.Spans...)
+	b.Uncounted = nil
 	b.Messages = append(b.Messages, o.Messages...)
 	if aligned {
 		b.Prepared = append(b.Prepared, o.Prepared...)
@@ -122,6 +133,36 @@ func (b *Batch) Len() int { return len(b.Spans) + len(b.Messages) }
 //     runs and tool calls (genai.ClassAgent, genai.ClassTool) are never
 //     calls, never priced and never "cost unknown": Steps counts them.
 //     Trace returns every span of the trace.
+//   - One call, one count. A model call recorded both by the application
+//     (its GenAI client span: source otlp or appinsights) and by the
+//     gateway (source gateway) is one call. Two call records of a project
+//     are partners when the gateway record's parent is the app record,
+//     or its parent's parent is (the HTTP client span an HTTP
+//     instrumentation adds between them), in the same trace; or, for a
+//     gateway record without a parent (no traceparent), when both carry
+//     the same non-empty response id. Partners start within PairWindow of
+//     each other. A record has at most one partner: the first found when
+//     it or its partner is written (the trace relation before the
+//     response id; among candidates written together, the one with the
+//     same response id, then the latest start). A pair counts as one call
+//     everywhere calls are counted (aggregates, Spans without All,
+//     Sessions, UnknownModels, Aggregate), as one row whose span and
+//     trace id and start are those of the record written last (the
+//     app's when both are written together or an HTTP span written last
+//     links them; the two start within PairWindow, usually milliseconds
+//     apart), with the app record's service, session, user (its own,
+//     else inherited from the spans of its batch), operation, provider
+//     and models (the gateway's where the app's are empty), the gateway's
+//     duration, time to first token, tokens and cost (the app's when the
+//     gateway reported no tokens, or no time to first token), status
+//     error when either record is an error (the gateway's error type
+//     first), and for each content kind (system, input, output) the app
+//     record's content when it carries that kind, else the gateway's.
+//     This holds whichever record arrives first, in the same batch or
+//     batches apart (and whichever arrives last of an HTTP span between
+//     them). Spans with All, Trace and Export show both records as
+//     recorded; SpanSummary.SeenBy and TraceNode.SeenBy are
+//     ["app", "gateway"] for both records of a pair.
 //   - Cost sums add known costs only; CostUnknownCalls counts the calls
 //     whose cost is unknown, so a caller never mistakes unknown for zero.
 type Store interface {
@@ -408,7 +449,8 @@ type SpanSummary struct {
 	CostUSD       *float64     `json:"cost_usd"` // nil when unknown
 	Session       string       `json:"session"`
 	User          string       `json:"user"`
-	System        string       `json:"system"` // previews of the content, text parts only
+	SeenBy        []string     `json:"seen_by,omitempty"` // ["app", "gateway"] when both recorded the call
+	System        string       `json:"system"`            // previews of the content, text parts only
 	Input         string       `json:"input"`
 	Output        string       `json:"output"`
 	// Scores are the span's scores (store.ScoreStore) by name: the newest
@@ -433,6 +475,7 @@ type TraceNode struct {
 	Session      string       `json:"session"` // effective
 	User         string       `json:"user"`    // effective
 	Class        genai.Class  `json:"class"`   // call, agent, tool or ""
+	SeenBy       []string     `json:"seen_by,omitempty"`
 	Span         genai.Span   `json:"span"`
 	Children     []*TraceNode `json:"children"`
 }

@@ -18,9 +18,11 @@ type TraceBuilder struct {
 
 // Add adds sp, which started at startNS and took durNS, with its
 // effective session and user.
-func (b *TraceBuilder) Add(sp genai.Span, startNS, durNS int64, session, user string) {
-	if _, dup := b.nodes[sp.SpanID]; dup {
-		return
+//
+// It returns the span's node (for a span added twice, the first).
+func (b *TraceBuilder) Add(sp genai.Span, startNS, durNS int64, session, user string) *TraceNode {
+	if n, dup := b.nodes[sp.SpanID]; dup {
+		return n
 	}
 	if b.nodes == nil {
 		b.nodes = map[genai.SpanID]*TraceNode{}
@@ -41,6 +43,7 @@ func (b *TraceBuilder) Add(sp genai.Span, startNS, durNS int64, session, user st
 	}
 	b.nodes[sp.SpanID] = n
 	b.order = append(b.order, n)
+	return n
 }
 
 // Trace is the tree of the spans added, for the trace id.

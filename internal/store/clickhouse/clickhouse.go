@@ -21,6 +21,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/genscope/genscope/internal/store"
+	"github.com/genscope/genscope/internal/store/internal/spanrows"
 )
 
 // The store contract; each optional capability (store.Aggregator ...) is
@@ -81,6 +82,9 @@ type DB struct {
 	mu     sync.Mutex // serializes Write and Close
 	closed bool
 	recent *recentSpans
+	gate   spanrows.PairGate // where the gateway's call records are (pair.go)
+	// noPairing turns the one-call rule off (the benchmark's baseline).
+	noPairing bool
 
 	ret retention // retention state and per-host connections (retention.go)
 
@@ -234,7 +238,7 @@ func (s *DB) init(ctx context.Context, o Options) error {
 		// against the table; later ones against what this node wrote.
 		s.recent.floor = latest
 	}
-	return nil
+	return s.loadGate(ctx)
 }
 
 // clusterHosts lists the native addresses of the cluster's hosts, one
@@ -363,10 +367,18 @@ func migrate(ctx context.Context, c driver.Conn, database, cluster string, log *
 		"{message_records}", "message_records"+suffix, "{trace_ctx}", "trace_ctx"+suffix, "{cluster}", lit(cluster),
 		"{metric_points}", "metric_points"+suffix, "{scores}", "scores"+suffix,
 		"{rollup}", "rollup_hourly"+suffix, "{rollup_mv}", "rollup_hourly_mv"+suffix,
-		"{rollup_select}", rollupSelect, "{rollup_keys}", rollupKeys,
+		"{rollup_keys}", rollupKeys, "{uncounted}", "uncounted"+suffix,
 		"{rollup_dim}", "rollup_dim"+suffix, "{rollup_dim_mv}", "rollup_dim_mv"+suffix,
-		"{rollup_dim_select}", rollupDimSelect, "{rollup_dim_keys}", rollupDimKeys, "{rollup_dim_values}", rollupDimValues,
-		"{rollup_day}", "rollup_dim_day"+suffix, "{rollup_day_mv}", "rollup_dim_day_mv"+suffix, "{rollup_day_select}", rollupDaySelect)
+		"{rollup_dim_keys}", rollupDimKeys, "{rollup_dim_values}", rollupDimValues,
+		"{rollup_day}", "rollup_dim_day"+suffix, "{rollup_day_mv}", "rollup_dim_day_mv"+suffix,
+		// Migrations before 0007 wrote the states without n.
+		"{rollup_select}", rollupHour+rollupDims+",\n\t"+rollupStatesV1, "{rollup_dim_select}", rollupDimHead+rollupStatesV1,
+		"{rollup_day_select}", rollupDayHead+rollupStatesV1,
+		"{rollup_select_n}", rollupSelect, "{rollup_dim_select_n}", rollupDimSelect, "{rollup_day_select_n}", rollupDaySelect,
+		"{rollup_retract_mv}", "rollup_hourly_retract_mv"+suffix, "{rollup_dim_retract_mv}", "rollup_dim_retract_mv"+suffix,
+		"{rollup_day_retract_mv}", "rollup_dim_day_retract_mv"+suffix,
+		"{rollup_retract}", rollupHour+rollupDims+",\n\t"+rollupRetract, "{rollup_dim_retract}", rollupDimHead+rollupRetract,
+		"{rollup_day_retract}", rollupDayHead+rollupRetract)
 	for _, m := range ms {
 		if uint32(m.version) <= have {
 			continue

@@ -69,6 +69,37 @@
 // key) in the background, and until then aggregates count both. Readers
 // of content drop copied message records.
 //
+// # One call, one count
+//
+// The writer pairs the app's and the gateway's records of a call
+// (store.Store) as DuckDB's does, with the matching both share
+// (spanrows.MatchPairs), when the second record (or the HTTP span linking
+// them) is written; pair.go. The record being written holds the call's
+// merged values and its partner (and its own values in column own, which
+// the trace and export restore). A stored record of the pair cannot be
+// updated in place (mutations are asynchronous), so the writer inserts a
+// new copy of it (same sorting key, so the ReplacingMergeTree merges the
+// old copy away) with its partner, not counting (is_genai = 0) or holding
+// the call (when an HTTP span linked two stored records), and copies the
+// old copy's counted values into the uncounted table: read before the new
+// copy goes in (a merge may replace the old copy by it any time after),
+// written after it. Readers of the spans count a model call unless it has no partner and is in uncounted
+// (DB.counted: one NOT IN over the project's uncounted keys in the
+// range); the rollups count calls with a signed sum (signed_calls) and materialized
+// views over uncounted add each uncounted record with its sums negated
+// and signed_calls = -1 (UInt64 sums wrap back exactly). What cannot be retracted:
+// min and max take the same value again (harmless), and the t-digests
+// keep the retracted value, so percentiles estimated from the rollups
+// (ranges beyond Options.ExactPercentiles) may hold it; exact percentiles
+// read the spans and do not.
+//
+// The lookup of stored partners runs only when the batch holds a gateway
+// call record or one was written or stored near the batch's starts (the
+// gate, loaded at Open and grown by this node's writes): a node does not
+// know the gateway records other nodes write after it started. Two nodes
+// completing the same pair at once may both retract it. A failure between
+// the new copy and the uncounted insert leaves the call counted twice.
+//
 // # Text search
 //
 // Text filters use positionCaseInsensitiveUTF8, which folds case for

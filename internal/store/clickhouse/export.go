@@ -23,8 +23,10 @@ func (s *DB) Export(ctx context.Context, from, to time.Time, batchSize int, fn f
 		batchSize = 1000
 	}
 	rng := " >= " + i64(from.UnixNano()) + " AND %s < " + i64(to.UnixNano())
-	q := "SELECT project, trace_hi, trace_lo, span_id, parent_id, start_ns, status, detail FROM " + s.db + ".spans WHERE start_ns" +
-		fmt.Sprintf(rng, "start_ns") + " ORDER BY start_ns, span_id LIMIT 1 BY " + spanKeyCols
+	// Each record as recorded: the status a pair's record had before the
+	// pair's (own), the copy with its partner (one call, one count).
+	q := "SELECT project, trace_hi, trace_lo, span_id, parent_id, start_ns, if(own != '', visitParamExtractString(own, 'status'), status), detail FROM " +
+		s.db + ".spans WHERE start_ns" + fmt.Sprintf(rng, "start_ns") + " ORDER BY start_ns, span_id, partner DESC LIMIT 1 BY " + spanKeyCols
 	rows, err := s.conn.Query(ctx, q)
 	if err != nil {
 		return fmt.Errorf("export spans: %w", err)

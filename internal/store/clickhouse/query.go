@@ -131,7 +131,7 @@ func (s *DB) newScope(f store.Filter, o scopeOpts) scope {
 		sc.where = append(sc.where, dayBefore(nanos(f.To)), "start_ns < "+i64(nanos(f.To)))
 	}
 	if !o.all {
-		sc.where = append(sc.where, "is_genai = 1")
+		sc.where = append(sc.where, s.counted(p, windowSQL("start_ns", f)))
 	}
 	eq := func(col, v string) {
 		if v != "" {
@@ -251,6 +251,16 @@ var attrsSQL = func() string {
 	}
 	return "if(position(detail, " + lit(start) + ") = 0, '', substring(" + rest + ", 1, least(" + ends[0] + ", least(" + ends[1] + ", " + ends[2] + "))))"
 }()
+
+// counted selects the calls that count (one call, one count): model
+// calls but the stored copies (partner = 0) of records that stopped
+// counting when their pair completed (the uncounted table, within cond).
+// A copy with a partner is the pair's current row and always counts (its
+// record is never paired again).
+func (s *DB) counted(p, cond string) string {
+	return "is_genai = 1 AND (partner != 0 OR (trace_hi, trace_lo, span_id) " + s.global + "NOT IN (SELECT trace_hi, trace_lo, span_id FROM " +
+		s.db + ".uncounted WHERE project = " + p + " AND " + cond + "))"
+}
 
 func (s *DB) from(sc scope) string {
 	return " FROM " + s.db + ".spans" + sc.join + " WHERE " + strings.Join(sc.where, " AND ") + " "

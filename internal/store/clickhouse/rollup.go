@@ -34,7 +34,7 @@ var rollupLevels = []float64{0.5, 0.9, 0.95, 0.99}
 // rollupStates are the aggregate states of a group of spans, named as the
 // rollup's columns. The materialized view, the backfill and the partial
 // hours of a query all use it, so their types agree.
-const rollupStates = `countState() AS calls, sumState(toUInt64(status = 'error')) AS errors,
+const rollupStatesV1 = `countState() AS calls, sumState(toUInt64(status = 'error')) AS errors,
 	sumState(input_tokens) AS in_tok, sumState(output_tokens) AS out_tok,
 	sumState(cached_tokens) AS cached_tok, sumState(reasoning_tokens) AS reason_tok,
 	sumState(cost_usd) AS cost_all, sumIfState(cost_usd, cost_known = 1) AS cost_priced,
@@ -45,14 +45,37 @@ const rollupStates = `countState() AS calls, sumState(toUInt64(status = 'error')
 	minIfState(ttft_ns, ttft_ns > 0) AS ttft_min, maxIfState(ttft_ns, ttft_ns > 0) AS ttft_max,
 	quantilesTDigestIfState(0.5, 0.9, 0.95, 0.99)(toFloat64(ttft_ns), ttft_ns > 0) AS ttft_q`
 
+// rollupStates are rollupStatesV1 (what migrations before 0007 wrote)
+// and the signed count of calls, signed_calls (one call, one count: a retraction
+// row counts -1).
+const rollupStates = rollupStatesV1 + ", sumState(toInt64(1)) AS signed_calls"
+
+// rollupRetract are the states of a group of records that stop counting
+// (the uncounted table): every sum negated (UInt64 sums wrap, so they
+// come back exactly), signed_calls = -1; calls (no longer read) counts the rows; min
+// and max take the same values again; the t-digests are empty (a digest
+// cannot take a value back).
+const rollupRetract = `countState() AS calls, sumState(toUInt64(-toInt64(status = 'error'))) AS errors,
+	sumState(-input_tokens) AS in_tok, sumState(-output_tokens) AS out_tok,
+	sumState(-cached_tokens) AS cached_tok, sumState(-reasoning_tokens) AS reason_tok,
+	sumState(-cost_usd) AS cost_all, sumIfState(-cost_usd, cost_known = 1) AS cost_priced,
+	sumState(toUInt64(-toInt64(cost_known = 0))) AS cost_unpriced,
+	sumState(-duration_ns) AS dur_sum, minState(duration_ns) AS dur_min, maxState(duration_ns) AS dur_max,
+	arrayReduce('quantilesTDigestState(0.5, 0.9, 0.95, 0.99)', emptyArrayFloat64()) AS dur_q,
+	sumState(toUInt64(-toInt64(ttft_ns > 0))) AS ttft_n, sumIfState(-ttft_ns, ttft_ns > 0) AS ttft_sum,
+	minIfState(ttft_ns, ttft_ns > 0) AS ttft_min, maxIfState(ttft_ns, ttft_ns > 0) AS ttft_max,
+	arrayReduce('quantilesTDigestIfState(0.5, 0.9, 0.95, 0.99)', emptyArrayFloat64(), emptyArrayUInt8()) AS ttft_q,
+	sumState(toInt64(-1)) AS signed_calls`
+
 // rollupStateCols are the state columns in rollupStates' order.
 const rollupStateCols = `calls, errors, in_tok, out_tok, cached_tok, reason_tok, cost_all, cost_priced, cost_unpriced,
-	dur_sum, dur_min, dur_max, dur_q, ttft_n, ttft_sum, ttft_min, ttft_max, ttft_q`
+	dur_sum, dur_min, dur_max, dur_q, ttft_n, ttft_sum, ttft_min, ttft_max, ttft_q, signed_calls`
 
 // rollupSelect is the select list of the materialized view and the
 // backfill; rollupKeys their GROUP BY.
 const (
-	rollupSelect = "day, start_ns - start_ns % 3600000000000 AS hour, " + rollupDims + ",\n\t" + rollupStates
+	rollupHour   = "day, start_ns - start_ns % 3600000000000 AS hour, "
+	rollupSelect = rollupHour + rollupDims + ",\n\t" + rollupStates
 	rollupKeys   = "day, hour, " + rollupDims
 )
 
@@ -62,18 +85,20 @@ const (
 const (
 	rollupDimValues = "[('', ''), ('service', service), ('provider', provider), ('operation', operation), ('status', status), " +
 		"('model', model), ('model_any', request_model), ('model_any', if(response_model != request_model, response_model, ''))]"
-	rollupDimSelect = "day, start_ns - start_ns % 3600000000000 AS hour, project, dv.1 AS dim, dv.2 AS value,\n\t" + rollupStates
+	rollupDimHead   = "day, start_ns - start_ns % 3600000000000 AS hour, project, dv.1 AS dim, dv.2 AS value,\n\t"
+	rollupDimSelect = rollupDimHead + rollupStates
 	rollupDimKeys   = "day, hour, project, dim, value"
 	// rollup_dim_day's: its hour column holds the start of the day.
-	rollupDaySelect = "day, start_ns - start_ns % 86400000000000 AS hour, project, dv.1 AS dim, dv.2 AS value,\n\t" + rollupStates
+	rollupDayHead   = "day, start_ns - start_ns % 86400000000000 AS hour, project, dv.1 AS dim, dv.2 AS value,\n\t"
+	rollupDaySelect = rollupDayHead + rollupStates
 )
 
 // merged totals over the rollup's states, in the order of totals.dest
 // without the percentiles.
-const rollupTotals = `toInt64(countMerge(calls)), toInt64(sumMerge(errors)),
+const rollupTotals = `toInt64(sumMerge(signed_calls)), toInt64(sumMerge(errors)),
 	toInt64(sumMerge(in_tok)), toInt64(sumMerge(out_tok)), toInt64(sumMerge(cached_tok)), toInt64(sumMerge(reason_tok)),
 	toFloat64(sumMerge(cost_all)), toInt64(sumMerge(cost_unpriced)),
-	if(countMerge(calls) = 0, 0, sumMerge(dur_sum) / countMerge(calls)), toInt64(sumMerge(ttft_n))`
+	if(sumMerge(signed_calls) = 0, 0, sumMerge(dur_sum) / sumMerge(signed_calls)), toInt64(sumMerge(ttft_n))`
 
 // rollupPct are the merged t-digests of duration and TTFT at rollupLevels.
 const rollupPct = `arrayMap(v -> toFloat64(v), quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(dur_q)),
@@ -221,8 +246,8 @@ func (s *DB) rollupSource(f store.Filter, r rollupRange, group string, daily boo
 		edges = append(edges, [2]int64{r.h2, nanos(f.To)})
 	}
 	for _, e := range edges {
-		raw := append([]string{"project = " + p, "is_genai = 1", dayFrom(e[0]), dayBefore(e[1]),
-			"start_ns >= " + i64(e[0]), "start_ns < " + i64(e[1])}, spanW...)
+		rng := dayFrom(e[0]) + " AND " + dayBefore(e[1]) + " AND start_ns >= " + i64(e[0]) + " AND start_ns < " + i64(e[1])
+		raw := append([]string{"project = " + p, s.counted(p, rng), rng}, spanW...)
 		parts = append(parts, "SELECT start_ns - start_ns % 3600000000000 AS hour, toString("+k+") AS k,\n\t"+rollupStates+
 			"\nFROM "+s.db+".spans WHERE "+strings.Join(raw, " AND ")+"\nGROUP BY hour, k")
 	}
@@ -251,7 +276,7 @@ func rangeOf(f store.Filter) store.Filter {
 // rollups' split of it) from the rollups.
 func (s *DB) rangeCalls(ctx context.Context, f store.Filter, r rollupRange) (int64, error) {
 	var n int64
-	if err := s.conn.QueryRow(ctx, "SELECT toInt64(countMerge(calls))"+s.rollupSource(rangeOf(f), r, "", true)).Scan(&n); err != nil {
+	if err := s.conn.QueryRow(ctx, "SELECT toInt64(sumMerge(signed_calls))"+s.rollupSource(rangeOf(f), r, "", true)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("calls in range: %w", err)
 	}
 	return n, nil
@@ -316,7 +341,7 @@ func (s *DB) rollupBreakdown(ctx context.Context, q store.BreakdownQuery, col st
 		return nil, false, err
 	}
 	sqlText := "SELECT k, " + rollupTotals + ", " + rollupPct + s.rollupSource(q.Filter, r, col, true) +
-		"GROUP BY k ORDER BY countMerge(calls) DESC, k LIMIT " + strconv.Itoa(q.Limit)
+		"GROUP BY k ORDER BY sumMerge(signed_calls) DESC, k LIMIT " + strconv.Itoa(q.Limit)
 	rows, err := s.conn.Query(ctx, sqlText)
 	if err != nil {
 		return nil, false, fmt.Errorf("breakdown by %s: %w", q.By, err)
@@ -338,7 +363,7 @@ func (s *DB) rollupBreakdown(ctx context.Context, q store.BreakdownQuery, col st
 // aggregations the rollup cannot give (min, max and percentiles of tokens
 // and cost). pct says the value is a t-digest estimate.
 func rollupMetric(metric, agg string) (val, valued string, always, pct, ok bool) {
-	calls := "countMerge(calls)"
+	calls := "sumMerge(signed_calls)"
 	type m struct {
 		sum, n, min, max, q string
 		scale               string
@@ -437,7 +462,7 @@ func (s *DB) rollupTimeseries(ctx context.Context, q store.TimeseriesQuery) ([]s
 	where := ""
 	if q.GroupBy != "" {
 		var err error
-		groups, err = s.topGroups(ctx, q.Metric, "SELECT k"+totalSrc+"GROUP BY k ORDER BY countMerge(calls) DESC, k LIMIT "+strconv.Itoa(q.Limit))
+		groups, err = s.topGroups(ctx, q.Metric, "SELECT k"+totalSrc+"GROUP BY k ORDER BY sumMerge(signed_calls) DESC, k LIMIT "+strconv.Itoa(q.Limit))
 		if err != nil || len(groups) == 0 {
 			return []store.Series{}, err == nil, err
 		}

@@ -19,7 +19,7 @@ import (
 // summaryCols are the columns spanrows.Row.Dest reads.
 const summaryCols = `trace_hi, trace_lo, span_id, parent_id, name, service, start_ns, status,
 	error_type, duration_ns, ttft_ns, operation, provider, model, response_model,
-	input_tokens, output_tokens, cost_known, cost_usd, session_id, user_id, content_mask, content_text`
+	input_tokens, output_tokens, cost_known, cost_usd, session_id, user_id, content_mask, content_text, toUInt8(partner != 0)`
 
 // sortKeys are the SQL of the spans orders' first sort keys.
 var sortKeys = map[byte]string{
@@ -65,7 +65,7 @@ func (s *DB) queries() spanrows.Queries {
 // by the sorting key.
 func (s *DB) spansByID(ctx context.Context, project, ids string, from, to int64) (spanrows.Rows, error) {
 	return s.conn.Query(ctx, "SELECT "+summaryCols+" FROM "+s.db+".spans WHERE project = "+lit(project)+
-		" AND "+dayFrom(from)+" AND "+dayThrough(to)+" AND start_ns >= "+i64(from)+" AND start_ns <= "+i64(to)+" AND span_id IN ("+ids+")")
+		" AND "+dayFrom(from)+" AND "+dayThrough(to)+" AND start_ns >= "+i64(from)+" AND start_ns <= "+i64(to)+" AND span_id IN ("+ids+") ORDER BY partner DESC")
 }
 
 // inherited selects the session and user the traces' spans carry.
@@ -97,8 +97,10 @@ func (s *DB) Trace(ctx context.Context, project string, id genai.TraceID) (store
 		return store.Trace{}, err
 	}
 	hi, lo := store.TraceHiLo(id)
-	rs, err := s.conn.Query(ctx, `SELECT `+summaryCols+`, detail FROM `+s.db+`.spans WHERE project = `+lit(project)+
-		` AND trace_hi = `+u64(hi)+` AND trace_lo = `+u64(lo)+` ORDER BY start_ns, span_id`)
+	// A record's copy with its partner first: it replaces the stored copy
+	// of a record that stopped counting (one call, one count).
+	rs, err := s.conn.Query(ctx, `SELECT `+summaryCols+`, detail, own FROM `+s.db+`.spans WHERE project = `+lit(project)+
+		` AND trace_hi = `+u64(hi)+` AND trace_lo = `+u64(lo)+` ORDER BY start_ns, span_id, partner DESC`)
 	if err != nil {
 		return store.Trace{}, fmt.Errorf("trace %s: %w", id, err)
 	}
@@ -122,7 +124,11 @@ func scanTrace(rs spanrows.Rows) ([]spanrows.Row, error) {
 	seen := map[keyset.Key]bool{}
 	for rs.Next() {
 		var r spanrows.Row
-		if err := rs.Scan(append(r.Dest(), &r.Detail)...); err != nil {
+		var own string
+		if err := rs.Scan(append(r.Dest(), &r.Detail, &own)...); err != nil {
+			return nil, err
+		}
+		if _, err := spanrows.RestoreOwn(&r, own); err != nil {
 			return nil, err
 		}
 		if !seen[r.Key()] {

@@ -217,19 +217,11 @@ func encodeRows(spans []genai.Span) ([]encRow, error) {
 	)
 	for i := range spans {
 		sp := &spans[i]
-		if err := encodeDetail(&d, sp); err != nil {
-			return nil, fmt.Errorf("span %s/%s: encode: %w", sp.TraceID, sp.SpanID, err)
-		}
-		t.buf = t.buf[:0]
-		spanHead(&t, sp)
-		h := len(t.buf)
 		mask, content := store.OwnContent(sp)
-		t.u8(mask)
-		t.str(content)
-		t.bytes(d.b)
-		t.str(string(sp.Class()))
-		t.str(sp.AgentName)
-		t.str(sp.ToolName)
+		h, err := encodeRow(&t, &d, sp, sp, sp.IsCall(), mask, content, 0, "")
+		if err != nil {
+			return nil, err
+		}
 		if cap(arena)-len(arena) < len(t.buf) {
 			arena = make([]byte, 0, max(arenaChunk, len(t.buf)))
 		}
@@ -241,11 +233,47 @@ func encodeRows(spans []genai.Span) ([]encRow, error) {
 	return rows, nil
 }
 
+// encodeRow writes a span's row into t (from its start) and returns where
+// its head ends: the detail of sp (the record as recorded), the other
+// columns of cols (sp, or a copy holding its pair's call), then whether it
+// counts, its content and its pair's partner and own values.
+func encodeRow(t *rowBinary, d *detailBuf, sp, cols *genai.Span, isCall bool, mask uint8, content string, partner uint64, own string) (int, error) {
+	if err := encodeDetail(d, sp); err != nil {
+		return 0, fmt.Errorf("span %s/%s: encode: %w", sp.TraceID, sp.SpanID, err)
+	}
+	t.buf = t.buf[:0]
+	spanHead(t, cols, isCall)
+	h := len(t.buf)
+	t.u8(mask)
+	t.str(content)
+	t.bytes(d.b)
+	t.str(string(sp.Class()))
+	t.str(sp.AgentName)
+	t.str(sp.ToolName)
+	t.str(string(sp.Source))
+	t.str(sp.ResponseID)
+	t.u64(partner)
+	t.str(own)
+	return h, nil
+}
+
+// pairRow is a batch span's row as its pair overrides it.
+func pairRow(sp *genai.Span, ov *spanrows.PairOverride) (*encRow, error) {
+	cols, mask, content := pairCols(sp, ov)
+	var t rowBinary
+	var d detailBuf
+	h, err := encodeRow(&t, &d, sp, &cols, ov.IsCall, mask, content, ov.Partner, ov.Own)
+	if err != nil {
+		return nil, err
+	}
+	return &encRow{head: t.buf[:h:h], tail: t.buf[h:]}, nil
+}
+
 // arenaChunk is the size of the buffers encoded rows share.
 const arenaChunk = 1 << 20
 
 // spanHead writes the columns of the spans table up to user_id.
-func spanHead(t *rowBinary, sp *genai.Span) {
+func spanHead(t *rowBinary, sp *genai.Span, isCall bool) {
 	hi, lo := store.TraceHiLo(sp.TraceID)
 	status := string(sp.Status)
 	if status == "" {
@@ -264,7 +292,7 @@ func spanHead(t *rowBinary, sp *genai.Span) {
 	t.str(sp.Service)
 	t.str(status)
 	t.str(sp.ErrorType)
-	t.b(sp.IsCall())
+	t.b(isCall)
 	t.str(sp.Operation)
 	t.str(sp.Provider)
 	t.str(sp.Model())
@@ -325,11 +353,25 @@ func (s *DB) write(ctx context.Context, b *store.Batch) error {
 		}
 	}
 	var rows []*encRow
+	var plan *spanrows.PairPlan
 	if len(idx) > 0 {
 		if rows, err = preparedRows(b); err != nil {
 			return err
 		}
 		ctxBody = ctxRows(b.Spans, idx)
+		if !s.noPairing {
+			if plan, err = s.pairs(ctx, b.Spans, idx); err != nil {
+				return err
+			}
+		}
+	}
+	if plan != nil {
+		rows = slices.Clone(rows) // the batch's prepared rows stay as they are
+		for i, ov := range plan.Batch {
+			if rows[i], err = pairRow(&b.Spans[i], ov); err != nil {
+				return err
+			}
+		}
 	}
 	// Message records and trace context go first (a reader that sees a
 	// span sees them), both at once, while the spans' block is put
@@ -365,9 +407,23 @@ func (s *DB) write(ctx context.Context, b *store.Batch) error {
 	// From here a failure may leave part of the spans stored: remember
 	// their keys so a retry checks the table.
 	for _, i := range idx {
-		s.recent.add(spanrows.KeyOf(&b.Spans[i]))
+		sp := &b.Spans[i]
+		s.recent.add(spanrows.KeyOf(sp))
+		if sp.Source == genai.SourceGateway && sp.IsCall() {
+			s.gate.Add(sp.StartUnixNano, sp.ParentSpanID.IsZero())
+		}
 	}
-	return s.ins.insert(ctx, s.db+".spans", body)
+	if err := s.ins.insert(ctx, s.db+".spans", body); err != nil {
+		return err
+	}
+	if plan == nil {
+		return nil
+	}
+	if err := s.updatePairs(ctx, plan.Updates); err != nil {
+		return err
+	}
+	b.Uncounted = plan.Uncounted()
+	return nil
 }
 
 // spanRows is the spans' rows in the column order of the spans table, in

@@ -39,6 +39,11 @@
 // Duplicate message records are anti-joined with the stored ones at write
 // time. Reads never have to deduplicate.
 //
+// One call, one count. The writer pairs the app's and the gateway's
+// records of a model call at write time (pair.go says how), so reads
+// never join or filter for it: the record written last holds the call's
+// values, the other is no longer a counted call (is_genai = false).
+//
 // Schema changes are embedded SQL files in migrations/, applied in order,
 // each in a transaction, and recorded in schema_migrations.
 //

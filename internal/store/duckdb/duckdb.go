@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"sort"
 	"strconv"
@@ -54,8 +55,11 @@ type DB struct {
 	wconn     *sql.Conn  // the writer's own connection
 	closed    bool
 	recentGen int
-	recent    *recentSpans // keys of the spans written lately, for dedup
-	resources resourceSet  // resources stored, by hash
+	recent    *recentSpans  // keys of the spans written lately, for dedup
+	resources resourceSet   // resources stored, by hash
+	gate      pairGate      // where the gateway's records are (pair.go)
+	traces    *recentTraces // the traces written lately (pair.go)
+	noPairing bool          // benchmarks only: the store without the one-call rule
 }
 
 // Open opens (creating if needed) the DuckDB file at path and migrates its
@@ -159,6 +163,7 @@ func (s *DB) init(ctx context.Context, upTo int) error {
 	}
 	for _, stmt := range []string{
 		`CREATE TEMP TABLE stage_messages AS SELECT * FROM message_records LIMIT 0`,
+		stagePairsSQL,
 	} {
 		if _, err := c.ExecContext(ctx, stmt); err != nil {
 			_ = c.Close()
@@ -187,6 +192,20 @@ func (s *DB) init(ctx context.Context, upTo int) error {
 		_ = c.Close()
 		return err
 	}
+	if err := loadGate(ctx, &s.gate, s.sqlDB()); err != nil {
+		_ = c.Close()
+		return err
+	}
+	var latest sql.NullInt64
+	if err := s.sqlDB().QueryRowContext(ctx, `SELECT max(start_ns) FROM spans`).Scan(&latest); err != nil {
+		_ = c.Close()
+		return fmt.Errorf("latest span: %w", err)
+	}
+	floor := int64(math.MinInt64)
+	if latest.Valid {
+		floor = latest.Int64 // spans up to the latest stored: look them up in the table
+	}
+	s.traces = newRecentTraces(recentGeneration, floor)
 	return nil
 }
 

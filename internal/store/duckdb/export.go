@@ -19,23 +19,26 @@ func (s *DB) Export(ctx context.Context, from, to time.Time, batchSize int, fn f
 		batchSize = 1000
 	}
 	lo, hi := from.UnixNano(), to.UnixNano()
-	// Rows are read a batch at a time (keyset on start, span id, trace) so
-	// no query holds the whole range.
+	// Rows are read a batch at a time (keyset on start, span id, trace,
+	// project: projects may hold the same ids) so no query holds the whole
+	// range.
 	after := struct {
 		start    int64
 		span     uint64
 		thi, tlo uint64
+		project  string
 		first    bool
 	}{start: lo, first: true}
 	for {
 		cond := "s.start_ns >= $1"
 		args := []any{after.start, hi}
 		if !after.first {
-			cond = fmt.Sprintf(`(s.start_ns > $1 OR (s.start_ns = $1 AND (s.span_id > %d OR (s.span_id = %d AND (s.trace_hi > %d OR (s.trace_hi = %d AND s.trace_lo > %d))))))`,
-				after.span, after.span, after.thi, after.thi, after.tlo)
+			args = append(args, after.project)
+			cond = fmt.Sprintf(`(s.start_ns > $1 OR (s.start_ns = $1 AND (s.span_id > %d OR (s.span_id = %d AND (s.trace_hi > %d OR (s.trace_hi = %d AND (s.trace_lo > %d OR (s.trace_lo = %d AND s.project > $3))))))))`,
+				after.span, after.span, after.thi, after.thi, after.tlo, after.tlo)
 		}
 		q := `SELECT s.project, ` + fullCols + `
-			FROM spans s WHERE ` + cond + ` AND s.start_ns < $2 ORDER BY s.start_ns, s.span_id, s.trace_hi, s.trace_lo LIMIT ` + fmt.Sprint(batchSize)
+			FROM spans s WHERE ` + cond + ` AND s.start_ns < $2 ORDER BY s.start_ns, s.span_id, s.trace_hi, s.trace_lo, s.project LIMIT ` + fmt.Sprint(batchSize)
 		rs, err := s.sqlDB().QueryContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("export spans: %w", err)
@@ -63,6 +66,7 @@ func (s *DB) Export(ctx context.Context, from, to time.Time, batchSize int, fn f
 		}
 		last := rows[len(rows)-1]
 		after.start, after.span, after.thi, after.tlo, after.first = last.Start, last.Span, last.Hi, last.Lo, false
+		after.project = projects[len(rows)-1]
 		if err := fn(b); err != nil {
 			return err
 		}

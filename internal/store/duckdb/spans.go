@@ -21,7 +21,7 @@ import (
 const summaryCols = `s.trace_hi, s.trace_lo, s.span_id, s.parent_id, s.name, s.service, s.start_ns, s.status,
 	s.error_type, s.duration_ns, s.ttft_ns, s.operation, s.provider, s.model, s.response_model,
 	s.input_tokens, s.output_tokens, s.cost_usd IS NOT NULL, coalesce(s.cost_usd, 0), s.session_id, s.user_id,
-	s.content_mask, s.content_text`
+	s.content_mask, s.content_text, s.partner <> 0`
 
 // sortKeys are the SQL of the spans orders' first sort keys.
 var sortKeys = map[byte]string{
@@ -126,7 +126,7 @@ func (s *DB) traceRows(ctx context.Context, project string, id genai.TraceID) ([
 }
 
 // fullCols are the columns of a whole span: the summary's and traceCols.
-const fullCols = summaryCols + `, s.detail, s.request_model, s.cached_tokens, s.reasoning_tokens, s.resource_hash, s.agent_name, s.tool_name`
+const fullCols = summaryCols + `, s.detail, s.request_model, s.cached_tokens, s.reasoning_tokens, s.resource_hash, s.agent_name, s.tool_name, s.own`
 
 // scanFull reads rows of fullCols, each after its project when
 // withProject.
@@ -135,12 +135,15 @@ func scanFull(rs *sql.Rows, withProject bool) (rows []spanrows.Row, projects []s
 	for rs.Next() {
 		var r spanrows.Row
 		var x traceCols
-		var p string
-		dest := append(r.Dest(), &r.Detail, &x.reqModel, &x.cached, &x.reasoning, &x.resource, &x.agent, &x.tool)
+		var p, own string
+		dest := append(r.Dest(), &r.Detail, &x.reqModel, &x.cached, &x.reasoning, &x.resource, &x.agent, &x.tool, &own)
 		if withProject {
 			dest = append([]any{&p}, dest...)
 		}
 		if err := rs.Scan(dest...); err != nil {
+			return nil, nil, nil, err
+		}
+		if err := restoreOwn(&r, &x, own); err != nil {
 			return nil, nil, nil, err
 		}
 		rows, projects, ext = append(rows, r), append(projects, p), append(ext, x)

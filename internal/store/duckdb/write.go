@@ -59,6 +59,13 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 	if err != nil {
 		return err
 	}
+	plan, err := s.pairs(ctx, b.Spans, rows, idx)
+	if err != nil {
+		return err
+	}
+	if plan == nil {
+		plan = &spanrows.PairPlan{}
+	}
 	if _, err := c.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -71,8 +78,13 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 	added := map[uint64]string{}
 	err = s.withDriverConn(func(dc driver.Conn) error {
 		if len(idx) > 0 {
-			if err := s.appendSpans(dc, b.Spans, rows, idx, added); err != nil {
+			if err := s.appendSpans(dc, b.Spans, rows, idx, plan.Batch, added); err != nil {
 				return fmt.Errorf("append spans: %w", err)
+			}
+		}
+		if len(plan.Updates) > 0 {
+			if err := stagePairs(dc, plan.Updates); err != nil {
+				return fmt.Errorf("stage pairs: %w", err)
 			}
 		}
 		if len(b.Messages) > 0 {
@@ -85,6 +97,10 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := updatePairs(ctx, c, plan.Updates); err != nil {
+		return err
+	}
+	b.Uncounted = plan.Uncounted()
 	if len(b.Messages) > 0 {
 		times := make([]int64, len(b.Messages))
 		for i := range b.Messages {
@@ -107,7 +123,14 @@ func (s *DB) write(ctx context.Context, b *store.Batch) (err error) {
 		return fmt.Errorf("commit: %w", err)
 	}
 	for i, j := range idx {
-		s.recent.add(keys[i], b.Spans[j].StartUnixNano)
+		sp := &b.Spans[j]
+		s.recent.add(keys[i], sp.StartUnixNano)
+		gw := sp.Source == genai.SourceGateway && sp.IsCall()
+		if gw {
+			s.gate.Add(sp.StartUnixNano, sp.ParentSpanID.IsZero())
+		}
+		hi, lo := store.TraceHiLo(sp.TraceID)
+		s.traces.add(spanrows.TraceKey{Project: sp.Project, Hi: hi, Lo: lo}, sp.StartUnixNano, gw)
 	}
 	for h := range added {
 		s.resources.stored[h] = true
@@ -172,7 +195,7 @@ type traceRange struct {
 	minStart, max int64
 }
 
-func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx []int, added map[uint64]string) error {
+func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx []int, pairs map[int]*spanrows.PairOverride, added map[uint64]string) error {
 	a, err := duckdb.NewAppender(dc, "", "main", "spans")
 	if err != nil {
 		return err
@@ -185,7 +208,7 @@ func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx [
 	var order []*traceRange
 	var ctx []*genai.Span
 	carriers := store.BatchCarriers(spans, idx)
-	vals := make([]driver.Value, 34)
+	vals := make([]driver.Value, 38)
 	for _, i := range idx {
 		sp, r := &spans[i], rows[i]
 		hi, lo := store.TraceHiLo(sp.TraceID)
@@ -208,7 +231,11 @@ func (s *DB) appendSpans(dc driver.Conn, spans []genai.Span, rows []*row0, idx [
 			sp.Usage.InputTokens, sp.Usage.OutputTokens, sp.Usage.CachedInputTokens, sp.Usage.ReasoningTokens,
 			cost, sp.SessionID, sp.UserID, r.mask, r.detail, r.content, r.resHash,
 			carriers.Session(sp.TraceID), carriers.User(sp.TraceID),
-			string(sp.Class()), sp.AgentName, sp.ToolName)
+			string(sp.Class()), sp.AgentName, sp.ToolName,
+			string(sp.Source), sp.ResponseID, uint64(0), "")
+		if ov := pairs[i]; ov != nil {
+			applyOverride(ov, vals)
+		}
 		if err := a.AppendRow(vals...); err != nil {
 			_ = a.Close()
 			return fmt.Errorf("span %s/%s: %w", sp.TraceID, sp.SpanID, err)

@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("UnknownModels", func(t *testing.T) { testUnknownModels(t, s, r) })
 	t.Run("Steps", func(t *testing.T) { testSteps(t, s, r) })
 	t.Run("CallClasses", func(t *testing.T) { testCallClasses(t, openClosed(t, open)) })
+	t.Run("OneCall", func(t *testing.T) { testOneCall(t, openClosed(t, open)) })
 	t.Run("Aggregate", func(t *testing.T) { testAggregate(t, s, r) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, s, other.ref) })
 	t.Run("PagingWhileWriting", func(t *testing.T) { testPagingWhileWriting(t, openClosed(t, open)) })

@@ -28,3 +28,7 @@ CREATE TABLE IF NOT EXISTS {db}.metric_points AS {db}.metric_points_local
 -- one shard.
 CREATE TABLE IF NOT EXISTS {db}.scores AS {db}.scores_local
     ENGINE = Distributed({cluster}, {db}, scores_local, cityHash64(project, id));
+-- The one-call rule's uncounted copies (0007_one_call.sql): by trace, like
+-- the spans they name.
+CREATE TABLE IF NOT EXISTS {db}.uncounted AS {db}.uncounted_local
+    ENGINE = Distributed({cluster}, {db}, uncounted_local, cityHash64(trace_hi, trace_lo));

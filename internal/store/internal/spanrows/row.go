@@ -34,6 +34,7 @@ type Row struct {
 	Session, User        string // the span's own
 	Mask                 uint8  // the content kinds the span carries itself (store.Mask*)
 	Content              string // own content text as store.OwnContent writes it
+	Paired               bool   // recorded by the app and the gateway (store.Store: one call, one count)
 	Detail               string // the rest of the span, as the backend encodes it (traces only)
 
 	// Set by Resolve: the effective session and user, and the text of
@@ -48,11 +49,11 @@ type Row struct {
 // ttft_ns, operation, provider, model, response_model, input_tokens,
 // output_tokens, whether the cost is known (a boolean or 0/1), the cost
 // (anything when unknown), session_id, user_id, content_mask,
-// content_text.
+// content_text, whether the span is paired (a boolean or 0/1).
 func (r *Row) Dest() []any {
 	return []any{&r.Hi, &r.Lo, &r.Span, &r.Parent, &r.Name, &r.Service, &r.Start, &r.Status,
 		&r.ErrType, &r.Dur, &r.TTFT, &r.Op, &r.Provider, &r.Model, &r.RespModel,
-		&r.In, &r.Out, &r.CostKnown, &r.Cost, &r.Session, &r.User, &r.Mask, &r.Content}
+		&r.In, &r.Out, &r.CostKnown, &r.Cost, &r.Session, &r.User, &r.Mask, &r.Content, &r.Paired}
 }
 
 // Key is the row's position in the spans order.
@@ -92,6 +93,9 @@ func (r *Row) Summary() store.SpanSummary {
 		System:        store.Preview(pick(r.Mask&store.MaskSystem != 0, sys, r.RecSys)),
 		Input:         store.Preview(pickText(r.Mask&store.MaskInput != 0, inPreview, inRec)),
 		Output:        store.Preview(pick(r.Mask&store.MaskOutput != 0, output, r.RecOut)),
+	}
+	if r.Paired {
+		ss.SeenBy = store.SeenByBoth()
 	}
 	if r.Parent != 0 {
 		ss.ParentSpanID = store.SpanFromU64(r.Parent).String()

@@ -51,7 +51,9 @@ func (q Queries) Trace(ctx context.Context, project string, id genai.TraceID, ro
 				return store.Trace{}, fmt.Errorf("trace %s: span %s: %w", id, sp.SpanID, err)
 			}
 		}
-		tb.Add(sp, r.Start, r.Dur, cmp.Or(r.Session, sess), cmp.Or(r.User, user))
+		if n := tb.Add(sp, r.Start, r.Dur, cmp.Or(r.Session, sess), cmp.Or(r.User, user)); r.Paired {
+			n.SeenBy = store.SeenByBoth()
+		}
 	}
 	return tb.Trace(id), nil
 }
