@@ -390,12 +390,14 @@ func (n *Notifier) deliver(ctx context.Context, id string) {
 func (n *Notifier) finish(d *Delivery) {
 	d.UpdatedAt = time.Now().UTC()
 	n.metrics.deliveries.WithLabelValues(d.ReceiverType, d.Status).Inc()
-	n.mu.Lock()
-	*n.deliveries[d.ID] = *d
-	n.mu.Unlock()
+	// Saved before it shows here, so that whoever sees the final status
+	// (another node reloading the log included) finds it stored.
 	if err := n.save(context.Background(), d); err != nil {
 		n.log.Error("save notification log", "delivery", d.ID, "err", err)
 	}
+	n.mu.Lock()
+	*n.deliveries[d.ID] = *d
+	n.mu.Unlock()
 }
 
 // attempt sends once, bounded by the attempt timeout.
