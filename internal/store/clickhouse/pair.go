@@ -61,52 +61,29 @@ func (s *DB) loadGate(ctx context.Context) error {
 // pairs finds the pairs the batch's spans (idx) complete, with the
 // stored spans; nil when none.
 func (s *DB) pairs(ctx context.Context, spans []genai.Span, idx []int) (*spanrows.PairPlan, error) {
-	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
-	gwInBatch, rootInBatch, respInBatch := false, false, false
-	for _, i := range idx {
-		sp := &spans[i]
-		lo, hi = min(lo, sp.StartUnixNano), max(hi, sp.StartUnixNano)
-		if sp.Source == genai.SourceGateway && sp.IsCall() {
-			gwInBatch = true
-			if sp.ParentSpanID.IsZero() && sp.ResponseID != "" {
-				rootInBatch = true
-			}
-		} else if sp.IsCall() && sp.ResponseID != "" {
-			respInBatch = true
-		}
-	}
-	if len(idx) == 0 || (!gwInBatch && !s.gate.Near(lo, hi, false)) {
+	if len(idx) == 0 {
 		return nil, nil
 	}
-	byTrace := map[spanrows.TraceKey]map[uint64]*spanrows.PairNode{}
-	var nodes []*spanrows.PairNode
-	add := func(n *spanrows.PairNode) {
-		tk := spanrows.TraceKey{Project: n.Key.Project, Hi: n.Key.Hi, Lo: n.Key.Lo}
-		m := byTrace[tk]
-		if m == nil {
-			m = map[uint64]*spanrows.PairNode{}
-			byTrace[tk] = m
-		}
-		if _, dup := m[n.Key.Span]; !dup {
-			m[n.Key.Span] = n
-			nodes = append(nodes, n)
-		}
+	pb := spanrows.ScanPairBatch(spans, idx)
+	lo, hi := pb.Lo, pb.Hi
+	if !pb.Gateway && !s.gate.Near(lo, hi, false) {
+		return nil, nil
 	}
+	var set spanrows.PairSet
 	projects := map[string]bool{}
 	var traces []string
 	for _, i := range idx {
 		sp := &spans[i]
-		n := &spanrows.PairNode{Key: spanrows.KeyOf(sp), Parent: store.SpanU64(sp.ParentSpanID), Call: sp.IsCall(),
-			Gateway: sp.Source == genai.SourceGateway, RespID: sp.ResponseID, Batch: i}
-		if n.Call {
-			mask, content := store.OwnContent(sp)
-			n.Vals = spanrows.SpanVals(sp, mask, content)
+		var mask uint8
+		var content string
+		if sp.IsCall() {
+			mask, content = store.OwnContent(sp)
 		}
-		if _, known := byTrace[spanrows.TraceKey{Project: n.Key.Project, Hi: n.Key.Hi, Lo: n.Key.Lo}]; !known {
+		n := spanrows.BatchNode(sp, i, mask, content)
+		if set.Add(n) {
 			traces = append(traces, "("+u64(n.Key.Hi)+", "+u64(n.Key.Lo)+")")
 		}
 		projects[sp.Project] = true
-		add(n)
 	}
 	var plist []string
 	for p := range projects {
@@ -115,7 +92,7 @@ func (s *DB) pairs(ctx context.Context, spans []genai.Span, idx []int) (*spanrow
 	from, to := lo-spanrows.PairWindowNS, hi+spanrows.PairWindowNS
 	rng := dayFrom(from) + " AND " + dayThrough(to) + " AND start_ns >= " + i64(from) + " AND start_ns <= " + i64(to)
 	where := []string{"(trace_hi, trace_lo) IN (" + strings.Join(traces, ", ") + ")"}
-	if rootInBatch || (respInBatch && s.gate.Near(lo, hi, true)) {
+	if pb.Root || (pb.Resp && s.gate.Near(lo, hi, true)) {
 		var ids []string
 		for _, i := range idx {
 			if sp := &spans[i]; sp.IsCall() && sp.ResponseID != "" {
@@ -155,12 +132,12 @@ func (s *DB) pairs(ctx context.Context, spans []genai.Span, idx []int) (*spanrow
 		if costKnown == 1 {
 			v.Cost = &cost
 		}
-		add(n)
+		set.Add(n)
 	}
 	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("read spans to pair: %w", err)
 	}
-	return spanrows.MatchPairs(byTrace, nodes), nil
+	return set.Plan(), nil
 }
 
 // pairCols are a batch span's row values as its pair overrides them: the

@@ -14,7 +14,6 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/genscope/genscope/internal/genai"
-	"github.com/genscope/genscope/internal/store"
 	"github.com/genscope/genscope/internal/store/internal/spanrows"
 )
 
@@ -59,50 +58,19 @@ func (s *DB) pairs(ctx context.Context, spans []genai.Span, rows []*row0, idx []
 	if s.noPairing || len(idx) == 0 {
 		return nil, nil
 	}
-	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
-	gwInBatch, rootInBatch, respInBatch := false, false, false
-	for _, i := range idx {
-		sp := &spans[i]
-		lo, hi = min(lo, sp.StartUnixNano), max(hi, sp.StartUnixNano)
-		if sp.Source == genai.SourceGateway && sp.IsCall() {
-			gwInBatch = true
-			if sp.ParentSpanID.IsZero() && sp.ResponseID != "" {
-				rootInBatch = true
-			}
-		} else if sp.IsCall() && sp.ResponseID != "" {
-			respInBatch = true
-		}
-	}
-	if !gwInBatch && !s.gate.Near(lo, hi, false) {
+	pb := spanrows.ScanPairBatch(spans, idx)
+	lo, hi := pb.Lo, pb.Hi
+	if !pb.Gateway && !s.gate.Near(lo, hi, false) {
 		return nil, nil
 	}
-	byTrace := map[traceKey]map[uint64]*pairNode{}
-	var nodes []*pairNode
-	add := func(n *pairNode) {
-		tk := traceKey{Project: n.Key.Project, Hi: n.Key.Hi, Lo: n.Key.Lo}
-		m := byTrace[tk]
-		if m == nil {
-			m = map[uint64]*pairNode{}
-			byTrace[tk] = m
-		}
-		if _, dup := m[n.Key.Span]; !dup {
-			m[n.Key.Span] = n
-			nodes = append(nodes, n)
-		}
-	}
+	var set spanrows.PairSet
 	for _, i := range idx {
-		sp := &spans[i]
-		n := &pairNode{Key: spanrows.KeyOf(sp), Parent: store.SpanU64(sp.ParentSpanID), Call: sp.IsCall(),
-			Gateway: sp.Source == genai.SourceGateway, RespID: sp.ResponseID, Batch: i}
-		if n.Call {
-			n.Vals = spanrows.SpanVals(sp, rows[i].mask, rows[i].content)
-		}
-		add(n)
+		set.Add(spanrows.BatchNode(&spans[i], i, rows[i].mask, rows[i].content))
 	}
 	// The stored spans of the batch's traces, and the stored calls with
 	// the response ids of the batch's calls that may pair by them.
 	respIDs := map[string]bool{}
-	if rootInBatch || (respInBatch && s.gate.Near(lo, hi, true)) {
+	if pb.Root || (pb.Resp && s.gate.Near(lo, hi, true)) {
 		for _, i := range idx {
 			if sp := &spans[i]; sp.IsCall() && sp.ResponseID != "" {
 				respIDs[sp.ResponseID] = true
@@ -115,7 +83,7 @@ func (s *DB) pairs(ctx context.Context, spans []genai.Span, rows []*row0, idx []
 	// stored starts when the recent index knows them.
 	look := map[traceKey]bool{}
 	from, to := int64(math.MaxInt64), int64(math.MinInt64)
-	for tk, m := range byTrace {
+	for tk, m := range set.ByTrace {
 		gwHere, other := false, false
 		for _, n := range m {
 			gwHere = gwHere || (n.Call && n.Gateway)
@@ -142,9 +110,9 @@ func (s *DB) pairs(ctx context.Context, spans []genai.Span, rows []*row0, idx []
 		return nil, err
 	}
 	for _, n := range stored {
-		add(n)
+		set.Add(n)
 	}
-	return spanrows.MatchPairs(byTrace, nodes), nil
+	return set.Plan(), nil
 }
 
 // pairCols are the columns storedForPairs reads.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/genscope/genscope/internal/genai"
@@ -146,6 +147,74 @@ func (g *PairGate) Near(lo, hi int64, root bool) bool {
 	}
 	return g.any && g.max >= lo-PairWindowNS && g.min <= hi+PairWindowNS
 }
+
+// PairBatch is what pairing needs to know of a batch before it reads
+// anything: the range of its starts, and what kinds of records it holds.
+type PairBatch struct {
+	Lo, Hi int64
+	// Gateway: a gateway call record; Root: one without a parent and
+	// with a response id; Resp: another call with a response id.
+	Gateway, Root, Resp bool
+}
+
+// ScanPairBatch describes the batch's spans spans[i], i in idx (not
+// empty).
+func ScanPairBatch(spans []genai.Span, idx []int) PairBatch {
+	b := PairBatch{Lo: math.MaxInt64, Hi: math.MinInt64}
+	for _, i := range idx {
+		sp := &spans[i]
+		b.Lo, b.Hi = min(b.Lo, sp.StartUnixNano), max(b.Hi, sp.StartUnixNano)
+		if sp.Source == genai.SourceGateway && sp.IsCall() {
+			b.Gateway = true
+			b.Root = b.Root || (sp.ParentSpanID.IsZero() && sp.ResponseID != "")
+		} else if sp.IsCall() && sp.ResponseID != "" {
+			b.Resp = true
+		}
+	}
+	return b
+}
+
+// BatchNode is the pair node of the batch's span sp (its index i), with
+// its content as the row keeps it.
+func BatchNode(sp *genai.Span, i int, mask uint8, content string) *PairNode {
+	n := &PairNode{Key: KeyOf(sp), Parent: store.SpanU64(sp.ParentSpanID), Call: sp.IsCall(),
+		Gateway: sp.Source == genai.SourceGateway, RespID: sp.ResponseID, Batch: i}
+	if n.Call {
+		n.Vals = SpanVals(sp, mask, content)
+	}
+	return n
+}
+
+// PairSet collects the nodes pairing looks at, by trace; the first node
+// of a key wins (the batch's before the stored, a stored copy with its
+// partner before one without).
+type PairSet struct {
+	ByTrace map[TraceKey]map[uint64]*PairNode
+	Nodes   []*PairNode
+}
+
+// Add adds n unless its key is known; it reports whether n's trace was
+// new to the set.
+func (p *PairSet) Add(n *PairNode) (newTrace bool) {
+	if p.ByTrace == nil {
+		p.ByTrace = map[TraceKey]map[uint64]*PairNode{}
+	}
+	tk := TraceKey{Project: n.Key.Project, Hi: n.Key.Hi, Lo: n.Key.Lo}
+	m := p.ByTrace[tk]
+	if m == nil {
+		m = map[uint64]*PairNode{}
+		p.ByTrace[tk] = m
+		newTrace = true
+	}
+	if _, dup := m[n.Key.Span]; !dup {
+		m[n.Key.Span] = n
+		p.Nodes = append(p.Nodes, n)
+	}
+	return newTrace
+}
+
+// Plan matches the set's pairs (MatchPairs).
+func (p *PairSet) Plan() *PairPlan { return MatchPairs(p.ByTrace, p.Nodes) }
 
 // PairPlan is what one write does for pairs.
 type PairPlan struct {
